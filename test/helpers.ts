@@ -1,0 +1,49 @@
+/** Test helpers shared by every spec: locating ../shared, and running one spec on every backend. */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe } from 'vitest';
+import { backendStatus, type BackendName } from '../src/backends/registry.js';
+import { ensureBackends } from '../src/backends/index.js';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Third-party fixtures and models; absent on machines without the shared folder. */
+export const SHARED = process.env.MASKBOX_SHARED ?? resolve(REPO, '..', 'shared');
+export const HAS_SHARED = existsSync(resolve(SHARED, 'DESIGN.md'));
+
+/** `describe` that skips, with a one-line reason, when ../shared is absent. */
+export function describeShared(name: string, fn: () => void): void {
+  if (HAS_SHARED) describe(name, fn);
+  else describe.skip(`${name} (skipped: ${SHARED} not found)`, fn);
+}
+
+/** Backends whose kernels this machine can run (js always; cpu when the addon is built). */
+export function availableBackends(): BackendName[] {
+  ensureBackends();
+  return (['js', 'cpu', 'cuda', 'webgpu'] as const).filter((b) => backendStatus(b).available);
+}
+
+/**
+ * One spec, every backend (tfjs's describeWithFlags): runs `fn(backend)` once per backend that is
+ * available, and reports the unavailable ones as skipped with their reason.
+ */
+export function describeEachBackend(name: string, fn: (backend: BackendName) => void): void {
+  ensureBackends();
+  for (const b of ['js', 'cpu', 'cuda', 'webgpu'] as const) {
+    const st = backendStatus(b);
+    if (st.available) describe(`${name} [${b}]`, () => fn(b));
+    else describe.skip(`${name} [${b}] (skipped: ${st.reason})`, () => fn(b));
+  }
+}
+
+/** Deterministic PRNG (mulberry32) for reproducible random inputs. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The `maskbox` command: routes `maskbox <words...> [flags]` to one Command. Each command lives in
+ * ./commands/<name>.ts and is listed here explicitly.
+ */
+import { MaskboxError } from '../errors.js';
+import type { Command } from './command.js';
+
+const commands: Command[] = [];
+
+function usage(): string {
+  const lines = commands.map((c) => `  maskbox ${c.path.join(' ').padEnd(16)} ${c.summary}`);
+  return `maskbox — pre/post-processing around vision models\n\nUsage:\n${lines.join('\n')}\n\nRun 'maskbox <command> --help' for a command's flags.\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  // Longest matching command path wins (e.g. 'eval coco' over 'eval').
+  const match = commands
+    .filter((c) => c.path.every((w, i) => argv[i] === w))
+    .sort((a, b) => b.path.length - a.path.length)[0];
+  if (!match) {
+    const help = argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help';
+    (help ? process.stdout : process.stderr).write(usage());
+    return help ? 0 : 2;
+  }
+  const rest = argv.slice(match.path.length);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${match.summary}\n\nUsage: ${match.usage}\n`);
+    return 0;
+  }
+  try {
+    return await match.run(rest);
+  } catch (err) {
+    if (err instanceof MaskboxError) {
+      process.stderr.write(`maskbox: ${err.message}\n`);
+      return err.code === 'ERR_MASKBOX_INVALID_ARGUMENT' ? 2 : 1;
+    }
+    throw err;
+  }
+}

@@ -1,7 +1,11 @@
 /** Every pure-TypeScript reference kernel, registered explicitly (one line per op). */
 import type { Kernel } from '../registry.js';
 import { iou } from './iou.js';
+import { nms } from './nms.js';
+import { yoloNms } from './yoloNms.js';
 
 export const jsKernels: Kernel<any, any>[] = [
   { op: 'iou', backend: 'js', run: iou },
+  { op: 'nms', backend: 'js', run: nms },
+  { op: 'yoloNms', backend: 'js', run: yoloNms },
 ];

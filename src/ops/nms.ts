@@ -1,0 +1,62 @@
+/**
+ * Greedy non-maximum suppression over boxes with scores (and optional classes).
+ */
+import { ensureBackends } from '../backends/index.js';
+import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
+import type { NmsArgs } from '../backends/js/nms.js';
+import { InvalidArgumentError } from '../errors.js';
+import { checkAllFinite, checkFloat32Array, checkInteger, checkRange, invalid } from '../validate.js';
+import { checkBoxes } from './boxes.js';
+
+export interface NmsOptions {
+  /** Suppress a box whose IoU with a kept box is `> iouThreshold`. Default 0.45. Range [0, 1]. */
+  iouThreshold?: number;
+  /** Only boxes with `score > scoreThreshold` are candidates. Default: all (-Infinity). */
+  scoreThreshold?: number;
+  /** Class index per box; boxes of different classes never suppress each other. Omit for class-agnostic NMS. */
+  classes?: Int32Array;
+  /** At most this many highest-scoring candidates enter NMS. Default: all. */
+  maxCandidates?: number;
+  /** At most this many boxes are kept. Default: all. */
+  maxDetections?: number;
+  backend?: BackendChoice;
+}
+
+export interface NmsResult extends Ran {
+  /** Indices of kept boxes, in visiting order (score descending, equal scores lower index first). */
+  indices: Int32Array;
+}
+
+/** Validates and normalises NMS arguments into the kernel's argument object. */
+export function nmsArgs(boxes: Float32Array, scores: Float32Array, options: NmsOptions): NmsArgs {
+  const n = checkBoxes('boxes', boxes);
+  checkFloat32Array('scores', scores, n);
+  checkAllFinite('scores', scores);
+  const iouThreshold = checkRange('iouThreshold', options.iouThreshold ?? 0.45, 0, 1);
+  const scoreThreshold = options.scoreThreshold ?? -Infinity;
+  if (typeof scoreThreshold !== 'number' || Number.isNaN(scoreThreshold)) invalid('scoreThreshold', 'a number', scoreThreshold);
+  const maxCandidates = checkInteger('maxCandidates', options.maxCandidates ?? n, 0);
+  const maxDetections = checkInteger('maxDetections', options.maxDetections ?? n, 0);
+  let classes: Int32Array | null = null;
+  if (options.classes !== undefined) {
+    if (!(options.classes instanceof Int32Array) || options.classes.length !== n) {
+      throw new InvalidArgumentError('classes', `Expected an Int32Array of length ${n} for classes`);
+    }
+    classes = options.classes;
+  }
+  return { boxes, scores, classes, iouThreshold, scoreThreshold, maxCandidates, maxDetections };
+}
+
+/**
+ * Greedy NMS (torchvision semantics, float32 IoU, `iou > threshold` suppresses).
+ * @param boxes `[N*4]` x1,y1,x2,y2 (finite, x2 >= x1, y2 >= y1)
+ * @param scores `[N]` finite
+ * @throws InvalidArgumentError on wrong lengths, NaN, thresholds out of range
+ * @example const { indices } = await nms(boxes, scores, { iouThreshold: 0.5, classes });
+ */
+export async function nms(boxes: Float32Array, scores: Float32Array, options: NmsOptions = {}): Promise<NmsResult> {
+  const args = nmsArgs(boxes, scores, options);
+  ensureBackends();
+  const { result, backend } = await dispatch<NmsArgs, Int32Array>('nms', args, options.backend, scores.length);
+  return { indices: result, backend };
+}

@@ -1,5 +1,4 @@
 /** The shape of one `maskbox` subcommand, and small output helpers shared by all of them. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InvalidArgumentError } from '../errors.js';
 
 export interface Command {
@@ -11,10 +10,13 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-/** node:util parseArgs with strict checking; unknown flags become InvalidArgumentError. */
-export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = false) {
+/**
+ * Run node:util parseArgs (strict) and turn its errors (unknown flag, missing value) into
+ * InvalidArgumentError. Usage: `const { values } = parseFlags(() => parseArgs({ args: argv, options }))`.
+ */
+export function parseFlags<R>(parse: () => R): R {
   try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+    return parse();
   } catch (err) {
     throw new InvalidArgumentError('argv', (err as Error).message);
   }

@@ -4,8 +4,9 @@
  */
 import { MaskboxError } from '../errors.js';
 import type { Command } from './command.js';
+import { simulateCommand } from './commands/simulate.js';
 
-const commands: Command[] = [];
+const commands: Command[] = [simulateCommand];
 
 function usage(): string {
   const lines = commands.map((c) => `  maskbox ${c.path.join(' ').padEnd(16)} ${c.summary}`);

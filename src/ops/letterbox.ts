@@ -1,0 +1,200 @@
+/**
+ * YOLOv5/YOLOv6 letterbox: keep the aspect ratio, resize (bilinear, half-pixel centres), pad with 114,
+ * and produce the model's input `[3, H, W]` float32 (RGB, CHW, normalised) in one pass.
+ */
+import { ensureBackends } from '../backends/index.js';
+import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
+import type { LetterboxArgs, LetterboxOutput, PixelArray } from '../backends/js/letterbox.js';
+import { InvalidArgumentError } from '../errors.js';
+import { checkFloat32Array, checkInteger, checkRange, describe, invalid } from '../validate.js';
+import { checkPlaneSize, MAX_PIXELS, overlaps } from './resize.js';
+import type { BoxTransform } from './scaleBoxes.js';
+
+/** Raw interleaved pixels, as `sharp(...).raw().toBuffer({ resolveWithObject: true })` gives them. */
+export interface RawImage {
+  /** HWC samples: Uint8Array / Uint8ClampedArray (8-bit, incl. Node's Buffer) or Uint16Array (16-bit). */
+  data: PixelArray;
+  width: number;
+  height: number;
+  /** 1 (grey, replicated to RGB), 3 (RGB) or 4 (RGBA; alpha is ignored). */
+  channels: number;
+}
+
+export interface LetterboxGeometry {
+  /** Target `S` (square) or `[height, width]`. Default 640. */
+  size?: number | readonly [number, number];
+  /**
+   * Pad only up to a multiple of `stride` (YOLOv5/v6 `auto=True`, the lab's inference, for models with
+   * dynamic input shapes) instead of to the full target. Default false (a static 640x640 model).
+   */
+  auto?: boolean;
+  /** Stride for `auto`. Default 32. */
+  stride?: number;
+  /** Allow enlarging small images (YOLOv5 `scaleup`). Default true. */
+  scaleUp?: boolean;
+}
+
+export interface LetterboxOptions extends LetterboxGeometry {
+  /** Padding value in 8-bit units; the output holds `padValue / 255` whatever the input depth. Default 114. */
+  padValue?: number;
+  /**
+   * Percentile stretch `[low, high]` (percent, `0 <= low < high <= 100`): the values at these
+   * percentiles of the colour samples (numpy.percentile, linear) map to 0 and 1, clamped. Default: none
+   * (`v / 255` for 8-bit, `v / 65535` for 16-bit).
+   */
+  percentiles?: readonly [number, number];
+  /** Write into this array (length `3*H*W`, e.g. a slice of a batch tensor) instead of allocating. */
+  out?: Float32Array;
+  backend?: BackendChoice;
+}
+
+/**
+ * Where the image went. `ratio`, `newWidth/newHeight`, `left/top` describe the letterbox itself
+ * (YOLOv5 returns `ratio` and `(dw, dh)`, YOLOv6 `(left, top)`). `gain`, `padX`, `padY` are what YOLOv5's
+ * `scale_boxes(letterboxed_shape, boxes, image_shape)` recomputes from the two shapes to undo it:
+ * `gain = min(height/imageHeight, width/imageWidth)`, `padX = (width - imageWidth*gain)/2` (fractional,
+ * not the integer `left`). `gain` equals `ratio` except when `scaleUp` is false and the image is
+ * smaller than the target, or in `auto` mode when `round(w*r)` rounded down onto a multiple of
+ * the stride; YOLOv5/v6 use `gain` then too, and so does `scaleBoxes`.
+ */
+export interface LetterboxParams extends BoxTransform {
+  /** Output (letterboxed) size. */
+  width: number;
+  height: number;
+  /** Resize ratio `r = min(S_h/h, S_w/w)` (at most 1 when `scaleUp` is false). */
+  ratio: number;
+  /** Resized image size: `round(w*r)`, `round(h*r)` with Python's round (halves to even). */
+  newWidth: number;
+  newHeight: number;
+  /** Integer padding before the image: `round(dw - 0.1)`, `round(dh - 0.1)`. */
+  left: number;
+  top: number;
+}
+
+export interface LetterboxResult extends Ran {
+  /** `[3, height, width]` float32, RGB, values in [0, 1]. */
+  data: Float32Array;
+  width: number;
+  height: number;
+  params: LetterboxParams;
+  /** Input values mapped to 0 and 1 (`[0, 255]`, `[0, 65535]`, or the percentile values). */
+  low: number;
+  high: number;
+}
+
+/** Python 3's `round(x)`: nearest integer, halves to even (`round(312.5) == 312`). */
+export function pythonRound(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f; // exact
+  if (d !== 0.5) return d < 0.5 ? f : f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+function checkTarget(size: unknown): [number, number] {
+  if (typeof size === 'number') {
+    checkPlaneSize('size', size, size, 'size', 'size');
+    return [size, size];
+  }
+  if (!Array.isArray(size) || size.length !== 2) invalid('size', 'a positive integer or [height, width]', size);
+  checkPlaneSize('size', size[0], size[1], 'size[0]', 'size[1]');
+  return [size[0], size[1]];
+}
+
+function checkBoolean(name: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') invalid(name, 'a boolean', v);
+  return v;
+}
+
+/**
+ * Letterbox geometry for an image size, exactly as YOLOv5's `letterbox()` (and YOLOv6's): no pixels
+ * touched. E.g. an image 1000 wide and 2048 high, to 640: `ratio` 0.3125, `newWidth` 312 (312.5 rounds
+ * to even), `left` 164, `padX` 163.75.
+ * @throws InvalidArgumentError for sizes that are not positive integers, too large (> MAX_PIXELS), or an
+ *   aspect ratio so extreme that a side would round to 0 pixels
+ */
+export function letterboxParams(imageWidth: number, imageHeight: number, options: LetterboxGeometry = {}): LetterboxParams {
+  checkPlaneSize('image', imageHeight, imageWidth, 'image.height', 'image.width');
+  const [th, tw] = checkTarget(options.size ?? 640);
+  const auto = checkBoolean('auto', options.auto, false);
+  const scaleUp = checkBoolean('scaleUp', options.scaleUp, true);
+  const stride = checkInteger('stride', options.stride ?? 32, 1, 1 << 16);
+  const w = imageWidth, h = imageHeight;
+  let r = Math.min(th / h, tw / w);
+  if (!scaleUp) r = Math.min(r, 1);
+  const newWidth = pythonRound(w * r), newHeight = pythonRound(h * r);
+  if (newWidth < 1 || newHeight < 1) {
+    invalid('image', `an aspect ratio that leaves at least 1 pixel per side at size ${th}x${tw}`, `${w}x${h} (resized to ${newWidth}x${newHeight})`);
+  }
+  let dw = tw - newWidth, dh = th - newHeight;
+  if (auto) {
+    dw %= stride;
+    dh %= stride;
+  }
+  const left = pythonRound(dw / 2 - 0.1), right = pythonRound(dw / 2 + 0.1);
+  const top = pythonRound(dh / 2 - 0.1), bottom = pythonRound(dh / 2 + 0.1);
+  const width = newWidth + left + right, height = newHeight + top + bottom;
+  const gain = Math.min(height / h, width / w);
+  return {
+    width, height, ratio: r, newWidth, newHeight, left, top,
+    gain, padX: (width - w * gain) / 2, padY: (height - h * gain) / 2, imageWidth: w, imageHeight: h,
+  };
+}
+
+function checkImage(image: unknown): RawImage {
+  if (typeof image !== 'object' || image === null) invalid('image', 'an object { data, width, height, channels }', image);
+  const im = image as RawImage;
+  const { data, channels } = im;
+  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray || data instanceof Uint16Array)) {
+    invalid('image.data', 'a Uint8Array, Uint8ClampedArray or Uint16Array', data);
+  }
+  checkPlaneSize('image', im.height, im.width, 'image.height', 'image.width');
+  if (channels !== 1 && channels !== 3 && channels !== 4) invalid('image.channels', '1, 3 or 4', channels);
+  const n = im.width * im.height * channels;
+  if (data.length !== n) {
+    throw new InvalidArgumentError('image.data', `Expected ${n} samples (${im.height}x${im.width}x${channels}) for image.data but received ${describe(data)}`);
+  }
+  return im;
+}
+
+/**
+ * Letterbox an image into a model input: `[3, H, W]` float32 RGB in [0, 1], the image resized by
+ * `r = min(S_h/h, S_w/w)` (bilinear, half-pixel centres, no antialias: OpenCV INTER_LINEAR's formula
+ * in float), centred, padded with `padValue/255`, normalised by `/255` (8-bit), `/65535` (16-bit) or a
+ * percentile stretch, all in one pass. `params` undo it (`scaleBoxes(boxes, params)`).
+ * @param image HWC pixels; `width*height <= MAX_PIXELS` (2^28)
+ * @throws InvalidArgumentError when sizes are not positive integers or too large, `data.length !=
+ *   width*height*channels`, `channels` is not 1/3/4, an option is out of range, or `out` has the wrong length
+ * @example const { data, params } = await letterbox({ data, width, height, channels: 3 }, { size: 640 });
+ */
+export async function letterbox(image: RawImage, options: LetterboxOptions = {}): Promise<LetterboxResult> {
+  const im = checkImage(image);
+  const params = letterboxParams(im.width, im.height, options);
+  const padValue = checkRange('padValue', options.padValue ?? 114, 0, 255);
+  let percentiles: [number, number] | null = null;
+  if (options.percentiles !== undefined) {
+    const p = options.percentiles;
+    if (!Array.isArray(p) || p.length !== 2) invalid('percentiles', '[low, high] in percent', p);
+    checkRange('percentiles[0]', p[0], 0, 100);
+    checkRange('percentiles[1]', p[1], 0, 100);
+    if (!(p[0] < p[1])) invalid('percentiles', 'low < high', `[${p[0]}, ${p[1]}]`);
+    percentiles = [p[0], p[1]];
+  }
+  const n = 3 * params.width * params.height;
+  let out: Float32Array;
+  if (options.out !== undefined) {
+    out = checkFloat32Array('out', options.out, n);
+    if (overlaps(out, im.data)) invalid('out', 'an array that does not overlap image.data', out);
+  } else out = new Float32Array(n);
+  const args: LetterboxArgs = {
+    data: im.data, width: im.width, height: im.height, channels: im.channels,
+    maxValue: im.data instanceof Uint16Array ? 65535 : 255,
+    newWidth: params.newWidth, newHeight: params.newHeight, left: params.left, top: params.top,
+    outWidth: params.width, outHeight: params.height, pad: padValue / 255, percentiles, out,
+  };
+  ensureBackends();
+  const { result, backend } = await dispatch<LetterboxArgs, LetterboxOutput>('letterbox', args, options.backend, n);
+  return { data: result.data, width: params.width, height: params.height, params, low: result.low, high: result.high, backend };
+}
+
+export { MAX_PIXELS };

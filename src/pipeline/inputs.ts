@@ -1,0 +1,218 @@
+/**
+ * Expand command-line inputs — files, directories, glob patterns, `.zip` archives — into an ordered
+ * stream of named inputs, read lazily (memory stays flat in the number of images).
+ *
+ * - A file is yielded as given, whatever its extension: the user named it, so a non-image file becomes a
+ *   per-image error in the batch rather than being dropped silently. A `.zip` file is opened instead.
+ * - A directory is walked recursively; only image files (see {@link IMAGE_EXTENSIONS}) are taken, and
+ *   `.zip` files found inside are not opened.
+ * - A glob (`*` any characters but `/`, `**` any number of directories, `?` one character) is matched
+ *   against the paths under its literal prefix; only image files are taken.
+ * - A `.zip`: its image entries, in archive order, read with fflate (the archive file is held in memory
+ *   while its entries are read; each entry is inflated on demand).
+ *
+ * Order: inputs in the order given; within a directory or glob, paths sorted by code point; a file met
+ * twice (same absolute path) is yielded once. Names are relative to the directory / glob prefix / archive
+ * (with `/` separators), a plain file's name is its basename — outputs mirror these names.
+ */
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, extname, join, resolve, sep } from 'node:path';
+import { unzipSync } from 'fflate';
+import { InvalidArgumentError, ParseError } from '../errors.js';
+
+/** File extensions (lower case, without the dot) treated as images. */
+export const IMAGE_EXTENSIONS: readonly string[] = ['jpg', 'jpeg', 'png', 'tif', 'tiff', 'bmp', 'webp'];
+
+/** One input image, not yet read. */
+export interface ImageInput {
+  /** Name relative to its source (`sub/a.png`, or the basename for a plain file); outputs mirror it. */
+  name: string;
+  /** Where it comes from, for messages: an absolute path, or `archive.zip!entry/name.png`. */
+  origin: string;
+  /** Absolute path on disk (undefined for zip entries). */
+  path?: string;
+  /** Read the whole file. */
+  read(): Promise<Buffer>;
+}
+
+/** Options of {@link expandInputs}. */
+export interface ExpandOptions {
+  /** Override the image extensions (lower case, no dot). */
+  extensions?: readonly string[];
+  /** Base directory for relative specs (default `process.cwd()`). */
+  cwd?: string;
+}
+
+/** True when the file name ends with an image extension (case-insensitive). */
+export function isImageFile(name: string, extensions: readonly string[] = IMAGE_EXTENSIONS): boolean {
+  return extensions.includes(extname(name).slice(1).toLowerCase());
+}
+
+/** True when the string holds a glob wildcard (`*` or `?`). */
+export function hasGlob(spec: string): boolean {
+  return /[*?]/.test(spec);
+}
+
+/**
+ * Compile a glob to a RegExp matched against `/`-separated relative paths: `**` (as a whole segment)
+ * matches zero or more directories, `*` any run of characters except `/`, `?` one character except `/`.
+ * Every other character is literal.
+ * @example globToRegExp('**\/*.png').test('a/b/c.png') // true
+ */
+export function globToRegExp(pattern: string): RegExp {
+  const segs = pattern.split('/');
+  let re = '';
+  segs.forEach((seg, i) => {
+    const last = i === segs.length - 1;
+    if (seg === '**') {
+      re += last ? '.*' : '(?:[^/]*/)*';
+      return;
+    }
+    for (const ch of seg) {
+      if (ch === '*') re += '[^/]*';
+      else if (ch === '?') re += '[^/]';
+      else re += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    }
+    if (!last) re += '/';
+  });
+  return new RegExp(`^${re}$`);
+}
+
+const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Recursively list files under `dir` as sorted `/`-separated relative paths (symlinked dirs not followed). */
+async function* walk(dir: string, rel = ''): AsyncGenerator<string> {
+  let entries;
+  try {
+    entries = await readdir(join(dir, rel), { withFileTypes: true });
+  } catch {
+    return; // unreadable directory: nothing to yield
+  }
+  entries.sort((a, b) => byCodePoint(a.name, b.name));
+  for (const e of entries) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) yield* walk(dir, r);
+    else if (e.isFile() || e.isSymbolicLink()) yield r;
+  }
+}
+
+function fileInput(path: string, name: string): ImageInput {
+  return { name, origin: path, path, read: () => readFile(path) };
+}
+
+/** The image entries of a zip archive, in archive order, each inflated when read. */
+export async function* zipInputs(zipPath: string, extensions: readonly string[] = IMAGE_EXTENSIONS): AsyncGenerator<ImageInput> {
+  const data = new Uint8Array(await readFile(zipPath));
+  const names: string[] = [];
+  try {
+    unzipSync(data, {
+      filter: (f) => {
+        if (!f.name.endsWith('/') && isImageFile(f.name, extensions) && !f.name.startsWith('__MACOSX/')) names.push(f.name);
+        return false; // list only; nothing is inflated here
+      },
+    });
+  } catch (err) {
+    throw new ParseError(zipPath, `not a readable zip archive (${(err as Error).message})`);
+  }
+  for (const entry of names) {
+    yield {
+      name: entry,
+      origin: `${zipPath}!${entry}`,
+      read: async () => {
+        const out = unzipSync(data, { filter: (f) => f.name === entry });
+        const bytes = out[entry];
+        if (!bytes) throw new ParseError(`${zipPath}!${entry}`, 'zip entry could not be read');
+        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      },
+    };
+  }
+}
+
+/** Split a glob into its literal directory prefix and the pattern below it. */
+function splitGlob(spec: string): { base: string; pattern: string } {
+  const segs = spec.split(/[\\/]/);
+  const k = segs.findIndex((s) => hasGlob(s));
+  const baseSegs = segs.slice(0, k);
+  const base = baseSegs.length === 0 ? '.' : baseSegs.join('/') || '/';
+  return { base, pattern: segs.slice(k).join('/') };
+}
+
+/**
+ * Check every spec up front (so a typo fails at once, before any work): a non-glob spec must exist.
+ * @throws InvalidArgumentError naming the first missing input
+ */
+export async function checkInputSpecs(specs: readonly string[], cwd = process.cwd()): Promise<void> {
+  if (specs.length === 0) throw new InvalidArgumentError('inputs', 'no inputs given: pass image files, directories, globs or .zip archives');
+  for (const spec of specs) {
+    if (hasGlob(spec)) continue;
+    try {
+      await stat(resolve(cwd, spec));
+    } catch {
+      throw new InvalidArgumentError('inputs', `no such file or directory: '${spec}'`);
+    }
+  }
+}
+
+/**
+ * Expand specs into an ordered, lazily-read stream of {@link ImageInput}s.
+ * @throws InvalidArgumentError when a non-glob spec does not exist; ParseError for an unreadable zip
+ * @example for await (const input of expandInputs(['imgs/', 'more/*.png', 'batch.zip'])) console.log(input.name)
+ */
+export async function* expandInputs(specs: readonly string[], options: ExpandOptions = {}): AsyncGenerator<ImageInput> {
+  const exts = options.extensions ?? IMAGE_EXTENSIONS;
+  const cwd = options.cwd ?? process.cwd();
+  await checkInputSpecs(specs, cwd);
+  const seen = new Set<string>();
+  const once = (p: string) => (seen.has(p) ? false : (seen.add(p), true));
+  for (const spec of specs) {
+    if (hasGlob(spec)) {
+      const { base, pattern } = splitGlob(spec);
+      const root = resolve(cwd, base);
+      const re = globToRegExp(pattern);
+      for await (const rel of walk(root)) {
+        if (re.test(rel) && isImageFile(rel, exts)) {
+          const abs = join(root, ...rel.split('/'));
+          if (once(abs)) yield fileInput(abs, rel);
+        }
+      }
+      continue;
+    }
+    const abs = resolve(cwd, spec);
+    const st = await stat(abs);
+    if (st.isDirectory()) {
+      for await (const rel of walk(abs)) {
+        if (!isImageFile(rel, exts)) continue;
+        const p = join(abs, ...rel.split('/'));
+        if (once(p)) yield fileInput(p, rel);
+      }
+    } else if (extname(abs).toLowerCase() === '.zip') {
+      if (once(abs)) yield* zipInputs(abs, exts);
+    } else if (once(abs)) {
+      yield fileInput(abs, basename(abs));
+    }
+  }
+}
+
+/** Count what {@link expandInputs} would yield (walks the same listing; reads no image). */
+export async function countInputs(specs: readonly string[], options: ExpandOptions = {}): Promise<number> {
+  let n = 0;
+  for await (const _ of expandInputs(specs, options)) n++;
+  return n;
+}
+
+/** Read a file as a stream of lines (used for resume journals and CSVs too large to hold). */
+export async function* readLines(path: string): AsyncGenerator<string> {
+  let rest = '';
+  for await (const chunk of createReadStream(path, { encoding: 'utf8' })) {
+    const parts = (rest + (chunk as string)).split('\n');
+    rest = parts.pop()!;
+    for (const p of parts) yield p.endsWith('\r') ? p.slice(0, -1) : p;
+  }
+  if (rest !== '') yield rest;
+}
+
+/** Path separator-agnostic helper: turn an input name into a relative path on this OS. */
+export function nameToPath(name: string): string {
+  return name.split('/').join(sep);
+}

@@ -1,0 +1,299 @@
+/**
+ * The batch runner: inputs -> read/decode -> process (inference + post-process) -> write, streaming.
+ *
+ * - Bounded: at most `concurrency * batchSize + prefetch` images are alive at once (decoding, waiting,
+ *   in inference, or waiting to be written), so memory is flat in the number of images.
+ * - Overlapped: the next images are read and decoded (sharp works off the JS thread) while the current
+ *   one is in inference — a small prefetch queue.
+ * - Ordered: results reach the sinks one at a time, in input order, whatever order they finish in.
+ * - Tolerant: a failure to read, decode, process or write one image is recorded in the summary and the
+ *   batch goes on. The caller decides the exit code (the CLI returns 1 when any image failed).
+ * - Resumable: with `resume`, an input is skipped when every sink says its output exists.
+ *
+ * detect, baseline and segment all run through {@link runBatch}; they differ only in the
+ * {@link Processor} (what to compute for one image) and the {@link Sink}s (what to write).
+ */
+import { MaskboxError, ParseError } from '../errors.js';
+import { checkInteger } from '../validate.js';
+import type { ImageInput } from './inputs.js';
+import { createProgress, type Progress } from './progress.js';
+
+/** A decoded image as `readImage` returns it: interleaved HWC pixels. */
+export interface DecodedImage {
+  data: Uint8Array | Uint16Array;
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: number;
+}
+
+/** One image on its way through the pipeline. */
+export interface ImageJob {
+  /** Position in the input stream (0-based; skipped inputs count too, so it is stable under resume). */
+  index: number;
+  input: ImageInput;
+  image: DecodedImage;
+}
+
+/** What to compute for one image (e.g. run a detector). */
+export interface Processor<R> {
+  process(job: ImageJob): Promise<R>;
+  /** Optional batched form (model batching); must return one result per job, in order. */
+  processBatch?(jobs: ImageJob[]): Promise<R[]>;
+  /** Images per `processBatch` call (default 1: no batching). */
+  batchSize?: number;
+}
+
+/** Where results go (a CSV per image, a combined CSV, overlays, ...). */
+export interface Sink<R> {
+  /** For resume: true when this input's output already exists. Sinks without it are never "done". */
+  done?(input: ImageInput, index: number): boolean | Promise<boolean>;
+  /** Write one image's result. Called one at a time, in input order. */
+  write(job: ImageJob, result: R): Promise<void>;
+  /** Flush and finalize; called once at the end, also when images failed. */
+  close(): Promise<void>;
+}
+
+/** One image that failed, and why. */
+export interface ImageFailure {
+  index: number;
+  name: string;
+  origin: string;
+  /** The stage that failed. */
+  stage: 'read' | 'decode' | 'process' | 'write';
+  /** The MaskboxError code, or the Node error code, or 'ERR_UNKNOWN'. */
+  code: string;
+  message: string;
+}
+
+/** The end-of-batch summary. */
+export interface BatchSummary {
+  /** Inputs seen (processed + failed + skipped). */
+  total: number;
+  /** Images processed and written. */
+  processed: number;
+  /** Inputs skipped by resume. */
+  skipped: number;
+  failed: number;
+  /** The first `maxFailuresKept` failures (all of them unless `failuresOmitted > 0`). */
+  failures: ImageFailure[];
+  failuresOmitted: number;
+  seconds: number;
+  /** processed / seconds (skipped inputs not counted). */
+  imagesPerSecond: number;
+}
+
+/** Options of {@link runBatch}. */
+export interface RunOptions<R> {
+  inputs: AsyncIterable<ImageInput> | Iterable<ImageInput>;
+  processor: Processor<R>;
+  sinks?: Sink<R>[];
+  /** Decode image bytes (default: `readImage` from src/io/image.ts). */
+  decode?: (bytes: Buffer, input: ImageInput) => Promise<DecodedImage>;
+  /** Process calls in flight at once (default 1; a model session already uses every core). */
+  concurrency?: number;
+  /** Images read and decoded ahead of processing (default 2). */
+  prefetch?: number;
+  /** Skip inputs whose outputs exist in every sink. */
+  resume?: boolean;
+  /** Called after each image is written (e.g. to count detections); runs in input order. */
+  onResult?: (job: ImageJob, result: R) => void;
+  /** Progress bar: `true` = on stderr when it is a TTY (default), `false` = off, or your own. */
+  progress?: boolean | Progress;
+  /** Number of inputs, when known, for the progress bar. */
+  total?: number;
+  /** Failures kept in the summary (default 1000); the rest are only counted. */
+  maxFailuresKept?: number;
+}
+
+interface Outcome<R> {
+  index: number;
+  input: ImageInput;
+  image?: DecodedImage;
+  result?: R;
+  failure?: ImageFailure;
+}
+
+/** Describe an error as an {@link ImageFailure}. */
+export function toFailure(index: number, input: ImageInput, stage: ImageFailure['stage'], err: unknown): ImageFailure {
+  const e = err as { code?: unknown; message?: unknown };
+  const code = err instanceof MaskboxError ? err.code : typeof e?.code === 'string' ? e.code : 'ERR_UNKNOWN';
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  return { index, name: input.name, origin: input.origin, stage, code, message };
+}
+
+/** A counting semaphore with FIFO waiters. */
+class Semaphore {
+  private waiters: (() => void)[] = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiters.push(r));
+  }
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+let defaultDecoder: ((bytes: Buffer, input: ImageInput) => Promise<DecodedImage>) | undefined;
+async function decodeWithReadImage(bytes: Buffer, input: ImageInput): Promise<DecodedImage> {
+  if (!defaultDecoder) {
+    const { readImage } = await import('../io/image.js');
+    defaultDecoder = async (b) => (await readImage(b)) as DecodedImage;
+  }
+  return defaultDecoder(bytes, input);
+}
+
+/**
+ * Run a batch. Never throws for a per-image problem (those are in the summary); throws only for
+ * invalid options or when a sink cannot be closed.
+ * @example
+ * const summary = await runBatch({
+ *   inputs: expandInputs(['imgs/']),
+ *   processor: { process: (job) => detector.detect(job.image, { conf: 0.4 }) },
+ *   sinks: [perImageCsvSink('out/')],
+ * });
+ */
+export async function runBatch<R>(options: RunOptions<R>): Promise<BatchSummary> {
+  const { processor, sinks = [], resume = false, onResult } = options;
+  const concurrency = checkInteger('concurrency', options.concurrency ?? 1, 1, 1024);
+  const prefetch = checkInteger('prefetch', options.prefetch ?? 2, 0, 1024);
+  const batchSize = checkInteger('batchSize', processor.batchSize ?? 1, 1, 4096);
+  const maxKept = checkInteger('maxFailuresKept', options.maxFailuresKept ?? 1000, 0);
+  const decode = options.decode ?? decodeWithReadImage;
+  const window = concurrency * batchSize + prefetch;
+  const progress =
+    typeof options.progress === 'object' ? options.progress : createProgress({ total: options.total, enabled: options.progress !== false ? undefined : false });
+
+  const summary: BatchSummary = { total: 0, processed: 0, skipped: 0, failed: 0, failures: [], failuresOmitted: 0, seconds: 0, imagesPerSecond: 0 };
+  const fail = (f: ImageFailure) => {
+    summary.failed++;
+    if (summary.failures.length < maxKept) summary.failures.push(f);
+    else summary.failuresOmitted++;
+  };
+  const infer = new Semaphore(concurrency);
+  const start = performance.now();
+
+  const readAndDecode = async (index: number, input: ImageInput): Promise<Outcome<R>> => {
+    let bytes: Buffer;
+    try {
+      bytes = await input.read();
+      if (bytes.length === 0) throw new ParseError(input.origin, 'empty file (0 bytes), not an image');
+    } catch (err) {
+      return { index, input, failure: toFailure(index, input, 'read', err) };
+    }
+    try {
+      return { index, input, image: await decode(bytes, input) };
+    } catch (err) {
+      return { index, input, failure: toFailure(index, input, 'decode', err) };
+    }
+  };
+
+  const processOne = async (o: Outcome<R>): Promise<void> => {
+    try {
+      o.result = await processor.process({ index: o.index, input: o.input, image: o.image! });
+    } catch (err) {
+      o.failure = toFailure(o.index, o.input, 'process', err);
+    }
+  };
+
+  const runChunk = async (items: { index: number; input: ImageInput }[]): Promise<Outcome<R>[]> => {
+    const outs = await Promise.all(items.map((it) => readAndDecode(it.index, it.input)));
+    const ok = outs.filter((o) => !o.failure);
+    if (ok.length === 0) return outs;
+    await infer.acquire();
+    try {
+      if (ok.length > 1 && processor.processBatch) {
+        try {
+          const res = await processor.processBatch(ok.map((o) => ({ index: o.index, input: o.input, image: o.image! })));
+          if (res.length !== ok.length) throw new Error(`processBatch returned ${res.length} results for ${ok.length} images`);
+          ok.forEach((o, k) => (o.result = res[k]));
+        } catch {
+          for (const o of ok) await processOne(o); // isolate the image that broke the batch
+        }
+      } else {
+        for (const o of ok) await processOne(o);
+      }
+    } finally {
+      infer.release();
+    }
+    return outs;
+  };
+
+  const writeOutcome = async (o: Outcome<R>): Promise<void> => {
+    if (o.failure) {
+      fail(o.failure);
+    } else {
+      const job: ImageJob = { index: o.index, input: o.input, image: o.image! };
+      let failure: ImageFailure | undefined;
+      for (const sink of sinks) {
+        try {
+          await sink.write(job, o.result as R);
+        } catch (err) {
+          failure ??= toFailure(o.index, o.input, 'write', err);
+        }
+      }
+      if (failure) fail(failure);
+      else {
+        summary.processed++;
+        onResult?.(job, o.result as R);
+      }
+    }
+    progress.update(summary.processed + summary.failed + summary.skipped, summary.processed, summary.failed, performance.now() - start);
+  };
+
+  const isDone = async (input: ImageInput, index: number): Promise<boolean> => {
+    if (!resume || sinks.length === 0) return false;
+    for (const s of sinks) if (!s.done || !(await s.done(input, index))) return false;
+    return true;
+  };
+
+  // Chunks in flight, in input order; each settles to outcomes and never rejects.
+  const queue: Promise<Outcome<R>[]>[] = [];
+  let inFlight = 0;
+  const queuedSizes: number[] = [];
+  const drainHead = async () => {
+    const outs = await queue.shift()!;
+    inFlight -= queuedSizes.shift()!;
+    for (const o of outs) await writeOutcome(o);
+  };
+  let chunk: { index: number; input: ImageInput }[] = [];
+  const flush = () => {
+    if (chunk.length === 0) return;
+    queue.push(runChunk(chunk));
+    queuedSizes.push(chunk.length);
+    inFlight += chunk.length;
+    chunk = [];
+  };
+
+  try {
+    let index = 0;
+    for await (const input of options.inputs) {
+      const i = index++;
+      summary.total++;
+      if (await isDone(input, i)) {
+        summary.skipped++;
+        progress.update(summary.processed + summary.failed + summary.skipped, summary.processed, summary.failed, performance.now() - start);
+        continue;
+      }
+      chunk.push({ index: i, input });
+      if (chunk.length >= batchSize) flush();
+      while (inFlight >= window && queue.length > 0) await drainHead();
+    }
+    flush();
+    while (queue.length > 0) await drainHead();
+  } finally {
+    // Let in-flight work settle before closing sinks, even when the input stream threw.
+    await Promise.allSettled(queue);
+    progress.finish();
+    for (const s of sinks) await s.close();
+  }
+  summary.seconds = (performance.now() - start) / 1000;
+  summary.imagesPerSecond = summary.seconds > 0 ? summary.processed / summary.seconds : 0;
+  return summary;
+}

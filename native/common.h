@@ -17,6 +17,10 @@
 //     return maskbox::Worker::Start(std::move(w));     // queues Run() on the libuv pool, returns a Promise
 //   }
 //
+// Layout of an op file: the computation first, as plain C++ (declared in native/cpu/<op>.h when fuzz/
+// or other ops call it), then the binding inside `#ifndef MASKBOX_CORE_ONLY` (fuzz/ builds without
+// N-API), which is where this header is included.
+//
 // Rules (DESIGN "Kernel contracts", STYLE "Validate once"): TypeScript validates the public API and
 // throws the typed errors users see; C++ still checks every length and range it relies on, so bad
 // input is a JS exception, never a crash. Inputs are read in place (no copy). Outputs are either
@@ -111,12 +115,12 @@ class Worker : public Napi::AsyncWorker {
 
   /** Keep a JS object alive until the worker is destroyed; returns a view of its memory. */
   template <typename T>
-  View<T> Hold(const Napi::TypedArrayOf<T>& array) {
+  View<T> Hold(Napi::TypedArrayOf<T> array) {
     held_.push_back(Napi::Persistent(array.template As<Napi::Value>()));
     return View<T>{array.Data(), array.ElementLength()};
   }
   template <typename T>
-  View<const T> HoldConst(const Napi::TypedArrayOf<T>& array) {
+  View<const T> HoldConst(Napi::TypedArrayOf<T> array) {
     View<T> v = Hold(array);
     return View<const T>{v.data, v.length};
   }

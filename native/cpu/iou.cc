@@ -37,7 +37,7 @@ class IouWorker : public Worker {
 
 }  // namespace
 
-Napi::Value Iou(const Napi::CallbackInfo& info) {
+Napi::Value JsIou(const Napi::CallbackInfo& info) {
   Args args(info, "iou");
   auto a = args.Float32("a"), b = args.Float32("b"), out = args.Float32("out");
   args.MultipleOf("a", a.ElementLength(), 4, "a Float32Array whose length is a multiple of 4");

@@ -77,6 +77,13 @@ for c in cases:
                 'scores': [float(v) for v in c['scores']],
                 'rows': rows, 'csv': csv_text(rows)})
 
+# Python's repr of floats across magnitudes (float32 scores widened, and random doubles), for pyFloatRepr.
+vals = [float(v) for v in rs.uniform(0, 1, 100).astype(np.float32)]
+vals += [float(m * 10.0 ** e) for m, e in zip(rs.uniform(1, 10, 150), rs.randint(-12, 22, 150))]
+vals += [1.0, 0.0001, 1e-05, 1e16, 1e15, 123456789012345678.0, 0.1, 2.0 ** -30, 5e-324]
+reprs = [[v, repr(v)] for v in vals]
+
 with open(os.path.join(OUT, 'csv_rule.json'), 'w') as f:
-    json.dump({'generator': 'scripts/goldens/detections_csv.py', 'numpy': np.__version__, 'cases': out}, f)
+    json.dump({'generator': 'scripts/goldens/detections_csv.py', 'numpy': np.__version__, 'cases': out,
+               'reprs': reprs}, f)
 print('wrote', len(out), 'cases')

@@ -5,8 +5,14 @@
 import { MaskboxError } from '../errors.js';
 import type { Command } from './command.js';
 import { simulateCommand } from './commands/simulate.js';
+import { doctorCommand } from './commands/doctor.js';
+import { evalDiceCommand } from './commands/evalDice.js';
+import { rleDecodeCommand, rleEncodeCommand } from './commands/rle.js';
+import { detectCommand } from './commands/detect.js';
+import { segmentCommand } from './commands/segment.js';
+import { ensembleCommand } from './commands/ensemble.js';
 
-const commands: Command[] = [simulateCommand];
+const commands: Command[] = [simulateCommand, doctorCommand, evalDiceCommand, rleEncodeCommand, rleDecodeCommand, detectCommand, segmentCommand, ensembleCommand];
 
 function usage(): string {
   const lines = commands.map((c) => `  maskbox ${c.path.join(' ').padEnd(16)} ${c.summary}`);

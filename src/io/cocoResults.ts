@@ -180,11 +180,14 @@ async function rebuildParts(path: string, partsPath: string): Promise<void> {
   let images: CocoImage[];
   try {
     results = JSON.parse(await readFile(path, 'utf8')) as CocoResult[];
-    images = existsSync(imagesPath) ? (JSON.parse(await readFile(imagesPath, 'utf8')) as { images: CocoImage[] }).images : [];
+    images = existsSync(imagesPath)
+      ? (JSON.parse(await readFile(imagesPath, 'utf8')) as { images: CocoImage[] }).images
+      : [];
   } catch (err) {
     throw new ParseError(path, `cannot resume from this COCO results file: ${(err as Error).message}`);
   }
-  if (!Array.isArray(results) || !Array.isArray(images)) throw new ParseError(path, 'cannot resume: not a COCO results array');
+  if (!Array.isArray(results) || !Array.isArray(images))
+    throw new ParseError(path, 'cannot resume: not a COCO results array');
   const byImage = new Map<number, CocoResult[]>();
   for (const r of results) {
     const list = byImage.get(r.image_id);

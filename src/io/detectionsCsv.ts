@@ -228,7 +228,11 @@ export function parseDetectionsCsv(text: string, source = 'detections.csv'): Par
   const header = lines[0] ?? '';
   const combined = header === COMBINED_DETECTIONS_CSV_HEADER;
   if (!combined && header !== DETECTIONS_CSV_HEADER) {
-    throw new ParseError(source, `expected header '${DETECTIONS_CSV_HEADER}' (optionally with a leading 'image' column) but found '${header.slice(0, 80)}'`, 1);
+    throw new ParseError(
+      source,
+      `expected header '${DETECTIONS_CSV_HEADER}' (optionally with a leading 'image' column) but found '${header.slice(0, 80)}'`,
+      1,
+    );
   }
   const rows: ParsedDetectionRow[] = [];
   for (let ln = 1; ln < lines.length; ln++) {
@@ -244,8 +248,20 @@ export function parseDetectionsCsv(text: string, source = 'detections.csv'): Par
     if (f.length !== want) throw new ParseError(source, `expected ${want} fields but found ${f.length}`, ln + 1);
     const nums = f.slice(combined ? 1 : 0).map(Number);
     const bad = nums.findIndex((v, k) => !Number.isFinite(v) || f[k + (combined ? 1 : 0)]!.trim() === '');
-    if (bad >= 0) throw new ParseError(source, `field ${bad + (combined ? 2 : 1)} is not a number: '${f[bad + (combined ? 1 : 0)]}'`, ln + 1);
-    const [x_center, y_center, width, height, confidence, area] = nums as [number, number, number, number, number, number];
+    if (bad >= 0)
+      throw new ParseError(
+        source,
+        `field ${bad + (combined ? 2 : 1)} is not a number: '${f[bad + (combined ? 1 : 0)]}'`,
+        ln + 1,
+      );
+    const [x_center, y_center, width, height, confidence, area] = nums as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const row: ParsedDetectionRow = { x_center, y_center, width, height, confidence, area };
     if (combined) row.image = f[0]!;
     rows.push(row);

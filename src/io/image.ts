@@ -5,7 +5,7 @@
  * pixel is decoded, so a 30000x30000 file fails fast instead of allocating gigabytes.
  */
 import { readFile, stat } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { InvalidArgumentError, ParseError } from '../errors.js';
 import { checkInteger, invalid } from '../validate.js';
 
@@ -65,7 +65,10 @@ export async function readImage(input: string | Uint8Array, options: ReadImageOp
       size = st.size;
     } catch (err) {
       if (err instanceof InvalidArgumentError) throw err;
-      throw new InvalidArgumentError('path', `${input}: cannot read image (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new InvalidArgumentError(
+        'path',
+        `${input}: cannot read image (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
     if (size === 0) throw new ParseError(source, 'empty file (0 bytes), not an image');
     bytes = await readFile(input);
@@ -77,7 +80,7 @@ export async function readImage(input: string | Uint8Array, options: ReadImageOp
     invalid('input', 'a file path or a Buffer/Uint8Array of encoded image bytes', input);
   }
 
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
@@ -92,12 +95,13 @@ export async function readImage(input: string | Uint8Array, options: ReadImageOp
     );
   }
   const sixteen = meta.depth === 'ushort';
-  const fileGrey = meta.space !== undefined ? GREY_SPACES.has(meta.space) : (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0) === 1;
+  const fileGrey =
+    meta.space !== undefined ? GREY_SPACES.has(meta.space) : (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0) === 1;
   const channels: 1 | 3 = options.channels ?? (fileGrey ? 1 : 3);
   const space = channels === 1 ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb';
 
   let data: Buffer;
-  let info: sharp.OutputInfo;
+  let info: OutputInfo;
   try {
     const pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' })
       .toColourspace(space)
@@ -108,7 +112,10 @@ export async function readImage(input: string | Uint8Array, options: ReadImageOp
     throw new ParseError(source, `cannot decode image (truncated or corrupt?): ${(err as Error).message}`);
   }
   if (info.channels !== channels || info.width !== width || info.height !== height) {
-    throw new ParseError(source, `decoded ${info.width}x${info.height}x${info.channels}, expected ${width}x${height}x${channels}`);
+    throw new ParseError(
+      source,
+      `decoded ${info.width}x${info.height}x${info.channels}, expected ${width}x${height}x${channels}`,
+    );
   }
   if (!sixteen) {
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height, channels, bitDepth: 8 };
@@ -129,12 +136,16 @@ export async function readImage(input: string | Uint8Array, options: ReadImageOp
 export function checkRawImage(name: string, image: unknown): number {
   if (typeof image !== 'object' || image === null) invalid(name, 'an image { data, width, height, channels }', image);
   const img = image as Partial<RawImage>;
-  if (!(img.data instanceof Uint8Array) && !(img.data instanceof Uint16Array)) invalid(`${name}.data`, 'a Uint8Array or Uint16Array', img.data);
+  if (!(img.data instanceof Uint8Array) && !(img.data instanceof Uint16Array))
+    invalid(`${name}.data`, 'a Uint8Array or Uint16Array', img.data);
   const w = checkInteger(`${name}.width`, img.width, 1);
   const h = checkInteger(`${name}.height`, img.height, 1);
   const c = checkInteger(`${name}.channels`, img.channels, 1, 4);
   if (img.data.length !== w * h * c) {
-    throw new InvalidArgumentError(`${name}.data`, `Expected ${w * h * c} samples (${w}x${h}x${c}) for ${name}.data but received ${img.data.length}`);
+    throw new InvalidArgumentError(
+      `${name}.data`,
+      `Expected ${w * h * c} samples (${w}x${h}x${c}) for ${name}.data but received ${img.data.length}`,
+    );
   }
   return c;
 }

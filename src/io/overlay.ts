@@ -31,7 +31,18 @@ export interface OverlayOptions {
   palette?: readonly string[];
 }
 
-const PALETTE = ['#00ff00', '#ff3b30', '#00c7ff', '#ffcc00', '#ff2dd4', '#ff9500', '#34c759', '#5856d6', '#ffffff', '#a2845e'];
+const PALETTE = [
+  '#00ff00',
+  '#ff3b30',
+  '#00c7ff',
+  '#ffcc00',
+  '#ff2dd4',
+  '#ff9500',
+  '#34c759',
+  '#5856d6',
+  '#ffffff',
+  '#a2845e',
+];
 
 /**
  * Bring samples to 8 bits for display: 8-bit data is returned as is; 16-bit data is stretched linearly
@@ -74,7 +85,8 @@ export function overlaySvg(width: number, height: number, boxes: Float32Array, o
   const n = boxes.length / 4;
   if (!Number.isInteger(n)) invalid('boxes', 'a Float32Array whose length is a multiple of 4', boxes);
   if (options.scores && options.scores.length !== n) invalid('options.scores', `${n} scores`, options.scores);
-  if (options.classes && options.classes.length !== n) invalid('options.classes', `${n} class indices`, options.classes);
+  if (options.classes && options.classes.length !== n)
+    invalid('options.classes', `${n} class indices`, options.classes);
   const lw = options.lineWidth ?? Math.max(1, Math.round(Math.min(width, height) / 1000));
   const palette = options.palette ?? PALETTE;
   const labels = (options.labels ?? true) && options.scores !== undefined;
@@ -85,11 +97,15 @@ export function overlaySvg(width: number, height: number, boxes: Float32Array, o
     const y1 = boxes[4 * i + 1]!;
     const w = boxes[4 * i + 2]! - x1;
     const h = boxes[4 * i + 3]! - y1;
-    const color = palette[((options.classes?.[i] ?? 0) % palette.length + palette.length) % palette.length]!;
-    parts.push(`<rect x="${fmt(x1)}" y="${fmt(y1)}" width="${fmt(Math.max(0, w))}" height="${fmt(Math.max(0, h))}" fill="none" stroke="${color}" stroke-width="${lw}"/>`);
+    const color = palette[(((options.classes?.[i] ?? 0) % palette.length) + palette.length) % palette.length]!;
+    parts.push(
+      `<rect x="${fmt(x1)}" y="${fmt(y1)}" width="${fmt(Math.max(0, w))}" height="${fmt(Math.max(0, h))}" fill="none" stroke="${color}" stroke-width="${lw}"/>`,
+    );
     if (labels) {
       const ty = y1 - lw - 1 >= font ? y1 - lw - 1 : y1 + h + font;
-      parts.push(`<text x="${fmt(x1)}" y="${fmt(ty)}" font-family="sans-serif" font-size="${font}" fill="${color}">${options.scores![i]!.toFixed(2)}</text>`);
+      parts.push(
+        `<text x="${fmt(x1)}" y="${fmt(ty)}" font-family="sans-serif" font-size="${font}" fill="${color}">${options.scores![i]!.toFixed(2)}</text>`,
+      );
     }
   }
   parts.push('</svg>');
@@ -101,23 +117,36 @@ export function overlaySvg(width: number, height: number, boxes: Float32Array, o
  * colour).
  * @example const png = await renderOverlay(await readImage('a.png'), det.boxes, { scores: det.scores });
  */
-export async function renderOverlay(image: OverlayImage, boxes: Float32Array, options: OverlayOptions = {}): Promise<Buffer> {
+export async function renderOverlay(
+  image: OverlayImage,
+  boxes: Float32Array,
+  options: OverlayOptions = {},
+): Promise<Buffer> {
   const { width, height, channels } = image;
   if (!Number.isInteger(width) || width <= 0) invalid('image.width', 'a positive integer', width);
   if (!Number.isInteger(height) || height <= 0) invalid('image.height', 'a positive integer', height);
   if (![1, 2, 3, 4].includes(channels)) invalid('image.channels', '1, 2, 3 or 4', channels);
-  if (image.data.length !== width * height * channels) invalid('image.data', `${width * height * channels} samples`, image.data);
+  if (image.data.length !== width * height * channels)
+    invalid('image.data', `${width * height * channels} samples`, image.data);
   const px = toDisplay8(image.data);
   const svg = overlaySvg(width, height, boxes, options);
-  return sharp(Buffer.from(px.buffer, px.byteOffset, px.byteLength), { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } })
+  return sharp(Buffer.from(px.buffer, px.byteOffset, px.byteLength), {
+    raw: { width, height, channels: channels as 1 | 2 | 3 | 4 },
+  })
     .toColourspace('srgb')
     .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
+    .removeAlpha()
     .png({ compressionLevel: 6 })
     .toBuffer();
 }
 
 /** Render and write an overlay PNG (written to a temporary name, then renamed: never a half file). */
-export async function writeOverlay(path: string, image: OverlayImage, boxes: Float32Array, options: OverlayOptions = {}): Promise<void> {
+export async function writeOverlay(
+  path: string,
+  image: OverlayImage,
+  boxes: Float32Array,
+  options: OverlayOptions = {},
+): Promise<void> {
   const png = await renderOverlay(image, boxes, options);
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;

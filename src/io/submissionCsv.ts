@@ -226,7 +226,7 @@ export function indexSubmission(rows: Iterable<SubmissionRecord>, source = 'csv'
 }
 
 /** A CSV field, quoted only when it must be (comma, quote, CR or LF), quotes doubled. */
-export function csvField(s: string): string {
+function csvField(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -293,7 +293,7 @@ export class SubmissionCsvWriter {
     if (this.closed) return;
     this.closed = true;
     this.stream.end();
-    await finished(this.stream);
+    await finished(this.stream, { readable: false });
     if (this.error) throw this.error;
   }
 }

@@ -36,14 +36,19 @@ export function parseYoloTxt(text: string, source = 'labels.txt'): YoloLabels {
     if (line === '') continue;
     const f = line.split(/\s+/);
     if (f.length !== 5 && f.length !== 6) {
-      throw new ParseError(source, `expected 'class xc yc w h' (5 fields, or 6 with a confidence) but found ${f.length} fields`, i + 1);
+      throw new ParseError(
+        source,
+        `expected 'class xc yc w h' (5 fields, or 6 with a confidence) but found ${f.length} fields`,
+        i + 1,
+      );
     }
     if (withScore === undefined) withScore = f.length === 6;
     else if (withScore !== (f.length === 6)) throw new ParseError(source, 'lines mix 5 and 6 fields', i + 1);
     const bad = f.findIndex((s) => !NUM.test(s));
     if (bad >= 0) throw new ParseError(source, `field ${bad + 1} is not a number: '${f[bad]!.slice(0, 20)}'`, i + 1);
     const cls = Number(f[0]);
-    if (!Number.isInteger(cls) || cls < 0) throw new ParseError(source, `class must be a non-negative integer, found '${f[0]}'`, i + 1);
+    if (!Number.isInteger(cls) || cls < 0)
+      throw new ParseError(source, `class must be a non-negative integer, found '${f[0]}'`, i + 1);
     const v = f.slice(1).map(Number);
     if (v.some((x) => !Number.isFinite(x))) throw new ParseError(source, 'coordinates must be finite', i + 1);
     if (v[2]! < 0 || v[3]! < 0) throw new ParseError(source, 'width and height must be >= 0', i + 1);

@@ -46,25 +46,40 @@ const fixed = (d: number | string | undefined): number | null => (typeof d === '
  * Find the image input: exactly one input, rank 4 `[B, C, H, W]`, float32, C 1 or 3 (or dynamic).
  * @param inputs the model's inputs
  * @param source model path for messages
+ * @param kind what the caller expected, for messages (`'detector'`, `'segmenter'`)
  * @throws ModelError when the model does not take one image tensor (it is not an image detector)
  */
-export function imageInputSpec(inputs: readonly TensorInfo[], source: string): ImageInputSpec {
+export function imageInputSpec(inputs: readonly TensorInfo[], source: string, kind = 'detector'): ImageInputSpec {
   const list = inputs.map((i) => `${i.name} ${i.type}${formatShape(i.shape)}`).join(', ');
   if (inputs.length !== 1) {
-    throw new ModelError(`${source}: not an image detector: expected one image input [B,3,H,W], found ${inputs.length} inputs (${list})`);
+    throw new ModelError(
+      `${source}: not an image ${kind}: expected one image input [B,3,H,W], found ${inputs.length} inputs (${list})`,
+    );
   }
   const inp = inputs[0]!;
   if (inp.shape.length !== 4) {
-    throw new ModelError(`${source}: not an image detector: input '${inp.name}' has shape ${formatShape(inp.shape)}, expected rank 4 [B,3,H,W]`);
+    throw new ModelError(
+      `${source}: not an image ${kind}: input '${inp.name}' has shape ${formatShape(inp.shape)}, expected rank 4 [B,3,H,W]`,
+    );
   }
   if (inp.type !== 'float32') {
-    throw new ModelError(`${source}: input '${inp.name}' is ${inp.type}; maskbox feeds float32 images [B,3,H,W] (re-export the model with a float32 input)`);
+    throw new ModelError(
+      `${source}: input '${inp.name}' is ${inp.type}; maskbox feeds float32 images [B,3,H,W] (re-export the model with a float32 input)`,
+    );
   }
   const c = fixed(inp.shape[1]);
   if (c !== null && c !== 1 && c !== 3) {
-    throw new ModelError(`${source}: not an image detector: input '${inp.name}' has ${c} channels (shape ${formatShape(inp.shape)}), expected 1 or 3 in NCHW order`);
+    throw new ModelError(
+      `${source}: not an image ${kind}: input '${inp.name}' has ${c} channels (shape ${formatShape(inp.shape)}), expected 1 or 3 in NCHW order`,
+    );
   }
-  return { name: inp.name, batch: fixed(inp.shape[0]), channels: c === 1 ? 1 : 3, height: fixed(inp.shape[2]), width: fixed(inp.shape[3]) };
+  return {
+    name: inp.name,
+    batch: fixed(inp.shape[0]),
+    channels: c === 1 ? 1 : 3,
+    height: fixed(inp.shape[2]),
+    width: fixed(inp.shape[3]),
+  };
 }
 
 /** The role of an end2end output from its name (`num_dets`, `det_boxes`, … ; case-insensitive). */
@@ -76,7 +91,12 @@ function end2endRoles(outputs: readonly TensorInfo[]): LayoutSpec['end2end'] | n
     if (role) byRole.set(role, o.name);
   }
   if (byRole.size !== 4) return null;
-  return { numDets: byRole.get('num_dets')!, boxes: byRole.get('det_boxes')!, scores: byRole.get('det_scores')!, classes: byRole.get('det_classes')! };
+  return {
+    numDets: byRole.get('num_dets')!,
+    boxes: byRole.get('det_boxes')!,
+    scores: byRole.get('det_scores')!,
+    classes: byRole.get('det_classes')!,
+  };
 }
 
 /**
@@ -101,7 +121,8 @@ export function inferLayout(outputs: readonly TensorInfo[], source: string): Lay
   const b = fixed(out.shape[2]);
   let layout: DetectorLayout | null = null;
   if (a !== null && b !== null) layout = b < a ? 'yolov5' : a < b ? 'yolov8' : null;
-  else if (b !== null) layout = 'yolov5'; // [B, N?, 5+C]
+  else if (b !== null)
+    layout = 'yolov5'; // [B, N?, 5+C]
   else if (a !== null) layout = 'yolov8'; // [B, 4+C, N?]
   if (layout === null) {
     throw new ModelError(
@@ -120,19 +141,26 @@ export function checkLayout(layout: DetectorLayout, outputs: readonly TensorInfo
   const describeOutputs = outputs.map((o) => `${o.name} ${formatShape(o.shape)}`).join(', ');
   if (layout === 'end2end') {
     const e2e = end2endRoles(outputs);
-    if (!e2e) throw new ModelError(`${source}: layout 'end2end' needs outputs num_dets, det_boxes, det_scores, det_classes; found ${describeOutputs}`);
+    if (!e2e)
+      throw new ModelError(
+        `${source}: layout 'end2end' needs outputs num_dets, det_boxes, det_scores, det_classes; found ${describeOutputs}`,
+      );
     return { layout, output: e2e.boxes, end2end: e2e };
   }
   const rank3 = outputs.filter((o) => o.shape.length === 3 && o.type === 'float32');
   if (rank3.length !== 1) {
-    throw new ModelError(`${source}: layout '${layout}' needs exactly one float32 output of rank 3; found ${describeOutputs}; pass a custom \`decoder\` instead`);
+    throw new ModelError(
+      `${source}: layout '${layout}' needs exactly one float32 output of rank 3; found ${describeOutputs}; pass a custom \`decoder\` instead`,
+    );
   }
   const out = rank3[0]!;
   const width = fixed(layout === 'yolov8' ? out.shape[1] : out.shape[2]);
   const min = layout === 'yolov8' ? 5 : 6;
   if (width !== null && width < min) {
     const want = layout === 'yolov8' ? '[B,4+C,N]' : '[B,N,5+C]';
-    throw new ModelError(`${source}: output '${out.name}' ${formatShape(out.shape)} is too narrow for layout '${layout}' ${want} with C >= 1`);
+    throw new ModelError(
+      `${source}: output '${out.name}' ${formatShape(out.shape)} is too narrow for layout '${layout}' ${want} with C >= 1`,
+    );
   }
   return { layout, output: out.name };
 }

@@ -51,8 +51,10 @@ export interface ModelSession {
 
 /** Normalise the `executionProviders` option into a list that ends with `'cpu'`. */
 export function providerList(value: SessionOptions['executionProviders']): ExecutionProvider[] {
-  const list = value === undefined ? ['cpu'] : typeof value === 'string' ? [value] : Array.isArray(value) ? [...value] : null;
-  if (list === null || list.length === 0) invalid('executionProviders', `a provider or a non-empty list of ${EXECUTION_PROVIDERS.join(', ')}`, value);
+  const list =
+    value === undefined ? ['cpu'] : typeof value === 'string' ? [value] : Array.isArray(value) ? [...value] : null;
+  if (list === null || list.length === 0)
+    invalid('executionProviders', `a provider or a non-empty list of ${EXECUTION_PROVIDERS.join(', ')}`, value);
   list.forEach((p, i) => {
     if (!(EXECUTION_PROVIDERS as readonly unknown[]).includes(p)) {
       invalid(`executionProviders[${i}]`, `one of ${EXECUTION_PROVIDERS.map((e) => `'${e}'`).join(', ')}`, p);
@@ -66,13 +68,18 @@ export function providerList(value: SessionOptions['executionProviders']): Execu
 function firstLine(message: string): string {
   // onnxruntime messages carry source paths and multi-line logs; keep the informative part on one line.
   const line = message.split('\n').find((l) => l.trim() !== '') ?? message;
-  return line.replace(/\u001b\[[0-9;]*m/g, '').replace(/^\/onnxruntime_src\/\S+\s+/, '').trim().slice(0, 300);
+  return line
+    .replace(/\u001b\[[0-9;]*m/g, '')
+    .replace(/^\/onnxruntime_src\/\S+\s+/, '')
+    .trim()
+    .slice(0, 300);
 }
 
 function toInfo(meta: readonly ort.InferenceSession.ValueMetadata[], names: readonly string[]): TensorInfo[] {
   return names.map((name, i) => {
     const m = meta[i];
-    if (m && m.isTensor) return { name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : String(d))) };
+    if (m && m.isTensor)
+      return { name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : String(d))) };
     return { name, type: 'unknown', shape: [] };
   });
 }
@@ -97,7 +104,10 @@ export async function createSession(model: string | Uint8Array, options: Session
       const st = await stat(model);
       if (!st.isFile()) throw new Error('not a regular file');
     } catch (err) {
-      throw new InvalidArgumentError('model', `${model}: cannot read model file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new InvalidArgumentError(
+        'model',
+        `${model}: cannot read model file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
     bytes = await readFile(model);
   } else if (model instanceof Uint8Array) {
@@ -108,6 +118,11 @@ export async function createSession(model: string | Uint8Array, options: Session
   }
   if (bytes.length === 0) throw new ModelError(`${source}: empty file (0 bytes), not an ONNX model`);
 
+  // A provider that cannot start makes onnxruntime print a multi-line native error log before it throws;
+  // maskbox reports that failure itself in one line, so while onnxruntime's log level is still its
+  // default ('warning') it is raised to 'fatal'. It applies process-wide and only before the first
+  // session of the process (onnxruntime reads it once); set `ort.env.logLevel` yourself to override.
+  if (providers.length > 1 && ort.env.logLevel === 'warning') ort.env.logLevel = 'fatal';
   const fallbacks: ModelSession['fallbacks'] = [];
   for (const provider of providers) {
     const opts: ort.InferenceSession.SessionOptions = {

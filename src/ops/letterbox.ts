@@ -50,12 +50,17 @@ export interface LetterboxOptions extends LetterboxGeometry {
 
 /**
  * Where the image went. `ratio`, `newWidth/newHeight`, `left/top` describe the letterbox itself
- * (YOLOv5 returns `ratio` and `(dw, dh)`, YOLOv6 `(left, top)`). `gain`, `padX`, `padY` are what YOLOv5's
- * `scale_boxes(letterboxed_shape, boxes, image_shape)` recomputes from the two shapes to undo it:
- * `gain = min(height/imageHeight, width/imageWidth)`, `padX = (width - imageWidth*gain)/2` (fractional,
- * not the integer `left`). `gain` equals `ratio` except when `scaleUp` is false and the image is
- * smaller than the target, or in `auto` mode when `round(w*r)` rounded down onto a multiple of
- * the stride; YOLOv5/v6 use `gain` then too, and so does `scaleBoxes`.
+ * (YOLOv5 returns `ratio` and `(dw, dh)`, YOLOv6 `(left, top)`). `gain`, `padX`, `padY` undo it as
+ * YOLOv5's `scale_boxes(letterboxed_shape, boxes, image_shape)` (and YOLOv6's `rescale`) do, recomputed
+ * from the two shapes: `gain = min(height/imageHeight, width/imageWidth)`, `padX = (width -
+ * imageWidth*gain)/2` (fractional, not the integer `left`).
+ *
+ * `gain` equals `ratio` except in `auto` mode when `round(w*r)` rounded down onto a multiple of the
+ * stride (e.g. 430x614 to 640: ratio 1.04235, gain 448/430 = 1.04186); YOLOv5/v6 then use that gain,
+ * and so does maskbox, to give the lab's numbers. One deliberate difference: with `scaleUp: false` and
+ * an image smaller than the target, YOLOv5's shape-based gain would be wrong (the image was not
+ * enlarged); maskbox uses `gain = min(height/imageHeight, width/imageWidth, ratio)`, which is YOLOv5's
+ * value whenever `scaleUp` is true.
  */
 export interface LetterboxParams extends BoxTransform {
   /** Output (letterboxed) size. */
@@ -113,36 +118,61 @@ function checkBoolean(name: string, v: unknown, dflt: boolean): boolean {
  * @throws InvalidArgumentError for sizes that are not positive integers, too large (> MAX_PIXELS), or an
  *   aspect ratio so extreme that a side would round to 0 pixels
  */
-export function letterboxParams(imageWidth: number, imageHeight: number, options: LetterboxGeometry = {}): LetterboxParams {
+export function letterboxParams(
+  imageWidth: number,
+  imageHeight: number,
+  options: LetterboxGeometry = {},
+): LetterboxParams {
   checkPlaneSize('image', imageHeight, imageWidth, 'image.height', 'image.width');
   const [th, tw] = checkTarget(options.size ?? 640);
   const auto = checkBoolean('auto', options.auto, false);
   const scaleUp = checkBoolean('scaleUp', options.scaleUp, true);
   const stride = checkInteger('stride', options.stride ?? 32, 1, 1 << 16);
-  const w = imageWidth, h = imageHeight;
+  const w = imageWidth;
+  const h = imageHeight;
   let r = Math.min(th / h, tw / w);
   if (!scaleUp) r = Math.min(r, 1);
-  const newWidth = pythonRound(w * r), newHeight = pythonRound(h * r);
+  const newWidth = pythonRound(w * r);
+  const newHeight = pythonRound(h * r);
   if (newWidth < 1 || newHeight < 1) {
-    invalid('image', `an aspect ratio that leaves at least 1 pixel per side at size ${th}x${tw}`, `${w}x${h} (resized to ${newWidth}x${newHeight})`);
+    invalid(
+      'image',
+      `an aspect ratio that leaves at least 1 pixel per side at size ${th}x${tw}`,
+      `${w}x${h} (resized to ${newWidth}x${newHeight})`,
+    );
   }
-  let dw = tw - newWidth, dh = th - newHeight;
+  let dw = tw - newWidth; // YOLOv5: dw, dh = new_shape[1] - new_unpad[0], new_shape[0] - new_unpad[1]
+  let dh = th - newHeight;
   if (auto) {
     dw %= stride;
     dh %= stride;
   }
-  const left = pythonRound(dw / 2 - 0.1), right = pythonRound(dw / 2 + 0.1);
-  const top = pythonRound(dh / 2 - 0.1), bottom = pythonRound(dh / 2 + 0.1);
-  const width = newWidth + left + right, height = newHeight + top + bottom;
-  const gain = Math.min(height / h, width / w);
+  const left = pythonRound(dw / 2 - 0.1);
+  const right = pythonRound(dw / 2 + 0.1);
+  const top = pythonRound(dh / 2 - 0.1);
+  const bottom = pythonRound(dh / 2 + 0.1);
+  const width = newWidth + left + right;
+  const height = newHeight + top + bottom;
+  const gain = Math.min(height / h, width / w, r); // see LetterboxParams
   return {
-    width, height, ratio: r, newWidth, newHeight, left, top,
-    gain, padX: (width - w * gain) / 2, padY: (height - h * gain) / 2, imageWidth: w, imageHeight: h,
+    width,
+    height,
+    ratio: r,
+    newWidth,
+    newHeight,
+    left,
+    top,
+    gain,
+    padX: (width - w * gain) / 2,
+    padY: (height - h * gain) / 2,
+    imageWidth: w,
+    imageHeight: h,
   };
 }
 
 function checkImage(image: unknown): RawImage {
-  if (typeof image !== 'object' || image === null) invalid('image', 'an object { data, width, height, channels }', image);
+  if (typeof image !== 'object' || image === null)
+    invalid('image', 'an object { data, width, height, channels }', image);
   const im = image as RawImage;
   const { data, channels } = im;
   if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray || data instanceof Uint16Array)) {
@@ -152,7 +182,10 @@ function checkImage(image: unknown): RawImage {
   if (channels !== 1 && channels !== 3 && channels !== 4) invalid('image.channels', '1, 3 or 4', channels);
   const n = im.width * im.height * channels;
   if (data.length !== n) {
-    throw new InvalidArgumentError('image.data', `Expected ${n} samples (${im.height}x${im.width}x${channels}) for image.data but received ${describe(data)}`);
+    throw new InvalidArgumentError(
+      'image.data',
+      `Expected ${n} samples (${im.height}x${im.width}x${channels}) for image.data but received ${describe(data)}`,
+    );
   }
   return im;
 }
@@ -187,14 +220,32 @@ export async function letterbox(image: RawImage, options: LetterboxOptions = {})
     if (overlaps(out, im.data)) invalid('out', 'an array that does not overlap image.data', out);
   } else out = new Float32Array(n);
   const args: LetterboxArgs = {
-    data: im.data, width: im.width, height: im.height, channels: im.channels,
+    data: im.data,
+    width: im.width,
+    height: im.height,
+    channels: im.channels,
     maxValue: im.data instanceof Uint16Array ? 65535 : 255,
-    newWidth: params.newWidth, newHeight: params.newHeight, left: params.left, top: params.top,
-    outWidth: params.width, outHeight: params.height, pad: padValue / 255, percentiles, out,
+    newWidth: params.newWidth,
+    newHeight: params.newHeight,
+    left: params.left,
+    top: params.top,
+    outWidth: params.width,
+    outHeight: params.height,
+    pad: padValue / 255,
+    percentiles,
+    out,
   };
   ensureBackends();
   const { result, backend } = await dispatch<LetterboxArgs, LetterboxOutput>('letterbox', args, options.backend, n);
-  return { data: result.data, width: params.width, height: params.height, params, low: result.low, high: result.high, backend };
+  return {
+    data: result.data,
+    width: params.width,
+    height: params.height,
+    params,
+    low: result.low,
+    high: result.high,
+    backend,
+  };
 }
 
 export { MAX_PIXELS };

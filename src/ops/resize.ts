@@ -19,11 +19,17 @@ export const MAX_ELEMENTS = 2 ** 31 - 1;
  * Checks a plane size as positive integers whose product is at most MAX_PIXELS; errors name
  * `heightName` / `widthName`, or `name` for the product.
  */
-export function checkPlaneSize(name: string, height: unknown, width: unknown, heightName: string, widthName: string): void {
-  checkInteger(heightName, height, 1);
-  checkInteger(widthName, width, 1);
-  if (height * width > MAX_PIXELS) {
-    invalid(name, `at most ${MAX_PIXELS} pixels (2^28) per plane`, `${height}x${width} (${height * width} pixels)`);
+export function checkPlaneSize(
+  name: string,
+  height: unknown,
+  width: unknown,
+  heightName: string,
+  widthName: string,
+): asserts height is number {
+  const h = checkInteger(heightName, height, 1);
+  const w = checkInteger(widthName, width, 1);
+  if (h * w > MAX_PIXELS) {
+    invalid(name, `at most ${MAX_PIXELS} pixels (2^28) per plane`, `${h}x${w} (${h * w} pixels)`);
   }
 }
 
@@ -43,7 +49,9 @@ export interface ResizeResult extends Ran {
 
 /** True when two views share bytes of the same buffer. */
 export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
-  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+  return (
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
+  );
 }
 
 /** Validates and normalises resize arguments into the kernel's argument object. */
@@ -62,7 +70,11 @@ export function resizeArgs(
   checkPlaneSize('shape', inHeight, inWidth, 'shape[1]', 'shape[2]');
   checkPlaneSize('size', outHeight, outWidth, 'size[0]', 'size[1]');
   if (channels * inHeight * inWidth > MAX_ELEMENTS || channels * outHeight * outWidth > MAX_ELEMENTS) {
-    invalid('shape', `at most ${MAX_ELEMENTS} elements in the input and the output`, `[${channels}, ${inHeight}, ${inWidth}] -> [${outHeight}, ${outWidth}]`);
+    invalid(
+      'shape',
+      `at most ${MAX_ELEMENTS} elements in the input and the output`,
+      `[${channels}, ${inHeight}, ${inWidth}] -> [${outHeight}, ${outWidth}]`,
+    );
   }
   checkFloat32Array('data', data, channels * inHeight * inWidth);
   checkAllFinite('data', data);

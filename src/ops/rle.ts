@@ -3,7 +3,8 @@
  * - `row` — the hand-bone competition's RLE: the mask flattened row-major, runs of 1s as
  *   `start length` pairs with 1-based starts, space-separated; an empty mask is `''`.
  * - `col` — the same string with the mask flattened column-major (Kaggle's `order='F'`).
- * - COCO — column-major counts of alternating runs starting with a run of 0s (pycocotools' `counts`).
+ * - COCO — column-major counts of alternating runs starting with a run of 0s (pycocotools' `counts`),
+ *   and their compressed string (the codec is `src/backends/js/cocoRle.ts`).
  *
  * In memory a channel's runs are a `Uint32Array` of pairs `start, length` with 0-based starts in the
  * flattened order (see `src/backends/js/rle.ts`); area, IoU and Dice are computed on runs directly.
@@ -19,6 +20,7 @@ import {
   type RleOrder,
   type RleOverlapArgs,
 } from '../backends/js/rle.js';
+import { cocoRleFromString, cocoRleToString } from '../backends/js/cocoRle.js';
 import { InvalidArgumentError, ParseError } from '../errors.js';
 import { checkInteger, checkOneOf, checkUint8Array, invalid } from '../validate.js';
 
@@ -79,7 +81,8 @@ export function checkShape(shape: MaskShape): number {
 function checkMask(name: string, mask: Uint8Array, pixels: number): number {
   checkUint8Array(name, mask);
   if (pixels === 0) return 1;
-  if (mask.length % pixels !== 0) invalid(name, `a Uint8Array whose length is a multiple of height * width = ${pixels}`, mask);
+  if (mask.length % pixels !== 0)
+    invalid(name, `a Uint8Array whose length is a multiple of height * width = ${pixels}`, mask);
   return mask.length / pixels;
 }
 
@@ -92,9 +95,13 @@ export function checkRuns(name: string, runs: unknown, pixels: number): Uint32Ar
   if (runs.length % 2 !== 0) invalid(name, 'a Uint32Array of even length (start, length pairs)', runs);
   let prevEnd = 0;
   for (let k = 0; k < runs.length; k += 2) {
-    const s = runs[k]!, e = s + runs[k + 1]!;
+    const s = runs[k]!,
+      e = s + runs[k + 1]!;
     if (e > pixels) {
-      throw new InvalidArgumentError(name, `Expected runs inside 0..${pixels} for ${name} but run ${k / 2} (start ${s}, length ${runs[k + 1]}) ends at ${e}`);
+      throw new InvalidArgumentError(
+        name,
+        `Expected runs inside 0..${pixels} for ${name} but run ${k / 2} (start ${s}, length ${runs[k + 1]}) ends at ${e}`,
+      );
     }
     if (s < prevEnd) invalid(`${name}[${k}]`, `a start >= ${prevEnd} (runs sorted, not overlapping)`, s);
     prevEnd = e;
@@ -106,6 +113,11 @@ function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
 
+function tokenError(text: string, t0: number, t1: number, tok: number, source: string, line: number | undefined, msg: string): never {
+  const t = text.slice(t0, Math.min(t1, t0 + 24));
+  throw new ParseError(source, `RLE token ${tok} ('${t}', character ${t0 + 1}): ${msg}`, line);
+}
+
 /**
  * Parses one RLE string (`start length ...`, 1-based starts, any whitespace) into 0-based runs.
  * @param pixels `height * width`; every run must lie in `1..pixels`
@@ -115,19 +127,21 @@ function isSpace(c: number): boolean {
  * @example parseRle('1 3 10 2', 20) // Uint32Array [0, 3, 9, 2]
  */
 export function parseRle(text: string, pixels: number, source = 'rle', line?: number): Uint32Array {
-  if (typeof text !== 'string') throw new ParseError(source, `expected an RLE string but received ${typeof text}`, line);
+  if (typeof text !== 'string')
+    throw new ParseError(source, `expected an RLE string but received ${typeof text}`, line);
   const len = text.length;
   let out = new Uint32Array(Math.min(4096, len + 2));
-  let n = 0, i = 0, tok = 0, start = 0, prevEnd = 0;
-  const fail = (t0: number, msg: string): never => {
-    const t = text.slice(t0, Math.min(i, t0 + 24));
-    throw new ParseError(source, `RLE token ${tok} ('${t}', character ${t0 + 1}): ${msg}`, line);
-  };
+  let n = 0,
+    i = 0,
+    tok = 0,
+    start = 0,
+    prevEnd = 0;
   for (;;) {
     while (i < len && isSpace(text.charCodeAt(i))) i++;
     if (i >= len) break;
     const t0 = i;
-    let v = 0, bad = false;
+    let v = 0,
+      bad = false;
     for (; i < len; i++) {
       const c = text.charCodeAt(i);
       if (isSpace(c)) break;
@@ -139,7 +153,11 @@ export function parseRle(text: string, pixels: number, source = 'rle', line?: nu
     if (bad) fail(t0, 'not a non-negative integer');
     if (tok & 1) {
       if (v < 1 || v > pixels) fail(t0, `start outside 1..${pixels}`);
-      if (v - 1 < prevEnd) fail(t0, `run starts before the end of the previous run (pixel ${prevEnd}): runs must be sorted and not overlap`);
+      if (v - 1 < prevEnd)
+        fail(
+          t0,
+          `run starts before the end of the previous run (pixel ${prevEnd}): runs must be sorted and not overlap`,
+        );
       start = v - 1;
     } else {
       if (start + v > pixels) fail(t0, `run ${start + 1}+${v} ends past the last pixel ${pixels}`);
@@ -158,14 +176,31 @@ export function parseRle(text: string, pixels: number, source = 'rle', line?: nu
   return out.slice(0, n);
 }
 
-/** The RLE string of a run list: 1-based starts, space-separated, `''` when empty. */
+const ascii = new TextDecoder();
+
+/**
+ * The RLE string of a run list: 1-based starts, space-separated, `''` when empty. Digits are written
+ * into one byte buffer and decoded once (4–6x faster than joining an array of numbers).
+ */
 export function formatRle(runs: Uint32Array): string {
-  const parts = new Array<number>(runs.length);
-  for (let k = 0; k < runs.length; k += 2) {
-    parts[k] = runs[k]! + 1;
-    parts[k + 1] = runs[k + 1]!;
+  const buf = new Uint8Array(runs.length * 11);
+  let p = 0;
+  for (let k = 0; k < runs.length; k++) {
+    let v = k & 1 ? runs[k]! : runs[k]! + 1;
+    if (k > 0) buf[p++] = 32;
+    const first = p;
+    do {
+      const q = (v / 10) >>> 0;
+      buf[p++] = 48 + v - q * 10;
+      v = q;
+    } while (v > 0);
+    for (let a = first, b = p - 1; a < b; a++, b--) {
+      const t = buf[a]!;
+      buf[a] = buf[b]!;
+      buf[b] = t;
+    }
   }
-  return parts.join(' ');
+  return ascii.decode(buf.subarray(0, p));
 }
 
 /**
@@ -180,7 +215,12 @@ export async function maskToRuns(mask: Uint8Array, shape: MaskShape, options: Rl
   const order = checkOneOf('order', options.order ?? 'row', ORDERS);
   ensureBackends();
   const args: RleEncodeArgs = { mask, channels, height: shape.height, width: shape.width, order };
-  const { result, backend } = await dispatch<RleEncodeArgs, Uint32Array[]>('rleEncode', args, options.backend, mask.length);
+  const { result, backend } = await dispatch<RleEncodeArgs, Uint32Array[]>(
+    'rleEncode',
+    args,
+    options.backend,
+    mask.length,
+  );
   return { runs: result, backend };
 }
 
@@ -188,7 +228,11 @@ export async function maskToRuns(mask: Uint8Array, shape: MaskShape, options: Rl
  * RLE strings of every channel of a mask (the competition's format with `order: 'row'`).
  * @example const { rle } = await encodeRle(mask, { height: 4, width: 5 }); // ['1 1 7 3 20 1']
  */
-export async function encodeRle(mask: Uint8Array, shape: MaskShape, options: RleOptions = {}): Promise<RleStringsResult> {
+export async function encodeRle(
+  mask: Uint8Array,
+  shape: MaskShape,
+  options: RleOptions = {},
+): Promise<RleStringsResult> {
   const { runs, backend } = await maskToRuns(mask, shape, options);
   return { rle: runs.map(formatRle), backend };
 }
@@ -197,7 +241,11 @@ export async function encodeRle(mask: Uint8Array, shape: MaskShape, options: Rle
  * Mask from run lists (one per channel).
  * @throws InvalidArgumentError when a run list is unsorted, overlapping or out of range
  */
-export async function runsToMask(runs: Uint32Array | readonly Uint32Array[], shape: MaskShape, options: RleOptions = {}): Promise<MaskResult> {
+export async function runsToMask(
+  runs: Uint32Array | readonly Uint32Array[],
+  shape: MaskShape,
+  options: RleOptions = {},
+): Promise<MaskResult> {
   const pixels = checkShape(shape);
   const list = runs instanceof Uint32Array ? [runs] : runs;
   if (!Array.isArray(list)) invalid('runs', 'a Uint32Array or an array of them', runs);
@@ -227,7 +275,12 @@ export async function decodeRle(
 ): Promise<MaskResult> {
   const pixels = checkShape(shape);
   const source = options.source ?? 'rle';
-  const runs = typeof rle === 'string' ? [parseRle(rle, pixels, source)] : Array.isArray(rle) ? rle.map((s, c) => parseRle(s, pixels, `${source}[${c}]`)) : invalid('rle', 'a string or an array of strings', rle);
+  const runs =
+    typeof rle === 'string'
+      ? [parseRle(rle, pixels, source)]
+      : Array.isArray(rle)
+        ? rle.map((s, c) => parseRle(s, pixels, `${source}[${c}]`))
+        : invalid('rle', 'a string or an array of strings', rle);
   return decodeRuns(runs, shape, options);
 }
 
@@ -249,7 +302,8 @@ export function cocoCountsToRuns(counts: ArrayLike<number>, shape: MaskShape, so
   let sum = 0;
   for (let i = 0; i < counts.length; i++) {
     const c = counts[i]!;
-    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) throw new ParseError(source, `count ${i} (${String(c)}) is not a non-negative integer`);
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0)
+      throw new ParseError(source, `count ${i} (${String(c)}) is not a non-negative integer`);
     sum += c;
   }
   if (sum !== pixels) throw new ParseError(source, `counts sum to ${sum}, expected height * width = ${pixels}`);
@@ -257,33 +311,47 @@ export function cocoCountsToRuns(counts: ArrayLike<number>, shape: MaskShape, so
 }
 
 /**
- * COCO RLE counts of every channel (pycocotools' `encode(np.asfortranarray(mask))['counts']` before compression).
- * @example const { counts } = await encodeCocoRle(mask, { height, width }); // counts[c]: Uint32Array
+ * COCO RLE counts of every channel (pycocotools' `encode(np.asfortranarray(mask))['counts']`), and with
+ * `compress: true` also pycocotools' compressed counts strings (via `src/backends/js/cocoRle.ts`).
+ * @example const { counts, strings } = await encodeCocoRle(mask, { height, width }, { compress: true });
  */
 export async function encodeCocoRle(
   mask: Uint8Array,
   shape: MaskShape,
-  options: { backend?: BackendChoice } = {},
-): Promise<Ran & { counts: Uint32Array[] }> {
+  options: { backend?: BackendChoice; compress?: boolean } = {},
+): Promise<Ran & { counts: Uint32Array[]; strings?: string[] }> {
   const { runs, backend } = await maskToRuns(mask, shape, { order: 'col', backend: options.backend });
   const pixels = shape.height * shape.width;
-  return { counts: runs.map((r) => runsToCounts(r, pixels)), backend };
+  const counts = runs.map((r) => runsToCounts(r, pixels));
+  return options.compress ? { counts, strings: counts.map(cocoRleToString), backend } : { counts, backend };
 }
 
+/** COCO counts: an array of run lengths, or pycocotools' compressed counts string. */
+export type CocoCounts = ArrayLike<number> | string;
+
 /**
- * Decodes COCO counts (one array per channel) into a `[C, H, W]` row-major 0/1 mask.
- * @throws ParseError when counts are malformed or do not sum to `height * width`
+ * Decodes COCO counts (one entry per channel: counts array or compressed string) into a `[C, H, W]`
+ * row-major 0/1 mask.
+ * @throws ParseError (naming `source`) when counts are malformed or do not sum to `height * width`
+ * @example const { mask } = await decodeCocoRle('52203', { height: 5, width: 6 });
  */
 export async function decodeCocoRle(
-  counts: ArrayLike<number> | readonly ArrayLike<number>[],
+  counts: CocoCounts | readonly CocoCounts[],
   shape: MaskShape,
   options: { backend?: BackendChoice; source?: string } = {},
 ): Promise<MaskResult> {
   checkShape(shape);
   const source = options.source ?? 'counts';
-  const many = Array.isArray(counts) && counts.length > 0 && typeof counts[0] === 'object';
-  const list = many ? (counts as readonly ArrayLike<number>[]) : [counts as ArrayLike<number>];
-  const runs = list.map((c, i) => cocoCountsToRuns(c, shape, many ? `${source}[${i}]` : source));
+  const many = Array.isArray(counts) && counts.length > 0 && typeof counts[0] !== 'number';
+  const list = many ? (counts as readonly CocoCounts[]) : [counts as CocoCounts];
+  const runs = list.map((c, i) => {
+    const src = many ? `${source}[${i}]` : source;
+    return cocoCountsToRuns(
+      typeof c === 'string' ? cocoRleFromString(c, shape.height, shape.width, src).counts : c,
+      shape,
+      src,
+    );
+  });
   return decodeRuns(runs, shape, { order: 'col', backend: options.backend });
 }
 
@@ -316,7 +384,12 @@ export async function rleOverlap(
   ensureBackends();
   let work = 0;
   for (let k = 0; k < a.length; k++) work += a[k]!.length + b[k]!.length;
-  const { result, backend } = await dispatch<RleOverlapArgs, Float64Array>('rleOverlap', { a, b }, options.backend, work);
+  const { result, backend } = await dispatch<RleOverlapArgs, Float64Array>(
+    'rleOverlap',
+    { a, b },
+    options.backend,
+    work,
+  );
   return { counts: result, backend };
 }
 
@@ -341,8 +414,12 @@ export async function overlapOf(
   options: Partial<MaskShape> & { backend?: BackendChoice },
 ): Promise<OverlapResult> {
   const strings = typeof a === 'string' || typeof b === 'string';
-  const pixels = strings || options.height !== undefined ? checkShape({ height: options.height!, width: options.width! }) : MAX_PIXELS;
-  const ra = toRuns('a', a, pixels), rb = toRuns('b', b, pixels);
+  const pixels =
+    strings || options.height !== undefined
+      ? checkShape({ height: options.height!, width: options.width! })
+      : MAX_PIXELS;
+  const ra = toRuns('a', a, pixels),
+    rb = toRuns('b', b, pixels);
   const { counts, backend } = await rleOverlap([ra], [rb], options);
   return { intersection: counts[0]!, areaA: counts[1]!, areaB: counts[2]!, backend };
 }

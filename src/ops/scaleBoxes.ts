@@ -39,7 +39,12 @@ export interface ScaleBoxesResult extends Ran {
  * `gain = min(inputHeight/imageHeight, inputWidth/imageWidth)`, `padX = (inputWidth - imageWidth*gain)/2`.
  * @throws InvalidArgumentError when a size is not a positive integer or exceeds MAX_PIXELS
  */
-export function letterboxTransform(inputWidth: number, inputHeight: number, imageWidth: number, imageHeight: number): BoxTransform {
+export function letterboxTransform(
+  inputWidth: number,
+  inputHeight: number,
+  imageWidth: number,
+  imageHeight: number,
+): BoxTransform {
   checkPlaneSize('input', inputHeight, inputWidth, 'inputHeight', 'inputWidth');
   checkPlaneSize('image', imageHeight, imageWidth, 'imageHeight', 'imageWidth');
   const gain = Math.min(inputHeight / imageHeight, inputWidth / imageWidth);
@@ -71,14 +76,23 @@ export async function scaleBoxes(
   options: ScaleBoxesOptions = {},
 ): Promise<ScaleBoxesResult> {
   checkFloat32Array('boxes', boxes);
-  if (boxes.length % 4 !== 0) invalid('boxes', 'a Float32Array whose length is a multiple of 4 (x1,y1,x2,y2 per box)', boxes);
+  if (boxes.length % 4 !== 0)
+    invalid('boxes', 'a Float32Array whose length is a multiple of 4 (x1,y1,x2,y2 per box)', boxes);
   checkAllFinite('boxes', boxes);
-  if (typeof transform !== 'object' || transform === null) invalid('transform', 'an object { gain, padX, padY, imageWidth, imageHeight }', transform);
+  if (typeof transform !== 'object' || transform === null)
+    invalid('transform', 'an object { gain, padX, padY, imageWidth, imageHeight }', transform);
   const gain = checkPositive('transform.gain', transform.gain);
   if (!isFiniteNumber(transform.padX)) invalid('transform.padX', 'a finite number', transform.padX);
   if (!isFiniteNumber(transform.padY)) invalid('transform.padY', 'a finite number', transform.padY);
-  checkPlaneSize('transform', transform.imageHeight, transform.imageWidth, 'transform.imageHeight', 'transform.imageWidth');
-  if (options.inPlace !== undefined && typeof options.inPlace !== 'boolean') invalid('inPlace', 'a boolean', options.inPlace);
+  checkPlaneSize(
+    'transform',
+    transform.imageHeight,
+    transform.imageWidth,
+    'transform.imageHeight',
+    'transform.imageWidth',
+  );
+  if (options.inPlace !== undefined && typeof options.inPlace !== 'boolean')
+    invalid('inPlace', 'a boolean', options.inPlace);
   if (options.clip !== undefined && typeof options.clip !== 'boolean') invalid('clip', 'a boolean', options.clip);
   const args: ScaleBoxesArgs = {
     boxes,
@@ -91,6 +105,11 @@ export async function scaleBoxes(
     clip: options.clip ?? true,
   };
   ensureBackends();
-  const { result, backend } = await dispatch<ScaleBoxesArgs, Float32Array>('scaleBoxes', args, options.backend, boxes.length / 4);
+  const { result, backend } = await dispatch<ScaleBoxesArgs, Float32Array>(
+    'scaleBoxes',
+    args,
+    options.backend,
+    boxes.length / 4,
+  );
   return { boxes: result, backend };
 }

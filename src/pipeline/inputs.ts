@@ -102,13 +102,17 @@ function fileInput(path: string, name: string): ImageInput {
 }
 
 /** The image entries of a zip archive, in archive order, each inflated when read. */
-export async function* zipInputs(zipPath: string, extensions: readonly string[] = IMAGE_EXTENSIONS): AsyncGenerator<ImageInput> {
+export async function* zipInputs(
+  zipPath: string,
+  extensions: readonly string[] = IMAGE_EXTENSIONS,
+): AsyncGenerator<ImageInput> {
   const data = new Uint8Array(await readFile(zipPath));
   const names: string[] = [];
   try {
     unzipSync(data, {
       filter: (f) => {
-        if (!f.name.endsWith('/') && isImageFile(f.name, extensions) && !f.name.startsWith('__MACOSX/')) names.push(f.name);
+        if (!f.name.endsWith('/') && isImageFile(f.name, extensions) && !f.name.startsWith('__MACOSX/'))
+          names.push(f.name);
         return false; // list only; nothing is inflated here
       },
     });
@@ -143,7 +147,8 @@ function splitGlob(spec: string): { base: string; pattern: string } {
  * @throws InvalidArgumentError naming the first missing input
  */
 export async function checkInputSpecs(specs: readonly string[], cwd = process.cwd()): Promise<void> {
-  if (specs.length === 0) throw new InvalidArgumentError('inputs', 'no inputs given: pass image files, directories, globs or .zip archives');
+  if (specs.length === 0)
+    throw new InvalidArgumentError('inputs', 'no inputs given: pass image files, directories, globs or .zip archives');
   for (const spec of specs) {
     if (hasGlob(spec)) continue;
     try {

@@ -55,7 +55,11 @@ export class JournaledFile {
     if (options.resume && existsSync(path)) {
       const head = await readHead(path, headerBytes);
       if (head !== options.header) {
-        throw new ParseError(path, `cannot resume: the file does not start with the expected header '${options.header.trim()}'`, 1);
+        throw new ParseError(
+          path,
+          `cannot resume: the file does not start with the expected header '${options.header.trim()}'`,
+          1,
+        );
       }
       if (existsSync(jpath)) {
         offset = headerBytes;

@@ -30,7 +30,13 @@ export const NO_PROGRESS: Progress = { update() {}, finish() {} };
  * Format one progress line, e.g. `[########------------]  12/50  3.4 img/s  1 failed  ETA 11s`.
  * `rate` is processed images per second.
  */
-export function formatProgress(done: number, total: number | undefined, rate: number, failed: number, width = 24): string {
+export function formatProgress(
+  done: number,
+  total: number | undefined,
+  rate: number,
+  failed: number,
+  width = 24,
+): string {
   const parts: string[] = [];
   if (total !== undefined && total > 0) {
     const filled = Math.min(width, Math.round((done / total) * width));

@@ -144,7 +144,7 @@ let defaultDecoder: ((bytes: Buffer, input: ImageInput) => Promise<DecodedImage>
 async function decodeWithReadImage(bytes: Buffer, input: ImageInput): Promise<DecodedImage> {
   if (!defaultDecoder) {
     const { readImage } = await import('../io/image.js');
-    defaultDecoder = async (b) => (await readImage(b)) as DecodedImage;
+    defaultDecoder = (b, inp) => readImage(b, { name: inp.origin });
   }
   return defaultDecoder(bytes, input);
 }
@@ -168,9 +168,20 @@ export async function runBatch<R>(options: RunOptions<R>): Promise<BatchSummary>
   const decode = options.decode ?? decodeWithReadImage;
   const window = concurrency * batchSize + prefetch;
   const progress =
-    typeof options.progress === 'object' ? options.progress : createProgress({ total: options.total, enabled: options.progress !== false ? undefined : false });
+    typeof options.progress === 'object'
+      ? options.progress
+      : createProgress({ total: options.total, enabled: options.progress !== false ? undefined : false });
 
-  const summary: BatchSummary = { total: 0, processed: 0, skipped: 0, failed: 0, failures: [], failuresOmitted: 0, seconds: 0, imagesPerSecond: 0 };
+  const summary: BatchSummary = {
+    total: 0,
+    processed: 0,
+    skipped: 0,
+    failed: 0,
+    failures: [],
+    failuresOmitted: 0,
+    seconds: 0,
+    imagesPerSecond: 0,
+  };
   const fail = (f: ImageFailure) => {
     summary.failed++;
     if (summary.failures.length < maxKept) summary.failures.push(f);
@@ -210,8 +221,11 @@ export async function runBatch<R>(options: RunOptions<R>): Promise<BatchSummary>
     try {
       if (ok.length > 1 && processor.processBatch) {
         try {
-          const res = await processor.processBatch(ok.map((o) => ({ index: o.index, input: o.input, image: o.image! })));
-          if (res.length !== ok.length) throw new Error(`processBatch returned ${res.length} results for ${ok.length} images`);
+          const res = await processor.processBatch(
+            ok.map((o) => ({ index: o.index, input: o.input, image: o.image! })),
+          );
+          if (res.length !== ok.length)
+            throw new Error(`processBatch returned ${res.length} results for ${ok.length} images`);
           ok.forEach((o, k) => (o.result = res[k]));
         } catch {
           for (const o of ok) await processOne(o); // isolate the image that broke the batch
@@ -244,7 +258,12 @@ export async function runBatch<R>(options: RunOptions<R>): Promise<BatchSummary>
         onResult?.(job, o.result as R);
       }
     }
-    progress.update(summary.processed + summary.failed + summary.skipped, summary.processed, summary.failed, performance.now() - start);
+    progress.update(
+      summary.processed + summary.failed + summary.skipped,
+      summary.processed,
+      summary.failed,
+      performance.now() - start,
+    );
   };
 
   const isDone = async (input: ImageInput, index: number): Promise<boolean> => {
@@ -278,7 +297,12 @@ export async function runBatch<R>(options: RunOptions<R>): Promise<BatchSummary>
       summary.total++;
       if (await isDone(input, i)) {
         summary.skipped++;
-        progress.update(summary.processed + summary.failed + summary.skipped, summary.processed, summary.failed, performance.now() - start);
+        progress.update(
+          summary.processed + summary.failed + summary.skipped,
+          summary.processed,
+          summary.failed,
+          performance.now() - start,
+        );
         continue;
       }
       chunk.push({ index: i, input });

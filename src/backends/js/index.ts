@@ -3,15 +3,23 @@ import type { Kernel } from '../registry.js';
 import { iou } from './iou.js';
 import { nms } from './nms.js';
 import { yoloNms } from './yoloNms.js';
+import { letterbox } from './letterbox.js';
+import { resize } from './resize.js';
+import { scaleBoxes } from './scaleBoxes.js';
 import { rleDecode, rleEncode, rleOverlap } from './rle.js';
 import { dice } from './dice.js';
+import { cocoEval } from './cocoEval.js';
 
 export const jsKernels: Kernel<any, any>[] = [
   { op: 'iou', backend: 'js', run: iou },
   { op: 'nms', backend: 'js', run: nms },
   { op: 'yoloNms', backend: 'js', run: yoloNms },
+  { op: 'letterbox', backend: 'js', run: letterbox },
+  { op: 'resize', backend: 'js', run: resize },
+  { op: 'scaleBoxes', backend: 'js', run: scaleBoxes },
   { op: 'rleEncode', backend: 'js', run: rleEncode },
   { op: 'rleDecode', backend: 'js', run: rleDecode },
   { op: 'rleOverlap', backend: 'js', run: rleOverlap },
   { op: 'dice', backend: 'js', run: dice },
+  { op: 'cocoEval', backend: 'js', run: cocoEval },
 ];

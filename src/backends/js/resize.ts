@@ -1,17 +1,24 @@
 /**
  * Bilinear resize of float32 `[C, h, w]` planes to `[C, H, W]`, computed as torch's CPU kernel for
- * `F.interpolate(mode='bilinear', align_corners=False, antialias=False)` given an output `size`:
+ * `F.interpolate(mode='bilinear', align_corners=False, antialias=False)` given an output `size`
+ * (checked against Debian's torch 1.13 with one-hot inputs: the weights are bit-identical):
  *
- * - per axis, `scale = f32(in / out)`; source coordinate `src = f32(scale * (d + 0.5) - 0.5)`, 0 when
- *   negative (torch clamps before flooring); `i0 = min(floor(src), in - 1)`, `i1 = i0 + 1` except at
- *   the last source pixel, `w1 = clamp(src - i0, 0, 1)`, `w0 = f32(1 - w1)`; an axis whose size does
- *   not change is copied (`i0 = i1 = d`, `w0 = 1`, `w1 = 0`), as torch does;
- * - `row(y) = w0x * in[y][i0x] + w1x * in[y][i1x]` (width first), then
- *   `out = w0y * row(i0y) + w1y * row(i1y)`, each result rounded to float32.
+ * - per axis, `scale = f32(in / out)` (float32, as torch computes it for float32 tensors), source
+ *   coordinate `src = scale * (d + 0.5) - 0.5` in float64, 0 when negative (torch clamps before
+ *   flooring); `i0 = floor(src)`, `i1 = i0 + 1` except at the last source pixel, weights
+ *   `w1 = f32(src - i0)`, `w0 = f32(1 - w1)`; an axis whose size does not change is copied
+ *   (`i0 = i1 = d`, `w0 = 1`, `w1 = 0`), as torch does;
+ * - `row(y) = lerp(in[y][i0x], w0x, in[y][i1x], w1x)` (width first), then
+ *   `out = lerp(row(i0y), w0y, row(i1y), w1y)`, where `lerp(a, wa, b, wb) = fma(a, wa, f32(b * wb))`
+ *   rounded to float32: torch's `t0 * w0 + t1 * w1` as its x86-64 build evaluates it (an FMA; found by
+ *   matching the goldens bit for bit).
  *
- * The float32 source coordinate is what makes torch differ from exact bilinear by up to ~1e-4 on large
- * resizes; reproducing it keeps this kernel within a few float32 ulps of torch (torch's channels-last
- * path, used for C = 1, multiplies the weights first and differs from its own NCHW path by an ulp).
+ * The result is bit-identical to torch 1.13's NCHW kernel (C >= 2) in the goldens, and within 1 ulp of
+ * its channels-last kernel (taken for C = 1 or a 1x1 input, which multiplies the weights together first).
+ * The float32 `scale` is what makes torch differ from exact bilinear by up to ~5e-4 on large downscales
+ * (2000 -> 7); reproducing it is what keeps this kernel on torch's numbers. Integer ratios such
+ * as 512 -> 2048 have an exact scale and agree with exact bilinear. (Newer torch releases may round the
+ * source coordinate itself to float32, moving large non-integer downscales by another ~1e-4.)
  * Each horizontally interpolated source row is computed once and reused by every output row that needs
  * it (the same arithmetic in the same order, so the result does not change).
  */
@@ -35,15 +42,17 @@ export interface LinearTaps {
 }
 
 /**
- * Half-pixel-centre linear taps of one axis (`align_corners=False`, no antialias). With `float32`
- * the scale, source coordinate and weights are rounded to float32 at each step exactly as torch does on
- * float32 tensors; without, they are float64 (torch on float64 tensors; OpenCV's INTER_LINEAR before
- * its fixed-point rounding).
+ * Half-pixel-centre linear taps of one axis (`align_corners=False`, no antialias). With `float32` the
+ * scale and the weights are rounded to float32 as torch does for float32 tensors (the source coordinate
+ * stays float64); without, everything is float64 (torch on float64 tensors; OpenCV's INTER_LINEAR
+ * before its fixed-point rounding).
  */
 export function linearTaps(inSize: number, outSize: number, float32: boolean): LinearTaps {
   const f = float32 ? Math.fround : (x: number) => x;
-  const i0 = new Int32Array(outSize), i1 = new Int32Array(outSize);
-  const w0 = new Float64Array(outSize), w1 = new Float64Array(outSize);
+  const i0 = new Int32Array(outSize);
+  const i1 = new Int32Array(outSize);
+  const w0 = new Float64Array(outSize);
+  const w1 = new Float64Array(outSize);
   const scale = f(inSize / outSize);
   for (let d = 0; d < outSize; d++) {
     if (inSize === outSize) {
@@ -51,11 +60,9 @@ export function linearTaps(inSize: number, outSize: number, float32: boolean): L
       w0[d] = 1;
       continue;
     }
-    // scale * (d + 0.5) - 0.5 is exact in float64 for these sizes, so f() rounds once (torch 1.13, or FMA).
-    let src = f(scale * (d + 0.5) - 0.5);
-    if (src < 0) src = 0;
+    const src = Math.max(scale * (d + 0.5) - 0.5, 0);
     const x0 = Math.min(Math.floor(src), inSize - 1);
-    const l1 = Math.min(Math.max(f(src - x0), 0), 1);
+    const l1 = f(Math.min(src - x0, 1));
     i0[d] = x0;
     i1[d] = x0 < inSize - 1 ? x0 + 1 : x0;
     w1[d] = l1;
@@ -64,10 +71,23 @@ export function linearTaps(inSize: number, outSize: number, float32: boolean): L
   return { i0, i1, w0, w1 };
 }
 
-/** Width-direction interpolation of one source row into `dst` (length outWidth), rounded to float32. */
+const fround = Math.fround;
+
+/**
+ * `fma(a, wa, f32(b * wb))` rounded to float32, for float32 a, wa, b, wb: the product `a * wa` is exact
+ * in float64 (48 bits), so one float64 add and one rounding to float32 give the fused result (bar
+ * double-rounding ties, which are vanishingly rare and at most 1 ulp).
+ */
+export function lerpF32(a: number, wa: number, b: number, wb: number): number {
+  return fround(a * wa + fround(b * wb));
+}
+
+/** Width-direction interpolation of one source row into `dst` (length outWidth). */
 function interpolateRow(src: Float32Array, rowStart: number, tx: LinearTaps, dst: Float32Array): void {
   const { i0, i1, w0, w1 } = tx;
-  for (let x = 0; x < dst.length; x++) dst[x] = w0[x]! * src[rowStart + i0[x]!]! + w1[x]! * src[rowStart + i1[x]!]!;
+  for (let x = 0; x < dst.length; x++) {
+    dst[x] = lerpF32(src[rowStart + i0[x]!]!, w0[x]!, src[rowStart + i1[x]!]!, w1[x]!);
+  }
 }
 
 export function resize(args: ResizeArgs): Float32Array {
@@ -75,11 +95,13 @@ export function resize(args: ResizeArgs): Float32Array {
   const tx = linearTaps(inWidth, outWidth, true);
   const ty = linearTaps(inHeight, outHeight, true);
   // Two cached horizontally-interpolated rows; source rows are visited in non-decreasing order.
-  const rowA = new Float32Array(outWidth), rowB = new Float32Array(outWidth);
+  const rowA = new Float32Array(outWidth);
+  const rowB = new Float32Array(outWidth);
   for (let c = 0; c < channels; c++) {
     const plane = c * inHeight * inWidth;
     const outPlane = c * outHeight * outWidth;
-    let keyA = -1, keyB = -1;
+    let keyA = -1; // source row held in rowA
+    let keyB = -1;
     const row = (y: number): Float32Array => {
       if (y === keyA) return rowA;
       if (y === keyB) return rowB;
@@ -94,12 +116,12 @@ export function resize(args: ResizeArgs): Float32Array {
       return rowB;
     };
     for (let y = 0; y < outHeight; y++) {
-      const y0 = ty.i0[y]!, y1 = ty.i1[y]!;
-      const wy0 = ty.w0[y]!, wy1 = ty.w1[y]!;
-      const r0 = row(y0);
-      const r1 = row(y1); // never evicts r0: y1 is y0 or y0 + 1
+      const r0 = row(ty.i0[y]!);
+      const r1 = row(ty.i1[y]!); // never evicts r0: i1 is i0 or i0 + 1
+      const wy0 = ty.w0[y]!;
+      const wy1 = ty.w1[y]!;
       const o = outPlane + y * outWidth;
-      for (let x = 0; x < outWidth; x++) out[o + x] = wy0 * r0[x]! + wy1 * r1[x]!;
+      for (let x = 0; x < outWidth; x++) out[o + x] = lerpF32(r0[x]!, wy0, r1[x]!, wy1);
     }
   }
   return out;

@@ -5,7 +5,8 @@
  * column-major (Kaggle `order='F'`, and COCO's counts).
  *
  * Encoding scans bytes word-wise (four at a time) wherever a run continues, so it costs little more
- * than reading the mask once; column order goes through a cache-blocked transpose first.
+ * than reading the mask once; column order is derived from the row-order runs (`transposeRuns`), or
+ * for noise-like masks from a byte transpose.
  */
 
 export type RleOrder = 'row' | 'col';
@@ -104,9 +105,116 @@ function scanRuns(m: Uint8Array, words: Uint32Array, off: number, n: number, out
   }
 }
 
-/** Cache-blocked transpose of `src[off .. off + rows*cols)` (`[rows, cols]`) into `dst` (`[cols, rows]`). */
-export function transpose(src: Uint8Array, off: number, rows: number, cols: number, dst: Uint8Array): void {
-  const B = 64;
+/** Growable int32 triples `(x, y0, y1)`: a vertical run in column x over rows [y0, y1). */
+class Segments {
+  data = new Int32Array(768);
+  n = 0;
+  push(x: number, y0: number, y1: number): void {
+    if (this.n + 3 > this.data.length) {
+      const next = new Int32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.n++] = x;
+    this.data[this.n++] = y0;
+    this.data[this.n++] = y1;
+  }
+}
+
+/** Calls `fn(x0, x1)` for each maximal column range in intervals `a` (pairs `[x0, x1)`) but not in `b`. */
+function difference(a: Int32Array, na: number, b: Int32Array, nb: number, fn: (x0: number, x1: number) => void): void {
+  let j = 0;
+  for (let i = 0; i < na; i += 2) {
+    const lo = a[i]!, hi = a[i + 1]!;
+    while (j < nb && b[j + 1]! <= lo) j += 2;
+    let x = lo;
+    for (let k = j; x < hi; k += 2) {
+      const bs = k < nb ? b[k]! : hi;
+      if (bs >= hi) {
+        fn(x, hi);
+        break;
+      }
+      if (bs > x) fn(x, bs);
+      x = Math.max(x, b[k + 1]!);
+    }
+  }
+}
+
+/**
+ * Row-major runs of the transpose: given the runs of `[rows, cols]` flattened row-major, the runs of
+ * the same mask flattened column-major (equivalently, of its `[cols, rows]` transpose row-major).
+ * Works on runs only: a sweep over the rows finds where vertical runs start and end (columns set in
+ * one row and not the previous), then a counting sort by column orders them. Cost: O(runs + rows +
+ * cols + vertical runs), independent of the pixel count for blob-like masks.
+ */
+export function transposeRuns(r: Uint32Array, rows: number, cols: number): Uint32Array {
+  const segs = new Segments();
+  const open = new Int32Array(cols); // start row of the vertical run open in each column
+  let prev = new Int32Array(64), np = 0, py = -2; // intervals [x0, x1) of the last row that had any
+  let cur = new Int32Array(64), nc = 0;
+  let k = 0, carry = 0; // run index, and pixels of run k already consumed (runs span rows)
+  const closeAll = (at: number) => {
+    for (let i = 0; i < np; i += 2) for (let x = prev[i]!; x < prev[i + 1]!; x++) segs.push(x, open[x]!, at);
+  };
+  while (k < r.length) {
+    // Intervals of the next row that has any: split run k at row ends.
+    const pos = r[k]! + carry;
+    const y = Math.floor(pos / cols), rowEnd = (y + 1) * cols;
+    nc = 0;
+    while (k < r.length) {
+      const s = r[k]! + carry, e = r[k]! + r[k + 1]!;
+      if (s >= rowEnd) break;
+      if (nc + 2 > cur.length) {
+        const next = new Int32Array(cur.length * 2);
+        next.set(cur);
+        cur = next;
+      }
+      cur[nc++] = s - y * cols;
+      cur[nc++] = Math.min(e, rowEnd) - y * cols;
+      if (e > rowEnd) {
+        carry = rowEnd - r[k]!;
+        break;
+      }
+      carry = 0;
+      k += 2;
+    }
+    if (y !== py + 1) {
+      closeAll(py + 1);
+      for (let i = 0; i < nc; i += 2) for (let x = cur[i]!; x < cur[i + 1]!; x++) open[x] = y;
+    } else {
+      // Columns only in the previous row end at y; columns only in this row start at y.
+      difference(prev, np, cur, nc, (x0, x1) => {
+        for (let x = x0; x < x1; x++) segs.push(x, open[x]!, y);
+      });
+      difference(cur, nc, prev, np, (x0, x1) => open.fill(y, x0, x1));
+    }
+    [prev, cur] = [cur, prev];
+    np = nc;
+    py = y;
+  }
+  closeAll(py + 1);
+  // Counting sort by column (stable: within a column, segments were closed in row order).
+  const n = segs.n / 3, d = segs.data;
+  const first = new Int32Array(cols + 1);
+  for (let i = 0; i < n; i++) first[d[3 * i]! + 1]!++;
+  for (let c = 0; c < cols; c++) first[c + 1]! += first[c]!;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[first[d[3 * i]!]!++] = i;
+  const out = new RunList();
+  let lastEnd = -1;
+  for (let t = 0; t < n; t++) {
+    const i = order[t]!;
+    const start = d[3 * i]! * rows + d[3 * i + 1]!, len = d[3 * i + 2]! - d[3 * i + 1]!;
+    if (start === lastEnd) out.data[out.n - 1]! += len; // a run down one column's end and the next's top
+    else out.push(start, len);
+    lastEnd = start + len;
+  }
+  return out.take();
+}
+
+/** Cache-blocked byte transpose of `src[off .. off + rows*cols)` (`[rows, cols]`) into `dst` (`[cols, rows]`). */
+export function transposeBytes(src: Uint8Array, off: number, rows: number, cols: number, dst: Uint8Array): void {
+  const B = 32;
   for (let r0 = 0; r0 < rows; r0 += B) {
     const r1 = Math.min(rows, r0 + B);
     for (let c0 = 0; c0 < cols; c0 += B) {
@@ -119,27 +227,33 @@ export function transpose(src: Uint8Array, off: number, rows: number, cols: numb
   }
 }
 
+/**
+ * Above this many runs per pixel, converting between orders run by run (about 1 µs a vertical run)
+ * costs more than transposing the bytes (about 15 ns a pixel): noise-like masks take the byte path.
+ */
+const DENSE_RUNS_PER_PIXEL = 1 / 64;
+
 /** Runs of every channel of a `[C, H, W]` mask, in row or column order. */
 export function rleEncode(args: RleEncodeArgs): Uint32Array[] {
   const { mask, channels, height, width, order } = args;
   const n = height * width;
   const list = new RunList();
   const out: Uint32Array[] = [];
-  if (order === 'row' || height === 1 || width === 1) {
-    // A 1xN or Nx1 mask flattens identically in both orders.
-    const words = wordView(mask);
-    for (let c = 0; c < channels; c++) {
-      scanRuns(mask, words, c * n, n, list);
+  // A 1xN or Nx1 mask flattens identically in both orders.
+  const col = order === 'col' && height > 1 && width > 1;
+  const words = wordView(mask);
+  let t: Uint8Array | null = null;
+  for (let c = 0; c < channels; c++) {
+    scanRuns(mask, words, c * n, n, list);
+    const r = list.take();
+    if (!col) out.push(r);
+    else if (r.length / 2 <= n * DENSE_RUNS_PER_PIXEL) out.push(transposeRuns(r, height, width));
+    else {
+      t ??= new Uint8Array(n);
+      transposeBytes(mask, c * n, height, width, t);
+      scanRuns(t, wordView(t), 0, n, list);
       out.push(list.take());
     }
-    return out;
-  }
-  const t = new Uint8Array(n);
-  const words = wordView(t);
-  for (let c = 0; c < channels; c++) {
-    transpose(mask, c * n, height, width, t);
-    scanRuns(t, words, 0, n, list);
-    out.push(list.take());
   }
   return out;
 }
@@ -149,14 +263,22 @@ export function rleDecode(args: RleDecodeArgs): Uint8Array {
   const { runs, height, width, order } = args;
   const n = height * width;
   const out = new Uint8Array(runs.length * n);
-  const colMajor = order === 'col' && height !== 1 && width !== 1;
-  const t = colMajor ? new Uint8Array(n) : out;
+  const col = order === 'col' && height > 1 && width > 1;
+  let t: Uint8Array | null = null;
   for (let c = 0; c < runs.length; c++) {
-    const r = runs[c]!;
-    const off = colMajor ? 0 : c * n;
-    if (colMajor) t.fill(0);
-    for (let k = 0; k < r.length; k += 2) t.fill(1, off + r[k]!, off + r[k]! + r[k + 1]!);
-    if (colMajor) transpose(t, 0, width, height, out.subarray(c * n, (c + 1) * n));
+    let r = runs[c]!;
+    const off = c * n;
+    if (col && r.length / 2 > n * DENSE_RUNS_PER_PIXEL) {
+      // Dense: fill the [W, H] transpose, then transpose the bytes back.
+      t ??= new Uint8Array(n);
+      t.fill(0);
+      for (let k = 0; k < r.length; k += 2) t.fill(1, r[k]!, r[k]! + r[k + 1]!);
+      transposeBytes(t, 0, width, height, out.subarray(off, off + n));
+      continue;
+    }
+    // Column-order runs of [H, W] are the row-order runs of its transpose [W, H].
+    if (col) r = transposeRuns(r, width, height);
+    for (let k = 0; k < r.length; k += 2) out.fill(1, off + r[k]!, off + r[k]! + r[k + 1]!);
   }
   return out;
 }

@@ -19,8 +19,11 @@ export interface ScaleBoxesArgs {
 export function scaleBoxes(args: ScaleBoxesArgs): Float32Array {
   const { boxes, out, clip } = args;
   const f = Math.fround;
-  const gain = f(args.gain), padX = f(args.padX), padY = f(args.padY);
-  const w = args.imageWidth, h = args.imageHeight;
+  const gain = f(args.gain),
+    padX = f(args.padX),
+    padY = f(args.padY);
+  const w = args.imageWidth,
+    h = args.imageHeight;
   for (let i = 0; i < boxes.length; i += 4) {
     for (let k = 0; k < 4; k++) {
       const isX = (k & 1) === 0;

@@ -1,0 +1,279 @@
+// Greedy NMS on the CPU, equal index for index to src/backends/js/nms.ts (see nms.h).
+// JS: addon.nms({ boxes, scores, classes, iouThreshold, scoreThreshold, maxCandidates, maxDetections })
+//     -> Promise<Int32Array> of kept indices in visiting order.
+#include "cpu/nms.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "cpu/iou.h"
+
+namespace maskbox::cpu {
+
+namespace {
+
+// Float bits -> an unsigned key whose ascending order is the float's descending order.
+inline uint32_t DescendingKey(float s) {
+  s += 0.0f;  // -0 -> +0: the reference's comparator treats them as equal
+  uint32_t u;
+  std::memcpy(&u, &s, sizeof u);
+  u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);  // ascending order of the float
+  return ~u;
+}
+
+// A box takes part in suppression only if its float32 area is finite and > 0. Any other box (zero
+// width/height, NaN or infinite coordinates, an overflowing area) has IoU 0 or NaN with every box in
+// the reference's arithmetic, so it is never suppressed and never suppresses.
+inline bool Interacts(float area) { return area > 0.0f && area <= 3.4028234663852886e38f; }
+
+inline float Area(const float* b) { return (b[2] - b[0]) * (b[3] - b[1]); }
+
+// Monotone map from a coordinate to a cell index in [0, g): boxes that overlap get overlapping cell ranges.
+inline int Cell(double v, double lo, double inv, int g) {
+  double c = (v - lo) * inv;
+  if (!(c >= 0.0)) return 0;
+  if (c >= static_cast<double>(g)) return g - 1;
+  return static_cast<int>(c);
+}
+
+// Kept boxes in struct-of-arrays form, plus a uniform grid of singly linked lists of kept slots.
+struct Grid {
+  double x0 = 0, y0 = 0, inv = 1;
+  int gx = 1, gy = 1;
+  std::vector<int32_t> head;                   // per cell: first entry or -1
+  std::vector<int32_t> entry_slot, entry_next;  // entries
+};
+
+constexpr int kMaxCellsPerBox = 16;  // larger boxes go to the `wide` list, tested against every candidate
+
+}  // namespace
+
+std::vector<int32_t> RankCandidates(const float* scores, size_t n, double score_threshold, size_t max) {
+  std::vector<int32_t> idx;
+  std::vector<uint32_t> key;
+  for (size_t i = 0; i < n; i++) {
+    if (static_cast<double>(scores[i]) > score_threshold) {
+      idx.push_back(static_cast<int32_t>(i));
+      key.push_back(DescendingKey(scores[i]));
+    }
+  }
+  const size_t m = idx.size();
+  if (m > 1) {
+    // Stable LSD radix sort on the 32-bit key: 11 + 11 + 10 bits; a pass whose digit is the same for
+    // every key (common: scores in [0, 1] share their top bits) is skipped. Indices start ascending,
+    // so stability gives "equal scores, lower index first".
+    std::vector<int32_t> idx2(m);
+    std::vector<uint32_t> key2(m);
+    const int shifts[3] = {0, 11, 22};
+    for (int shift : shifts) {
+      size_t count[2048] = {0};
+      for (size_t i = 0; i < m; i++) count[(key[i] >> shift) & 2047u]++;
+      if (count[(key[0] >> shift) & 2047u] == m) continue;
+      size_t sum = 0;
+      for (size_t& c : count) {
+        size_t t = c;
+        c = sum;
+        sum += t;
+      }
+      for (size_t i = 0; i < m; i++) {
+        size_t d = count[(key[i] >> shift) & 2047u]++;
+        key2[d] = key[i];
+        idx2[d] = idx[i];
+      }
+      key.swap(key2);
+      idx.swap(idx2);
+    }
+  }
+  if (idx.size() > max) idx.resize(max);
+  return idx;
+}
+
+std::vector<int32_t> NmsNaive(const NmsOptions& o) {
+  std::vector<int32_t> order = RankCandidates(o.scores, o.n, o.score_threshold, o.max_candidates);
+  std::vector<int32_t> keep;
+  for (size_t c = 0; c < order.size() && keep.size() < o.max_detections; c++) {
+    const int32_t i = order[c];
+    bool suppressed = false;
+    for (int32_t j : keep) {
+      if (o.classes && o.classes[i] != o.classes[j]) continue;
+      if (static_cast<double>(IouF32(o.boxes + 4 * size_t(i), o.boxes + 4 * size_t(j))) > o.iou_threshold) {
+        suppressed = true;
+        break;
+      }
+    }
+    if (!suppressed) keep.push_back(i);
+  }
+  return keep;
+}
+
+std::vector<int32_t> Nms(const NmsOptions& o) {
+  if (!(o.iou_threshold >= 0.0 && o.iou_threshold <= 1.0)) {
+    throw std::invalid_argument("iouThreshold must be between 0 and 1");
+  }
+  const std::vector<int32_t> order = RankCandidates(o.scores, o.n, o.score_threshold, o.max_candidates);
+  const size_t m = order.size();
+  const double thr = o.iou_threshold;
+  std::vector<int32_t> keep;
+  if (m == 0 || o.max_detections == 0) return keep;
+  keep.reserve(std::min(m, o.max_detections));
+
+  // Cell size: about the median side of the interacting candidates, so a typical box covers 1-4
+  // cells; at most ~2 cells per candidate in all (sparse scenes get coarser cells).
+  double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+  std::vector<float> sides;
+  sides.reserve(m);
+  for (int32_t i : order) {
+    const float* b = o.boxes + 4 * size_t(i);
+    if (!Interacts(Area(b))) continue;
+    x0 = std::min<double>(x0, b[0]);
+    y0 = std::min<double>(y0, b[1]);
+    x1 = std::max<double>(x1, b[2]);
+    y1 = std::max<double>(y1, b[3]);
+    sides.push_back(std::max(b[2] - b[0], b[3] - b[1]));
+  }
+  Grid g;
+  if (!sides.empty()) {
+    std::nth_element(sides.begin(), sides.begin() + sides.size() / 2, sides.end());
+    double cell = std::max<double>(sides[sides.size() / 2], 1e-30);
+    const double ex = std::max(x1 - x0, 1e-30), ey = std::max(y1 - y0, 1e-30);
+    const double max_cells = std::max<double>(64.0, 2.0 * static_cast<double>(sides.size()));
+    auto dim = [&](double extent) {
+      double d = std::ceil(extent / cell);
+      return d >= 1.0 ? static_cast<int>(std::min(d, 65536.0)) : 1;  // NaN -> 1
+    };
+    const double cells = std::ceil(ex / cell) * std::ceil(ey / cell);
+    if (cells > max_cells) cell *= std::sqrt(cells / max_cells);
+    for (;;) {  // elongated extents: the square-root rescale can leave too many cells
+      g.gx = dim(ex);
+      g.gy = dim(ey);
+      if (static_cast<double>(g.gx) * g.gy <= max_cells) break;
+      cell *= 1.5;
+    }
+    g.x0 = x0;
+    g.y0 = y0;
+    g.inv = 1.0 / cell;
+    g.head.assign(size_t(g.gx) * size_t(g.gy), -1);
+  }
+
+  // Kept interacting boxes, by slot.
+  std::vector<float> kbox, karea;
+  std::vector<int32_t> kcls, kcx0, kcy0, wide;
+  for (size_t c = 0; c < m && keep.size() < o.max_detections; c++) {
+    const int32_t i = order[c];
+    const float* b = o.boxes + 4 * size_t(i);
+    const float area = Area(b);
+    if (!Interacts(area)) {
+      keep.push_back(i);
+      continue;
+    }
+    const int32_t cls = o.classes ? o.classes[i] : 0;
+    const int cx0 = Cell(b[0], g.x0, g.inv, g.gx), cx1 = Cell(b[2], g.x0, g.inv, g.gx);
+    const int cy0 = Cell(b[1], g.y0, g.inv, g.gy), cy1 = Cell(b[3], g.y0, g.inv, g.gy);
+    const size_t ncells = size_t(cx1 - cx0 + 1) * size_t(cy1 - cy0 + 1);
+    auto test = [&](int32_t k) {
+      if (o.classes && kcls[k] != cls) return false;
+      return static_cast<double>(IouF32(b, area, &kbox[4 * size_t(k)], karea[k])) > thr;
+    };
+    bool suppressed = false;
+    const size_t nkept = karea.size();
+    if (ncells > nkept) {
+      // A candidate wider than the kept set: scan every kept box.
+      for (size_t k = 0; k < nkept && !suppressed; k++) suppressed = test(static_cast<int32_t>(k));
+    } else {
+      for (size_t w = 0; w < wide.size() && !suppressed; w++) suppressed = test(wide[w]);
+      for (int cy = cy0; cy <= cy1 && !suppressed; cy++) {
+        for (int cx = cx0; cx <= cx1 && !suppressed; cx++) {
+          for (int32_t e = g.head[size_t(cy) * g.gx + cx]; e >= 0; e = g.entry_next[e]) {
+            const int32_t k = g.entry_slot[e];
+            // Each (candidate, kept) pair is tested in one cell only: the one holding the top-left
+            // corner of their cell ranges' intersection.
+            if (std::max(kcx0[k], cx0) != cx || std::max(kcy0[k], cy0) != cy) continue;
+            if (test(k)) {
+              suppressed = true;
+              break;
+            }
+          }
+        }
+      }
+    }
+    if (suppressed) continue;
+    keep.push_back(i);
+    const int32_t slot = static_cast<int32_t>(karea.size());
+    kbox.insert(kbox.end(), b, b + 4);
+    karea.push_back(area);
+    kcls.push_back(cls);
+    kcx0.push_back(cx0);
+    kcy0.push_back(cy0);
+    if (ncells > size_t(kMaxCellsPerBox)) {
+      wide.push_back(slot);
+      continue;
+    }
+    for (int cy = cy0; cy <= cy1; cy++) {
+      for (int cx = cx0; cx <= cx1; cx++) {
+        int32_t& h = g.head[size_t(cy) * g.gx + cx];
+        g.entry_slot.push_back(slot);
+        g.entry_next.push_back(h);
+        h = static_cast<int32_t>(g.entry_slot.size() - 1);
+      }
+    }
+  }
+  return keep;
+}
+
+}  // namespace maskbox::cpu
+
+// ---- N-API binding (left out of the fuzz build, which defines MASKBOX_CORE_ONLY) ----
+#ifndef MASKBOX_CORE_ONLY
+#include "common.h"
+
+namespace maskbox::cpu {
+namespace {
+
+class NmsWorker : public Worker {
+ public:
+  using Worker::Worker;
+  View<const float> boxes, scores;
+  View<const int32_t> classes;
+  NmsOptions options;
+  std::vector<int32_t> keep;
+
+  void Run() override {
+    options.boxes = boxes.data;
+    options.scores = scores.data;
+    options.classes = classes.data;
+    keep = Nms(options);
+  }
+  Napi::Value Result(Napi::Env env) override { return ToInt32Array(env, keep); }
+};
+
+}  // namespace
+
+Napi::Value JsNms(const Napi::CallbackInfo& info) {
+  Args args(info, "nms");
+  auto w = std::make_unique<NmsWorker>(info.Env(), "nms");
+  auto boxes = args.Float32("boxes");
+  args.MultipleOf("boxes", boxes.ElementLength(), 4, "a Float32Array whose length is a multiple of 4");
+  const size_t n = boxes.ElementLength() / 4;
+  if (n > size_t(INT32_MAX)) args.RangeFail("boxes", "at most 2^31-1 boxes", std::to_string(n) + " boxes");
+  auto scores = args.Float32("scores");
+  args.Length("scores", scores.ElementLength(), n, "one score per box");
+  Napi::TypedArrayOf<int32_t> classes;
+  if (args.OptionalInt32("classes", &classes)) {
+    args.Length("classes", classes.ElementLength(), n, "one class per box");
+    w->classes = w->HoldConst(classes);
+  }
+  NmsOptions& o = w->options;
+  o.n = n;
+  o.iou_threshold = args.Number("iouThreshold", 0.0, 1.0);
+  o.score_threshold = args.Number("scoreThreshold", -INFINITY, INFINITY);
+  o.max_candidates = static_cast<size_t>(args.Integer("maxCandidates", 0, int64_t{1} << 53));
+  o.max_detections = static_cast<size_t>(args.Integer("maxDetections", 0, int64_t{1} << 53));
+  w->boxes = w->HoldConst(boxes);
+  w->scores = w->HoldConst(scores);
+  return Worker::Start(std::move(w));
+}
+
+}  // namespace maskbox::cpu
+#endif  // MASKBOX_CORE_ONLY

@@ -1,0 +1,63 @@
+/** `maskbox detect`: run an ONNX detector (the bundled vesicle model by default) over a batch of images. */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { InvalidArgumentError, ModelError } from '../../errors.js';
+import { Detector } from '../../model/detector.js';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../model/session.js';
+import { defaultModelPath } from '../../pipeline/defaultModel.js';
+import { detectorProcessor } from '../../pipeline/processors.js';
+import { numberFlag, parseFlags, type Command } from '../command.js';
+import { OUTPUT_FLAGS, OUTPUT_USAGE, runDetectionCommand } from '../detectionCli.js';
+
+const options = {
+  ...OUTPUT_FLAGS,
+  model: { type: 'string' },
+  conf: { type: 'string' },
+  iou: { type: 'string' },
+  'max-det': { type: 'string' },
+  agnostic: { type: 'boolean' },
+  provider: { type: 'string' },
+  batch: { type: 'string' },
+} as const;
+
+/** `maskbox detect <inputs...>`. */
+export const detectCommand: Command = {
+  path: ['detect'],
+  summary: 'Detect objects in images with an ONNX model (default: the bundled vesicle detector)',
+  usage:
+    'maskbox detect <files|dirs|globs|zip...> [--model M.onnx] [--conf 0.4] [--iou 0.45] [--max-det 1000]\n' +
+    '    [--out DIR|file.csv|file.json] [--format csv|coco|yolo] [--overlay DIR] [--resume] [--json]\n' +
+    '  --model M.onnx           YOLOv5/v6/v8/11 or end2end ONNX detector (default: models/cdv-yolov6-tiny.onnx)\n' +
+    '  --conf, --iou, --max-det YOLOv5 post-process: keep score > conf, NMS suppresses IoU > iou\n' +
+    '  --agnostic               class-agnostic NMS;  --provider cpu|cuda|webgpu (default cpu)\n' +
+    '  --batch N                images per inference run (default 1; the model fixes it if its batch is fixed)\n' +
+    OUTPUT_USAGE,
+  async run(argv) {
+    const { values: v, positionals } = parseFlags(() => parseArgs({ args: argv, options, allowPositionals: true, strict: true }));
+    const conf = numberFlag('conf', v.conf, 0.4);
+    const iou = numberFlag('iou', v.iou, 0.45);
+    const maxDetections = numberFlag('max-det', v['max-det'], 1000);
+    const batch = numberFlag('batch', v.batch, 1);
+    const provider = (v.provider ?? 'cpu') as ExecutionProvider;
+    if (!EXECUTION_PROVIDERS.includes(provider)) {
+      throw new InvalidArgumentError('provider', `Expected one of ${EXECUTION_PROVIDERS.join(', ')} for --provider but received '${v.provider}'`);
+    }
+    if (positionals.length === 0) throw new InvalidArgumentError('inputs', 'no inputs given: pass image files, directories, globs or .zip archives');
+    const model = v.model ?? defaultModelPath();
+    if (v.model === undefined && !existsSync(model)) {
+      throw new ModelError(`the bundled model is missing (${model}); pass --model M.onnx`);
+    }
+    const detector = await Detector.load(model, { executionProviders: provider });
+    try {
+      const perRun = detector.input.batch ?? batch;
+      return await runDetectionCommand({
+        specs: positionals,
+        values: v,
+        processor: detectorProcessor(detector, { conf, iou, maxDetections, agnostic: v.agnostic ?? false }, perRun),
+        info: { model, provider: detector.provider, layout: detector.layout },
+      });
+    } finally {
+      await detector.dispose();
+    }
+  },
+};

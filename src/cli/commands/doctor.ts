@@ -1,0 +1,82 @@
+/** `maskbox doctor`: which backends can run here (with the exact reason when not) and the native dependencies' versions. */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { nativeStatus } from '../../../bindings/native.js';
+import { backends } from '../../backends/status.js';
+import { parseFlags, printJson, printTable, type Command } from '../command.js';
+
+export interface PackageReport {
+  name: string;
+  /** Installed version, or null when the package is not installed. */
+  version: string | null;
+  /** Whether it imports; the error text when it does not. */
+  loads: boolean;
+  error?: string;
+}
+
+const require = createRequire(import.meta.url);
+
+function installedVersion(name: string): string | null {
+  try {
+    // The main entry's folder chain holds the package.json (some packages do not export ./package.json).
+    let dir = dirname(require.resolve(name));
+    for (let i = 0; i < 6; i++) {
+      try {
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === name) return pkg.version ?? null;
+      } catch {
+        // no package.json here
+      }
+      dir = dirname(dir);
+    }
+  } catch {
+    // not installed
+  }
+  return null;
+}
+
+async function probePackage(name: string): Promise<PackageReport> {
+  const version = installedVersion(name);
+  if (version === null) return { name, version, loads: false, error: 'not installed' };
+  try {
+    await import(name);
+    return { name, version, loads: true };
+  } catch (err) {
+    return { name, version, loads: false, error: err instanceof Error ? err.message.split('\n')[0] : String(err) };
+  }
+}
+
+const options = { json: { type: 'boolean' } } as const;
+
+export const doctorCommand: Command = {
+  path: ['doctor'],
+  summary: 'List backends (js, cpu, cuda, webgpu) with why one is unavailable, and native dependencies',
+  usage: 'maskbox doctor [--json]',
+  async run(argv) {
+    const { values } = parseFlags(() => parseArgs({ args: argv, options, allowPositionals: false }));
+    const list = backends();
+    const packages = [await probePackage('onnxruntime-node'), await probePackage('sharp')];
+    const native = nativeStatus();
+    const report = {
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      backends: list,
+      native: { path: native.path, info: native.info ?? null },
+      packages,
+    };
+    if (values.json) {
+      printJson(report);
+      return 0;
+    }
+    process.stdout.write(`maskbox doctor — node ${report.node}, ${report.platform}\n\n`);
+    printTable(['backend', 'available', 'reason'], list.map((b) => [b.name, b.available ? 'yes' : 'no', b.reason]));
+    process.stdout.write('\n');
+    printTable(
+      ['package', 'version', 'loads'],
+      packages.map((p) => [p.name, p.version ?? '-', p.loads ? 'yes' : `no: ${p.error ?? ''}`]),
+    );
+    return 0;
+  },
+};

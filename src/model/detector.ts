@@ -1,0 +1,455 @@
+/**
+ * `Detector`: an ONNX object detector over onnxruntime-node. Letterbox in (YOLOv5/v6, or a plain
+ * stretch for models trained that way), decode the raw output (YOLOv5/v6 rows, YOLOv8/11 columns,
+ * end2end, or a custom decoder), YOLOv5's NMS, and boxes back in the original image's pixels.
+ */
+import * as ort from 'onnxruntime-node';
+import { performance } from 'node:perf_hooks';
+import type { BackendChoice } from '../backends/registry.js';
+import { InvalidArgumentError, ModelError } from '../errors.js';
+import { checkRawImage } from '../io/image.js';
+import { letterbox, letterboxParams, type LetterboxParams } from '../ops/letterbox.js';
+import { nms } from '../ops/nms.js';
+import { scaleBoxes } from '../ops/scaleBoxes.js';
+import { nonMaxSuppression } from '../ops/yoloNms.js';
+import { checkInteger, checkOneOf, checkRange, invalid } from '../validate.js';
+import { end2endDecoder } from './decoders/end2end.js';
+import {
+  checkDecoded,
+  selectDecoded as pick,
+  type DecodedBoxes,
+  type DecoderMeta,
+  type DetectorDecoder,
+} from './decoders/types.js';
+import {
+  checkLayout,
+  DETECTOR_LAYOUTS,
+  imageInputSpec,
+  inferLayout,
+  type DetectorLayout,
+  type ImageInputSpec,
+  type LayoutSpec,
+} from './layouts.js';
+import { stretchToTensor, swapRB, toGrey, type ModelImage } from './preprocess.js';
+import {
+  createSession,
+  formatShape,
+  type ExecutionProvider,
+  type ModelSession,
+  type SessionOptions,
+  type TensorInfo,
+} from './session.js';
+
+/** An image to detect on: interleaved HWC pixels (what `readImage` returns), 1/3/4 channels, 8- or 16-bit. */
+export type DetectorImage = ModelImage;
+
+/** Options of {@link Detector.load}. */
+export interface DetectorOptions extends SessionOptions {
+  /** Output layout; `'auto'` (default) infers it from the output names/shapes. Ignored when `decoder` is given. */
+  layout?: 'auto' | DetectorLayout;
+  /** Custom decoder from raw outputs to boxes in input pixels (see `DetectorDecoder`). */
+  decoder?: DetectorDecoder;
+  /** Model input size `S` or `[height, width]`, for models whose input height/width are dynamic. Default 640. Must match a fixed size. */
+  inputSize?: number | readonly [number, number];
+  /** Letterbox: `auto` pads only to a multiple of `stride` (dynamic-shape models only; YOLOv5 `auto=True`), `scaleUp`, `padValue` (114). */
+  letterbox?: { auto?: boolean; stride?: number; scaleUp?: boolean; padValue?: number };
+  /** `'letterbox'` (default: keep ratio, pad) or `'stretch'` (resize to the input size, no padding). */
+  resize?: 'letterbox' | 'stretch';
+  /** Channel order the model expects. Default `'rgb'`. */
+  channelOrder?: 'rgb' | 'bgr';
+  /** Percentile stretch `[low, high]` for 16-bit images (letterbox only); default: value / 65535. */
+  percentiles?: readonly [number, number];
+  /** Images per inference run in `detectBatch` when the batch dimension is dynamic. Default 8. */
+  batchSize?: number;
+  /** Class names, index = class id. */
+  names?: readonly string[];
+  /** Backend of the pre/post-processing ops (letterbox, NMS, ...). Default the registry's. */
+  backend?: BackendChoice;
+}
+
+/** Options of {@link Detector.detect}. */
+export interface DetectOptions {
+  /** Confidence threshold: keep `score > conf`. Default 0.4. */
+  conf?: number;
+  /** NMS IoU threshold: suppress IoU `> iou`. Default 0.45. */
+  iou?: number;
+  /** Boxes leaving NMS at most. Default 1000. */
+  maxDetections?: number;
+  /** Boxes entering NMS at most. Default 30000. */
+  maxCandidates?: number;
+  /** Keep only these class indices. */
+  classes?: number[];
+  /** Class-agnostic NMS. Default false. */
+  agnostic?: boolean;
+}
+
+/** Milliseconds per stage (wall clock; for batches, `infer` and `postprocess` are the batch's share per image). */
+export interface DetectTimings {
+  preprocess: number;
+  infer: number;
+  postprocess: number;
+}
+
+/** Detections of one image. */
+export interface Detections {
+  /** `[N*4]` x1,y1,x2,y2 in original image pixels, clipped to the image, in NMS output order. */
+  boxes: Float32Array;
+  scores: Float32Array;
+  classes: Int32Array;
+  timings: DetectTimings;
+  /** Execution provider that ran the model. */
+  provider: ExecutionProvider;
+}
+
+interface Prepared {
+  data: Float32Array;
+  /** Maps input pixels back to the image: letterbox params, or per-axis scales for stretch. */
+  letterbox: LetterboxParams | null;
+  sx: number;
+  sy: number;
+  width: number;
+  height: number;
+  imageWidth: number;
+  imageHeight: number;
+}
+
+function checkSize(name: string, v: unknown): [number, number] | null {
+  if (v === undefined) return null;
+  if (typeof v === 'number') return [checkInteger(name, v, 1), v];
+  if (!Array.isArray(v) || v.length !== 2) invalid(name, 'a positive integer or [height, width]', v);
+  return [checkInteger(`${name}[0]`, v[0], 1), checkInteger(`${name}[1]`, v[1], 1)];
+}
+
+/** Object detector over an ONNX model. Create with {@link Detector.load}; call {@link Detector.dispose} when done. */
+export class Detector {
+  /** Output layout decoded by the built-in decoders, or `'custom'` with a decoder. */
+  readonly layout: DetectorLayout | 'custom';
+  /** Execution provider that runs the model (after any fallback). */
+  readonly provider: ExecutionProvider;
+  /** Providers asked for that could not start, with onnxruntime's reason. */
+  readonly fallbacks: readonly { provider: ExecutionProvider; reason: string }[];
+  /** The model's image input. */
+  readonly input: ImageInputSpec;
+  /** Input size fed to the model (letterbox target), `[height, width]`. */
+  readonly inputSize: readonly [number, number];
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  /** Class names given at load, if any. */
+  readonly names: readonly string[] | undefined;
+  private session: ort.InferenceSession | null;
+  private readonly spec: LayoutSpec | null;
+  private readonly decoder: DetectorDecoder | null;
+  private readonly options: DetectorOptions;
+  private readonly source: string;
+
+  private constructor(
+    ms: ModelSession,
+    input: ImageInputSpec,
+    size: [number, number],
+    spec: LayoutSpec | null,
+    decoder: DetectorDecoder | null,
+    options: DetectorOptions,
+  ) {
+    this.session = ms.session;
+    this.provider = ms.provider;
+    this.fallbacks = ms.fallbacks;
+    this.inputs = ms.inputs;
+    this.outputs = ms.outputs;
+    this.source = ms.source;
+    this.input = input;
+    this.inputSize = size;
+    this.spec = spec;
+    this.decoder = decoder;
+    this.layout = decoder && !spec ? 'custom' : spec!.layout;
+    this.options = options;
+    this.names = options.names;
+  }
+
+  /**
+   * Load a detector.
+   * @param model path to an `.onnx` file, or its bytes
+   * @param options layout/decoder, input size, letterbox mode, execution providers (`'cpu'` default;
+   *   `'cuda'`/`'webgpu'` fall back to CPU with a one-line warning when they cannot start)
+   * @throws ModelError when the file is not ONNX, not an image model, or its layout cannot be inferred
+   *   (pass `layout` or `decoder`)
+   * @throws InvalidArgumentError for bad options (e.g. `inputSize` different from a fixed input size)
+   * @example const det = await Detector.load('yolov8n.onnx'); const r = await det.detect(await readImage('a.jpg'));
+   */
+  static async load(model: string | Uint8Array, options: DetectorOptions = {}): Promise<Detector> {
+    if (options.layout !== undefined) checkOneOf('layout', options.layout, ['auto', ...DETECTOR_LAYOUTS]);
+    if (options.decoder !== undefined && typeof options.decoder !== 'function')
+      invalid('decoder', 'a function (outputs, meta) => { boxes, scores, classes }', options.decoder);
+    checkOneOf('resize', options.resize ?? 'letterbox', ['letterbox', 'stretch']);
+    checkOneOf('channelOrder', options.channelOrder ?? 'rgb', ['rgb', 'bgr']);
+    if (options.batchSize !== undefined) checkInteger('batchSize', options.batchSize, 1, 4096);
+    const wanted = checkSize('inputSize', options.inputSize);
+    const ms = await createSession(model, options);
+    try {
+      const input = imageInputSpec(ms.inputs, ms.source);
+      const fixed: [number | null, number | null] = [input.height, input.width];
+      fixed.forEach((f, i) => {
+        if (f !== null && wanted && wanted[i] !== f) {
+          throw new InvalidArgumentError(
+            'inputSize',
+            `${ms.source}: the model's input is fixed at ${formatShape(ms.inputs[0]!.shape)}; inputSize ${wanted.join('x')} does not match`,
+          );
+        }
+      });
+      if (options.letterbox?.auto && (input.height !== null || input.width !== null)) {
+        throw new InvalidArgumentError(
+          'letterbox.auto',
+          `${ms.source}: auto (stride) letterbox needs dynamic height/width, but the input is ${formatShape(ms.inputs[0]!.shape)}`,
+        );
+      }
+      const size: [number, number] = [input.height ?? wanted?.[0] ?? 640, input.width ?? wanted?.[1] ?? 640];
+      let spec: LayoutSpec | null = null;
+      let decoder: DetectorDecoder | null = options.decoder ?? null;
+      if (!decoder) {
+        const layout = options.layout ?? 'auto';
+        spec = layout === 'auto' ? inferLayout(ms.outputs, ms.source) : checkLayout(layout, ms.outputs, ms.source);
+        if (spec.end2end) decoder = end2endDecoder(spec.end2end);
+      }
+      return new Detector(ms, input, size, spec, decoder, { ...options });
+    } catch (err) {
+      await ms.session.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Detect objects in one image.
+   * @param image HWC pixels `{ data, width, height, channels }` (8- or 16-bit)
+   * @param options `conf` 0.4, `iou` 0.45, `maxDetections` 1000, `classes`, `agnostic`
+   * @returns boxes in original image pixels, scores, classes, per-stage timings (ms) and the provider
+   * @throws InvalidArgumentError for a malformed image or options; ModelError when the detector was disposed or the outputs do not fit the layout
+   * @example const { boxes, scores, classes } = await det.detect(img, { conf: 0.25 });
+   */
+  async detect(image: DetectorImage, options: DetectOptions = {}): Promise<Detections> {
+    const [r] = await this.run([image], options, 'image');
+    return r!;
+  }
+
+  /**
+   * Detect on several images, batching them into one inference run where the model's batch dimension
+   * allows (dynamic: `batchSize` per run; fixed B: B per run, padded). Results are in input order.
+   * @throws as {@link Detector.detect}; errors name `images[i]`
+   */
+  async detectBatch(images: readonly DetectorImage[], options: DetectOptions = {}): Promise<Detections[]> {
+    if (!Array.isArray(images)) invalid('images', 'an array of images', images);
+    const out: Detections[] = new Array(images.length);
+    const fixedBatch = this.input.batch;
+    const perRun = fixedBatch ?? this.options.batchSize ?? 8;
+    // Group by the letterboxed input shape (it varies per image only in auto mode), keeping order.
+    const groups = new Map<string, number[]>();
+    images.forEach((im, i) => {
+      checkRawImage(`images[${i}]`, im);
+      const [h, w] = this.targetShape(im);
+      const key = `${h}x${w}`;
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    });
+    for (const idx of groups.values()) {
+      for (let k = 0; k < idx.length; k += perRun) {
+        const chunk = idx.slice(k, k + perRun);
+        const res = await this.run(
+          chunk.map((i) => images[i]!),
+          options,
+          'images',
+          chunk,
+        );
+        chunk.forEach((i, j) => (out[i] = res[j]!));
+      }
+    }
+    return out;
+  }
+
+  /** Release the onnxruntime session. The detector cannot be used afterwards. */
+  async dispose(): Promise<void> {
+    const s = this.session;
+    this.session = null;
+    if (s) await s.release();
+  }
+
+  private targetShape(image: DetectorImage): [number, number] {
+    if (this.options.resize === 'stretch' || !this.options.letterbox?.auto)
+      return [this.inputSize[0], this.inputSize[1]];
+    const p = letterboxParams(image.width, image.height, {
+      size: this.inputSize as [number, number],
+      auto: true,
+      stride: this.options.letterbox.stride,
+      scaleUp: this.options.letterbox.scaleUp,
+    });
+    return [p.height, p.width];
+  }
+
+  private checkDetectOptions(o: DetectOptions) {
+    const conf = checkRange('conf', o.conf ?? 0.4, 0, 1);
+    const iou = checkRange('iou', o.iou ?? 0.45, 0, 1);
+    const maxDetections = checkInteger('maxDetections', o.maxDetections ?? 1000, 1);
+    const maxCandidates = checkInteger('maxCandidates', o.maxCandidates ?? 30000, 1);
+    if (o.classes !== undefined) {
+      if (!Array.isArray(o.classes)) invalid('classes', 'an array of class indices', o.classes);
+      o.classes.forEach((c, i) => checkInteger(`classes[${i}]`, c, 0));
+    }
+    if (o.agnostic !== undefined && typeof o.agnostic !== 'boolean') invalid('agnostic', 'a boolean', o.agnostic);
+    return { conf, iou, maxDetections, maxCandidates, classes: o.classes, agnostic: o.agnostic ?? false };
+  }
+
+  private async prepare(image: DetectorImage, out: Float32Array, shape: [number, number]): Promise<Prepared> {
+    const o = this.options;
+    const [h, w] = shape;
+    let params: LetterboxParams | null = null;
+    if (o.resize === 'stretch') {
+      await stretchToTensor(image, h, w, out, o.backend);
+    } else {
+      const lb = await letterbox(image, {
+        size: this.inputSize as [number, number],
+        auto: o.letterbox?.auto,
+        stride: o.letterbox?.stride,
+        scaleUp: o.letterbox?.scaleUp,
+        padValue: o.letterbox?.padValue,
+        percentiles: o.percentiles,
+        out,
+        backend: o.backend,
+      });
+      params = lb.params;
+    }
+    const plane = h * w;
+    if (o.channelOrder === 'bgr') swapRB(out, plane);
+    return {
+      data: out,
+      letterbox: params,
+      sx: image.width / w,
+      sy: image.height / h,
+      width: w,
+      height: h,
+      imageWidth: image.width,
+      imageHeight: image.height,
+    };
+  }
+
+  private async run(
+    images: readonly DetectorImage[],
+    options: DetectOptions,
+    name: string,
+    indices?: number[],
+  ): Promise<Detections[]> {
+    const session = this.session;
+    if (!session) throw new ModelError(`${this.source}: detector was disposed`);
+    const opts = this.checkDetectOptions(options);
+    const t0 = performance.now();
+    images.forEach((im, i) => checkRawImage(indices ? `${name}[${indices[i]}]` : name, im));
+    const [h, w] = this.targetShape(images[0]!);
+    const batch = this.input.batch ?? images.length;
+    const c = this.input.channels;
+    const tensorData = new Float32Array(batch * c * h * w);
+    const prepared: Prepared[] = [];
+    const scratch = c === 3 ? null : new Float32Array(3 * h * w);
+    for (let i = 0; i < images.length; i++) {
+      const dst = scratch ?? tensorData.subarray(i * 3 * h * w, (i + 1) * 3 * h * w);
+      prepared.push(await this.prepare(images[i]!, dst, [h, w]));
+      if (scratch) toGrey(scratch, tensorData.subarray(i * h * w, (i + 1) * h * w));
+    }
+    const t1 = performance.now();
+    const feeds = { [this.input.name]: new ort.Tensor('float32', tensorData, [batch, c, h, w]) };
+    const fetches = this.spec && !this.decoder ? [this.spec.output] : undefined;
+    let outputs: Record<string, ort.Tensor>;
+    try {
+      outputs = (fetches ? await session.run(feeds, fetches) : await session.run(feeds)) as Record<string, ort.Tensor>;
+    } catch (err) {
+      throw new ModelError(
+        `${this.source}: inference failed on input [${batch},${c},${h},${w}]: ${(err as Error).message.split('\n')[0]}`,
+        { cause: err },
+      );
+    }
+    const t2 = performance.now();
+    const results = await this.decode(outputs, prepared, opts, batch);
+    const t3 = performance.now();
+    const n = images.length;
+    const timings: DetectTimings = { preprocess: (t1 - t0) / n, infer: (t2 - t1) / n, postprocess: (t3 - t2) / n };
+    return results.map((r) => ({ ...r, timings: { ...timings }, provider: this.provider }));
+  }
+
+  private async decode(
+    outputs: Record<string, ort.Tensor>,
+    prepared: Prepared[],
+    opts: ReturnType<Detector['checkDetectOptions']>,
+    batch: number,
+  ) {
+    const results: { boxes: Float32Array; scores: Float32Array; classes: Int32Array }[] = [];
+    if (!this.decoder) {
+      const t = outputs[this.spec!.output]!;
+      if (t.type !== 'float32')
+        throw new ModelError(`${this.source}: output '${this.spec!.output}' is ${t.type}, expected float32`);
+      const layout = this.spec!.layout === 'yolov8' ? 'yolov8' : 'yolov5';
+      let per;
+      try {
+        per = await nonMaxSuppression(t.data as Float32Array, t.dims as number[], {
+          layout,
+          ...opts,
+          backend: this.options.backend,
+        });
+      } catch (err) {
+        if (!(err instanceof InvalidArgumentError) || err.argument === 'classes' || /^classes\[/.test(err.argument))
+          throw err;
+        throw new ModelError(
+          `${this.source}: output '${this.spec!.output}' ${formatShape(t.dims as number[])} does not fit layout '${this.spec!.layout}': ${err.message}`,
+          { cause: err },
+        );
+      }
+      for (let i = 0; i < prepared.length; i++)
+        results.push({
+          boxes: await this.toImage(per[i]!.boxes, prepared[i]!),
+          scores: per[i]!.scores,
+          classes: per[i]!.classes,
+        });
+      return results;
+    }
+    for (let i = 0; i < prepared.length; i++) {
+      const p = prepared[i]!;
+      const meta: DecoderMeta = {
+        batchIndex: i,
+        batchSize: batch,
+        inputWidth: p.width,
+        inputHeight: p.height,
+        ...opts,
+      };
+      const d = checkDecoded(await this.decoder(outputs, meta));
+      const kept = await this.suppress(d, opts);
+      results.push({ boxes: await this.toImage(kept.boxes, p), scores: kept.scores, classes: kept.classes });
+    }
+    return results;
+  }
+
+  /** Filter decoder candidates by conf/classes, then NMS (unless the decoder already did it). */
+  private async suppress(d: DecodedBoxes, o: ReturnType<Detector['checkDetectOptions']>): Promise<DecodedBoxes> {
+    const keep: number[] = [];
+    for (let i = 0; i < d.scores.length; i++) {
+      if (d.scores[i]! > o.conf && (!o.classes || o.classes.includes(d.classes[i]!))) keep.push(i);
+    }
+    let order = keep;
+    if (d.nms !== false && keep.length > 0) {
+      const sub = pick(d, keep);
+      const { indices } = await nms(sub.boxes, sub.scores, {
+        iouThreshold: o.iou,
+        classes: o.agnostic ? undefined : sub.classes,
+        maxCandidates: o.maxCandidates,
+        maxDetections: o.maxDetections,
+        backend: this.options.backend,
+      });
+      order = Array.from(indices, (k) => keep[k]!);
+    }
+    return pick(d, order.slice(0, o.maxDetections));
+  }
+
+  private async toImage(boxes: Float32Array, p: Prepared): Promise<Float32Array> {
+    if (p.letterbox) return (await scaleBoxes(boxes, p.letterbox, { backend: this.options.backend })).boxes;
+    const out = new Float32Array(boxes.length);
+    for (let i = 0; i < boxes.length; i += 4) {
+      out[i] = Math.min(Math.max(boxes[i]! * p.sx, 0), p.imageWidth);
+      out[i + 1] = Math.min(Math.max(boxes[i + 1]! * p.sy, 0), p.imageHeight);
+      out[i + 2] = Math.min(Math.max(boxes[i + 2]! * p.sx, 0), p.imageWidth);
+      out[i + 3] = Math.min(Math.max(boxes[i + 3]! * p.sy, 0), p.imageHeight);
+    }
+    return out;
+  }
+}

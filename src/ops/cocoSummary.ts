@@ -1,0 +1,169 @@
+/**
+ * The 12 COCO summary numbers from accumulated precision/recall, as pycocotools' `summarize`:
+ * each is the mean of the entries > -1 of a slice (numpy's pairwise summation, so the last bits
+ * agree too), or -1 when the slice has none.
+ */
+
+/** Names of the 12 stats, in pycocotools' order. */
+export const COCO_STAT_NAMES = [
+  'AP',
+  'AP50',
+  'AP75',
+  'APs',
+  'APm',
+  'APl',
+  'AR1',
+  'AR10',
+  'AR100',
+  'ARs',
+  'ARm',
+  'ARl',
+] as const;
+export type CocoStatName = (typeof COCO_STAT_NAMES)[number];
+export type CocoStats = Record<CocoStatName, number>;
+
+/**
+ * Which `maxDets` the summary uses:
+ * - `pycocotools` (default): exactly `summarize()` — AP uses the literal 100 (so AP is -1 when 100 is
+ *   not among maxDets), AP50..APl, AR100 and ARs..ARl use `maxDets[2]`, AR1 `maxDets[0]`, AR10
+ *   `maxDets[1]`; needs at least 3 maxDets.
+ * - `largest`: every "100" is the largest maxDets; AR1/AR10/AR100 use the first, second and last.
+ */
+export type CocoSummaryMode = 'pycocotools' | 'largest';
+
+export interface CocoStatSpec {
+  name: CocoStatName;
+  metric: 'AP' | 'AR';
+  /** null: averaged over all IoU thresholds. */
+  iouThr: number | null;
+  area: string;
+  maxDets: number;
+}
+
+export interface CocoSummaryInput {
+  precision: Float64Array;
+  recall: Float64Array;
+  iouThrs: readonly number[];
+  recThrs: readonly number[];
+  numCategories: number;
+  areaLabels: readonly string[];
+  maxDets: readonly number[];
+}
+
+/** numpy's pairwise summation (`np.add.reduce` on a contiguous float64 array). */
+export function pairwiseSum(a: ArrayLike<number>, start = 0, n = a.length - start): number {
+  if (n < 8) {
+    let res = 0;
+    for (let i = 0; i < n; i++) res += a[start + i]!;
+    return res;
+  }
+  if (n <= 128) {
+    const r = [0, 0, 0, 0, 0, 0, 0, 0];
+    for (let j = 0; j < 8; j++) r[j] = a[start + j]!;
+    let i = 8;
+    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j]! += a[start + i + j]!;
+    let res = r[0]! + r[1]! + (r[2]! + r[3]!) + (r[4]! + r[5]! + (r[6]! + r[7]!));
+    for (; i < n; i++) res += a[start + i]!;
+    return res;
+  }
+  let n2 = Math.floor(n / 2);
+  n2 -= n2 % 8;
+  return pairwiseSum(a, start, n2) + pairwiseSum(a, start + n2, n - n2);
+}
+
+/** The stat specs for a summary mode. @throws RangeError in `pycocotools` mode with fewer than 3 maxDets */
+export function cocoStatSpecs(maxDets: readonly number[], mode: CocoSummaryMode): CocoStatSpec[] {
+  const M = maxDets.length;
+  if (mode === 'pycocotools' && M < 3) {
+    throw new RangeError(
+      `summary 'pycocotools' needs at least 3 maxDets (it reads maxDets[2]); got ${M}: use summary 'largest'`,
+    );
+  }
+  const last = maxDets[M - 1]!;
+  const d0 = maxDets[0]!;
+  const d1 = maxDets[Math.min(1, M - 1)]!;
+  const d2 = mode === 'pycocotools' ? maxDets[2]! : last;
+  const top = mode === 'pycocotools' ? 100 : last;
+  const s = (
+    name: CocoStatName,
+    metric: 'AP' | 'AR',
+    iouThr: number | null,
+    area: string,
+    md: number,
+  ): CocoStatSpec => ({
+    name,
+    metric,
+    iouThr,
+    area,
+    maxDets: md,
+  });
+  return [
+    s('AP', 'AP', null, 'all', top),
+    s('AP50', 'AP', 0.5, 'all', d2),
+    s('AP75', 'AP', 0.75, 'all', d2),
+    s('APs', 'AP', null, 'small', d2),
+    s('APm', 'AP', null, 'medium', d2),
+    s('APl', 'AP', null, 'large', d2),
+    s('AR1', 'AR', null, 'all', d0),
+    s('AR10', 'AR', null, 'all', d1),
+    s('AR100', 'AR', null, 'all', mode === 'pycocotools' ? d2 : last),
+    s('ARs', 'AR', null, 'small', d2),
+    s('ARm', 'AR', null, 'medium', d2),
+    s('ARl', 'AR', null, 'large', d2),
+  ];
+}
+
+/** One stat: mean of the entries > -1 of the slice (pycocotools' `_summarize`), -1 if none. */
+export function summarizeOne(input: CocoSummaryInput, spec: CocoStatSpec): number {
+  const { precision, recall, iouThrs, recThrs, numCategories: K, areaLabels, maxDets } = input;
+  const T = iouThrs.length,
+    R = recThrs.length,
+    A = areaLabels.length,
+    M = maxDets.length;
+  const a = areaLabels.indexOf(spec.area);
+  const m = maxDets.indexOf(spec.maxDets);
+  if (a < 0 || m < 0) return -1;
+  const ts: number[] = [];
+  for (let t = 0; t < T; t++) if (spec.iouThr === null || iouThrs[t] === spec.iouThr) ts.push(t);
+  const vals: number[] = [];
+  for (const t of ts) {
+    if (spec.metric === 'AP') {
+      for (let r = 0; r < R; r++) {
+        for (let k = 0; k < K; k++) {
+          const v = precision[(((t * R + r) * K + k) * A + a) * M + m]!;
+          if (v > -1) vals.push(v);
+        }
+      }
+    } else {
+      for (let k = 0; k < K; k++) {
+        const v = recall[((t * K + k) * A + a) * M + m]!;
+        if (v > -1) vals.push(v);
+      }
+    }
+  }
+  return vals.length === 0 ? -1 : pairwiseSum(vals) / vals.length;
+}
+
+/** All 12 stats for `specs` (see `cocoStatSpecs`). */
+export function summarizeCoco(input: CocoSummaryInput, specs: readonly CocoStatSpec[]): CocoStats {
+  const out = {} as CocoStats;
+  for (const spec of specs) out[spec.name] = summarizeOne(input, spec);
+  return out;
+}
+
+/** pycocotools' printed summary lines (`Average Precision (AP) @[ IoU=0.50:0.95 | area= all | maxDets=100 ] = 0.505`). */
+export function formatCocoSummary(
+  stats: CocoStats,
+  specs: readonly CocoStatSpec[],
+  iouThrs: readonly number[],
+): string {
+  const iouAll = `${iouThrs[0]!.toFixed(2)}:${iouThrs[iouThrs.length - 1]!.toFixed(2)}`;
+  return specs
+    .map((s) => {
+      const title = s.metric === 'AP' ? 'Average Precision' : 'Average Recall';
+      const iou = (s.iouThr === null ? iouAll : s.iouThr.toFixed(2)).padEnd(9);
+      const v = stats[s.name];
+      return ` ${title.padEnd(18)} (${s.metric}) @[ IoU=${iou} | area=${s.area.padStart(6)} | maxDets=${String(s.maxDets).padStart(3)} ] = ${v.toFixed(3)}`;
+    })
+    .join('\n');
+}

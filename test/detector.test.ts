@@ -1,0 +1,387 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { InvalidArgumentError, ModelError, ParseError } from '../src/errors.js';
+import { MAX_IMAGE_PIXELS, readImage, type RawImage } from '../src/io/image.js';
+import { Detector, type Detections } from '../src/model/detector.js';
+import { fastestDetOptions, FASTESTDET_THRESHOLDS } from '../src/model/decoders/fastestdet.js';
+import type { DetectorDecoder } from '../src/model/decoders/types.js';
+import { inferLayout } from '../src/model/layouts.js';
+import { providerList } from '../src/model/session.js';
+import { REPO, SHARED, describeShared } from './helpers.js';
+
+const FIX = join(REPO, 'test/fixtures/models');
+const model = (name: string) => join(FIX, `${name}.onnx`);
+const golden = (name: string) => JSON.parse(readFileSync(join(REPO, 'test/goldens/models', `${name}.json`), 'utf8'));
+const TMP = mkdtempSync(join(tmpdir(), 'maskbox-detector-'));
+
+interface GoldenDet {
+  boxes: number[][];
+  scores: number[];
+  classes: number[];
+}
+
+/** Same detections, same order: boxes within 1e-3 px (torch vs onnxruntime float32), scores within 1e-5. */
+function expectDetections(got: Detections, want: GoldenDet): void {
+  expect(Array.from(got.classes)).toEqual(want.classes);
+  expect(got.scores.length).toBe(want.scores.length);
+  got.scores.forEach((s, i) => expect(s).toBeCloseTo(want.scores[i]!, 5));
+  want.boxes.forEach((b, i) => b.forEach((v, k) => expect(Math.abs(got.boxes[4 * i + k]! - v)).toBeLessThan(1e-3)));
+}
+
+function iou(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const w = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!));
+  const h = Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
+  const inter = w * h;
+  return inter / ((a[2]! - a[0]!) * (a[3]! - a[1]!) + (b[2]! - b[0]!) * (b[3]! - b[1]!) - inter);
+}
+
+const images: Record<string, RawImage> = {};
+beforeAll(async () => {
+  for (const n of ['wide', 'tall', 'square']) images[n] = await readImage(join(FIX, `${n}.png`));
+});
+
+describe('layout inference', () => {
+  const t = (name: string, shape: (number | string)[], type = 'float32') => ({ name, type, shape });
+  it('reads rows, columns and end2end from shapes and names', () => {
+    expect(inferLayout([t('output', [1, 8400, 6])], 'm').layout).toBe('yolov5');
+    expect(inferLayout([t('output', [1, 25200, 85])], 'm').layout).toBe('yolov5');
+    expect(inferLayout([t('output0', [1, 84, 8400])], 'm').layout).toBe('yolov8');
+    expect(inferLayout([t('output', ['batch', 'anchors', 85])], 'm').layout).toBe('yolov5');
+    expect(inferLayout([t('output0', ['batch', 84, 'anchors'])], 'm').layout).toBe('yolov8');
+    const e2e = inferLayout(
+      [
+        t('num_dets', [1, 1], 'int32'),
+        t('det_boxes', [1, 100, 4]),
+        t('det_scores', [1, 100]),
+        t('det_classes', [1, 100], 'int32'),
+      ],
+      'm',
+    );
+    expect(e2e.layout).toBe('end2end');
+    expect(e2e.end2end).toEqual({
+      numDets: 'num_dets',
+      boxes: 'det_boxes',
+      scores: 'det_scores',
+      classes: 'det_classes',
+    });
+  });
+  it('refuses what it cannot tell, telling the user to pass layout or a decoder', () => {
+    for (const outs of [
+      [t('o', [1, 'a', 'b'])],
+      [t('o', [1, 64, 64])],
+      [t('o', [1, 100])],
+      [t('a', [1, 84, 8400]), t('b', [1, 8400, 85])],
+    ]) {
+      expect(() => inferLayout(outs, 'model.onnx')).toThrow(ModelError);
+      expect(() => inferLayout(outs, 'model.onnx')).toThrow(/model\.onnx.*pass `layout`.*decoder/);
+    }
+    expect(() => inferLayout([t('o', [1, 8400, 5])], 'm')).toThrow(/too narrow/);
+  });
+});
+
+describe('Detector on tiny exported models (goldens: YOLOv5 NMS + scale_boxes in Python)', () => {
+  for (const layout of ['yolov6', 'yolov5', 'yolov8'] as const) {
+    it(`${layout}: infers the layout and decodes exactly`, async () => {
+      const g = golden(`tiny_${layout}`);
+      const det = await Detector.load(model(`tiny_${layout}`));
+      expect(det.layout).toBe(layout === 'yolov8' ? 'yolov8' : 'yolov5'); // v5 and v6 rows decode alike
+      expect(det.provider).toBe('cpu');
+      expect(det.inputSize).toEqual([64, 64]);
+      for (const name of ['wide', 'tall', 'square']) {
+        const r = await det.detect(images[name]!);
+        expectDetections(r, g.images[name]);
+        expect(r.provider).toBe('cpu');
+        for (const k of ['preprocess', 'infer', 'postprocess'] as const) expect(r.timings[k]).toBeGreaterThanOrEqual(0);
+      }
+      await det.dispose();
+    });
+  }
+
+  it('a named layout gives the same result as the inferred one', async () => {
+    const det = await Detector.load(model('tiny_yolov6'), { layout: 'yolov6' });
+    expect(det.layout).toBe('yolov6');
+    expectDetections(await det.detect(images.wide!), golden('tiny_yolov6').images.wide);
+    await det.dispose();
+    await expect(Detector.load(model('tiny_yolov6'), { layout: 'end2end' })).rejects.toThrow(/num_dets/);
+  });
+
+  it('end2end: reads num_dets and skips the padding, no second NMS', async () => {
+    const g = golden('tiny_end2end');
+    const det = await Detector.load(model('tiny_end2end'));
+    expect(det.layout).toBe('end2end');
+    for (const name of ['wide', 'tall']) {
+      const r = await det.detect(images[name]!);
+      expect(r.scores.length).toBe(g.images[name].numDets);
+      expectDetections(r, g.images[name]);
+    }
+    await det.dispose();
+  });
+
+  it('dynamic input: inputSize, auto (stride) letterbox, and batches', async () => {
+    const g = golden('tiny_dynamic');
+    const auto = await Detector.load(model('tiny_dynamic'), { inputSize: 64, letterbox: { auto: true } });
+    expect(auto.input.batch).toBeNull();
+    for (const name of ['wide', 'tall']) expectDetections(await auto.detect(images[name]!), g.auto[name]);
+    const mixed = await auto.detectBatch([images.wide!, images.tall!, images.wide!]); // two shapes: grouped
+    expectDetections(mixed[0]!, g.auto.wide);
+    expectDetections(mixed[1]!, g.auto.tall);
+    expectDetections(mixed[2]!, g.auto.wide);
+    await auto.dispose();
+
+    const square = await Detector.load(model('tiny_dynamic'), { inputSize: 64, batchSize: 2 });
+    const batch = await square.detectBatch([images.wide!, images.tall!, images.tall!]);
+    expectDetections(batch[0]!, g.square.wide);
+    expectDetections(batch[1]!, g.square.tall);
+    expectDetections(batch[2]!, g.square.tall);
+    expect(await square.detectBatch([])).toEqual([]);
+    await square.dispose();
+  });
+
+  it('16-bit input (v * 257) decodes like the 8-bit image', async () => {
+    const sq = images.square!;
+    const img16 = { ...sq, data: Uint16Array.from(sq.data, (v) => v * 257), bitDepth: 16 as const };
+    const det = await Detector.load(model('tiny_yolov8'));
+    const want = golden('tiny_yolov8').images.square;
+    const r = await det.detect(img16);
+    expect(Array.from(r.classes)).toEqual(want.classes);
+    want.boxes.forEach((b: number[], i: number) =>
+      b.forEach((v, k) => expect(Math.abs(r.boxes[4 * i + k]! - v)).toBeLessThan(1e-2)),
+    );
+    await det.dispose();
+  });
+
+  it('options: classes filter, maxDetections, validation', async () => {
+    const det = await Detector.load(model('tiny_yolov5'));
+    const want = golden('tiny_yolov5').images.square as GoldenDet;
+    const only1 = await det.detect(images.square!, { classes: [1] });
+    const idx = want.classes.flatMap((c, i) => (c === 1 ? [i] : []));
+    expectDetections(only1, {
+      boxes: idx.map((i) => want.boxes[i]!),
+      scores: idx.map((i) => want.scores[i]!),
+      classes: idx.map(() => 1),
+    });
+    const top3 = await det.detect(images.square!, { maxDetections: 3 });
+    expect(Array.from(top3.scores)).toEqual(Array.from((await det.detect(images.square!)).scores.slice(0, 3)));
+    await expect(det.detect(images.square!, { conf: 1.5 })).rejects.toMatchObject({ argument: 'conf' });
+    await expect(det.detect(images.square!, { classes: [7] })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(det.detect({ ...images.square!, width: 63 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await det.dispose();
+    await expect(det.detect(images.square!)).rejects.toThrow(/disposed/);
+  });
+
+  it('a custom decoder: candidates in input pixels, the detector filters, suppresses and scales', async () => {
+    // YOLOv8 columns decoded by hand: the same result as the built-in decoder.
+    const decoder: DetectorDecoder = (outputs, meta) => {
+      const t = outputs.output0!;
+      const [, k, n] = t.dims as number[];
+      const d = t.data as Float32Array;
+      const boxes = new Float32Array(4 * n!),
+        scores = new Float32Array(n!),
+        classes = new Int32Array(n!);
+      for (let i = 0; i < n!; i++) {
+        const at = (c: number) => d[meta.batchIndex * k! * n! + c * n! + i]!;
+        const [cx, cy, w, h] = [at(0), at(1), at(2), at(3)];
+        boxes.set([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 4 * i);
+        for (let c = 4; c < k!; c++) if (at(c) > scores[i]!) [scores[i], classes[i]] = [at(c), c - 4];
+      }
+      return { boxes, scores, classes };
+    };
+    const det = await Detector.load(model('tiny_yolov8'), { decoder });
+    expect(det.layout).toBe('custom');
+    expectDetections(await det.detect(images.tall!), golden('tiny_yolov8').images.tall);
+    await det.dispose();
+    // A model whose layout cannot be inferred still loads with a decoder.
+    const flat = await Detector.load(model('flat_output'), {
+      decoder: () => ({
+        boxes: Float32Array.of(8, 8, 24, 40),
+        scores: Float32Array.of(0.9),
+        classes: Int32Array.of(0),
+      }),
+    });
+    const r = await flat.detect(images.wide!);
+    expect(Array.from(r.boxes)).toEqual([16, 0, 48, 48]); // (x - 0) / 0.5, (y - 16) / 0.5 clipped to 64
+    await flat.dispose();
+    const bad = await Detector.load(model('flat_output'), {
+      decoder: () => ({ boxes: new Float32Array(3), scores: new Float32Array(1), classes: new Int32Array(1) }),
+    });
+    await expect(bad.detect(images.wide!)).rejects.toMatchObject({ argument: 'decoder().boxes' });
+    await bad.dispose();
+  });
+});
+
+describe('Detector load errors', () => {
+  it('a model that is not a detector, or whose layout cannot be inferred', async () => {
+    await expect(Detector.load(model('not_detector'))).rejects.toThrow(ModelError);
+    await expect(Detector.load(model('not_detector'))).rejects.toThrow(
+      /not_detector\.onnx: not an image detector: input 'images' has shape \[1,10\]/,
+    );
+    await expect(Detector.load(model('flat_output'))).rejects.toThrow(
+      /flat_output\.onnx: cannot infer the output layout.*pass `layout`/,
+    );
+  });
+  it('a file that is not ONNX, an empty file, a missing file', async () => {
+    const txt = join(TMP, 'model.onnx');
+    writeFileSync(txt, 'this is not a model');
+    await expect(Detector.load(txt)).rejects.toThrow(ModelError);
+    await expect(Detector.load(txt)).rejects.toThrow(
+      new RegExp(`${txt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not an ONNX model`),
+    );
+    const empty = join(TMP, 'empty.onnx');
+    writeFileSync(empty, '');
+    await expect(Detector.load(empty)).rejects.toThrow(/empty\.onnx: empty file/);
+    await expect(Detector.load(join(TMP, 'missing.onnx'))).rejects.toMatchObject({ argument: 'model' });
+    await expect(Detector.load(new Uint8Array([1, 2, 3]))).rejects.toThrow(/<bytes>: not an ONNX model/);
+  });
+  it('options that do not fit the model', async () => {
+    await expect(Detector.load(model('tiny_yolov8'), { inputSize: 640 })).rejects.toMatchObject({
+      argument: 'inputSize',
+    });
+    await expect(Detector.load(model('tiny_yolov8'), { letterbox: { auto: true } })).rejects.toMatchObject({
+      argument: 'letterbox.auto',
+    });
+    await expect(Detector.load(model('tiny_yolov8'), { layout: 'yolov9' as never })).rejects.toMatchObject({
+      argument: 'layout',
+    });
+    await expect(Detector.load(model('tiny_yolov8'), { executionProviders: ['tpu' as never] })).rejects.toMatchObject({
+      argument: 'executionProviders[0]',
+    });
+  });
+});
+
+describe('execution providers', () => {
+  it('normalises the list and always ends on cpu', () => {
+    expect(providerList(undefined)).toEqual(['cpu']);
+    expect(providerList('cuda')).toEqual(['cuda', 'cpu']);
+    expect(providerList(['webgpu', 'cuda', 'webgpu'])).toEqual(['webgpu', 'cuda', 'cpu']);
+    expect(providerList(['cpu', 'cuda'])).toEqual(['cpu']);
+  });
+  it('falls back to cpu with one warning line and records which provider ran', async () => {
+    const warnings: string[] = [];
+    const det = await Detector.load(model('tiny_yolov8'), {
+      executionProviders: ['cuda'],
+      onWarning: (m) => warnings.push(m),
+    });
+    if (det.provider === 'cpu') {
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^execution provider 'cuda' unavailable \(.+\); falling back to 'cpu'$/);
+      expect(warnings[0]).not.toContain('\n');
+      expect(det.fallbacks.map((f) => f.provider)).toEqual(['cuda']);
+    } else expect(warnings).toHaveLength(0);
+    const r = await det.detect(images.tall!);
+    expect(r.provider).toBe(det.provider);
+    expectDetections(r, golden('tiny_yolov8').images.tall);
+    await det.dispose();
+  });
+});
+
+describe('readImage errors', () => {
+  it('0-byte, non-image and truncated files are ParseErrors naming the file', async () => {
+    const empty = join(TMP, 'empty.png');
+    writeFileSync(empty, '');
+    await expect(readImage(empty)).rejects.toThrow(ParseError);
+    await expect(readImage(empty)).rejects.toThrow(/empty\.png: empty file/);
+    const text = join(TMP, 'notes.jpg');
+    writeFileSync(text, 'hello, not an image\n');
+    await expect(readImage(text)).rejects.toThrow(/notes\.jpg: not a readable image/);
+    const png = readFileSync(join(FIX, 'seg.png'));
+    const cut = join(TMP, 'cut.png');
+    writeFileSync(cut, png.subarray(0, Math.floor(png.length / 2)));
+    await expect(readImage(cut)).rejects.toThrow(/cut\.png: cannot decode image/);
+    await expect(readImage(join(TMP, 'nope.png'))).rejects.toMatchObject({ argument: 'path' });
+  });
+  it('a 30000x30000 image is refused from its header, before decoding', async () => {
+    const huge = join(TMP, 'huge.png');
+    writeFileSync(huge, pngHeader(30000, 30000));
+    await expect(readImage(huge)).rejects.toThrow(InvalidArgumentError);
+    await expect(readImage(huge)).rejects.toThrow(
+      /huge\.png: 30000x30000 = 900000000 pixels exceeds the limit of 268402689/,
+    );
+    expect(MAX_IMAGE_PIXELS).toBe(268402689);
+    await expect(readImage(join(FIX, 'wide.png'), { maxPixels: 1000 })).rejects.toMatchObject({ argument: 'image' });
+  });
+  it('decodes 8-bit PNG exactly, and channels on request', async () => {
+    const w = await readImage(join(FIX, 'wide.png'));
+    expect([w.width, w.height, w.channels, w.bitDepth, w.data.length]).toEqual([128, 64, 3, 8, 128 * 64 * 3]);
+    const g = await readImage(readFileSync(join(FIX, 'wide.png')), { channels: 1 });
+    expect([g.channels, g.data.length]).toEqual([1, 128 * 64]);
+  });
+});
+
+/** A PNG with a signature, an IHDR chunk (8-bit RGB), a tiny IDAT and IEND: the header reads, the pixels would not. */
+function pngHeader(width: number, height: number): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Buffer) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(64))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+describeShared('real third-party models (../shared/models)', () => {
+  /** The four persons drawn in FastestDet's result.jpg, measured from its cyan box lines. */
+  const RESULT_JPG = [
+    [40, 62, 177, 293],
+    [159, 137, 256, 264],
+    [230, 140, 323, 277],
+    [288, 141, 482, 297],
+  ];
+  let photo: RawImage;
+  beforeAll(async () => {
+    photo = await readImage(join(SHARED, 'models/fastestdet/3.jpg'));
+  });
+  const matchAll = (r: Detections, cls: number, minIou: number) => {
+    for (const ref of RESULT_JPG) {
+      const best = Math.max(
+        ...Array.from({ length: r.scores.length }, (_, i) =>
+          r.classes[i] === cls ? iou(r.boxes.subarray(4 * i, 4 * i + 4), ref) : 0,
+        ),
+      );
+      expect(best).toBeGreaterThan(minIou);
+    }
+  };
+
+  it('FastestDet (custom grid decoder, stretch resize, BGR) finds the 4 persons of result.jpg', async () => {
+    const det = await Detector.load(join(SHARED, 'models/fastestdet/FastestDet.onnx'), fastestDetOptions());
+    const r = await det.detect(photo, FASTESTDET_THRESHOLDS);
+    expect(Array.from(r.classes)).toEqual([0, 0, 0, 0]); // coco.names: 0 = person
+    matchAll(r, 0, 0.85);
+    for (const s of r.scores) expect(s).toBeGreaterThan(0.7);
+    await det.dispose();
+  });
+
+  it('yolov8n-int8 (YOLOv8 layout, inferred) finds the same 4 persons, and persons on sample.png', async () => {
+    const det = await Detector.load(join(SHARED, 'models/yolov8n-int8/yolov8n_int8.onnx'));
+    expect(det.layout).toBe('yolov8');
+    const r = await det.detect(photo);
+    expect(r.classes.filter((c) => c === 0).length).toBe(4);
+    matchAll(r, 0, 0.7); // another model than result.jpg's: the same persons, boxes drawn a little differently
+    const sample = await det.detect(await readImage(join(SHARED, 'models/onnx-nms/sample.png')));
+    expect(sample.classes.filter((c) => c === 0).length).toBeGreaterThanOrEqual(2);
+    await det.dispose();
+  });
+});

@@ -1,0 +1,482 @@
+#!/usr/bin/python3
+"""Train, export and evaluate the bundled vesicle (CDV) detector on simulated data (CPU is enough).
+
+  /usr/bin/python3 training/train_cdv.py gen    --data /tmp/cdvdata        # images from `maskbox simulate cdv`
+  /usr/bin/python3 training/train_cdv.py train  --data /tmp/cdvdata --run /tmp/cdvrun --minutes 30
+  /usr/bin/python3 training/train_cdv.py export --run /tmp/cdvrun --onnx models/cdv-yolov6-tiny.onnx
+  /usr/bin/python3 training/train_cdv.py eval   --run /tmp/cdvrun --data /tmp/cdvdata
+
+See training/README.md for the exact commands used for the shipped model and its results.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cdv_model import STRIDES, CdvNet  # noqa: E402
+import cocoap  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INPUT = 640
+LAB_SCALE = INPUT / 2048  # the inference letterbox maps a 2048 image to 640
+
+# Datasets written by the simulator: (name, preset, seed, n). Training mixes lab-like and wide ranges.
+DATASETS = [
+    ("train_lab", "lab", 202, 120),
+    ("train_wide", "wide", 101, 360),
+    ("val_lab", "lab", 9001, 30),
+    ("val_wide", "wide", 9002, 30),
+]
+
+
+def cli_command():
+    """`maskbox` through bin/maskbox.js, or the TS sources via tsx when a built dist/ may be stale."""
+    if os.path.exists(os.path.join(REPO, "dist")) and os.environ.get("MASKBOX_USE_DIST") != "1":
+        return ["npx", "--no-install", "tsx", os.path.join(REPO, "src", "cli", "index.ts")]
+    return ["node", os.path.join(REPO, "bin", "maskbox.js")]
+
+
+def cmd_gen(a):
+    for name, preset, seed, n in DATASETS:
+        out = os.path.join(a.data, name)
+        if os.path.exists(os.path.join(out, "annotations.json")):
+            print("exists:", out)
+            continue
+        cmd = ["node", os.path.join(REPO, "bin", "maskbox.js"), "simulate", "cdv", "--n", str(n), "--out", out,
+               "--seed", str(seed), "--preset", preset]
+        print(" ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True, cwd=REPO)
+
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+
+def read_labels(path, W, H):
+    boxes = []
+    with open(path) as f:
+        for line in f:
+            p = line.split()
+            if len(p) != 5:
+                continue
+            xc, yc, w, h = (float(v) for v in p[1:])
+            boxes.append([(xc - w / 2) * W, (yc - h / 2) * H, (xc + w / 2) * W, (yc + h / 2) * H])
+    return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+
+
+class Pool:
+    """Images of a dataset folder, loaded lazily and kept as uint8 grey tensors. Rescans the
+    folder so training can start while the simulator is still writing."""
+
+    def __init__(self, root):
+        self.root = root
+        self.items = {}
+        self.names = []
+
+    def rescan(self):
+        for lp in sorted(glob.glob(os.path.join(self.root, "labels", "*.txt"))):
+            stem = os.path.splitext(os.path.basename(lp))[0]
+            if stem in self.items:
+                continue
+            imgs = glob.glob(os.path.join(self.root, "images", stem + ".*"))
+            if not imgs:
+                continue
+            self.items[stem] = (imgs[0], lp, None)
+            self.names.append(stem)
+
+    def get(self, stem):
+        ip, lp, cached = self.items[stem]
+        if cached is None:
+            im = Image.open(ip).convert("L")
+            arr = torch.from_numpy(np.asarray(im, dtype=np.uint8).copy())
+            cached = (arr, read_labels(lp, arr.shape[1], arr.shape[0]))
+            self.items[stem] = (ip, lp, cached)
+        return cached
+
+
+def sample_crop(img, boxes, scale, C, rng):
+    """A CxC training crop at `scale` (model pixels per image pixel), resized bilinearly like the
+    inference letterbox (no antialias, half-pixel centres); outside the image is 114."""
+    H, W = img.shape
+    R = max(8, int(round(C / scale)))
+    x0 = rng.randint(int(-0.1 * R), max(int(-0.1 * R), W - int(0.9 * R)))
+    y0 = rng.randint(int(-0.1 * R), max(int(-0.1 * R), H - int(0.9 * R)))
+    region = torch.full((R, R), 114, dtype=torch.uint8)
+    sx0, sy0 = max(0, x0), max(0, y0)
+    sx1, sy1 = min(W, x0 + R), min(H, y0 + R)
+    if sx1 > sx0 and sy1 > sy0:
+        region[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = img[sy0:sy1, sx0:sx1]
+    x = region[None, None].float()
+    anti = rng.random() < 0.15
+    x = F.interpolate(x, size=(C, C), mode="bilinear", align_corners=False, antialias=anti)[0, 0]
+    k = C / R
+    b = (boxes - np.array([x0, y0, x0, y0], dtype=np.float32)) * k
+    if len(b):
+        cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+        keep = (cx >= 0) & (cy >= 0) & (cx < C) & (cy < C)
+        b = np.clip(b[keep], 0, C)
+    return x, b
+
+
+def augment(x, b, C, rng):
+    """Flips, transpose and intensity changes on a [C,C] crop in 0..255; boxes follow."""
+    if rng.random() < 0.5:
+        x = x.flip(1)
+        b = b.copy(); b[:, [0, 2]] = C - b[:, [2, 0]]
+    if rng.random() < 0.5:
+        x = x.flip(0)
+        b = b.copy(); b[:, [1, 3]] = C - b[:, [3, 1]]
+    if rng.random() < 0.5:
+        x = x.t()
+        b = b[:, [1, 0, 3, 2]].copy()
+    x = x / 255.0
+    if rng.random() < 0.5:
+        x = x.clamp(0, 1) ** math.exp(rng.uniform(-0.35, 0.35))
+    x = x * rng.uniform(0.75, 1.3) + rng.uniform(-0.06, 0.06)
+    if rng.random() < 0.3:
+        x = x + torch.randn_like(x) * rng.uniform(0, 0.04)
+    x = x.clamp(0, 1)
+    gains = torch.tensor([rng.uniform(0.9, 1.1) for _ in range(3)])
+    x3 = (x[None] * gains[:, None, None]).clamp(0, 1)
+    return x3, b
+
+
+def level_of(m):
+    return 0 if m <= 48 else (1 if m <= 96 else 2)
+
+
+def build_targets(b, C):
+    """Per level: heat [G,G] (CenterNet Gaussian, 1 at the centre cell), reg [4,G,G], wreg [G,G]."""
+    out = []
+    for st in STRIDES:
+        G = C // st
+        out.append([np.zeros((G, G), np.float32), np.zeros((4, G, G), np.float32), np.zeros((G, G), np.float32),
+                    np.zeros((G, G), np.float32)])
+    for x1, y1, x2, y2 in b:
+        w, h = x2 - x1, y2 - y1
+        if w < 1 or h < 1:
+            continue
+        lvl = level_of(max(w, h))
+        st = STRIDES[lvl]
+        heat, reg, wreg, own = out[lvl]
+        G = heat.shape[0]
+        cx, cy = (x1 + x2) / 2 / st, (y1 + y2) / 2 / st
+        sig = max(0.4, 0.12 * max(w, h) / st)
+        gx0, gy0 = min(G - 1, int(cx)), min(G - 1, int(cy))
+        rad = int(math.ceil(3 * sig)) + 1
+        for gy in range(max(0, gy0 - rad), min(G, gy0 + rad + 1)):
+            for gx in range(max(0, gx0 - rad), min(G, gx0 + rad + 1)):
+                d2 = (gx + 0.5 - cx) ** 2 + (gy + 0.5 - cy) ** 2
+                v = 1.0 if (gx == gx0 and gy == gy0) else math.exp(-d2 / (2 * sig * sig))
+                if v > heat[gy, gx]:
+                    heat[gy, gx] = v
+                if v >= 0.3 and v > own[gy, gx]:
+                    own[gy, gx] = v
+                    tx, ty = cx - gx, cy - gy
+                    if -0.45 <= tx <= 1.45 and -0.45 <= ty <= 1.45:
+                        reg[:, gy, gx] = (tx, ty, math.log(w / st), math.log(h / st))
+                        wreg[gy, gx] = v
+    return [(h, r, w) for h, r, w, _ in out]
+
+
+def pick_scale(rng, lab):
+    if lab and rng.random() < 0.5:
+        return LAB_SCALE * math.exp(rng.uniform(-0.1, 0.1))
+    if rng.random() < 0.12:
+        return LAB_SCALE * math.exp(rng.uniform(math.log(1.6), math.log(5)))
+    return LAB_SCALE * math.exp(rng.uniform(math.log(0.6), math.log(1.6)))
+
+
+def make_batch(pools, B, C, rng):
+    xs, targets = [], []
+    for _ in range(B):
+        lab = rng.random() < 0.35 or not pools[1].names
+        pool = pools[0] if lab else pools[1]
+        img, boxes = pool.get(rng.choice(pool.names))
+        x, b = sample_crop(img, boxes, pick_scale(rng, lab), C, rng)
+        x, b = augment(x, b, C, rng)
+        xs.append(x)
+        targets.append(build_targets(b, C))
+    X = torch.stack(xs)
+    T = []
+    for lvl in range(len(STRIDES)):
+        T.append(tuple(torch.from_numpy(np.stack([t[lvl][k] for t in targets])) for k in range(3)))
+    return X, T
+
+
+def loss_fn(raw, T):
+    npos = sum(float((h == 1).sum()) for h, _, _ in T)
+    npos = max(npos, 1.0)
+    lcls = 0.0
+    lreg = 0.0
+    for r, (heat, reg, wreg) in zip(raw, T):
+        logit = r[:, 0]
+        logp, log1mp = F.logsigmoid(logit), F.logsigmoid(-logit)
+        p = torch.sigmoid(logit)
+        pos = heat == 1
+        lpos = -((1 - p) ** 2) * logp * pos
+        lneg = -((1 - heat) ** 4) * (p**2) * log1mp * (~pos)
+        lcls = lcls + (lpos.sum() + lneg.sum()) / npos
+        ox = 2 * torch.sigmoid(r[:, 1]) - 0.5
+        oy = 2 * torch.sigmoid(r[:, 2]) - 0.5
+        pr = torch.stack([ox, oy, r[:, 3], r[:, 4]], 1)
+        l1 = F.smooth_l1_loss(pr, reg, reduction="none", beta=0.1).sum(1)
+        lreg = lreg + (l1 * wreg).sum() / max(float(wreg.sum()), 1.0) * (float(wreg.sum()) > 0)
+    return lcls, lreg
+
+
+def cmd_train(a):
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    rng = random.Random(a.seed)
+    os.makedirs(a.run, exist_ok=True)
+    pools = [Pool(os.path.join(a.data, "train_lab")), Pool(os.path.join(a.data, "train_wide"))]
+    while True:
+        for p in pools:
+            p.rescan()
+        if len(pools[0].names) >= 8:
+            break
+        print("waiting for simulated images...", flush=True)
+        time.sleep(20)
+    model = CdvNet(a.width)
+    ema = CdvNet(a.width)
+    start_it, elapsed0 = 0, 0.0
+    if a.resume and os.path.exists(os.path.join(a.run, "last.pt")):
+        ck = torch.load(os.path.join(a.run, "last.pt"))
+        model.load_state_dict(ck["model"])
+        ema.load_state_dict(ck["ema"])
+        start_it, elapsed0 = ck["iter"], ck["elapsed"]
+    else:
+        ema.load_state_dict(model.state_dict())
+    for q in ema.parameters():
+        q.requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
+    if a.resume and os.path.exists(os.path.join(a.run, "last.pt")):
+        opt.load_state_dict(ck["opt"])
+    nparams = sum(q.numel() for q in model.parameters())
+    print(f"params {nparams} ({nparams * 4 / 1e6:.2f} MB fp32); threads {a.threads}; budget {a.minutes} min", flush=True)
+    log = open(os.path.join(a.run, "log.tsv"), "a")
+    budget = a.minutes * 60
+    t0 = time.time() - elapsed0
+    it = start_it
+    last_save = time.time()
+    run_loss = None
+    while True:
+        el = time.time() - t0
+        if el >= budget:
+            break
+        frac = el / budget
+        lr = a.lr * (min(1.0, (it + 1) / 100)) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        if it % 100 == 0:
+            for p in pools:
+                p.rescan()
+        model.train()
+        X, T = make_batch(pools, a.batch, a.crop, rng)
+        lcls, lreg = loss_fn(model.raw(X), T)
+        loss = lcls + a.reg_weight * lreg
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        opt.step()
+        d = min(0.998, (1 + it) / (10 + it))
+        with torch.no_grad():
+            for pe, pm in zip(ema.state_dict().values(), model.state_dict().values()):
+                if pe.dtype.is_floating_point:
+                    pe.mul_(d).add_(pm.detach(), alpha=1 - d)
+                else:
+                    pe.copy_(pm)
+        vals = (float(lcls), float(lreg))
+        run_loss = vals if run_loss is None else tuple(0.95 * r + 0.05 * v for r, v in zip(run_loss, vals))
+        it += 1
+        if it % 25 == 0:
+            msg = f"{it}\t{el / 60:.2f}\t{lr:.2e}\t{run_loss[0]:.4f}\t{run_loss[1]:.4f}\t{len(pools[0].names)}+{len(pools[1].names)}"
+            print(msg, flush=True)
+            log.write(msg + "\n")
+            log.flush()
+        if time.time() - last_save > 120:
+            save(a.run, model, ema, opt, it, time.time() - t0)
+            last_save = time.time()
+    save(a.run, model, ema, opt, it, time.time() - t0)
+    print(f"done: {it} iterations in {(time.time() - t0) / 60:.1f} min", flush=True)
+
+
+def save(run, model, ema, opt, it, elapsed):
+    tmp = os.path.join(run, "last.pt.tmp")
+    torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "iter": it,
+                "elapsed": elapsed, "width": model.p3[0].a[0].in_channels}, tmp)
+    os.replace(tmp, os.path.join(run, "last.pt"))
+
+
+def load_ema(run):
+    ck = torch.load(os.path.join(run, "last.pt"))
+    m = CdvNet(ck["width"])
+    m.load_state_dict(ck["ema"])
+    m.eval()
+    return m, ck
+
+
+# ---------------------------------------------------------------------------------------------
+# inference (as maskbox does it) and evaluation
+
+
+def letterbox(img_u8, S=INPUT):
+    """img_u8: [H,W] or [H,W,3] uint8 -> [1,3,S,S] float32 in 0..1, gain r, fractional pads."""
+    if img_u8.ndim == 2:
+        img_u8 = np.repeat(img_u8[:, :, None], 3, 2)
+    h, w = img_u8.shape[:2]
+    r = min(S / h, S / w)
+    nw, nh = round(w * r), round(h * r)
+    dw, dh = (S - nw) / 2, (S - nh) / 2
+    left, top = round(dw - 0.1), round(dh - 0.1)
+    x = torch.from_numpy(img_u8).permute(2, 0, 1)[None].float()
+    if (nh, nw) != (h, w):
+        x = F.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False)
+    out = torch.full((1, 3, S, S), 114.0)
+    out[:, :, top : top + nh, left : left + nw] = x
+    return (out / 255.0), r, (S - w * r) / 2, (S - h * r) / 2
+
+
+def detect(model, img_u8, conf=0.001, iou=0.45, max_det=1000):
+    from torchvision.ops import nms
+
+    x, r, padx, pady = letterbox(img_u8)
+    with torch.no_grad():
+        o = model(x)[0]
+    score = o[:, 4] * o[:, 5]
+    keep = (o[:, 4] > conf) & (score > conf)
+    o, score = o[keep], score[keep]
+    if len(score) > 30000:
+        top = score.argsort(descending=True)[:30000]
+        o, score = o[top], score[top]
+    xyxy = torch.stack([o[:, 0] - o[:, 2] / 2, o[:, 1] - o[:, 3] / 2, o[:, 0] + o[:, 2] / 2, o[:, 1] + o[:, 3] / 2], 1)
+    k = nms(xyxy, score, iou)[:max_det]
+    xyxy, score = xyxy[k], score[k]
+    xyxy[:, [0, 2]] -= padx
+    xyxy[:, [1, 3]] -= pady
+    xyxy /= r
+    h, w = img_u8.shape[:2]
+    xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clamp(0, w)
+    xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clamp(0, h)
+    return xyxy.numpy(), score.numpy()
+
+
+def eval_set(model, root, limit=None):
+    coco = json.load(open(os.path.join(root, "annotations.json")))
+    by_img = {}
+    for an in coco["annotations"]:
+        by_img.setdefault(an["image_id"], []).append(an["bbox"])
+    gts, dets, dets_hi = [], [], []
+    t = 0.0
+    tp04 = fp04 = 0
+    images = coco["images"][:limit] if limit else coco["images"]
+    for im in images:
+        arr = np.asarray(Image.open(os.path.join(root, "images", im["file_name"])).convert("RGB"), dtype=np.uint8)
+        t0 = time.time()
+        xyxy, s = detect(model, arr)
+        t += time.time() - t0
+        xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], 1) if len(xyxy) else np.zeros((0, 4))
+        g = np.asarray(by_img.get(im["id"], []), dtype=np.float64).reshape(-1, 4)
+        gts.append(g)
+        dets.append((xywh, s))
+        hi = s > 0.4
+        dets_hi.append((xywh[hi], s[hi]))
+    res = {
+        "images": len(images),
+        "maxDets100": cocoap.evaluate(gts, dets, 100),
+        "maxDets1000": cocoap.evaluate(gts, dets, 1000),
+        "conf0.4": cocoap.evaluate(gts, dets_hi, 1000),
+        "sec_per_image_torch": t / max(1, len(images)),
+    }
+    c = res["conf0.4"]
+    ndet = sum(len(d[1]) for d in dets_hi)
+    c["detections"] = ndet
+    c["precision50_approx"] = (c["recall50"] * c["gts"] / ndet) if ndet else 0.0
+    return res
+
+
+def cmd_eval(a):
+    torch.set_num_threads(a.threads)
+    model, ck = load_ema(a.run)
+    out = {"iterations": ck["iter"], "train_minutes": ck["elapsed"] / 60}
+    for name in a.sets.split(","):
+        out[name] = eval_set(model, os.path.join(a.data, name), a.limit)
+        print(name, json.dumps(out[name]), flush=True)
+    with open(os.path.join(a.run, "eval.json"), "w") as f:
+        json.dump(out, f, indent=2)
+
+
+def cmd_evalres(a):
+    """Score a COCO results JSON (e.g. from training/check_onnx.ts, i.e. maskbox's own Detector)."""
+    coco = json.load(open(os.path.join(a.data, "annotations.json")))
+    res = json.load(open(a.results))
+    gts, dets, dets_hi = [], [], []
+    for im in coco["images"]:
+        g = [an["bbox"] for an in coco["annotations"] if an["image_id"] == im["id"]]
+        d = [r for r in res if r["image_id"] == im["id"]]
+        b = np.asarray([r["bbox"] for r in d], dtype=np.float64).reshape(-1, 4)
+        s = np.asarray([r["score"] for r in d], dtype=np.float64)
+        gts.append(np.asarray(g, dtype=np.float64).reshape(-1, 4))
+        dets.append((b, s))
+        dets_hi.append((b[s > 0.4], s[s > 0.4]))
+    out = {"maxDets100": cocoap.evaluate(gts, dets, 100), "maxDets1000": cocoap.evaluate(gts, dets, 1000),
+           "conf0.4": cocoap.evaluate(gts, dets_hi, 1000)}
+    print(json.dumps(out))
+
+
+def cmd_export(a):
+    model, ck = load_ema(a.run)
+    x = torch.zeros(1, 3, INPUT, INPUT)
+    os.makedirs(os.path.dirname(os.path.abspath(a.onnx)), exist_ok=True)
+    torch.onnx.export(model, x, a.onnx, opset_version=17, input_names=["images"], output_names=["outputs"],
+                      dynamic_axes={"images": {0: "batch"}, "outputs": {0: "batch"}}, do_constant_folding=True)
+    import onnx
+
+    m = onnx.load(a.onnx)
+    onnx.checker.check_model(m)
+    m.doc_string = "maskbox cdv-yolov6-tiny: vesicle detector trained on `maskbox simulate cdv` images"
+    meta = {"names": "{0: 'cluster'}", "stride": "32", "layout": "yolov6", "input": "letterbox 640 RGB /255 pad 114"}
+    for k, v in meta.items():
+        p = m.metadata_props.add()
+        p.key, p.value = k, v
+    onnx.save(m, a.onnx)
+    print(f"wrote {a.onnx} ({os.path.getsize(a.onnx) / 1e6:.2f} MB), iterations {ck['iter']}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("gen"); g.add_argument("--data", default="/tmp/cdvdata")
+    t = sub.add_parser("train")
+    t.add_argument("--data", default="/tmp/cdvdata"); t.add_argument("--run", default="/tmp/cdvrun")
+    t.add_argument("--minutes", type=float, default=30); t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--batch", type=int, default=16); t.add_argument("--crop", type=int, default=256)
+    t.add_argument("--lr", type=float, default=3e-3); t.add_argument("--width", type=int, default=64)
+    t.add_argument("--reg-weight", type=float, default=1.0); t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--resume", action="store_true")
+    e = sub.add_parser("eval")
+    e.add_argument("--data", default="/tmp/cdvdata"); e.add_argument("--run", default="/tmp/cdvrun")
+    e.add_argument("--sets", default="val_lab,val_wide"); e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--limit", type=int, default=None)
+    x = sub.add_parser("export")
+    x.add_argument("--run", default="/tmp/cdvrun"); x.add_argument("--onnx", default=os.path.join(REPO, "models", "cdv-yolov6-tiny.onnx"))
+    r = sub.add_parser("evalres")
+    r.add_argument("--data", required=True); r.add_argument("--results", required=True)
+    a = ap.parse_args()
+    {"gen": cmd_gen, "train": cmd_train, "eval": cmd_eval, "export": cmd_export, "evalres": cmd_evalres}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

@@ -32,13 +32,19 @@ async function prepare(): Promise<string[]> {
     }
     mkdirSync(IMAGES, { recursive: true });
     const src = readdirSync(join(sim, 'images')).sort();
-    for (let k = 0; k < 50; k++) copyFileSync(join(sim, 'images', src[k % src.length]!), join(IMAGES, `img_${String(k).padStart(3, '0')}.png`));
+    for (let k = 0; k < 50; k++)
+      copyFileSync(join(sim, 'images', src[k % src.length]!), join(IMAGES, `img_${String(k).padStart(3, '0')}.png`));
   }
-  return readdirSync(IMAGES).sort().slice(0, 50).map((f) => join(IMAGES, f));
+  return readdirSync(IMAGES)
+    .sort()
+    .slice(0, 50)
+    .map((f) => join(IMAGES, f));
 }
 
 const instant = { detect: async (im: DecodedImage) => fake(im) };
-const slow = (ms: number) => ({ detect: async (im: DecodedImage) => (await new Promise((r) => setTimeout(r, ms)), fake(im)) });
+const slow = (ms: number) => ({
+  detect: async (im: DecodedImage) => (await new Promise((r) => setTimeout(r, ms)), fake(im)),
+});
 function fake(im: DecodedImage) {
   // 100 boxes, like a dense vesicle image
   const boxes = new Float32Array(400);
@@ -47,7 +53,12 @@ function fake(im: DecodedImage) {
 }
 
 /** Run the pipeline; returns images/s and memory peaks (MiB) sampled every 10 ms. */
-async function run(inputs: () => AsyncIterable<ImageInput> | ImageInput[], det: typeof instant, prefetch: number, concurrency = 1) {
+async function run(
+  inputs: () => AsyncIterable<ImageInput> | ImageInput[],
+  det: typeof instant,
+  prefetch: number,
+  concurrency = 1,
+) {
   const out = join(DIR, 'out');
   rmSync(out, { recursive: true, force: true });
   globalThis.gc?.();
@@ -59,7 +70,14 @@ async function run(inputs: () => AsyncIterable<ImageInput> | ImageInput[], det: 
     peakRss = Math.max(peakRss, m.rss);
     peakExt = Math.max(peakExt, m.external + m.arrayBuffers);
   }, 10);
-  const s = await runBatch({ inputs: inputs(), processor: { process: (j) => det.detect(j.image) }, sinks: [perImageCsvSink(out)], prefetch, concurrency, progress: false });
+  const s = await runBatch({
+    inputs: inputs(),
+    processor: { process: (j) => det.detect(j.image) },
+    sinks: [perImageCsvSink(out)],
+    prefetch,
+    concurrency,
+    progress: false,
+  });
   clearInterval(timer);
   if (s.failed) throw new Error(`${s.failed} failed: ${s.failures[0]?.message}`);
   return { ips: s.imagesPerSecond, n: s.processed, peakRss: peakRss / 2 ** 20, peakExt: peakExt / 2 ** 20 };
@@ -70,7 +88,15 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const files = await prepare();
 const inputs50 = () => expandInputs([IMAGES]);
 /** 150 inputs: the 50 files three times under distinct names (distinct outputs). */
-const inputs150 = () => [0, 1, 2].flatMap((r) => files.map((p, k) => ({ name: `r${r}/${k}.png`, origin: p, path: p, read: () => import('node:fs/promises').then((f) => f.readFile(p)) })));
+const inputs150 = () =>
+  [0, 1, 2].flatMap((r) =>
+    files.map((p, k) => ({
+      name: `r${r}/${k}.png`,
+      origin: p,
+      path: p,
+      read: () => import('node:fs/promises').then((f) => f.readFile(p)),
+    })),
+  );
 
 // Floor: sequential decode only.
 const floor: number[] = [];
@@ -90,15 +116,27 @@ for (const [label, det, prefetch, conc] of [
 ] as const) {
   const res = [];
   for (let r = 0; r < repeats; r++) res.push(await run(inputs50, det, prefetch, conc));
-  rows.push([label, prefetch, conc, median(res.map((x) => x.ips)), Math.max(...res.map((x) => x.peakRss)), Math.max(...res.map((x) => x.peakExt))]);
+  rows.push([
+    label,
+    prefetch,
+    conc,
+    median(res.map((x) => x.ips)),
+    Math.max(...res.map((x) => x.peakRss)),
+    Math.max(...res.map((x) => x.peakExt)),
+  ]);
 }
 const mem: (string | number)[][] = [];
-for (const [n, inp] of [[50, inputs50], [150, inputs150]] as const) {
+for (const [n, inp] of [
+  [50, inputs50],
+  [150, inputs150],
+] as const) {
   const r = await run(inp, instant, 2);
   mem.push([n, r.n, r.ips, r.peakRss, r.peakExt]);
 }
 
-console.log(`## Batch runner (detect pipeline), ${files.length} PNGs 2048x2048 RGB (~3.3 MB each)\n\n${machine()}; medians of ${repeats} runs\n`);
+console.log(
+  `## Batch runner (detect pipeline), ${files.length} PNGs 2048x2048 RGB (~3.3 MB each)\n\n${machine()}; medians of ${repeats} runs\n`,
+);
 console.log(table(['mode', 'prefetch', 'concurrency', 'images/s', 'peak RSS MiB', 'peak external MiB'], rows));
 console.log('\n### Memory vs number of images (instant model, prefetch 2)\n');
 console.log(table(['inputs', 'processed', 'images/s', 'peak RSS MiB', 'peak external MiB'], mem));

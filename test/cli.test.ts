@@ -43,7 +43,8 @@ function expectMatchesGolden(csvPath: string, name: string): void {
   expect(got.length).toBe(want.length);
   got.forEach((r, i) => {
     const w = want[i]!;
-    for (const k of ['x_center', 'y_center', 'width', 'height'] as const) expect(Math.abs(r[k] - w[k])).toBeLessThanOrEqual(1);
+    for (const k of ['x_center', 'y_center', 'width', 'height'] as const)
+      expect(Math.abs(r[k] - w[k])).toBeLessThanOrEqual(1);
     expect(r.confidence).toBeCloseTo(w.confidence, 5);
   });
 }
@@ -58,7 +59,18 @@ describe('maskbox detect', () => {
 
   it('writes the lab CSV per image and overlays, matching the Python oracle', async () => {
     const d = tmp();
-    const r = await cli(['detect', join(FIX, 'wide.png'), join(FIX, 'square.png'), '--model', TINY, '--out', join(d, 'res'), '--overlay', join(d, 'ov'), '--json']);
+    const r = await cli([
+      'detect',
+      join(FIX, 'wide.png'),
+      join(FIX, 'square.png'),
+      '--model',
+      TINY,
+      '--out',
+      join(d, 'res'),
+      '--overlay',
+      join(d, 'ov'),
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
     const n = golden.images.wide!.scores.length + golden.images.square!.scores.length;
@@ -109,7 +121,9 @@ describe('maskbox detect', () => {
     const missing = await cli(['detect', 'no/such/file.png', '--model', TINY]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no such file or directory: 'no\/such\/file\.png'/);
-    expect((await cli(['detect', join(FIX, 'square.png'), '--model', TINY, '--format', 'pdf'])).stderr).toMatch(/--format/);
+    expect((await cli(['detect', join(FIX, 'square.png'), '--model', TINY, '--format', 'pdf'])).stderr).toMatch(
+      /--format/,
+    );
     expect((await cli(['detect', join(FIX, 'square.png'), '--bogus'])).code).toBe(2);
     expect((await cli(['detect', '--model', TINY])).stderr).toMatch(/no inputs/);
     const notDet = await cli(['detect', join(FIX, 'square.png'), '--model', join(FIX, 'not_detector.onnx')]);
@@ -148,12 +162,46 @@ describe('maskbox segment and ensemble', () => {
     const same = rows.filter((x, i) => x.rle === want[i]).length;
     expect(same).toBeGreaterThanOrEqual(want.length - 1); // ties within float error of 0.5 may flip a pixel
 
-    expect((await cli(['segment', join(FIX, 'seg.png'), models[0]!, models[1]!, '--out', join(d, 'b.csv')])).code).toBe(0);
+    expect((await cli(['segment', join(FIX, 'seg.png'), models[0]!, models[1]!, '--out', join(d, 'b.csv')])).code).toBe(
+      0,
+    );
     copyFileSync(join(d, 'a.csv'), join(d, 'c.csv'));
-    const v = await cli(['ensemble', join(d, 'a.csv'), join(d, 'b.csv'), join(d, 'c.csv'), '--out', join(d, 'v.csv'), '--height', '64', '--width', '64', '--json']);
+    const v = await cli([
+      'ensemble',
+      join(d, 'a.csv'),
+      join(d, 'b.csv'),
+      join(d, 'c.csv'),
+      '--out',
+      join(d, 'v.csv'),
+      '--height',
+      '64',
+      '--width',
+      '64',
+      '--json',
+    ]);
     expect(v.code).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ rows: want.length, minVotes: 2 });
     expect(readFileSync(join(d, 'v.csv'), 'utf8')).toBe(readFileSync(join(d, 'a.csv'), 'utf8')); // a = c: the majority
+  });
+
+  it('resumes a submission CSV', async () => {
+    const d = tmp();
+    const args = [
+      'segment',
+      join(FIX, 'seg.png'),
+      '--model',
+      join(FIX, 'tiny_seg_fold0.onnx'),
+      '--out',
+      join(d, 's.csv'),
+      '--json',
+    ];
+    expect((await cli(args)).code).toBe(0);
+    const first = readFileSync(join(d, 's.csv'), 'utf8');
+    const r = await cli([...args.slice(0, 2), join(FIX, 'square.png'), ...args.slice(2), '--resume']);
+    expect(JSON.parse(r.stdout)).toMatchObject({ images: 1, skipped: 1 });
+    const rows = await readSubmissionCsv(join(d, 's.csv'));
+    expect(rows.length).toBe(2 * 29);
+    expect(readFileSync(join(d, 's.csv'), 'utf8').startsWith(first)).toBe(true);
   });
 
   it('needs --model and --out, and two CSVs to vote', async () => {
@@ -166,11 +214,21 @@ describe('maskbox segment and ensemble', () => {
 const BUNDLED = defaultModelPath();
 const bundled = existsSync(BUNDLED);
 (bundled ? describe : describe.skip)(
-  bundled ? 'bundled model (integration)' : `bundled model (integration) (skipped: ${BUNDLED} not found — not trained yet)`,
+  bundled
+    ? 'bundled model (integration)'
+    : `bundled model (integration) (skipped: ${BUNDLED} not found — not trained yet)`,
   () => {
     it('detects vesicles in the README sample with the default model', async () => {
       const d = tmp();
-      const r = await cli(['detect', join(REPO, 'samples/cdv/images'), '--out', join(d, 'res'), '--overlay', join(d, 'ov'), '--json']);
+      const r = await cli([
+        'detect',
+        join(REPO, 'samples/cdv/images'),
+        '--out',
+        join(d, 'res'),
+        '--overlay',
+        join(d, 'ov'),
+        '--json',
+      ]);
       expect(r.code).toBe(0);
       const s = JSON.parse(r.stdout);
       expect(s.images).toBeGreaterThan(0);

@@ -77,7 +77,8 @@ describe('roundHalfEven', () => {
       fc.property(fc.integer({ min: -1e6, max: 1e6 }), fc.integer({ min: 0, max: 3 }), (k, q) => {
         const x = k + q / 4;
         const even = roundHalfEven(x);
-        if (q !== 2) expect(even).toBe(Math.round(x) || 0); // no -0
+        if (q !== 2)
+          expect(even).toBe(Math.round(x) || 0); // no -0
         else expect(even % 2 === 0).toBe(true);
       }),
     );

@@ -10,7 +10,6 @@ import { InvalidArgumentError, ParseError } from '../src/errors.js';
 import { getKernel, type BackendName } from '../src/backends/registry.js';
 import { REPO, describeEachBackend, rng } from './helpers.js';
 
-
 /** describeEachBackend, skipping (with the reason) backends that have no kernel yet for one of `ops`. */
 const KERNEL_OPS = ['dice', 'rleOverlap'];
 
@@ -25,11 +24,12 @@ function describeEachKernel(ops: string[], name: string, fn: (backend: BackendNa
 const golden = JSON.parse(readFileSync(join(REPO, 'test/goldens/rle/dice_numpy.json'), 'utf8'));
 const fromRows = (rows: string[]) => Uint8Array.from(rows.join(''), (ch) => (ch === '1' ? 1 : 0));
 const multi = golden.multi;
-const stack = (imgs: string[][][]) => imgs.map((chs) => {
-  const m = new Uint8Array(chs.length * multi.height * multi.width);
-  chs.forEach((rows, c) => m.set(fromRows(rows), c * multi.height * multi.width));
-  return m;
-});
+const stack = (imgs: string[][][]) =>
+  imgs.map((chs) => {
+    const m = new Uint8Array(chs.length * multi.height * multi.width);
+    chs.forEach((rows, c) => m.set(fromRows(rows), c * multi.height * multi.width));
+    return m;
+  });
 const shape = { classes: multi.classes, height: multi.height, width: multi.width };
 
 /** Rows of a submission for the golden's images (`img<i>.png`, classes c0..). */
@@ -42,7 +42,18 @@ describe('hand-bone classes', () => {
     expect(HANDBONE_CLASSES).toHaveLength(29);
     expect(HANDBONE_CLASSES.slice(0, 2)).toEqual(['finger-1', 'finger-2']);
     expect(HANDBONE_CLASSES[18]).toBe('finger-19');
-    expect(HANDBONE_CLASSES.slice(19)).toEqual(['Trapezium', 'Trapezoid', 'Capitate', 'Hamate', 'Scaphoid', 'Lunate', 'Triquetrum', 'Pisiform', 'Radius', 'Ulna']);
+    expect(HANDBONE_CLASSES.slice(19)).toEqual([
+      'Trapezium',
+      'Trapezoid',
+      'Capitate',
+      'Hamate',
+      'Scaphoid',
+      'Lunate',
+      'Triquetrum',
+      'Pisiform',
+      'Radius',
+      'Ulna',
+    ]);
     expect(HANDBONE_CLASS_INDEX.get('Ulna')).toBe(28);
   });
 });
@@ -52,7 +63,9 @@ describeEachKernel(KERNEL_OPS, 'dice (numpy goldens)', (backend) => {
     const r = await dice(stack(multi.pred), stack(multi.truth), shape, { backend });
     expect(r.backend).toBe(backend);
     expect([r.images, r.classes]).toEqual([multi.images, multi.classes]);
-    Array.from(r.perImage).forEach((d, k) => expect(d).toBeCloseTo(multi.per_image[Math.floor(k / multi.classes)][k % multi.classes], 12));
+    Array.from(r.perImage).forEach((d, k) =>
+      expect(d).toBeCloseTo(multi.per_image[Math.floor(k / multi.classes)][k % multi.classes], 12),
+    );
     Array.from(r.perClass).forEach((d, c) => expect(d).toBeCloseTo(multi.per_class[c], 12));
     expect(r.mean).toBeCloseTo(multi.mean, 12);
     expect(r.perClass[3]).toBe(1); // a class empty in both everywhere scores 1 with smoothing
@@ -67,10 +80,17 @@ describeEachKernel(KERNEL_OPS, 'dice (numpy goldens)', (backend) => {
   });
 
   it('takes [N, C, H, W] as one Uint8Array, unaligned, non-zero = 1', async () => {
-    const p = stack(multi.pred), t = stack(multi.truth);
+    const p = stack(multi.pred),
+      t = stack(multi.truth);
     const per = p[0]!.length;
-    const bufP = new Uint8Array(per * p.length + 3), bufT = new Uint8Array(per * p.length + 1);
-    p.forEach((m, i) => bufP.set(m.map((v) => v * 200), 3 + i * per));
+    const bufP = new Uint8Array(per * p.length + 3),
+      bufT = new Uint8Array(per * p.length + 1);
+    p.forEach((m, i) =>
+      bufP.set(
+        m.map((v) => v * 200),
+        3 + i * per,
+      ),
+    );
     t.forEach((m, i) => bufT.set(m, 1 + i * per));
     const r = await dice(bufP.subarray(3), bufT.subarray(1), shape, { backend });
     expect(r.mean).toBeCloseTo(multi.mean, 12);
@@ -81,25 +101,38 @@ describeEachKernel(KERNEL_OPS, 'dice (numpy goldens)', (backend) => {
       const r = await rleDice(c.a_rle, c.b_rle, { height: c.height, width: c.width, backend });
       expect([r.intersection, r.areaA, r.areaB]).toEqual([c.intersection, c.area_a, c.area_b]);
       expect(r.dice).toBeCloseTo(c.dice, 14);
-      const m = await dice([fromRows(c.a_rows)], [fromRows(c.b_rows)], { classes: 1, height: c.height, width: c.width }, { backend });
+      const m = await dice(
+        [fromRows(c.a_rows)],
+        [fromRows(c.b_rows)],
+        { classes: 1, height: c.height, width: c.width },
+        { backend },
+      );
       expect(m.perImage[0]).toBe(r.dice);
     }
   });
 
   it('on masks equals dice on runs (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer(), async (n, c, h, w, seed) => {
-        const r = rng(seed), size = n * c * h * w;
-        const density = r();
-        const p = Uint8Array.from({ length: size }, () => (r() < density ? 1 + Math.floor(r() * 255) : 0));
-        const t = Uint8Array.from({ length: size }, () => (r() < density ? 1 : 0));
-        const byMask = await dice(p, t, { classes: c, height: h, width: w }, { backend });
-        const { rle: pr } = await encodeRle(p, { height: h, width: w });
-        const { rle: tr } = await encodeRle(t, { height: h, width: w });
-        for (let k = 0; k < n * c; k++) {
-          expect((await rleDice(pr[k]!, tr[k]!, { height: h, width: w, backend })).dice).toBe(byMask.perImage[k]);
-        }
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 0, max: 4 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer(),
+        async (n, c, h, w, seed) => {
+          const r = rng(seed),
+            size = n * c * h * w;
+          const density = r();
+          const p = Uint8Array.from({ length: size }, () => (r() < density ? 1 + Math.floor(r() * 255) : 0));
+          const t = Uint8Array.from({ length: size }, () => (r() < density ? 1 : 0));
+          const byMask = await dice(p, t, { classes: c, height: h, width: w }, { backend });
+          const { rle: pr } = await encodeRle(p, { height: h, width: w });
+          const { rle: tr } = await encodeRle(t, { height: h, width: w });
+          for (let k = 0; k < n * c; k++) {
+            expect((await rleDice(pr[k]!, tr[k]!, { height: h, width: w, backend })).dice).toBe(byMask.perImage[k]);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -115,9 +148,13 @@ describe('dice options and arguments', () => {
   it('rejects bad options and sizes naming the argument', async () => {
     const m = new Uint8Array(8);
     await expect(dice(m, m, { classes: 2, height: 2, width: 2 }, { eps: 0 })).rejects.toThrow(/for eps/);
-    await expect(dice(m, m, { classes: 2, height: 2, width: 2 }, { eps: 1e-4, emptyScore: 1 })).rejects.toThrow(InvalidArgumentError);
+    await expect(dice(m, m, { classes: 2, height: 2, width: 2 }, { eps: 1e-4, emptyScore: 1 })).rejects.toThrow(
+      InvalidArgumentError,
+    );
     await expect(dice(m, m, { classes: 2, height: 2, width: 2 }, { emptyScore: 2 })).rejects.toThrow(/for emptyScore/);
-    await expect(dice(m, new Uint8Array(16), { classes: 2, height: 2, width: 2 })).rejects.toThrow(/1 images for truth .* received 2/);
+    await expect(dice(m, new Uint8Array(16), { classes: 2, height: 2, width: 2 })).rejects.toThrow(
+      /1 images for truth .* received 2/,
+    );
     await expect(dice(m, m, { classes: 3, height: 2, width: 2 })).rejects.toThrow(/for pred/);
     await expect(dice([m], [new Uint8Array(7)], { classes: 2, height: 2, width: 2 })).rejects.toThrow(/truth\[0\]/);
   });
@@ -149,7 +186,10 @@ describe('diceFromCsv', () => {
     expect(Array.from(res.imagesPerClass)).toEqual([3, 3, 3, 3]);
     const row = res.rows.find((x) => x.image_name === 'img1.png' && x.class === 'c2')!;
     expect(row.dice).toBeCloseTo(multi.per_image[1][2], 12);
-    const e = await diceFromCsv({ name: 'pred.csv', text: formatSubmissionCsv(shuffled) }, truth, { ...opts, emptyScore: 1 });
+    const e = await diceFromCsv({ name: 'pred.csv', text: formatSubmissionCsv(shuffled) }, truth, {
+      ...opts,
+      emptyScore: 1,
+    });
     expect(e.mean).toBeCloseTo(multi.empty1_mean, 12);
   });
 
@@ -166,10 +206,18 @@ describe('diceFromCsv', () => {
 
   it('names a missing row, a duplicate, and a bad RLE with file and line', async () => {
     const pred = (rows: SubmissionRow[]) => ({ name: 'pred.csv', text: formatSubmissionCsv(rows) });
-    await expect(diceFromCsv(pred(predRows.slice(1)), truth, opts)).rejects.toThrow(/^truth\.csv:2: row for image 'img0\.png', class 'c0' has no matching row in pred\.csv/);
-    await expect(diceFromCsv(pred([...predRows, { image_name: 'x.png', class: 'c0', rle: '' }]), truth, opts)).rejects.toThrow(/^pred\.csv:14: row for image 'x\.png', class 'c0' has no matching row in truth\.csv/);
-    await expect(diceFromCsv(pred([...predRows, predRows[5]!]), truth, opts)).rejects.toThrow(/^pred\.csv:14: duplicate row for image 'img1\.png', class 'c1' \(first at line 7\)/);
-    await expect(diceFromCsv(pred(predRows), { name: 't.csv', text: formatSubmissionCsv([...truthRows, truthRows[0]!]) }, opts)).rejects.toThrow(/^t\.csv:14: duplicate/);
+    await expect(diceFromCsv(pred(predRows.slice(1)), truth, opts)).rejects.toThrow(
+      /^truth\.csv:2: row for image 'img0\.png', class 'c0' has no matching row in pred\.csv/,
+    );
+    await expect(
+      diceFromCsv(pred([...predRows, { image_name: 'x.png', class: 'c0', rle: '' }]), truth, opts),
+    ).rejects.toThrow(/^pred\.csv:14: row for image 'x\.png', class 'c0' has no matching row in truth\.csv/);
+    await expect(diceFromCsv(pred([...predRows, predRows[5]!]), truth, opts)).rejects.toThrow(
+      /^pred\.csv:14: duplicate row for image 'img1\.png', class 'c1' \(first at line 7\)/,
+    );
+    await expect(
+      diceFromCsv(pred(predRows), { name: 't.csv', text: formatSubmissionCsv([...truthRows, truthRows[0]!]) }, opts),
+    ).rejects.toThrow(/^t\.csv:14: duplicate/);
     const bad = predRows.map((r, i) => (i === 4 ? { ...r, rle: '3 1 1 1' } : r));
     await expect(diceFromCsv(pred(bad), truth, opts)).rejects.toThrow(/^pred\.csv:6: RLE token 3/);
     await expect(diceFromCsv(pred(predRows), truth, { height: 2, width: 2 })).rejects.toThrow(ParseError);
@@ -177,7 +225,10 @@ describe('diceFromCsv', () => {
 
   it('scores hand-bone submissions with the class names', async () => {
     const rows = (rle: string) => HANDBONE_CLASSES.map((c) => ({ image_name: 'a.png', class: c, rle }));
-    const res = await diceFromCsv({ text: formatSubmissionCsv(rows('1 10')) }, { text: formatSubmissionCsv(rows('6 10')) });
+    const res = await diceFromCsv(
+      { text: formatSubmissionCsv(rows('1 10')) },
+      { text: formatSubmissionCsv(rows('6 10')) },
+    );
     expect(res.classes).toEqual(HANDBONE_CLASSES);
     expect(res.mean).toBeCloseTo((10 + 1e-4) / (20 + 1e-4), 14);
   });
@@ -192,9 +243,22 @@ describe('maskbox eval dice (CLI)', () => {
     await writeFile(join(dir, 'p.csv'), formatSubmissionCsv(csvRows(multi.pred_rle)));
     await writeFile(join(dir, 't.csv'), formatSubmissionCsv(csvRows(multi.truth_rle)));
     let out = '';
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+    const spy = vi
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
     try {
-      const args = ['eval', 'dice', '--pred', join(dir, 'p.csv'), '--truth', join(dir, 't.csv'), '--height', '12', '--width', '10'];
+      const args = [
+        'eval',
+        'dice',
+        '--pred',
+        join(dir, 'p.csv'),
+        '--truth',
+        join(dir, 't.csv'),
+        '--height',
+        '12',
+        '--width',
+        '10',
+      ];
       expect(await main([...args, '--json'])).toBe(0);
       const j = JSON.parse(out);
       expect(j.mean).toBeCloseTo(multi.mean, 12);

@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe } from 'vitest';
-import { backendStatus, type BackendName } from '../src/backends/registry.js';
+import { describe, it } from 'vitest';
+import { backendStatus, getKernel, type BackendName } from '../src/backends/registry.js';
 import { ensureBackends } from '../src/backends/index.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,4 +46,17 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * describeEachBackend restricted to backends that have a kernel for every op in `ops`; the others
+ * show as skipped with the reason.
+ */
+export function describeEachKernel(ops: string | string[], name: string, fn: (backend: BackendName) => void): void {
+  const list = typeof ops === 'string' ? [ops] : ops;
+  describeEachBackend(name, (backend) => {
+    const missing = list.filter((op) => !getKernel(op, backend));
+    if (missing.length === 0) fn(backend);
+    else it.skip(`(skipped: no ${backend} kernel for ${missing.map((m) => `'${m}'`).join(', ')} yet)`, () => {});
+  });
 }

@@ -94,6 +94,22 @@ describe('expandInputs', () => {
     const names = (await collect(['b.jpg', '*.jpg', 'sub/x1.png', 'sub'], dir)).map((i) => i.name);
     expect(names).toEqual(['b.jpg', 'x1.png', 'c.TIF', 'deep/d.webp', 'deep/e.bmp', 'x22.png']);
   });
+  it('keeps names unique: a repeated name gets a longer tail of its path', async () => {
+    const names = (await collect(['sub/x1.png', 'sub/deep/d.webp', 'other', 'sub/deep', 'b.jpg', '*.jpg'], dir)).map(
+      (i) => i.name,
+    );
+    expect(names).toEqual(['x1.png', 'd.webp', 'f.jpeg', 'e.bmp', 'b.jpg']); // same paths are yielded once
+    const zipAndDir = (await collect(['batch.zip', 'sub/x1.png'], dir)).map((i) => i.name);
+    expect(zipAndDir).toEqual(['imgs/one.png', 'two.JPG', 'x1.png']);
+    const d2 = mkdtempSync(join(tmpdir(), 'maskbox-twins-'));
+    for (const f of ['sub/x1.png', 'twin/sub/x1.png', 'a.png', 'twin/a.png']) {
+      mkdirSync(join(d2, f, '..'), { recursive: true });
+      writeFileSync(join(d2, f), f);
+    }
+    const twins = (await collect(['sub/x1.png', 'twin/sub/x1.png', 'a.png', 'twin/a.png'], d2)).map((i) => i.name);
+    expect(twins).toEqual(['x1.png', 'sub/x1.png', 'a.png', 'twin/a.png']);
+  });
+
   it('reads image entries from a zip, lazily', async () => {
     const got = await collect(['batch.zip'], dir);
     expect(got.map((i) => i.name)).toEqual(['imgs/one.png', 'two.JPG']);
@@ -101,11 +117,14 @@ describe('expandInputs', () => {
     expect((await got[1]!.read()).toString()).toBe('two');
     expect(got[0]!.path).toBeUndefined();
   });
-  it('fails clearly on a missing input or a broken zip', async () => {
+  it('fails clearly on a missing input; a broken zip is one failing input', async () => {
     await expect(collect(['a.png', 'missing.png'], dir)).rejects.toThrow(InvalidArgumentError);
     await expect(collect(['missing.png'], dir)).rejects.toThrow(/missing\.png/);
     await expect(collect([], dir)).rejects.toThrow(/no inputs/);
-    await expect(collect(['broken.zip'], dir)).rejects.toThrow(ParseError);
+    const [broken, ...rest] = await collect(['broken.zip', 'a.png'], dir);
+    expect(broken!.name).toBe('broken.zip'); // one input whose read fails: the batch records it and goes on
+    await expect(broken!.read()).rejects.toThrow(ParseError);
+    expect(rest.map((i) => i.name)).toEqual(['a.png']);
   });
   it('counts without reading', async () => {
     expect(await countInputs(['.', 'batch.zip'], { cwd: dir })).toBe(10);

@@ -4,15 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { letterbox, letterboxParams, pythonRound, type RawImage } from '../src/ops/letterbox.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { getKernel, type BackendName } from '../src/backends/registry.js';
-import { REPO, describeEachBackend, rng } from './helpers.js';
+import { REPO, describeEachKernel, rng } from './helpers.js';
 
-/** describeEachBackend, running only on backends that have a kernel for `op` (others show as skipped). */
-function describeEachKernel(op: string, name: string, fn: (backend: BackendName) => void): void {
-  describeEachBackend(name, (backend) => {
-    if (getKernel(op, backend)) fn(backend);
-    else it.skip(`(skipped: no ${backend} kernel for '${op}' yet)`, () => {});
-  });
-}
 
 const golden = (name: string) => JSON.parse(readFileSync(join(REPO, 'test/goldens/preprocess', name), 'utf8'));
 const geometry = golden('letterbox_params.json').cases as any[];

@@ -5,7 +5,7 @@ import { nms } from '../src/ops/nms.js';
 import { nonMaxSuppression } from '../src/ops/yoloNms.js';
 import { nms as nmsReference } from '../src/backends/js/nms.js';
 import { InvalidArgumentError } from '../src/errors.js';
-import { REPO, describeEachBackend, rng } from './helpers.js';
+import { REPO, describeEachKernel, rng } from './helpers.js';
 
 const golden = (name: string) => JSON.parse(readFileSync(join(REPO, 'test/goldens/nms', name), 'utf8'));
 const tv = golden('torchvision_nms.json');
@@ -21,7 +21,7 @@ function randomBoxes(r: () => number, n: number, grid = false): Float32Array {
   return b;
 }
 
-describeEachBackend('nms', (backend) => {
+describeEachKernel('nms', 'nms', (backend) => {
   it('matches torchvision.ops.nms / batched_nms goldens', async () => {
     for (const c of tv.nms) {
       const classes = c.classes ? Int32Array.from(c.classes) : undefined;
@@ -70,7 +70,7 @@ describeEachBackend('nms', (backend) => {
   });
 });
 
-describeEachBackend('nonMaxSuppression (YOLOv5 post-process)', (backend) => {
+describeEachKernel('yoloNms', 'nonMaxSuppression (YOLOv5 post-process)', (backend) => {
   it("reproduces YOLOv5's non_max_suppression outputs exactly", async () => {
     for (const c of y5.cases) {
       const [det] = await nonMaxSuppression(Float32Array.from(c.pred), c.shape, {

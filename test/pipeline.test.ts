@@ -20,6 +20,7 @@ import {
 import { expandInputs, type ImageInput } from '../src/pipeline/inputs.js';
 import { journalPath } from '../src/pipeline/journal.js';
 import { detectorProcessor, type DetectorLike } from '../src/pipeline/processors.js';
+import { createProgress, formatProgress, NO_PROGRESS } from '../src/pipeline/progress.js';
 import { runBatch, type DecodedImage, type Sink } from '../src/pipeline/runner.js';
 import { rng } from './helpers.js';
 
@@ -318,7 +319,13 @@ describe('other outputs', () => {
       ['img1_overlay.png', 21],
     ] as const) {
       const meta = await sharp(out(`ov/${f}`)).metadata();
-      expect(meta).toMatchObject({ format: 'png', width: w, height: 16 + (w === 30 ? 4 : 0), depth: 'uchar', channels: 3 });
+      expect(meta).toMatchObject({
+        format: 'png',
+        width: w,
+        height: 16 + (w === 30 ? 4 : 0),
+        depth: 'uchar',
+        channels: 3,
+      });
     }
     const g = await sharp(out('ov/g16_overlay.png')).raw().toBuffer();
     expect([...g.subarray(5 * 30 * 3, 5 * 30 * 3 + 3)]).toEqual([0, 255, 0]); // colour boxes on a grey 16-bit image
@@ -334,5 +341,24 @@ describe('other outputs', () => {
   it('makes zip entry names safe as output paths', () => {
     expect(safeName('../../etc/passwd.png')).toBe('etc/passwd.png');
     expect(safeName('/abs//x/./y.png')).toBe('abs/x/y.png');
+  });
+});
+
+describe('progress bar', () => {
+  it('formats counts, rate, failures and ETA', () => {
+    expect(formatProgress(12, 48, 3.44, 1, 8)).toBe('[##------]  12/48  3.4 img/s  1 failed  ETA 11s');
+    expect(formatProgress(7, undefined, 12.3, 0)).toBe('7 images  12 img/s');
+  });
+  it('draws on a TTY only, on the given stream', () => {
+    const written: string[] = [];
+    const tty = { isTTY: true, write: (s: string) => (written.push(s), true) } as unknown as NodeJS.WriteStream;
+    const p = createProgress({ total: 2, stream: tty, intervalMs: 0 });
+    p.update(1, 1, 0, 500);
+    p.update(2, 2, 0, 1000);
+    p.finish();
+    expect(written[0]).toMatch(/^\r\[#+-+\]  1\/2  2\.0 img\/s/);
+    expect(written.at(-1)).toBe('\r\x1b[K');
+    const pipe = { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream;
+    expect(createProgress({ stream: pipe })).toBe(NO_PROGRESS);
   });
 });

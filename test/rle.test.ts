@@ -18,10 +18,10 @@ import {
 } from '../src/ops/rle.js';
 import { rleDice } from '../src/ops/dice.js';
 import { cocoRleEncode } from '../src/backends/js/cocoRle.js';
+import { transposeRuns } from '../src/backends/js/rle.js';
 import { InvalidArgumentError, ParseError } from '../src/errors.js';
 import { getKernel, type BackendName } from '../src/backends/registry.js';
 import { REPO, SHARED, describeEachBackend, describeShared } from './helpers.js';
-
 
 /** describeEachBackend, skipping (with the reason) backends that have no kernel yet for one of `ops`. */
 const KERNEL_OPS = ['rleEncode', 'rleDecode', 'rleOverlap'];
@@ -50,18 +50,31 @@ function sum(m: Uint8Array): number {
   return s;
 }
 /** Byte equality without vitest's slow deep diff of large typed arrays. */
-const sameBytes = (a: Uint8Array, b: Uint8Array) => expect(a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length))).toBe(true);
+const sameBytes = (a: Uint8Array, b: Uint8Array) =>
+  expect(
+    a.length === b.length &&
+      Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length)),
+  ).toBe(true);
 
 /** Masks of random shape (including 0, 1xN, Nx1) made of random-length runs of random non-zero values. */
 const maskArb = fc
-  .record({ h: fc.integer({ min: 0, max: 23 }), w: fc.integer({ min: 0, max: 23 }), c: fc.integer({ min: 1, max: 3 }), seed: fc.integer(), runScale: fc.constantFrom(1, 3, 17, 200), fill: fc.constantFrom(-1, 0, 0.5) })
+  .record({
+    h: fc.integer({ min: 0, max: 23 }),
+    w: fc.integer({ min: 0, max: 23 }),
+    c: fc.integer({ min: 1, max: 3 }),
+    seed: fc.integer(),
+    runScale: fc.constantFrom(1, 3, 17, 200),
+    fill: fc.constantFrom(-1, 0, 0.5),
+  })
   .map(({ h, w, c, seed, runScale, fill }) => {
     let s = seed >>> 0;
-    const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const r = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     const m = new Uint8Array(c * h * w);
-    if (fill === -1) m.fill(r() < 0.5 ? 0 : 7); // empty or full
+    if (fill === -1)
+      m.fill(r() < 0.5 ? 0 : 7); // empty or full
     else {
-      let i = 0, on = r() < fill;
+      let i = 0,
+        on = r() < fill;
       while (i < m.length) {
         const len = 1 + Math.floor(r() * runScale);
         if (on) m.fill(1 + Math.floor(r() * 255), i, i + len);
@@ -74,7 +87,14 @@ const maskArb = fc
 
 describeShared('competition RLE golden (shared/fixtures/handbone/rle_golden.json)', () => {
   const golden = JSON.parse(readFileSync(join(SHARED, 'fixtures/handbone/rle_golden.json'), 'utf8'));
-  for (const c of golden.cases as { name: string; height: number; width: number; mask_rows: string[] | null; rle: string; sum: number }[]) {
+  for (const c of golden.cases as {
+    name: string;
+    height: number;
+    width: number;
+    mask_rows: string[] | null;
+    rle: string;
+    sum: number;
+  }[]) {
     it(c.name, async () => {
       const shape = { height: c.height, width: c.width };
       const { mask } = await decodeRle(c.rle, shape);
@@ -120,11 +140,18 @@ describeEachKernel(KERNEL_OPS, 'rle (numpy goldens: competition encoder, order=F
   it('encodes [C, H, W] channels independently, from an unaligned view', async () => {
     const rows = ['1111', '0110', '0000', '1001', '0000', '1111'];
     const buf = new Uint8Array(1 + 24);
-    buf.set(fromRows(rows).map((v) => v * 255), 1);
+    buf.set(
+      fromRows(rows).map((v) => v * 255),
+      1,
+    );
     const mask = buf.subarray(1); // byteOffset 1: exercises the word-wise scan's head and tail
     const shape = { height: 2, width: 4 };
     expect((await encodeRle(mask, shape, { backend })).rle).toEqual(['1 4 6 2', '5 1 8 1', '5 4']);
-    expect((await encodeRle(mask, shape, { order: 'col', backend })).rle).toEqual(['1 1 3 5', '2 1 8 1', '2 1 4 1 6 1 8 1']);
+    expect((await encodeRle(mask, shape, { order: 'col', backend })).rle).toEqual([
+      '1 1 3 5',
+      '2 1 8 1',
+      '2 1 4 1 6 1 8 1',
+    ]);
     expect((await decodeRle(['1 4 6 2', '5 1 8 1', '5 4'], shape, { backend })).mask).toEqual(binary(mask));
   });
 
@@ -169,16 +196,33 @@ describeEachKernel(KERNEL_OPS, 'rle (numpy goldens: competition encoder, order=F
     );
   });
 
+  it('transposeRuns (run-wise order change) equals the runs of the transposed mask, any density (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(maskArb, async ({ h, w, m }) => {
+        const one = m.subarray(0, h * w);
+        const row = (await maskToRuns(one, { height: h, width: w }, { backend })).runs[0]!;
+        const rowT = (await maskToRuns(transposed(one, h, w), { height: w, width: h }, { backend })).runs[0]!;
+        expect(transposeRuns(row, h, w)).toEqual(rowT);
+        expect(transposeRuns(rowT, w, h)).toEqual(row);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('IoU and Dice on runs equal IoU and Dice on the decoded masks (property)', async () => {
     await fc.assert(
       fc.asyncProperty(maskArb, maskArb, async (x, y) => {
-        const h = x.h, w = x.w, n = h * w;
+        const h = x.h,
+          w = x.w,
+          n = h * w;
         const a = x.m.subarray(0, n);
         const b = new Uint8Array(n);
         b.set(y.m.subarray(0, Math.min(n, y.m.length)));
         let inter = 0;
         for (let i = 0; i < n; i++) inter += a[i] !== 0 && b[i] !== 0 ? 1 : 0;
-        const sa = sum(a), sb = sum(b), union = sa + sb - inter;
+        const sa = sum(a),
+          sb = sum(b),
+          union = sa + sb - inter;
         for (const order of ['row', 'col'] as const) {
           const ra = (await maskToRuns(a, { height: h, width: w }, { order, backend })).runs[0]!;
           const rb = (await maskToRuns(b, { height: h, width: w }, { order, backend })).runs[0]!;
@@ -193,8 +237,12 @@ describeEachKernel(KERNEL_OPS, 'rle (numpy goldens: competition encoder, order=F
   });
 
   it('handles long runs crossing word boundaries on a large mask', async () => {
-    const h = 257, w = 263, m = new Uint8Array(h * w);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if ((x - 130) ** 2 / 90 ** 2 + (y - 120) ** 2 / 70 ** 2 <= 1 || (x + y) % 97 === 0) m[y * w + x] = 1;
+    const h = 257,
+      w = 263,
+      m = new Uint8Array(h * w);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        if ((x - 130) ** 2 / 90 ** 2 + (y - 120) ** 2 / 70 ** 2 <= 1 || (x + y) % 97 === 0) m[y * w + x] = 1;
     for (const order of ['row', 'col'] as const) {
       const { rle } = await encodeRle(m, { height: h, width: w }, { order, backend });
       sameBytes((await decodeRle(rle, { height: h, width: w }, { order, backend })).mask, m);
@@ -253,7 +301,9 @@ describe('maskbox rle encode / decode (CLI)', () => {
   async function cli(args: string[]): Promise<{ code: number; out: string }> {
     const { main } = await import('../src/cli/index.js');
     let out = '';
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+    const spy = vi
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
     try {
       return { code: await main(args), out };
     } finally {
@@ -265,23 +315,46 @@ describe('maskbox rle encode / decode (CLI)', () => {
     const { tmpdir } = await import('node:os');
     const dir = await mkdtemp(join(tmpdir(), 'maskbox-rle-cli-'));
     const png = join(dir, 'm.png');
-    expect((await cli(['rle', 'decode', '--rle', '1 1 7 3 20 1', '--height', '4', '--width', '5', '--out', png])).code).toBe(0);
+    expect(
+      (await cli(['rle', 'decode', '--rle', '1 1 7 3 20 1', '--height', '4', '--width', '5', '--out', png])).code,
+    ).toBe(0);
     expect((await cli(['rle', 'encode', '--mask', png])).out).toBe('1 1 7 3 20 1\n');
     expect((await cli(['rle', 'encode', '--mask', png, '--order', 'col'])).out).toBe('1 1 6 1 10 1 14 1 20 1\n');
     const coco = (await cli(['rle', 'encode', '--mask', png, '--order', 'coco'])).out.trim();
     expect(coco).toBe('0140O00020');
-    expect(JSON.parse((await cli(['rle', 'encode', '--mask', png, '--order', 'coco', '--uncompressed', '--json'])).out).rle[0].counts).toEqual([0, 1, 4, 1, 3, 1, 3, 1, 5, 1]);
+    expect(
+      JSON.parse((await cli(['rle', 'encode', '--mask', png, '--order', 'coco', '--uncompressed', '--json'])).out)
+        .rle[0].counts,
+    ).toEqual([0, 1, 4, 1, 3, 1, 3, 1, 5, 1]);
     const png2 = join(dir, 'm2.png');
     await cli(['rle', 'decode', '--rle', coco, '--order', 'coco', '--height', '4', '--width', '5', '--out', png2]);
     expect((await cli(['rle', 'encode', '--mask', png2])).out).toBe('1 1 7 3 20 1\n');
     await writeFile(join(dir, 'm.raw'), Uint8Array.from([0, 1, 1, 0, 0, 0, 1, 0, 1, 1, 1, 1]));
-    expect((await cli(['rle', 'encode', '--mask', join(dir, 'm.raw'), '--height', '2', '--width', '2'])).out).toBe('2 2\n3 1\n1 4\n');
+    expect((await cli(['rle', 'encode', '--mask', join(dir, 'm.raw'), '--height', '2', '--width', '2'])).out).toBe(
+      '2 2\n3 1\n1 4\n',
+    );
     const csv = join(dir, 's.csv');
     await writeFile(csv, 'image_name,class,rle\na.png,finger-1,1 1 7 3 20 1\na.png,finger-2,2 2\n');
     const one = join(dir, 'one.png');
     await cli(['rle', 'decode', '--csv', csv, '--class', 'finger-1', '--height', '4', '--width', '5', '--out', one]);
     expect((await cli(['rle', 'encode', '--mask', one])).out).toBe('1 1 7 3 20 1\n');
-    const { out } = await cli(['rle', 'decode', '--csv', csv, '--height', '4', '--width', '5', '--out', join(dir, 'all')]);
-    expect(out.trim().split('\n').map((p) => p.slice(dir.length + 1))).toEqual(['all/a_finger-1.png', 'all/a_finger-2.png']);
+    const { out } = await cli([
+      'rle',
+      'decode',
+      '--csv',
+      csv,
+      '--height',
+      '4',
+      '--width',
+      '5',
+      '--out',
+      join(dir, 'all'),
+    ]);
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .map((p) => p.slice(dir.length + 1)),
+    ).toEqual(['all/a_finger-1.png', 'all/a_finger-2.png']);
   });
 });

@@ -5,15 +5,8 @@ import { letterboxTransform, scaleBoxes } from '../src/ops/scaleBoxes.js';
 import { letterboxParams } from '../src/ops/letterbox.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { getKernel, type BackendName } from '../src/backends/registry.js';
-import { REPO, describeEachBackend, rng } from './helpers.js';
+import { REPO, describeEachKernel, rng } from './helpers.js';
 
-/** describeEachBackend, running only on backends that have a kernel for `op` (others show as skipped). */
-function describeEachKernel(op: string, name: string, fn: (backend: BackendName) => void): void {
-  describeEachBackend(name, (backend) => {
-    if (getKernel(op, backend)) fn(backend);
-    else it.skip(`(skipped: no ${backend} kernel for '${op}' yet)`, () => {});
-  });
-}
 
 const cases = JSON.parse(readFileSync(join(REPO, 'test/goldens/preprocess/scale_boxes.json'), 'utf8')).cases as any[];
 

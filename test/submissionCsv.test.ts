@@ -41,13 +41,20 @@ describe('CsvRecordParser', () => {
     const field = fc.string({ unit: fc.constantFrom('a', '1', ' ', ',', '"', '\n', '\r') });
     fc.assert(
       // A record of one empty field is a blank line, which is skipped: leave it out.
-      fc.property(fc.array(fc.array(field, { minLength: 1, maxLength: 4 }).filter((r) => r.length > 1 || r[0] !== ''), { maxLength: 6 }), fc.integer({ min: 1, max: 9 }), (records, chunk) => {
-        const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
-        const text = records.map((r) => r.map(q).join(',')).join('\r\n');
-        const whole = parseAll(text).map(([f]) => f);
-        expect(parseAll(text, chunk).map(([f]) => f)).toEqual(whole);
-        expect(whole).toEqual(records);
-      }),
+      fc.property(
+        fc.array(
+          fc.array(field, { minLength: 1, maxLength: 4 }).filter((r) => r.length > 1 || r[0] !== ''),
+          { maxLength: 6 },
+        ),
+        fc.integer({ min: 1, max: 9 }),
+        (records, chunk) => {
+          const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
+          const text = records.map((r) => r.map(q).join(',')).join('\r\n');
+          const whole = parseAll(text).map(([f]) => f);
+          expect(parseAll(text, chunk).map(([f]) => f)).toEqual(whole);
+          expect(whole).toEqual(records);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -66,7 +73,9 @@ describe('submission CSV', () => {
 
   it('writes the competition header, quoting only where needed, and reads it back', async () => {
     const text = formatSubmissionCsv(rows);
-    expect(text).toBe('image_name,class,rle\nimage1661319116107.png,finger-1,1 2 10 3\n"a,b.png",finger-2,\n"q""uote.png",Ulna,5 1\n');
+    expect(text).toBe(
+      'image_name,class,rle\nimage1661319116107.png,finger-1,1 2 10 3\n"a,b.png",finger-2,\n"q""uote.png",Ulna,5 1\n',
+    );
     const back = await readSubmissionCsv({ text, name: 's.csv' });
     expect(back.map(({ line, ...r }) => r)).toEqual(rows);
     expect(back.map((r) => r.line)).toEqual([2, 3, 4]);
@@ -78,8 +87,12 @@ describe('submission CSV', () => {
   });
 
   it('rejects a bad header, a wrong field count and an empty file, naming file and line', async () => {
-    await expect(readSubmissionCsv({ text: 'image,class,rle\n', name: 'p.csv' })).rejects.toThrow(/^p\.csv:1: header must name .* missing image_name/);
-    await expect(readSubmissionCsv({ text: 'image_name,class,rle\na,b\n', name: 'p.csv' })).rejects.toThrow(/^p\.csv:2: expected 3 fields, found 2/);
+    await expect(readSubmissionCsv({ text: 'image,class,rle\n', name: 'p.csv' })).rejects.toThrow(
+      /^p\.csv:1: header must name .* missing image_name/,
+    );
+    await expect(readSubmissionCsv({ text: 'image_name,class,rle\na,b\n', name: 'p.csv' })).rejects.toThrow(
+      /^p\.csv:2: expected 3 fields, found 2/,
+    );
     await expect(readSubmissionCsv({ text: '', name: 'p.csv' })).rejects.toThrow(/^p\.csv: empty file/);
     await expect(readSubmissionCsv('/nonexistent/x.csv')).rejects.toThrow(ParseError);
   });
@@ -88,7 +101,9 @@ describe('submission CSV', () => {
     const recs = await readSubmissionCsv({ text: formatSubmissionCsv(rows) });
     expect(indexSubmission(recs).size).toBe(3);
     const dup = await readSubmissionCsv({ text: formatSubmissionCsv([...rows, rows[1]!]) });
-    expect(() => indexSubmission(dup, 'd.csv')).toThrow(/^d\.csv:5: duplicate row for image 'a,b\.png', class 'finger-2' \(first at line 3\)/);
+    expect(() => indexSubmission(dup, 'd.csv')).toThrow(
+      /^d\.csv:5: duplicate row for image 'a,b\.png', class 'finger-2' \(first at line 3\)/,
+    );
   });
 
   it('streams a file through the writer and reader', async () => {
@@ -96,7 +111,11 @@ describe('submission CSV', () => {
     const path = join(dir, 'sub.csv');
     const w = new SubmissionCsvWriter(path);
     const big = Array.from({ length: 2000 }, (_, k) => `${k * 10 + 1} 5`).join(' ');
-    for (let i = 0; i < 20; i++) await w.writeImage(`img${i}.png`, HANDBONE_CLASSES.map((_, c) => (c % 3 === 0 ? big : `${i + 1} ${c + 1}`)));
+    for (let i = 0; i < 20; i++)
+      await w.writeImage(
+        `img${i}.png`,
+        HANDBONE_CLASSES.map((_, c) => (c % 3 === 0 ? big : `${i + 1} ${c + 1}`)),
+      );
     await w.close();
     expect(w.rows).toBe(20 * 29);
     const text = await readFile(path, 'utf8');

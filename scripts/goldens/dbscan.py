@@ -188,7 +188,7 @@ assert add('kdtree_whole_node_p_last', q + far + [[0.0, 0.0]], 1.0, 5, note='asy
 # n <= 11: sklearn's brute-force |x|^2 - 2x.y + |y|^2 path, near the boundary
 for i, (step, eps, n, off, dt) in enumerate([(0.1, 0.3, 8, 0.0, 'float64'), (0.1, 0.5, 11, 0.0, 'float64'),
                                              (0.1, 0.3, 10, 10.0, 'float64'), (0.3, 0.9, 9, 100.0, 'float64'),
-                                             (0.1, 0.2, 11, 1.0, 'float32'), (1 / 3, 1.0, 7, 0.0, 'float64'),
+                                             (0.25, 0.5, 11, 1.0, 'float32'), (1 / 3, 1.0, 7, 0.0, 'float64'),
                                              (0.7, 2.1, 11, 3.0, 'float64')]):
     for attempt in range(500):
         X = rs.randint(0, 9, (n, 2)) * step + off

@@ -69,15 +69,20 @@ export interface OutputPlan {
  */
 export function planOutput(out: string | undefined, format: string | undefined): OutputPlan {
   if (format !== undefined && !['csv', 'coco', 'yolo'].includes(format)) {
-    throw new InvalidArgumentError('format', `Expected one of 'csv', 'coco', 'yolo' for --format but received '${format}'`);
+    throw new InvalidArgumentError(
+      'format',
+      `Expected one of 'csv', 'coco', 'yolo' for --format but received '${format}'`,
+    );
   }
   const ext = out === undefined ? '' : extname(out).toLowerCase();
   if (ext === '.csv') {
-    if (format !== undefined && format !== 'csv') throw new InvalidArgumentError('format', `--out ${out} is a .csv file but --format is ${format}`);
+    if (format !== undefined && format !== 'csv')
+      throw new InvalidArgumentError('format', `--out ${out} is a .csv file but --format is ${format}`);
     return { kind: 'csv-combined', path: out! };
   }
   if (ext === '.json') {
-    if (format !== undefined && format !== 'coco') throw new InvalidArgumentError('format', `--out ${out} is a .json file but --format is ${format}`);
+    if (format !== undefined && format !== 'coco')
+      throw new InvalidArgumentError('format', `--out ${out} is a .json file but --format is ${format}`);
     return { kind: 'coco', path: out! };
   }
   const dir = out ?? 'results';
@@ -87,14 +92,17 @@ export function planOutput(out: string | undefined, format: string | undefined):
 }
 
 /** Image ids by file_name and category ids by class index, from a COCO ground-truth file. */
-async function cocoGtMaps(path: string): Promise<{ imageIds: Map<string, number>; categoryId: CategoryIdFn; categories: CocoCategory[] }> {
+async function cocoGtMaps(
+  path: string,
+): Promise<{ imageIds: Map<string, number>; categoryId: CategoryIdFn; categories: CocoCategory[] }> {
   let gt: { images?: { id: number; file_name: string }[]; categories?: CocoCategory[] };
   try {
     gt = JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
     throw new ParseError(path, `cannot read COCO ground truth: ${(err as Error).message}`);
   }
-  if (!Array.isArray(gt.images) || !Array.isArray(gt.categories)) throw new ParseError(path, 'expected "images" and "categories" arrays');
+  if (!Array.isArray(gt.images) || !Array.isArray(gt.categories))
+    throw new ParseError(path, 'expected "images" and "categories" arrays');
   const imageIds = new Map(gt.images.map((im) => [im.file_name, im.id] as [string, number]));
   const categories = [...gt.categories].sort((a, b) => a.id - b.id);
   const categoryId: CategoryIdFn = (c) => categories[c]?.id ?? c + 1;
@@ -129,7 +137,8 @@ export interface DetectionRun {
  */
 export async function runDetectionCommand(run: DetectionRun): Promise<number> {
   const { specs, values: v } = run;
-  if (specs.length === 0) throw new InvalidArgumentError('inputs', 'no inputs given: pass image files, directories, globs or .zip archives');
+  if (specs.length === 0)
+    throw new InvalidArgumentError('inputs', 'no inputs given: pass image files, directories, globs or .zip archives');
   const plan = planOutput(v.out, v.format);
   const concurrency = numberFlag('concurrency', v.concurrency, 1);
   const prefetch = numberFlag('prefetch', v.prefetch, 2);
@@ -196,6 +205,8 @@ export function printSummary(
       .slice(0, 20)
       .map((f) => `  [${f.stage}] ${f.message.includes(f.origin) ? f.message : `${f.origin}: ${f.message}`}`);
     const more = s.failed - Math.min(20, s.failures.length);
-    process.stderr.write(`maskbox: ${s.failed} image(s) failed:\n${lines.join('\n')}\n${more > 0 ? `  … and ${more} more\n` : ''}`);
+    process.stderr.write(
+      `maskbox: ${s.failed} image(s) failed:\n${lines.join('\n')}\n${more > 0 ? `  … and ${more} more\n` : ''}`,
+    );
   }
 }

@@ -205,7 +205,7 @@ export function parseCocoGroundTruth(json: unknown, source = 'ground truth'): Co
   const images: CocoImage[] = [];
   const imageById = new Map<number, CocoImage>();
   (json.images as unknown[]).forEach((o, i) => {
-    const e = new Entry(source, entryName('images', i, o));
+    const e: Entry = new Entry(source, entryName('images', i, o));
     if (!isObject(o)) e.fail(`expected an object, got ${show(o)}`);
     const id = e.number(o, 'id');
     if (imageById.has(id)) e.fail(`duplicate image id ${id}`);
@@ -222,7 +222,7 @@ export function parseCocoGroundTruth(json: unknown, source = 'ground truth'): Co
   });
   const categories: CocoCategory[] = [];
   (json.categories as unknown[]).forEach((o, i) => {
-    const e = new Entry(source, entryName('categories', i, o));
+    const e: Entry = new Entry(source, entryName('categories', i, o));
     if (!isObject(o)) e.fail(`expected an object, got ${show(o)}`);
     const id = e.number(o, 'id');
     categories.push({ id, name: typeof o.name === 'string' ? o.name : String(id) });
@@ -230,7 +230,7 @@ export function parseCocoGroundTruth(json: unknown, source = 'ground truth'): Co
   const annotations: CocoGtAnnotation[] = [];
   const annIds = new Set<number>();
   (json.annotations as unknown[]).forEach((o, i) => {
-    const e = new Entry(source, entryName('annotations', i, o));
+    const e: Entry = new Entry(source, entryName('annotations', i, o));
     if (!isObject(o)) e.fail(`expected an object, got ${show(o)}`);
     const id = e.number(o, 'id');
     if (annIds.has(id)) e.fail(`duplicate annotation id ${id}`);
@@ -268,7 +268,7 @@ export function parseCocoResults(json: unknown, gt: CocoGroundTruth, source = 'r
     else throw new ParseError(source, `results[0]: has neither 'bbox' nor 'segmentation'`);
   }
   const detections: CocoDetection[] = json.map((o: unknown, i: number) => {
-    const e = new Entry(source, `results[${i}]`);
+    const e: Entry = new Entry(source, `results[${i}]`);
     if (!isObject(o)) e.fail(`expected an object, got ${show(o)}`);
     const imageId = e.number(o, 'image_id');
     const image = gt.imageById.get(imageId);

@@ -29,7 +29,10 @@ export type CsvInput = string | { text: string; name?: string };
 
 export const SUBMISSION_HEADER = ['image_name', 'class', 'rle'] as const;
 
-const QUOTE = 34, COMMA = 44, LF = 10, CR = 13;
+const QUOTE = 34,
+  COMMA = 44,
+  LF = 10,
+  CR = 13;
 
 /**
  * Incremental RFC 4180 record parser: feed string chunks with `push`, then `end`. Records are handed
@@ -146,13 +149,18 @@ class RowBuilder {
       const idx = SUBMISSION_HEADER.map((h) => names.indexOf(h));
       const missing = SUBMISSION_HEADER.filter((_, k) => idx[k]! < 0);
       if (missing.length > 0) {
-        throw new ParseError(this.source, `header must name the columns image_name,class,rle; missing ${missing.join(', ')} (found '${fields.join(',')}')`, line);
+        throw new ParseError(
+          this.source,
+          `header must name the columns image_name,class,rle; missing ${missing.join(', ')} (found '${fields.join(',')}')`,
+          line,
+        );
       }
       this.cols = idx as [number, number, number];
       this.width = fields.length;
       return;
     }
-    if (fields.length !== this.width) throw new ParseError(this.source, `expected ${this.width} fields, found ${fields.length}`, line);
+    if (fields.length !== this.width)
+      throw new ParseError(this.source, `expected ${this.width} fields, found ${fields.length}`, line);
     const [a, b, c] = this.cols;
     out.push({ image_name: fields[a]!, class: fields[b]!, rle: fields[c]!, line });
   }
@@ -190,7 +198,8 @@ export async function* readSubmissionRows(input: CsvInput): AsyncGenerator<Submi
       throw new ParseError(source, `cannot read: ${(err as Error).message}`);
     }
   } else {
-    if (typeof input?.text !== 'string') throw new InvalidArgumentError('input', 'Expected a file path or { text, name } for input');
+    if (typeof input?.text !== 'string')
+      throw new InvalidArgumentError('input', 'Expected a file path or { text, name } for input');
     parser.push(input.text);
   }
   parser.end();
@@ -219,7 +228,12 @@ export function indexSubmission(rows: Iterable<SubmissionRecord>, source = 'csv'
   for (const r of rows) {
     const k = submissionKey(r.image_name, r.class);
     const prev = map.get(k);
-    if (prev) throw new ParseError(source, `duplicate row for image '${r.image_name}', class '${r.class}' (first at line ${prev.line})`, r.line);
+    if (prev)
+      throw new ParseError(
+        source,
+        `duplicate row for image '${r.image_name}', class '${r.class}' (first at line ${prev.line})`,
+        r.line,
+      );
     map.set(k, r);
   }
   return map;
@@ -267,7 +281,8 @@ export class SubmissionCsvWriter {
     if (this.error) throw this.error;
     if (this.closed) throw new InvalidArgumentError('row', 'write() after close()');
     for (const k of SUBMISSION_HEADER) {
-      if (typeof row?.[k] !== 'string') throw new InvalidArgumentError(`row.${k}`, `Expected a string for row.${k} but received ${typeof row?.[k]}`);
+      if (typeof row?.[k] !== 'string')
+        throw new InvalidArgumentError(`row.${k}`, `Expected a string for row.${k} but received ${typeof row?.[k]}`);
     }
     this.rows++;
     if (!this.stream.write(rowLine(row))) {
@@ -281,9 +296,16 @@ export class SubmissionCsvWriter {
   }
 
   /** One row per class for an image, in class order (`rle[c]` belongs to `classes[c]`). */
-  async writeImage(imageName: string, rle: readonly string[], classes: readonly string[] = HANDBONE_CLASSES): Promise<void> {
+  async writeImage(
+    imageName: string,
+    rle: readonly string[],
+    classes: readonly string[] = HANDBONE_CLASSES,
+  ): Promise<void> {
     if (rle.length !== classes.length) {
-      throw new InvalidArgumentError('rle', `Expected ${classes.length} RLE strings (one per class) for rle but received ${rle.length}`);
+      throw new InvalidArgumentError(
+        'rle',
+        `Expected ${classes.length} RLE strings (one per class) for rle but received ${rle.length}`,
+      );
     }
     for (let c = 0; c < rle.length; c++) await this.write({ image_name: imageName, class: classes[c]!, rle: rle[c]! });
   }

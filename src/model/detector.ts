@@ -9,18 +9,11 @@ import type { BackendChoice } from '../backends/registry.js';
 import { InvalidArgumentError, ModelError } from '../errors.js';
 import { checkRawImage } from '../io/image.js';
 import { letterbox, letterboxParams, type LetterboxParams } from '../ops/letterbox.js';
-import { nms } from '../ops/nms.js';
 import { scaleBoxes } from '../ops/scaleBoxes.js';
 import { nonMaxSuppression } from '../ops/yoloNms.js';
-import { checkInteger, checkOneOf, checkRange, invalid } from '../validate.js';
+import { checkInteger, checkOneOf, invalid } from '../validate.js';
 import { end2endDecoder } from './decoders/end2end.js';
-import {
-  checkDecoded,
-  selectDecoded as pick,
-  type DecodedBoxes,
-  type DecoderMeta,
-  type DetectorDecoder,
-} from './decoders/types.js';
+import { checkDecoded, type DecoderMeta, type DetectorDecoder } from './decoders/types.js';
 import {
   checkLayout,
   DETECTOR_LAYOUTS,
@@ -30,7 +23,14 @@ import {
   type ImageInputSpec,
   type LayoutSpec,
 } from './layouts.js';
-import { stretchToTensor, swapRB, toGrey, type ModelImage } from './preprocess.js';
+import {
+  checkDetectOptions,
+  stretchedToImage,
+  suppressDecoded,
+  type CheckedDetectOptions,
+  type DetectOptions,
+} from './postprocess.js';
+import { checkInputSize, stretchToTensor, swapRB, toGrey, type ModelImage } from './preprocess.js';
 import {
   createSession,
   formatShape,
@@ -42,6 +42,7 @@ import {
 
 /** An image to detect on: interleaved HWC pixels (what `readImage` returns), 1/3/4 channels, 8- or 16-bit. */
 export type DetectorImage = ModelImage;
+export type { DetectOptions };
 
 /** Options of {@link Detector.load}. */
 export interface DetectorOptions extends SessionOptions {
@@ -65,22 +66,6 @@ export interface DetectorOptions extends SessionOptions {
   names?: readonly string[];
   /** Backend of the pre/post-processing ops (letterbox, NMS, ...). Default the registry's. */
   backend?: BackendChoice;
-}
-
-/** Options of {@link Detector.detect}. */
-export interface DetectOptions {
-  /** Confidence threshold: keep `score > conf`. Default 0.4. */
-  conf?: number;
-  /** NMS IoU threshold: suppress IoU `> iou`. Default 0.45. */
-  iou?: number;
-  /** Boxes leaving NMS at most. Default 1000. */
-  maxDetections?: number;
-  /** Boxes entering NMS at most. Default 30000. */
-  maxCandidates?: number;
-  /** Keep only these class indices. */
-  classes?: number[];
-  /** Class-agnostic NMS. Default false. */
-  agnostic?: boolean;
 }
 
 /** Milliseconds per stage (wall clock; for batches, `infer` and `postprocess` are the batch's share per image). */
@@ -111,13 +96,6 @@ interface Prepared {
   height: number;
   imageWidth: number;
   imageHeight: number;
-}
-
-function checkSize(name: string, v: unknown): [number, number] | null {
-  if (v === undefined) return null;
-  if (typeof v === 'number') return [checkInteger(name, v, 1), v];
-  if (!Array.isArray(v) || v.length !== 2) invalid(name, 'a positive integer or [height, width]', v);
-  return [checkInteger(`${name}[0]`, v[0], 1), checkInteger(`${name}[1]`, v[1], 1)];
 }
 
 /** Object detector over an ONNX model. Create with {@link Detector.load}; call {@link Detector.dispose} when done. */
@@ -182,7 +160,9 @@ export class Detector {
     checkOneOf('resize', options.resize ?? 'letterbox', ['letterbox', 'stretch']);
     checkOneOf('channelOrder', options.channelOrder ?? 'rgb', ['rgb', 'bgr']);
     if (options.batchSize !== undefined) checkInteger('batchSize', options.batchSize, 1, 4096);
-    const wanted = checkSize('inputSize', options.inputSize);
+    if (options.names !== undefined && (!Array.isArray(options.names) || options.names.some((n) => typeof n !== 'string')))
+      invalid('names', 'an array of class names', options.names);
+    const wanted = checkInputSize(options.inputSize);
     const ms = await createSession(model, options);
     try {
       const input = imageInputSpec(ms.inputs, ms.source);
@@ -281,19 +261,6 @@ export class Detector {
     return [p.height, p.width];
   }
 
-  private checkDetectOptions(o: DetectOptions) {
-    const conf = checkRange('conf', o.conf ?? 0.4, 0, 1);
-    const iou = checkRange('iou', o.iou ?? 0.45, 0, 1);
-    const maxDetections = checkInteger('maxDetections', o.maxDetections ?? 1000, 1);
-    const maxCandidates = checkInteger('maxCandidates', o.maxCandidates ?? 30000, 1);
-    if (o.classes !== undefined) {
-      if (!Array.isArray(o.classes)) invalid('classes', 'an array of class indices', o.classes);
-      o.classes.forEach((c, i) => checkInteger(`classes[${i}]`, c, 0));
-    }
-    if (o.agnostic !== undefined && typeof o.agnostic !== 'boolean') invalid('agnostic', 'a boolean', o.agnostic);
-    return { conf, iou, maxDetections, maxCandidates, classes: o.classes, agnostic: o.agnostic ?? false };
-  }
-
   private async prepare(image: DetectorImage, out: Float32Array, shape: [number, number]): Promise<Prepared> {
     const o = this.options;
     const [h, w] = shape;
@@ -335,7 +302,7 @@ export class Detector {
   ): Promise<Detections[]> {
     const session = this.session;
     if (!session) throw new ModelError(`${this.source}: detector was disposed`);
-    const opts = this.checkDetectOptions(options);
+    const opts = checkDetectOptions(options);
     const t0 = performance.now();
     images.forEach((im, i) => checkRawImage(indices ? `${name}[${indices[i]}]` : name, im));
     const [h, w] = this.targetShape(images[0]!);
@@ -372,7 +339,7 @@ export class Detector {
   private async decode(
     outputs: Record<string, ort.Tensor>,
     prepared: Prepared[],
-    opts: ReturnType<Detector['checkDetectOptions']>,
+    opts: CheckedDetectOptions,
     batch: number,
   ) {
     const results: { boxes: Float32Array; scores: Float32Array; classes: Int32Array }[] = [];
@@ -392,7 +359,7 @@ export class Detector {
         if (!(err instanceof InvalidArgumentError) || err.argument === 'classes' || /^classes\[/.test(err.argument))
           throw err;
         throw new ModelError(
-          `${this.source}: output '${this.spec!.output}' ${formatShape(t.dims as number[])} does not fit layout '${this.spec!.layout}': ${err.message}`,
+          `${this.source}: output '${this.spec!.output}' ${formatShape(t.dims as number[])} cannot be decoded as '${this.spec!.layout}': ${err.message}`,
           { cause: err },
         );
       }
@@ -414,42 +381,14 @@ export class Detector {
         ...opts,
       };
       const d = checkDecoded(await this.decoder(outputs, meta));
-      const kept = await this.suppress(d, opts);
+      const kept = await suppressDecoded(d, opts, this.options.backend);
       results.push({ boxes: await this.toImage(kept.boxes, p), scores: kept.scores, classes: kept.classes });
     }
     return results;
   }
 
-  /** Filter decoder candidates by conf/classes, then NMS (unless the decoder already did it). */
-  private async suppress(d: DecodedBoxes, o: ReturnType<Detector['checkDetectOptions']>): Promise<DecodedBoxes> {
-    const keep: number[] = [];
-    for (let i = 0; i < d.scores.length; i++) {
-      if (d.scores[i]! > o.conf && (!o.classes || o.classes.includes(d.classes[i]!))) keep.push(i);
-    }
-    let order = keep;
-    if (d.nms !== false && keep.length > 0) {
-      const sub = pick(d, keep);
-      const { indices } = await nms(sub.boxes, sub.scores, {
-        iouThreshold: o.iou,
-        classes: o.agnostic ? undefined : sub.classes,
-        maxCandidates: o.maxCandidates,
-        maxDetections: o.maxDetections,
-        backend: this.options.backend,
-      });
-      order = Array.from(indices, (k) => keep[k]!);
-    }
-    return pick(d, order.slice(0, o.maxDetections));
-  }
-
   private async toImage(boxes: Float32Array, p: Prepared): Promise<Float32Array> {
     if (p.letterbox) return (await scaleBoxes(boxes, p.letterbox, { backend: this.options.backend })).boxes;
-    const out = new Float32Array(boxes.length);
-    for (let i = 0; i < boxes.length; i += 4) {
-      out[i] = Math.min(Math.max(boxes[i]! * p.sx, 0), p.imageWidth);
-      out[i + 1] = Math.min(Math.max(boxes[i + 1]! * p.sy, 0), p.imageHeight);
-      out[i + 2] = Math.min(Math.max(boxes[i + 2]! * p.sx, 0), p.imageWidth);
-      out[i + 3] = Math.min(Math.max(boxes[i + 3]! * p.sy, 0), p.imageHeight);
-    }
-    return out;
+    return stretchedToImage(boxes, p.sx, p.sy, p.imageWidth, p.imageHeight);
   }
 }

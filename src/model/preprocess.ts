@@ -4,6 +4,7 @@
  */
 import type { BackendChoice } from '../backends/registry.js';
 import { resizeBilinear } from '../ops/resize.js';
+import { checkInteger, invalid } from '../validate.js';
 
 /** Interleaved HWC pixels, what `readImage` returns: 1 (grey), 3 (RGB) or 4 (RGBA, alpha ignored) channels, 8- or 16-bit. */
 export interface ModelImage {
@@ -59,4 +60,15 @@ export function swapRB(chw: Float32Array, plane: number): void {
   const r = chw.slice(0, plane);
   chw.copyWithin(0, 2 * plane, 3 * plane);
   chw.set(r, 2 * plane);
+}
+
+/**
+ * Check an `inputSize` option: `S` or `[height, width]`, positive integers; `null` when absent.
+ * @throws InvalidArgumentError naming `inputSize`
+ */
+export function checkInputSize(v: unknown): [number, number] | null {
+  if (v === undefined) return null;
+  if (typeof v === 'number') return [checkInteger('inputSize', v, 1), v];
+  if (!Array.isArray(v) || v.length !== 2) invalid('inputSize', 'a positive integer or [height, width]', v);
+  return [checkInteger('inputSize[0]', v[0], 1), checkInteger('inputSize[1]', v[1], 1)];
 }

@@ -20,7 +20,7 @@ import { encodeRle } from '../ops/rle.js';
 import { resizeBilinear } from '../ops/resize.js';
 import { checkInteger, checkRange, invalid } from '../validate.js';
 import { HANDBONE_CLASSES } from './classes.js';
-import { flipRows, stretchToTensor, type ModelImage } from './preprocess.js';
+import { checkInputSize, flipRows, stretchToTensor, type ModelImage } from './preprocess.js';
 import { imageInputSpec, type ImageInputSpec } from './layouts.js';
 import {
   createSession,
@@ -78,13 +78,6 @@ interface Member {
   batchFixed: number | null;
 }
 
-function checkSize(v: unknown): [number, number] | null {
-  if (v === undefined) return null;
-  if (typeof v === 'number') return [checkInteger('inputSize', v, 1), v];
-  if (!Array.isArray(v) || v.length !== 2) invalid('inputSize', 'a positive integer or [height, width]', v);
-  return [checkInteger('inputSize[0]', v[0], 1), checkInteger('inputSize[1]', v[1], 1)];
-}
-
 /** Semantic segmenter over one model or a K-fold ensemble. Create with {@link Segmenter.load}. */
 export class Segmenter {
   /** Class names, one per output channel. */
@@ -120,7 +113,7 @@ export class Segmenter {
     if (list.length === 0) invalid('models', 'at least one model', models);
     checkRange('threshold', options.threshold ?? 0.5, 0, 1);
     if (options.flip !== undefined && typeof options.flip !== 'boolean') invalid('flip', 'a boolean', options.flip);
-    const wanted = checkSize(options.inputSize);
+    const wanted = checkInputSize(options.inputSize);
     const members: Member[] = [];
     try {
       for (const m of list) {
@@ -208,24 +201,35 @@ export class Segmenter {
     const rle: string[] = [],
       areas: number[] = [];
     const masks = options.masks ? new Uint8Array(C * P) : null;
-    const up = new Float32Array(P);
-    const acc = members.length > 1 ? new Float32Array(P) : null;
+    // One upsampled plane per model (reused across classes): memory is K full-size planes, not C.
+    const ups = logits.map(() => new Float32Array(P));
     const mask = new Uint8Array(P);
-    // One model: sigmoid(x) > t  <=>  x > log(t / (1 - t)), no exp per pixel.
+    // sigmoid(x) > t  <=>  x > log(t / (1 - t)): one model needs no exp at all, and an ensemble only
+    // where its models disagree (if every model is above the threshold, so is their mean; below alike).
     const logitThr = threshold >= 1 ? Infinity : threshold <= 0 ? -Infinity : Math.log(threshold / (1 - threshold));
+    const K = logits.length;
     for (let c = 0; c < C; c++) {
-      if (acc) acc.fill(0);
-      for (const l of logits) {
+      for (let k = 0; k < K; k++) {
+        const l = logits[k]!;
         const plane = l.data.subarray(c * l.h * l.w, (c + 1) * l.h * l.w);
-        await resizeBilinear(plane, [1, l.h, l.w], [H, W], { out: up, backend });
-        if (acc) for (let i = 0; i < P; i++) acc[i]! += 1 / (1 + Math.exp(-up[i]!));
+        await resizeBilinear(plane, [1, l.h, l.w], [H, W], { out: ups[k], backend });
       }
       let area = 0;
-      if (acc) {
-        const k = members.length;
-        for (let i = 0; i < P; i++) area += mask[i] = acc[i]! / k > threshold ? 1 : 0;
-      } else {
+      if (K === 1) {
+        const up = ups[0]!;
         for (let i = 0; i < P; i++) area += mask[i] = up[i]! > logitThr ? 1 : 0;
+      } else {
+        for (let i = 0; i < P; i++) {
+          let above = 0;
+          for (let k = 0; k < K; k++) if (ups[k]![i]! > logitThr) above++;
+          let on = above === K ? 1 : 0;
+          if (above > 0 && above < K) {
+            let sum = 0;
+            for (let k = 0; k < K; k++) sum += 1 / (1 + Math.exp(-ups[k]![i]!));
+            on = sum / K > threshold ? 1 : 0;
+          }
+          area += mask[i] = on;
+        }
       }
       const {
         rle: [s],

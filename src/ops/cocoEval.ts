@@ -263,9 +263,13 @@ export function prepareCocoEval(gt: CocoGroundTruth, dt: CocoResults, p: CocoEva
   const dtStart = new Int32Array(cells + 1);
   const kept: number[] = [];
   for (let c = 0; c < cells; c++) {
-    const list = Array.from(dtItems.subarray(dtKeyStart[c * keyStride]!, dtKeyStart[(c + 1) * keyStride]!));
-    list.sort((x, y) => dets[y]!.score - dets[x]!.score || x - y);
-    for (let j = 0; j < list.length && j < maxDet; j++) kept.push(list[j]!);
+    const s0 = dtKeyStart[c * keyStride]!, s1 = dtKeyStart[(c + 1) * keyStride]!;
+    if (s1 - s0 === 1) kept.push(dtItems[s0]!);
+    else if (s1 > s0) {
+      const list = Array.from(dtItems.subarray(s0, s1));
+      list.sort((x, y) => dets[y]!.score - dets[x]!.score || x - y);
+      for (let j = 0; j < list.length && j < maxDet; j++) kept.push(list[j]!);
+    }
     dtStart[c + 1] = kept.length;
   }
 

@@ -3,6 +3,9 @@
  * each is the mean of the entries > -1 of a slice (numpy's pairwise summation, so the last bits
  * agree too), or -1 when the slice has none.
  */
+import { pairwiseSum } from '../backends/js/pairwiseSum.js';
+
+export { pairwiseSum };
 
 /** Names of the 12 stats, in pycocotools' order. */
 export const COCO_STAT_NAMES = [
@@ -48,27 +51,6 @@ export interface CocoSummaryInput {
   numCategories: number;
   areaLabels: readonly string[];
   maxDets: readonly number[];
-}
-
-/** numpy's pairwise summation (`np.add.reduce` on a contiguous float64 array). */
-export function pairwiseSum(a: ArrayLike<number>, start = 0, n = a.length - start): number {
-  if (n < 8) {
-    let res = 0;
-    for (let i = 0; i < n; i++) res += a[start + i]!;
-    return res;
-  }
-  if (n <= 128) {
-    const r = [0, 0, 0, 0, 0, 0, 0, 0];
-    for (let j = 0; j < 8; j++) r[j] = a[start + j]!;
-    let i = 8;
-    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j]! += a[start + i + j]!;
-    let res = r[0]! + r[1]! + (r[2]! + r[3]!) + (r[4]! + r[5]! + (r[6]! + r[7]!));
-    for (; i < n; i++) res += a[start + i]!;
-    return res;
-  }
-  let n2 = Math.floor(n / 2);
-  n2 -= n2 % 8;
-  return pairwiseSum(a, start, n2) + pairwiseSum(a, start + n2, n - n2);
 }
 
 /** The stat specs for a summary mode. @throws RangeError in `pycocotools` mode with fewer than 3 maxDets */
@@ -125,23 +107,24 @@ export function summarizeOne(input: CocoSummaryInput, spec: CocoStatSpec): numbe
   if (a < 0 || m < 0) return -1;
   const ts: number[] = [];
   for (let t = 0; t < T; t++) if (spec.iouThr === null || iouThrs[t] === spec.iouThr) ts.push(t);
-  const vals: number[] = [];
+  const vals = new Float64Array(ts.length * (spec.metric === 'AP' ? R * K : K));
+  let n = 0;
   for (const t of ts) {
     if (spec.metric === 'AP') {
       for (let r = 0; r < R; r++) {
         for (let k = 0; k < K; k++) {
           const v = precision[(((t * R + r) * K + k) * A + a) * M + m]!;
-          if (v > -1) vals.push(v);
+          if (v > -1) vals[n++] = v;
         }
       }
     } else {
       for (let k = 0; k < K; k++) {
         const v = recall[((t * K + k) * A + a) * M + m]!;
-        if (v > -1) vals.push(v);
+        if (v > -1) vals[n++] = v;
       }
     }
   }
-  return vals.length === 0 ? -1 : pairwiseSum(vals) / vals.length;
+  return n === 0 ? -1 : pairwiseSum(vals, 0, n) / n;
 }
 
 /** All 12 stats for `specs` (see `cocoStatSpecs`). */

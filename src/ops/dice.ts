@@ -11,7 +11,13 @@ import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
 import type { DiceArgs } from '../backends/js/dice.js';
 import { InvalidArgumentError, ParseError } from '../errors.js';
-import { readSubmissionCsv, readSubmissionRows, submissionKey, type CsvInput, type SubmissionRecord } from '../io/submissionCsv.js';
+import {
+  readSubmissionCsv,
+  readSubmissionRows,
+  submissionKey,
+  type CsvInput,
+  type SubmissionRecord,
+} from '../io/submissionCsv.js';
 import { checkInteger, checkRange, checkUint8Array, invalid, isFiniteNumber } from '../validate.js';
 import { checkShape, overlapOf, parseRle, rleOverlap, type MaskShape } from './rle.js';
 
@@ -35,7 +41,8 @@ export interface DiceRule {
 /** Validates the scoring options. */
 export function diceRule(options: DiceScoreOptions = {}): DiceRule {
   if (options.emptyScore !== undefined) {
-    if (options.eps !== undefined) throw new InvalidArgumentError('eps', 'emptyScore replaces the eps smoothing: pass eps or emptyScore, not both');
+    if (options.eps !== undefined)
+      throw new InvalidArgumentError('eps', 'emptyScore replaces the eps smoothing: pass eps or emptyScore, not both');
     return { eps: 0, emptyScore: checkRange('emptyScore', options.emptyScore, 0, 1) };
   }
   const eps = options.eps ?? 1e-4;
@@ -44,7 +51,12 @@ export function diceRule(options: DiceScoreOptions = {}): DiceRule {
 }
 
 /** Dice of one pair from its pixel counts. */
-export function diceScore(intersection: number, areaA: number, areaB: number, rule: DiceRule = { eps: 1e-4, emptyScore: NaN }): number {
+export function diceScore(
+  intersection: number,
+  areaA: number,
+  areaB: number,
+  rule: DiceRule = { eps: 1e-4, emptyScore: NaN },
+): number {
   const den = areaA + areaB;
   if (rule.eps === 0 && den === 0) return rule.emptyScore;
   return (2 * intersection + rule.eps) / (den + rule.eps);
@@ -70,7 +82,8 @@ export interface DiceResult extends Ran {
 
 function splitImages(name: string, m: Uint8Array | readonly Uint8Array[], per: number): Uint8Array[] {
   if (m instanceof Uint8Array) {
-    if (per === 0 ? m.length !== 0 : m.length % per !== 0) invalid(name, `a Uint8Array whose length is a multiple of classes * height * width = ${per}`, m);
+    if (per === 0 ? m.length !== 0 : m.length % per !== 0)
+      invalid(name, `a Uint8Array whose length is a multiple of classes * height * width = ${per}`, m);
     const n = per === 0 ? 0 : m.length / per;
     return Array.from({ length: n }, (_, i) => m.subarray(i * per, (i + 1) * per));
   }
@@ -96,10 +109,19 @@ export async function dice(
   const rule = diceRule(options);
   const p = splitImages('pred', pred, classes * pixels);
   const t = splitImages('truth', truth, classes * pixels);
-  if (p.length !== t.length) throw new InvalidArgumentError('truth', `Expected ${p.length} images for truth (as many as pred) but received ${t.length}`);
+  if (p.length !== t.length)
+    throw new InvalidArgumentError(
+      'truth',
+      `Expected ${p.length} images for truth (as many as pred) but received ${t.length}`,
+    );
   ensureBackends();
   const args: DiceArgs = { pred: p, truth: t, classes, pixels };
-  const { result, backend } = await dispatch<DiceArgs, Float64Array>('dice', args, options.backend, p.length * classes * pixels);
+  const { result, backend } = await dispatch<DiceArgs, Float64Array>(
+    'dice',
+    args,
+    options.backend,
+    p.length * classes * pixels,
+  );
   return { ...summarize(result, p.length, classes, rule), counts: result, backend };
 }
 
@@ -166,7 +188,11 @@ const BATCH = 2048;
  *   with no truth row, or a truth row with no pred row
  * @example const { perClass, mean } = await diceFromCsv('pred.csv', 'truth.csv');
  */
-export async function diceFromCsv(pred: CsvInput, truth: CsvInput, options: CsvDiceOptions = {}): Promise<CsvDiceResult> {
+export async function diceFromCsv(
+  pred: CsvInput,
+  truth: CsvInput,
+  options: CsvDiceOptions = {},
+): Promise<CsvDiceResult> {
   const shape = { height: options.height ?? 2048, width: options.width ?? 2048 };
   const pixels = checkShape(shape);
   const rule = diceRule(options);
@@ -181,7 +207,12 @@ export async function diceFromCsv(pred: CsvInput, truth: CsvInput, options: CsvD
   for (const r of await readSubmissionCsv(tp)) {
     const k = submissionKey(r.image_name, r.class);
     const prev = truthRows.get(k);
-    if (prev) throw new ParseError(truthName, `duplicate row for image '${r.image_name}', class '${r.class}' (first at line ${prev.line})`, r.line);
+    if (prev)
+      throw new ParseError(
+        truthName,
+        `duplicate row for image '${r.image_name}', class '${r.class}' (first at line ${prev.line})`,
+        r.line,
+      );
     truthRows.set(k, r);
     if (!classIndex.has(r.class)) classIndex.set(r.class, classIndex.size);
     images.add(r.image_name);
@@ -192,7 +223,8 @@ export async function diceFromCsv(pred: CsvInput, truth: CsvInput, options: CsvD
   const rows: CsvDiceResult['rows'] = [];
   const seen = new Map<string, number>();
   let backend: Ran['backend'] = 'js';
-  let a: Uint32Array[] = [], b: Uint32Array[] = [];
+  let a: Uint32Array[] = [],
+    b: Uint32Array[] = [];
   const flush = async () => {
     if (a.length === 0) return;
     const r = await rleOverlap(a, b, options);
@@ -211,10 +243,20 @@ export async function diceFromCsv(pred: CsvInput, truth: CsvInput, options: CsvD
   for await (const r of readSubmissionRows(pp)) {
     const k = submissionKey(r.image_name, r.class);
     const firstLine = seen.get(k);
-    if (firstLine !== undefined) throw new ParseError(predName, `duplicate row for image '${r.image_name}', class '${r.class}' (first at line ${firstLine})`, r.line);
+    if (firstLine !== undefined)
+      throw new ParseError(
+        predName,
+        `duplicate row for image '${r.image_name}', class '${r.class}' (first at line ${firstLine})`,
+        r.line,
+      );
     seen.set(k, r.line);
     const t = truthRows.get(k);
-    if (!t) throw new ParseError(predName, `row for image '${r.image_name}', class '${r.class}' has no matching row in ${truthName}`, r.line);
+    if (!t)
+      throw new ParseError(
+        predName,
+        `row for image '${r.image_name}', class '${r.class}' has no matching row in ${truthName}`,
+        r.line,
+      );
     truthRows.set(k, null);
     a.push(parseRle(r.rle, pixels, predName, r.line));
     b.push(parseRle(t.rle, pixels, truthName, t.line));
@@ -222,12 +264,25 @@ export async function diceFromCsv(pred: CsvInput, truth: CsvInput, options: CsvD
     if (a.length >= BATCH) await flush();
   }
   await flush();
-  let missing: SubmissionRecord | null = null, nMissing = 0;
-  for (const t of truthRows.values()) if (t) (missing ??= t), nMissing++;
+  let missing: SubmissionRecord | null = null,
+    nMissing = 0;
+  for (const t of truthRows.values()) if (t) ((missing ??= t), nMissing++);
   if (missing) {
     const more = nMissing > 1 ? ` (and ${nMissing - 1} more truth rows)` : '';
-    throw new ParseError(truthName, `row for image '${missing.image_name}', class '${missing.class}' has no matching row in ${predName}${more}`, missing.line);
+    throw new ParseError(
+      truthName,
+      `row for image '${missing.image_name}', class '${missing.class}' has no matching row in ${predName}${more}`,
+      missing.line,
+    );
   }
   const perClass = sums.map((s, c) => s / n[c]!);
-  return { classes: [...classIndex.keys()], perClass, imagesPerClass: n, mean: mean(perClass), images: [...images], rows, backend };
+  return {
+    classes: [...classIndex.keys()],
+    perClass,
+    imagesPerClass: n,
+    mean: mean(perClass),
+    images: [...images],
+    rows,
+    backend,
+  };
 }

@@ -90,10 +90,12 @@ export function resizeArgs(
 /**
  * Bilinear resize with half-pixel centres (`align_corners=False`, no antialias), every channel alike.
  *
- * Matches torch's CPU float32 result within a few float32 ulps (1e-5 absolute on values of magnitude
- * up to ~20): the source coordinate is computed in float32 as torch does (`scale = in/out`, negative
- * coordinates clamped to 0), which is why both differ from exact bilinear by up to ~1e-4 on large
- * resizes. For a batch `[B, C, h, w]`, pass `[B*C, h, w]`.
+ * Reproduces torch's CPU float32 arithmetic (`scale = f32(in/out)`, negative source coordinates clamped
+ * to 0, float32 weights; see `src/backends/js/resize.ts`): the JS kernel is bit-identical to torch 1.13
+ * on `[1, C>=2, h, w]` inputs and within 1 ulp otherwise; other backends are held to 1e-5 absolute on
+ * logit-sized values. Both differ from exact bilinear by up to ~5e-4 on large non-integer downscales
+ * (not on 512 -> 2048). Infinite values are rejected because torch would turn them into NaN next to
+ * zero weights. For a batch `[B, C, h, w]`, pass `[B*C, h, w]`.
  * @param data `[C, h, w]` float32, finite
  * @param shape `[C, h, w]` positive integers, `h*w <= MAX_PIXELS` (2^28)
  * @param size `[H, W]` positive integers, `H*W <= MAX_PIXELS`

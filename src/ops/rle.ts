@@ -113,7 +113,15 @@ function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
 
-function tokenError(text: string, t0: number, t1: number, tok: number, source: string, line: number | undefined, msg: string): never {
+function tokenError(
+  text: string,
+  t0: number,
+  t1: number,
+  tok: number,
+  source: string,
+  line: number | undefined,
+  msg: string,
+): never {
   const t = text.slice(t0, Math.min(t1, t0 + 24));
   throw new ParseError(source, `RLE token ${tok} ('${t}', character ${t0 + 1}): ${msg}`, line);
 }
@@ -150,17 +158,23 @@ export function parseRle(text: string, pixels: number, source = 'rle', line?: nu
       else v = v * 10 + d;
     }
     tok++;
-    if (bad) fail(t0, 'not a non-negative integer');
+    if (bad) tokenError(text, t0, i, tok, source, line, 'not a non-negative integer');
     if (tok & 1) {
-      if (v < 1 || v > pixels) fail(t0, `start outside 1..${pixels}`);
+      if (v < 1 || v > pixels) tokenError(text, t0, i, tok, source, line, `start outside 1..${pixels}`);
       if (v - 1 < prevEnd)
-        fail(
+        tokenError(
+          text,
           t0,
+          i,
+          tok,
+          source,
+          line,
           `run starts before the end of the previous run (pixel ${prevEnd}): runs must be sorted and not overlap`,
         );
       start = v - 1;
     } else {
-      if (start + v > pixels) fail(t0, `run ${start + 1}+${v} ends past the last pixel ${pixels}`);
+      if (start + v > pixels)
+        tokenError(text, t0, i, tok, source, line, `run ${start + 1}+${v} ends past the last pixel ${pixels}`);
       prevEnd = start + v;
       if (v === 0) continue;
       if (n + 2 > out.length) {

@@ -13,7 +13,8 @@
  *
  * Order: inputs in the order given; within a directory or glob, paths sorted by code point; a file met
  * twice (same absolute path) is yielded once. Names are relative to the directory / glob prefix / archive
- * (with `/` separators), a plain file's name is its basename — outputs mirror these names.
+ * (with `/` separators), a plain file's name is its basename — outputs mirror these names. Names are
+ * unique in a stream: a name met again (`a/x.png b/x.png`) gets a longer tail of its path (`b/x.png`).
  */
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -101,7 +102,10 @@ function fileInput(path: string, name: string): ImageInput {
   return { name, origin: path, path, read: () => readFile(path) };
 }
 
-/** The image entries of a zip archive, in archive order, each inflated when read. */
+/**
+ * The image entries of a zip archive, in archive order, each inflated when read. An unreadable archive
+ * yields one input named after it whose `read()` rejects with a ParseError.
+ */
 export async function* zipInputs(
   zipPath: string,
   extensions: readonly string[] = IMAGE_EXTENSIONS,
@@ -117,7 +121,10 @@ export async function* zipInputs(
       },
     });
   } catch (err) {
-    throw new ParseError(zipPath, `not a readable zip archive (${(err as Error).message})`);
+    // Reported as one failed input (the batch goes on with the other inputs).
+    const error = new ParseError(zipPath, `not a readable zip archive (${(err as Error).message})`);
+    yield { name: basename(zipPath), origin: zipPath, path: zipPath, read: () => Promise.reject(error) };
+    return;
   }
   for (const entry of names) {
     yield {
@@ -161,10 +168,35 @@ export async function checkInputSpecs(specs: readonly string[], cwd = process.cw
 
 /**
  * Expand specs into an ordered, lazily-read stream of {@link ImageInput}s.
- * @throws InvalidArgumentError when a non-glob spec does not exist; ParseError for an unreadable zip
+ * @throws InvalidArgumentError when a non-glob spec does not exist (checked before the first yield)
  * @example for await (const input of expandInputs(['imgs/', 'more/*.png', 'batch.zip'])) console.log(input.name)
  */
 export async function* expandInputs(specs: readonly string[], options: ExpandOptions = {}): AsyncGenerator<ImageInput> {
+  const names = new Set<string>();
+  for await (const input of expandRaw(specs, options)) {
+    if (names.has(input.name)) input.name = uniqueName(input, names);
+    names.add(input.name);
+    yield input;
+  }
+}
+
+/**
+ * A name not used yet for an input whose name collides with an earlier one (`a/x.png` and `b/x.png`
+ * given as files are both `x.png`): the shortest longer tail of its path (`b/x.png`), else `x~2.png`.
+ */
+function uniqueName(input: ImageInput, names: Set<string>): string {
+  const segs = (input.path ?? input.origin).split(/[\\/!]/).filter(Boolean);
+  for (let k = input.name.split('/').length + 1; k <= segs.length; k++) {
+    const c = segs.slice(-k).join('/');
+    if (!names.has(c)) return c;
+  }
+  const dot = input.name.lastIndexOf('.');
+  const [stem, ext] =
+    dot > input.name.lastIndexOf('/') + 1 ? [input.name.slice(0, dot), input.name.slice(dot)] : [input.name, ''];
+  for (let i = 2; ; i++) if (!names.has(`${stem}~${i}${ext}`)) return `${stem}~${i}${ext}`;
+}
+
+async function* expandRaw(specs: readonly string[], options: ExpandOptions): AsyncGenerator<ImageInput> {
   const exts = options.extensions ?? IMAGE_EXTENSIONS;
   const cwd = options.cwd ?? process.cwd();
   await checkInputSpecs(specs, cwd);

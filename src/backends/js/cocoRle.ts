@@ -19,6 +19,7 @@ export interface CocoRle {
 }
 
 const UINT = 0x100000000;
+const POW32 = Float64Array.from({ length: 9 }, (_, k) => 2 ** (5 * k));
 
 /** C's `(int)` cast of a double as x86 does it: truncation; NaN and out-of-range give INT_MIN. */
 function cInt(x: number): number {
@@ -137,10 +138,31 @@ export function cocoRleFromPolygon(xy: ArrayLike<number>, height: number, width:
   x[k] = x[0]!;
   for (let j = 0; j < k; j++) y[j] = cInt(scale * xy[j * 2 + 1]! + 0.5);
   y[k] = y[0]!;
-  let m = 0;
-  for (let j = 0; j < k; j++) m += Math.max(Math.abs(x[j]! - x[j + 1]!), Math.abs(y[j]! - y[j + 1]!)) + 1;
-  const u = new Int32Array(m), v = new Int32Array(m);
-  m = 0;
+  // Walk every edge densely (u, v: upsampled points in order) and keep, at each change of u, the
+  // downsampled y-boundary point. Points are consumed as they are produced (pycocotools stores them
+  // first; the order and values are the same). Interpolated values lie between two vertices, so the
+  // Int32Array stores truncate exactly as C's (int) cast; the NaN of a zero-length edge is never read.
+  const bx: number[] = [], by: number[] = [];
+  const pt = new Int32Array(2); // truncating store for (int)(expr)
+  let first = true, pu = 0, pv = 0;
+  const visit = (uj: number, vj: number): void => {
+    if (first) {
+      first = false;
+    } else if (uj !== pu) {
+      let xd = uj < pu ? uj : uj - 1;
+      xd = (xd + 0.5) / scale - 0.5;
+      if (!(Math.floor(xd) !== xd || xd < 0 || xd > w - 1)) {
+        let yd = vj < pv ? vj : pv;
+        yd = (yd + 0.5) / scale - 0.5;
+        if (yd < 0) yd = 0;
+        else if (yd > h) yd = h;
+        bx.push(xd);
+        by.push(Math.ceil(yd));
+      }
+    }
+    pu = uj;
+    pv = vj;
+  };
   for (let j = 0; j < k; j++) {
     let xs = x[j]!, xe = x[j + 1]!, ys = y[j]!, ye = y[j + 1]!;
     const dx = Math.abs(xe - xs), dy = Math.abs(ys - ye);
@@ -153,39 +175,24 @@ export function cocoRleFromPolygon(xy: ArrayLike<number>, height: number, width:
       ys = ye;
       ye = t;
     }
+    if (dx === 0 && dy === 0) {
+      visit(xs, -2147483648); // (int)(ys + NaN + .5) on x86
+      continue;
+    }
     const s = dx >= dy ? (ye - ys) / dx : (xe - xs) / dy;
     if (dx >= dy) {
       for (let d = 0; d <= dx; d++) {
         const t = flip ? dx - d : d;
-        u[m] = t + xs;
-        v[m] = cInt(ys + s * t + 0.5);
-        m++;
+        pt[0] = ys + s * t + 0.5;
+        visit(t + xs, pt[0]!);
       }
     } else {
       for (let d = 0; d <= dy; d++) {
         const t = flip ? dy - d : d;
-        v[m] = t + ys;
-        u[m] = cInt(xs + s * t + 0.5);
-        m++;
+        pt[0] = xs + s * t + 0.5;
+        visit(pt[0]!, t + ys);
       }
     }
-  }
-  // Points on the y-boundary, downsampled.
-  const n = m;
-  const bx: number[] = [], by: number[] = [];
-  for (let j = 1; j < n; j++) {
-    const uj = u[j]!, uq = u[j - 1]!;
-    if (uj === uq) continue;
-    let xd = uj < uq ? uj : uj - 1;
-    xd = (xd + 0.5) / scale - 0.5;
-    if (Math.floor(xd) !== xd || xd < 0 || xd > w - 1) continue;
-    let yd = v[j]! < v[j - 1]! ? v[j]! : v[j - 1]!;
-    yd = (yd + 0.5) / scale - 0.5;
-    if (yd < 0) yd = 0;
-    else if (yd > h) yd = h;
-    yd = Math.ceil(yd);
-    bx.push(xd);
-    by.push(yd);
   }
   // RLE from the boundary points.
   const kk = bx.length + 1;
@@ -200,14 +207,13 @@ export function cocoRleFromPolygon(xy: ArrayLike<number>, height: number, width:
     p = t;
   }
   const b = new Uint32Array(kk);
-  let j = 0;
-  m = 0;
+  let j = 0, m = 0;
   b[m++] = a[j++]!;
   while (j < kk) {
     if (a[j]! > 0) b[m++] = a[j++]!;
     else {
       j++;
-      if (j < kk) b[m - 1] += a[j++]!;
+      if (j < kk) b[m - 1]! += a[j++]!;
     }
   }
   return { height: h, width: w, counts: b.slice(0, m) };
@@ -397,31 +403,29 @@ export function cocoRleToString(counts: ArrayLike<number>): string {
  * `height * width`.
  */
 export function cocoRleFromString(s: string, height: number, width: number, source = 'counts'): CocoRle {
-  const cnts: number[] = [];
-  let p = 0;
   const n = s.length;
+  const cnts = new Uint32Array(n); // at most one count per char
+  let m = 0, p = 0;
   while (p < n) {
-    let x = 0, k = 0, more = true;
+    let x = 0, k = 0, c = 0;
     const begin = p;
-    while (more) {
+    do {
       if (p >= n) throw new ParseError(source, `compressed RLE ends inside a value (at char ${begin})`);
-      const c = s.charCodeAt(p) - 48;
+      c = s.charCodeAt(p) - 48;
       if (c < 0 || c > 63) {
         throw new ParseError(source, `compressed RLE has an invalid char '${s[p]}' at ${p} (expected '0'..'o')`);
       }
       if (k >= 7) throw new ParseError(source, `compressed RLE value at char ${begin} is too long`);
-      x += (c & 0x1f) * 2 ** (5 * k);
-      more = (c & 0x20) !== 0;
+      x += (c & 0x1f) * POW32[k]!;
       p++;
       k++;
-      if (!more && c & 0x10) x -= 2 ** (5 * k);
-    }
-    const m = cnts.length;
+    } while (c & 0x20);
+    if (c & 0x10) x -= POW32[k]!;
     if (m > 2) x += cnts[m - 2]!;
     if (x < 0 || x >= UINT) throw new ParseError(source, `compressed RLE decodes to an invalid run length ${x} (count ${m})`);
-    cnts.push(x);
+    cnts[m++] = x;
   }
-  const counts = Uint32Array.from(cnts);
+  const counts = cnts.slice(0, m);
   checkCountsSum(counts, height, width, source);
   return { height, width, counts };
 }

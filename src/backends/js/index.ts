@@ -9,6 +9,7 @@ import { scaleBoxes } from './scaleBoxes.js';
 import { rleDecode, rleEncode, rleOverlap } from './rle.js';
 import { dice } from './dice.js';
 import { cocoEval } from './cocoEval.js';
+import { vocAp } from './vocAp.js';
 
 export const jsKernels: Kernel<any, any>[] = [
   { op: 'iou', backend: 'js', run: iou },
@@ -22,4 +23,5 @@ export const jsKernels: Kernel<any, any>[] = [
   { op: 'rleOverlap', backend: 'js', run: rleOverlap },
   { op: 'dice', backend: 'js', run: dice },
   { op: 'cocoEval', backend: 'js', run: cocoEval },
+  { op: 'vocAp', backend: 'js', run: vocAp },
 ];

@@ -125,7 +125,8 @@ class Segments {
 function difference(a: Int32Array, na: number, b: Int32Array, nb: number, fn: (x0: number, x1: number) => void): void {
   let j = 0;
   for (let i = 0; i < na; i += 2) {
-    const lo = a[i]!, hi = a[i + 1]!;
+    const lo = a[i]!,
+      hi = a[i + 1]!;
     while (j < nb && b[j + 1]! <= lo) j += 2;
     let x = lo;
     for (let k = j; x < hi; k += 2) {
@@ -150,19 +151,25 @@ function difference(a: Int32Array, na: number, b: Int32Array, nb: number, fn: (x
 export function transposeRuns(r: Uint32Array, rows: number, cols: number): Uint32Array {
   const segs = new Segments();
   const open = new Int32Array(cols); // start row of the vertical run open in each column
-  let prev = new Int32Array(64), np = 0, py = -2; // intervals [x0, x1) of the last row that had any
-  let cur = new Int32Array(64), nc = 0;
-  let k = 0, carry = 0; // run index, and pixels of run k already consumed (runs span rows)
+  let prev = new Int32Array(64),
+    np = 0,
+    py = -2; // intervals [x0, x1) of the last row that had any
+  let cur = new Int32Array(64),
+    nc = 0;
+  let k = 0,
+    carry = 0; // run index, and pixels of run k already consumed (runs span rows)
   const closeAll = (at: number) => {
     for (let i = 0; i < np; i += 2) for (let x = prev[i]!; x < prev[i + 1]!; x++) segs.push(x, open[x]!, at);
   };
   while (k < r.length) {
     // Intervals of the next row that has any: split run k at row ends.
     const pos = r[k]! + carry;
-    const y = Math.floor(pos / cols), rowEnd = (y + 1) * cols;
+    const y = Math.floor(pos / cols),
+      rowEnd = (y + 1) * cols;
     nc = 0;
     while (k < r.length) {
-      const s = r[k]! + carry, e = r[k]! + r[k + 1]!;
+      const s = r[k]! + carry,
+        e = r[k]! + r[k + 1]!;
       if (s >= rowEnd) break;
       if (nc + 2 > cur.length) {
         const next = new Int32Array(cur.length * 2);
@@ -194,7 +201,8 @@ export function transposeRuns(r: Uint32Array, rows: number, cols: number): Uint3
   }
   closeAll(py + 1);
   // Counting sort by column (stable: within a column, segments were closed in row order).
-  const n = segs.n / 3, d = segs.data;
+  const n = segs.n / 3,
+    d = segs.data;
   const first = new Int32Array(cols + 1);
   for (let i = 0; i < n; i++) first[d[3 * i]! + 1]!++;
   for (let c = 0; c < cols; c++) first[c + 1]! += first[c]!;
@@ -204,8 +212,10 @@ export function transposeRuns(r: Uint32Array, rows: number, cols: number): Uint3
   let lastEnd = -1;
   for (let t = 0; t < n; t++) {
     const i = order[t]!;
-    const start = d[3 * i]! * rows + d[3 * i + 1]!, len = d[3 * i + 2]! - d[3 * i + 1]!;
-    if (start === lastEnd) out.data[out.n - 1]! += len; // a run down one column's end and the next's top
+    const start = d[3 * i]! * rows + d[3 * i + 1]!,
+      len = d[3 * i + 2]! - d[3 * i + 1]!;
+    if (start === lastEnd)
+      out.data[out.n - 1]! += len; // a run down one column's end and the next's top
     else out.push(start, len);
     lastEnd = start + len;
   }
@@ -292,11 +302,18 @@ export function runsArea(r: Uint32Array): number {
 
 /** Pixels covered by both run lists (same order and shape), by a merge walk. */
 export function runsIntersection(a: Uint32Array, b: Uint32Array): number {
-  let i = 0, j = 0, inter = 0;
-  const na = a.length, nb = b.length;
+  let i = 0,
+    j = 0,
+    inter = 0;
+  const na = a.length,
+    nb = b.length;
   while (i < na && j < nb) {
-    const as = a[i]!, ae = as + a[i + 1]!, bs = b[j]!, be = bs + b[j + 1]!;
-    const lo = as > bs ? as : bs, hi = ae < be ? ae : be;
+    const as = a[i]!,
+      ae = as + a[i + 1]!,
+      bs = b[j]!,
+      be = bs + b[j + 1]!;
+    const lo = as > bs ? as : bs,
+      hi = ae < be ? ae : be;
     if (hi > lo) inter += hi - lo;
     if (ae <= be) i += 2;
     else j += 2;
@@ -319,9 +336,11 @@ export function rleOverlap(args: RleOverlapArgs): Float64Array {
 /** COCO counts (alternating runs of 0s and 1s, starting with 0s, summing to `n`) from column-order runs; as pycocotools' rleEncode. */
 export function runsToCounts(r: Uint32Array, n: number): Uint32Array {
   const out = new Uint32Array(r.length + 2);
-  let k = 0, pos = 0;
+  let k = 0,
+    pos = 0;
   for (let i = 0; i < r.length; i += 2) {
-    const s = r[i]!, l = r[i + 1]!;
+    const s = r[i]!,
+      l = r[i + 1]!;
     if (l === 0) continue;
     if (s === pos && k > 0) {
       out[k - 1]! += l; // touching runs merge (canonical counts)
@@ -338,7 +357,8 @@ export function runsToCounts(r: Uint32Array, n: number): Uint32Array {
 /** Column-order runs from COCO counts (already validated to sum to the pixel count). */
 export function countsToRuns(counts: ArrayLike<number>): Uint32Array {
   const out = new Uint32Array(counts.length + 1);
-  let k = 0, pos = 0;
+  let k = 0,
+    pos = 0;
   for (let i = 0; i < counts.length; i++) {
     const c = counts[i]!;
     if (i & 1 && c > 0) {

@@ -33,16 +33,25 @@ export const detectCommand: Command = {
     '  --batch N                images per inference run (default 1; the model fixes it if its batch is fixed)\n' +
     OUTPUT_USAGE,
   async run(argv) {
-    const { values: v, positionals } = parseFlags(() => parseArgs({ args: argv, options, allowPositionals: true, strict: true }));
+    const { values: v, positionals } = parseFlags(() =>
+      parseArgs({ args: argv, options, allowPositionals: true, strict: true }),
+    );
     const conf = numberFlag('conf', v.conf, 0.4);
     const iou = numberFlag('iou', v.iou, 0.45);
     const maxDetections = numberFlag('max-det', v['max-det'], 1000);
     const batch = numberFlag('batch', v.batch, 1);
     const provider = (v.provider ?? 'cpu') as ExecutionProvider;
     if (!EXECUTION_PROVIDERS.includes(provider)) {
-      throw new InvalidArgumentError('provider', `Expected one of ${EXECUTION_PROVIDERS.join(', ')} for --provider but received '${v.provider}'`);
+      throw new InvalidArgumentError(
+        'provider',
+        `Expected one of ${EXECUTION_PROVIDERS.join(', ')} for --provider but received '${v.provider}'`,
+      );
     }
-    if (positionals.length === 0) throw new InvalidArgumentError('inputs', 'no inputs given: pass image files, directories, globs or .zip archives');
+    if (positionals.length === 0)
+      throw new InvalidArgumentError(
+        'inputs',
+        'no inputs given: pass image files, directories, globs or .zip archives',
+      );
     const model = v.model ?? defaultModelPath();
     if (v.model === undefined && !existsSync(model)) {
       throw new ModelError(`the bundled model is missing (${model}); pass --model M.onnx`);

@@ -22,8 +22,11 @@ export const ensembleCommand: Command = {
     '  Rows are matched by (image_name, class) in any order; a row missing from one input is an error.\n' +
     '  Computed on the RLE runs; --height/--width check that every run lies inside the image.',
   async run(argv) {
-    const { values: v, positionals } = parseFlags(() => parseArgs({ args: argv, options, allowPositionals: true, strict: true }));
-    if (positionals.length < 2) throw new InvalidArgumentError('inputs', `ensemble needs at least 2 submission CSVs, got ${positionals.length}`);
+    const { values: v, positionals } = parseFlags(() =>
+      parseArgs({ args: argv, options, allowPositionals: true, strict: true }),
+    );
+    if (positionals.length < 2)
+      throw new InvalidArgumentError('inputs', `ensemble needs at least 2 submission CSVs, got ${positionals.length}`);
     const out = requireFlag('out', v.out);
     if (positionals.includes(out)) throw new InvalidArgumentError('out', `--out ${out} is also an input`);
     const t0 = performance.now();
@@ -35,7 +38,17 @@ export const ensembleCommand: Command = {
     const minVotes = v['min-votes'] === undefined ? Math.floor(positionals.length / 2) + 1 : Number(v['min-votes']);
     const seconds = (performance.now() - t0) / 1000;
     if (v.json) printJson({ inputs: positionals, out, rows, minVotes, seconds });
-    else printTable(['', 'value'], [['inputs', positionals.length], ['min votes', minVotes], ['rows', rows], ['out', out], ['seconds', seconds]]);
+    else
+      printTable(
+        ['', 'value'],
+        [
+          ['inputs', positionals.length],
+          ['min votes', minVotes],
+          ['rows', rows],
+          ['out', out],
+          ['seconds', seconds],
+        ],
+      );
     return 0;
   },
 };

@@ -35,14 +35,28 @@ export const evalDiceCommand: Command = {
     });
     const perClass = r.classes.map((c, i) => ({ class: c, dice: r.perClass[i]!, images: r.imagesPerClass[i]! }));
     if (v.json) {
-      printJson({ pred, truth, mean: r.mean, images: r.images.length, perClass, ...(v['per-image'] ? { rows: r.rows } : {}), backend: r.backend });
+      printJson({
+        pred,
+        truth,
+        mean: r.mean,
+        images: r.images.length,
+        perClass,
+        ...(v['per-image'] ? { rows: r.rows } : {}),
+        backend: r.backend,
+      });
       return 0;
     }
     if (v['per-image']) {
-      printTable(['image_name', 'class', 'dice'], r.rows.map((x) => [x.image_name, x.class, x.dice]));
+      printTable(
+        ['image_name', 'class', 'dice'],
+        r.rows.map((x) => [x.image_name, x.class, x.dice]),
+      );
       process.stdout.write('\n');
     }
-    printTable(['class', 'dice', 'images'], [...perClass.map((x) => [x.class, x.dice, x.images]), ['mean', r.mean, r.images.length]]);
+    printTable(
+      ['class', 'dice', 'images'],
+      [...perClass.map((x) => [x.class, x.dice, x.images]), ['mean', r.mean, r.images.length]],
+    );
     return 0;
   },
 };

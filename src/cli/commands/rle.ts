@@ -17,15 +17,24 @@ const ORDERS = ['row', 'col', 'coco'] as const;
 type CliOrder = (typeof ORDERS)[number];
 
 /** A mask file as `[C, H, W]` bytes: an image (a pixel is set when any colour channel is non-zero) or raw bytes with --height/--width. */
-async function readMask(path: string, height?: number, width?: number): Promise<{ mask: Uint8Array; height: number; width: number }> {
-  const raw = height !== undefined || width !== undefined || ['.raw', '.bin', '.u8'].includes(extname(path).toLowerCase());
+async function readMask(
+  path: string,
+  height?: number,
+  width?: number,
+): Promise<{ mask: Uint8Array; height: number; width: number }> {
+  const raw =
+    height !== undefined || width !== undefined || ['.raw', '.bin', '.u8'].includes(extname(path).toLowerCase());
   if (raw) {
-    if (height === undefined || width === undefined) throw new InvalidArgumentError('height', `raw mask ${path}: --height and --width are required`);
+    if (height === undefined || width === undefined)
+      throw new InvalidArgumentError('height', `raw mask ${path}: --height and --width are required`);
     let bytes: Buffer;
     try {
       bytes = await readFile(path);
     } catch (err) {
-      throw new InvalidArgumentError('mask', `${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new InvalidArgumentError(
+        'mask',
+        `${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
     if (height * width === 0 ? bytes.length !== 0 : bytes.length % (height * width) !== 0) {
       throw new ParseError(path, `${bytes.length} bytes is not a multiple of height * width = ${height * width}`);
@@ -33,7 +42,9 @@ async function readMask(path: string, height?: number, width?: number): Promise<
     return { mask: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), height, width };
   }
   const img = await readImage(path);
-  const n = img.width * img.height, ch = img.channels, d = img.data;
+  const n = img.width * img.height,
+    ch = img.channels,
+    d = img.data;
   const mask = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     let on = 0;
@@ -47,7 +58,9 @@ async function readMask(path: string, height?: number, width?: number): Promise<
 async function writeMaskPng(path: string, mask: Uint8Array, height: number, width: number): Promise<void> {
   const px = Buffer.alloc(mask.length);
   for (let i = 0; i < mask.length; i++) px[i] = mask[i] ? 255 : 0;
-  await sharp(px, { raw: { width, height, channels: 1 } }).png().toFile(path);
+  await sharp(px, { raw: { width, height, channels: 1 } })
+    .png()
+    .toFile(path);
 }
 
 const optionalNumber = (name: string, v: string | undefined) => (v === undefined ? undefined : numberFlag(name, v));
@@ -78,7 +91,11 @@ export const rleEncodeCommand: Command = {
     );
     const path = requireFlag('mask', v.mask);
     const order = checkOneOf<CliOrder>('order', v.order ?? 'row', ORDERS);
-    const { mask, height, width } = await readMask(path, optionalNumber('height', v.height), optionalNumber('width', v.width));
+    const { mask, height, width } = await readMask(
+      path,
+      optionalNumber('height', v.height),
+      optionalNumber('width', v.width),
+    );
     const shape = { height, width };
     if (order === 'coco') {
       const { counts, strings } = await encodeCocoRle(mask, shape, { compress: true });
@@ -101,7 +118,7 @@ export const rleDecodeCommand: Command = {
   usage:
     'maskbox rle decode (--rle STRING | --csv FILE [--image NAME] [--class NAME]) --height H --width W --out OUT\n' +
     '    [--order row|col|coco]\n' +
-    '  --rle: one mask written to OUT (a PNG, 0/255). With --order coco, STRING is pycocotools\' compressed\n' +
+    "  --rle: one mask written to OUT (a PNG, 0/255). With --order coco, STRING is pycocotools' compressed\n" +
     '  counts string, or the counts separated by spaces or commas.\n' +
     '  --csv: the selected rows of a submission CSV; one row -> OUT is the PNG, several -> OUT is a folder of\n' +
     '  <image>_<class>.png.',
@@ -127,29 +144,46 @@ export const rleDecodeCommand: Command = {
     const out = requireFlag('out', v.out);
     const order = checkOneOf<CliOrder>('order', v.order ?? 'row', ORDERS);
     const shape = { height, width };
-    if ((v.rle === undefined) === (v.csv === undefined)) throw new InvalidArgumentError('rle', 'pass exactly one of --rle STRING or --csv FILE');
+    if ((v.rle === undefined) === (v.csv === undefined))
+      throw new InvalidArgumentError('rle', 'pass exactly one of --rle STRING or --csv FILE');
     if (v.rle !== undefined) {
       let mask: Uint8Array;
       if (order === 'coco') {
         // Integers separated by spaces/commas (or a JSON array) are counts; one token is a compressed string.
         const t = v.rle.trim();
-        const counts = /^\[|[\s,]/.test(t) ? t.replace(/^\[|\]$/g, '').trim().split(/[\s,]+/).map(Number) : t;
+        const counts = /^\[|[\s,]/.test(t)
+          ? t
+              .replace(/^\[|\]$/g, '')
+              .trim()
+              .split(/[\s,]+/)
+              .map(Number)
+          : t;
         mask = (await decodeCocoRle(counts, shape, { source: '--rle' })).mask;
       } else mask = (await decodeRle(v.rle, shape, { order: order as RleOrder, source: '--rle' })).mask;
       await writeMaskPng(out, mask, height, width);
       process.stdout.write(`${out}\n`);
       return 0;
     }
-    if (order === 'coco') throw new InvalidArgumentError('order', 'submission CSVs hold row or col RLE strings, not COCO counts');
+    if (order === 'coco')
+      throw new InvalidArgumentError('order', 'submission CSVs hold row or col RLE strings, not COCO counts');
     const rows = [];
     for await (const r of readSubmissionRows(v.csv!)) {
-      if ((v.image === undefined || r.image_name === v.image) && (v.class === undefined || r.class === v.class)) rows.push(r);
+      if ((v.image === undefined || r.image_name === v.image) && (v.class === undefined || r.class === v.class))
+        rows.push(r);
     }
-    if (rows.length === 0) throw new InvalidArgumentError('image', `${v.csv}: no row matches${v.image ? ` --image ${v.image}` : ''}${v.class ? ` --class ${v.class}` : ''}`);
+    if (rows.length === 0)
+      throw new InvalidArgumentError(
+        'image',
+        `${v.csv}: no row matches${v.image ? ` --image ${v.image}` : ''}${v.class ? ` --class ${v.class}` : ''}`,
+      );
     let dir: string | null = null;
     if (rows.length > 1) {
       const st = await stat(out).catch(() => null);
-      if (st && !st.isDirectory()) throw new InvalidArgumentError('out', `${rows.length} rows selected: --out must be a folder, but ${out} is a file`);
+      if (st && !st.isDirectory())
+        throw new InvalidArgumentError(
+          'out',
+          `${rows.length} rows selected: --out must be a folder, but ${out} is a file`,
+        );
       await mkdir(out, { recursive: true });
       dir = out;
     }

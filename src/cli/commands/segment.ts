@@ -67,18 +67,33 @@ export const segmentCommand: Command = {
     '  One row per image per class in class order (29 hand bones), RLE row-major 1-based; image_name = basename.\n' +
     '  --resume continues an interrupted --out. Exit 1 if any image failed (the others are written).',
   async run(argv) {
-    const { values: v, positionals } = parseFlags(() => parseArgs({ args: argv, options, allowPositionals: true, strict: true }));
+    const { values: v, positionals } = parseFlags(() =>
+      parseArgs({ args: argv, options, allowPositionals: true, strict: true }),
+    );
     const models = v.model ?? [];
-    if (models.length === 0) throw new InvalidArgumentError('model', 'missing required flag --model (repeat it for an ensemble)');
+    if (models.length === 0)
+      throw new InvalidArgumentError('model', 'missing required flag --model (repeat it for an ensemble)');
     const out = requireFlag('out', v.out);
-    if (positionals.length === 0) throw new InvalidArgumentError('inputs', 'no inputs given: pass image files, directories, globs or .zip archives');
+    if (positionals.length === 0)
+      throw new InvalidArgumentError(
+        'inputs',
+        'no inputs given: pass image files, directories, globs or .zip archives',
+      );
     const threshold = numberFlag('threshold', v.threshold, 0.5);
     const inputSize = v['input-size'] === undefined ? undefined : numberFlag('input-size', v['input-size']);
     const provider = (v.provider ?? 'cpu') as ExecutionProvider;
     if (!EXECUTION_PROVIDERS.includes(provider)) {
-      throw new InvalidArgumentError('provider', `Expected one of ${EXECUTION_PROVIDERS.join(', ')} for --provider but received '${v.provider}'`);
+      throw new InvalidArgumentError(
+        'provider',
+        `Expected one of ${EXECUTION_PROVIDERS.join(', ')} for --provider but received '${v.provider}'`,
+      );
     }
-    const seg = await Segmenter.load(models, { threshold, flip: v.tta ?? false, inputSize, executionProviders: provider });
+    const seg = await Segmenter.load(models, {
+      threshold,
+      flip: v.tta ?? false,
+      inputSize,
+      executionProviders: provider,
+    });
     try {
       const resume = v.resume ?? false;
       let masks = 0;

@@ -7,19 +7,7 @@ import { encodeRle } from '../src/ops/rle.js';
 import { formatSubmissionCsv, type SubmissionRow } from '../src/io/submissionCsv.js';
 import { HANDBONE_CLASSES, HANDBONE_CLASS_INDEX } from '../src/model/classes.js';
 import { InvalidArgumentError, ParseError } from '../src/errors.js';
-import { getKernel, type BackendName } from '../src/backends/registry.js';
-import { REPO, describeEachBackend, rng } from './helpers.js';
-
-/** describeEachBackend, skipping (with the reason) backends that have no kernel yet for one of `ops`. */
-const KERNEL_OPS = ['dice', 'rleOverlap'];
-
-function describeEachKernel(ops: string[], name: string, fn: (backend: BackendName) => void): void {
-  describeEachBackend(name, (b) => {
-    const missing = ops.filter((op) => !getKernel(op, b));
-    if (missing.length === 0) fn(b);
-    else it.skip(`no ${b} kernel for ${missing.join(', ')} yet`, () => {});
-  });
-}
+import { REPO, describeEachKernel, rng } from './helpers.js';
 
 const golden = JSON.parse(readFileSync(join(REPO, 'test/goldens/rle/dice_numpy.json'), 'utf8'));
 const fromRows = (rows: string[]) => Uint8Array.from(rows.join(''), (ch) => (ch === '1' ? 1 : 0));
@@ -58,7 +46,7 @@ describe('hand-bone classes', () => {
   });
 });
 
-describeEachKernel(KERNEL_OPS, 'dice (numpy goldens)', (backend) => {
+describeEachKernel(['dice', 'rleOverlap'], 'dice (numpy goldens)', (backend) => {
   it('per image, per class and mean with the competition eps', async () => {
     const r = await dice(stack(multi.pred), stack(multi.truth), shape, { backend });
     expect(r.backend).toBe(backend);

@@ -20,19 +20,7 @@ import { rleDice } from '../src/ops/dice.js';
 import { cocoRleEncode } from '../src/backends/js/cocoRle.js';
 import { transposeRuns } from '../src/backends/js/rle.js';
 import { InvalidArgumentError, ParseError } from '../src/errors.js';
-import { getKernel, type BackendName } from '../src/backends/registry.js';
-import { REPO, SHARED, describeEachBackend, describeShared } from './helpers.js';
-
-/** describeEachBackend, skipping (with the reason) backends that have no kernel yet for one of `ops`. */
-const KERNEL_OPS = ['rleEncode', 'rleDecode', 'rleOverlap'];
-
-function describeEachKernel(ops: string[], name: string, fn: (backend: BackendName) => void): void {
-  describeEachBackend(name, (b) => {
-    const missing = ops.filter((op) => !getKernel(op, b));
-    if (missing.length === 0) fn(b);
-    else it.skip(`no ${b} kernel for ${missing.join(', ')} yet`, () => {});
-  });
-}
+import { REPO, SHARED, describeEachKernel, describeShared } from './helpers.js';
 
 const fromRows = (rows: string[]) => Uint8Array.from(rows.join(''), (ch) => (ch === '1' ? 1 : 0));
 const numpy = JSON.parse(readFileSync(join(REPO, 'test/goldens/rle/rle_numpy.json'), 'utf8'));
@@ -121,134 +109,138 @@ describe('competition RLE golden, copied cases (run without ../shared)', () => {
   });
 });
 
-describeEachKernel(KERNEL_OPS, 'rle (numpy goldens: competition encoder, order=F, COCO counts)', (backend) => {
-  it.each(numpy.cases as any[])('$name', async (c) => {
-    const shape = { height: c.height, width: c.width };
-    const m = fromRows(c.mask_rows);
-    expect((await encodeRle(m, shape, { backend })).rle).toEqual([c.rle_row]);
-    expect((await encodeRle(m, shape, { order: 'col', backend })).rle).toEqual([c.rle_col]);
-    const coco = await encodeCocoRle(m, shape, { backend, compress: true });
-    expect(Array.from(coco.counts[0]!)).toEqual(c.coco_counts);
-    expect(coco.strings).toEqual([c.coco_string]);
-    expect((await decodeCocoRle(c.coco_string, shape, { backend })).mask).toEqual(m);
-    expect((await decodeRle(c.rle_row, shape, { backend })).mask).toEqual(m);
-    expect((await decodeRle(c.rle_col, shape, { order: 'col', backend })).mask).toEqual(m);
-    expect((await decodeCocoRle(c.coco_counts, shape, { backend })).mask).toEqual(m);
-    expect(rleArea(c.rle_row, m.length)).toBe(c.area);
-  });
+describeEachKernel(
+  ['rleEncode', 'rleDecode', 'rleOverlap'],
+  'rle (numpy goldens: competition encoder, order=F, COCO counts)',
+  (backend) => {
+    it.each(numpy.cases as any[])('$name', async (c) => {
+      const shape = { height: c.height, width: c.width };
+      const m = fromRows(c.mask_rows);
+      expect((await encodeRle(m, shape, { backend })).rle).toEqual([c.rle_row]);
+      expect((await encodeRle(m, shape, { order: 'col', backend })).rle).toEqual([c.rle_col]);
+      const coco = await encodeCocoRle(m, shape, { backend, compress: true });
+      expect(Array.from(coco.counts[0]!)).toEqual(c.coco_counts);
+      expect(coco.strings).toEqual([c.coco_string]);
+      expect((await decodeCocoRle(c.coco_string, shape, { backend })).mask).toEqual(m);
+      expect((await decodeRle(c.rle_row, shape, { backend })).mask).toEqual(m);
+      expect((await decodeRle(c.rle_col, shape, { order: 'col', backend })).mask).toEqual(m);
+      expect((await decodeCocoRle(c.coco_counts, shape, { backend })).mask).toEqual(m);
+      expect(rleArea(c.rle_row, m.length)).toBe(c.area);
+    });
 
-  it('encodes [C, H, W] channels independently, from an unaligned view', async () => {
-    const rows = ['1111', '0110', '0000', '1001', '0000', '1111'];
-    const buf = new Uint8Array(1 + 24);
-    buf.set(
-      fromRows(rows).map((v) => v * 255),
-      1,
-    );
-    const mask = buf.subarray(1); // byteOffset 1: exercises the word-wise scan's head and tail
-    const shape = { height: 2, width: 4 };
-    expect((await encodeRle(mask, shape, { backend })).rle).toEqual(['1 4 6 2', '5 1 8 1', '5 4']);
-    expect((await encodeRle(mask, shape, { order: 'col', backend })).rle).toEqual([
-      '1 1 3 5',
-      '2 1 8 1',
-      '2 1 4 1 6 1 8 1',
-    ]);
-    expect((await decodeRle(['1 4 6 2', '5 1 8 1', '5 4'], shape, { backend })).mask).toEqual(binary(mask));
-  });
+    it('encodes [C, H, W] channels independently, from an unaligned view', async () => {
+      const rows = ['1111', '0110', '0000', '1001', '0000', '1111'];
+      const buf = new Uint8Array(1 + 24);
+      buf.set(
+        fromRows(rows).map((v) => v * 255),
+        1,
+      );
+      const mask = buf.subarray(1); // byteOffset 1: exercises the word-wise scan's head and tail
+      const shape = { height: 2, width: 4 };
+      expect((await encodeRle(mask, shape, { backend })).rle).toEqual(['1 4 6 2', '5 1 8 1', '5 4']);
+      expect((await encodeRle(mask, shape, { order: 'col', backend })).rle).toEqual([
+        '1 1 3 5',
+        '2 1 8 1',
+        '2 1 4 1 6 1 8 1',
+      ]);
+      expect((await decodeRle(['1 4 6 2', '5 1 8 1', '5 4'], shape, { backend })).mask).toEqual(binary(mask));
+    });
 
-  it('round-trips random masks in every order (property)', async () => {
-    await fc.assert(
-      fc.asyncProperty(maskArb, async ({ h, w, c, m }) => {
-        const shape = { height: h, width: w };
-        const bin = binary(m);
-        for (const order of ['row', 'col'] as const) {
-          const { rle } = await encodeRle(m, shape, { order, backend });
-          expect(rle).toHaveLength(h * w === 0 ? 1 : c);
-          if (h * w === 0) continue;
-          expect((await decodeRle(rle, shape, { order, backend })).mask).toEqual(bin);
-          const { runs } = await maskToRuns(m, shape, { order, backend });
-          expect(runs.map((r) => parseRle(formatRle(r), h * w))).toEqual(runs);
-          expect(runs.reduce((s, r) => s + rleArea(r), 0)).toBe(sum(m));
-          expect((await runsToMask(runs, shape, { order, backend })).mask).toEqual(bin);
-        }
-        const { counts } = await encodeCocoRle(m, shape, { backend });
-        expect((await decodeCocoRle(counts, shape, { backend })).mask).toEqual(bin);
-      }),
-      { numRuns: 150 },
-    );
-  });
+    it('round-trips random masks in every order (property)', async () => {
+      await fc.assert(
+        fc.asyncProperty(maskArb, async ({ h, w, c, m }) => {
+          const shape = { height: h, width: w };
+          const bin = binary(m);
+          for (const order of ['row', 'col'] as const) {
+            const { rle } = await encodeRle(m, shape, { order, backend });
+            expect(rle).toHaveLength(h * w === 0 ? 1 : c);
+            if (h * w === 0) continue;
+            expect((await decodeRle(rle, shape, { order, backend })).mask).toEqual(bin);
+            const { runs } = await maskToRuns(m, shape, { order, backend });
+            expect(runs.map((r) => parseRle(formatRle(r), h * w))).toEqual(runs);
+            expect(runs.reduce((s, r) => s + rleArea(r), 0)).toBe(sum(m));
+            expect((await runsToMask(runs, shape, { order, backend })).mask).toEqual(bin);
+          }
+          const { counts } = await encodeCocoRle(m, shape, { backend });
+          expect((await decodeCocoRle(counts, shape, { backend })).mask).toEqual(bin);
+        }),
+        { numRuns: 150 },
+      );
+    });
 
-  it('column order and COCO counts are the row order of the transpose (property)', async () => {
-    await fc.assert(
-      fc.asyncProperty(maskArb, async ({ h, w, m }) => {
-        const one = m.subarray(0, h * w);
-        const col = (await maskToRuns(one, { height: h, width: w }, { order: 'col', backend })).runs[0]!;
-        const rowT = (await maskToRuns(transposed(one, h, w), { height: w, width: h }, { backend })).runs[0]!;
-        expect(col).toEqual(rowT);
-        const counts = (await encodeCocoRle(one, { height: h, width: w }, { backend })).counts[0]!;
-        expect(counts.reduce((s, x) => s + x, 0)).toBe(h * w);
-        for (let i = 1; i < counts.length - 1; i++) expect(counts[i]).toBeGreaterThan(0); // canonical: only the first run may be 0
-        expect(cocoCountsToRuns(counts, { height: h, width: w })).toEqual(col);
-        expect(runsToCocoCounts(col, { height: h, width: w })).toEqual(counts);
-        // The COCO module's own pixel-by-pixel encoder (src/backends/js/cocoRle.ts) agrees.
-        expect(cocoRleEncode(one, h, w, 'row').counts).toEqual(counts);
-      }),
-      { numRuns: 150 },
-    );
-  });
+    it('column order and COCO counts are the row order of the transpose (property)', async () => {
+      await fc.assert(
+        fc.asyncProperty(maskArb, async ({ h, w, m }) => {
+          const one = m.subarray(0, h * w);
+          const col = (await maskToRuns(one, { height: h, width: w }, { order: 'col', backend })).runs[0]!;
+          const rowT = (await maskToRuns(transposed(one, h, w), { height: w, width: h }, { backend })).runs[0]!;
+          expect(col).toEqual(rowT);
+          const counts = (await encodeCocoRle(one, { height: h, width: w }, { backend })).counts[0]!;
+          expect(counts.reduce((s, x) => s + x, 0)).toBe(h * w);
+          for (let i = 1; i < counts.length - 1; i++) expect(counts[i]).toBeGreaterThan(0); // canonical: only the first run may be 0
+          expect(cocoCountsToRuns(counts, { height: h, width: w })).toEqual(col);
+          expect(runsToCocoCounts(col, { height: h, width: w })).toEqual(counts);
+          // The COCO module's own pixel-by-pixel encoder (src/backends/js/cocoRle.ts) agrees.
+          expect(cocoRleEncode(one, h, w, 'row').counts).toEqual(counts);
+        }),
+        { numRuns: 150 },
+      );
+    });
 
-  it('transposeRuns (run-wise order change) equals the runs of the transposed mask, any density (property)', async () => {
-    await fc.assert(
-      fc.asyncProperty(maskArb, async ({ h, w, m }) => {
-        const one = m.subarray(0, h * w);
-        const row = (await maskToRuns(one, { height: h, width: w }, { backend })).runs[0]!;
-        const rowT = (await maskToRuns(transposed(one, h, w), { height: w, width: h }, { backend })).runs[0]!;
-        expect(transposeRuns(row, h, w)).toEqual(rowT);
-        expect(transposeRuns(rowT, w, h)).toEqual(row);
-      }),
-      { numRuns: 200 },
-    );
-  });
+    it('transposeRuns (run-wise order change) equals the runs of the transposed mask, any density (property)', async () => {
+      await fc.assert(
+        fc.asyncProperty(maskArb, async ({ h, w, m }) => {
+          const one = m.subarray(0, h * w);
+          const row = (await maskToRuns(one, { height: h, width: w }, { backend })).runs[0]!;
+          const rowT = (await maskToRuns(transposed(one, h, w), { height: w, width: h }, { backend })).runs[0]!;
+          expect(transposeRuns(row, h, w)).toEqual(rowT);
+          expect(transposeRuns(rowT, w, h)).toEqual(row);
+        }),
+        { numRuns: 200 },
+      );
+    });
 
-  it('IoU and Dice on runs equal IoU and Dice on the decoded masks (property)', async () => {
-    await fc.assert(
-      fc.asyncProperty(maskArb, maskArb, async (x, y) => {
-        const h = x.h,
-          w = x.w,
-          n = h * w;
-        const a = x.m.subarray(0, n);
-        const b = new Uint8Array(n);
-        b.set(y.m.subarray(0, Math.min(n, y.m.length)));
-        let inter = 0;
-        for (let i = 0; i < n; i++) inter += a[i] !== 0 && b[i] !== 0 ? 1 : 0;
-        const sa = sum(a),
-          sb = sum(b),
-          union = sa + sb - inter;
-        for (const order of ['row', 'col'] as const) {
-          const ra = (await maskToRuns(a, { height: h, width: w }, { order, backend })).runs[0]!;
-          const rb = (await maskToRuns(b, { height: h, width: w }, { order, backend })).runs[0]!;
-          const iou = await rleIou(ra, rb, { backend });
-          expect([iou.intersection, iou.areaA, iou.areaB]).toEqual([inter, sa, sb]);
-          expect(iou.iou).toBe(union > 0 ? inter / union : 0);
-          expect((await rleDice(ra, rb, { backend })).dice).toBe((2 * inter + 1e-4) / (sa + sb + 1e-4));
-        }
-      }),
-      { numRuns: 150 },
-    );
-  });
+    it('IoU and Dice on runs equal IoU and Dice on the decoded masks (property)', async () => {
+      await fc.assert(
+        fc.asyncProperty(maskArb, maskArb, async (x, y) => {
+          const h = x.h,
+            w = x.w,
+            n = h * w;
+          const a = x.m.subarray(0, n);
+          const b = new Uint8Array(n);
+          b.set(y.m.subarray(0, Math.min(n, y.m.length)));
+          let inter = 0;
+          for (let i = 0; i < n; i++) inter += a[i] !== 0 && b[i] !== 0 ? 1 : 0;
+          const sa = sum(a),
+            sb = sum(b),
+            union = sa + sb - inter;
+          for (const order of ['row', 'col'] as const) {
+            const ra = (await maskToRuns(a, { height: h, width: w }, { order, backend })).runs[0]!;
+            const rb = (await maskToRuns(b, { height: h, width: w }, { order, backend })).runs[0]!;
+            const iou = await rleIou(ra, rb, { backend });
+            expect([iou.intersection, iou.areaA, iou.areaB]).toEqual([inter, sa, sb]);
+            expect(iou.iou).toBe(union > 0 ? inter / union : 0);
+            expect((await rleDice(ra, rb, { backend })).dice).toBe((2 * inter + 1e-4) / (sa + sb + 1e-4));
+          }
+        }),
+        { numRuns: 150 },
+      );
+    });
 
-  it('handles long runs crossing word boundaries on a large mask', async () => {
-    const h = 257,
-      w = 263,
-      m = new Uint8Array(h * w);
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++)
-        if ((x - 130) ** 2 / 90 ** 2 + (y - 120) ** 2 / 70 ** 2 <= 1 || (x + y) % 97 === 0) m[y * w + x] = 1;
-    for (const order of ['row', 'col'] as const) {
-      const { rle } = await encodeRle(m, { height: h, width: w }, { order, backend });
-      sameBytes((await decodeRle(rle, { height: h, width: w }, { order, backend })).mask, m);
-    }
-  });
-});
+    it('handles long runs crossing word boundaries on a large mask', async () => {
+      const h = 257,
+        w = 263,
+        m = new Uint8Array(h * w);
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++)
+          if ((x - 130) ** 2 / 90 ** 2 + (y - 120) ** 2 / 70 ** 2 <= 1 || (x + y) % 97 === 0) m[y * w + x] = 1;
+      for (const order of ['row', 'col'] as const) {
+        const { rle } = await encodeRle(m, { height: h, width: w }, { order, backend });
+        sameBytes((await decodeRle(rle, { height: h, width: w }, { order, backend })).mask, m);
+      }
+    });
+  },
+);
 
 describe('parseRle / decodeRle errors', () => {
   const shape = { height: 4, width: 5 };

@@ -155,10 +155,10 @@ mask &= rs.rand(80, 80) < 0.55
 mask |= rs.rand(80, 80) < 0.01
 add('pixels_eps3_min2', np.argwhere(mask).astype(float), 3.0, 2)
 
-def boundary_matters(X, eps, m):
-    """True when points exactly (in decimal) eps apart change the labels: eps -/+ 1e-9 disagree."""
-    lo = DBSCAN(eps=eps * (1 - 1e-9), min_samples=m).fit(X).labels_
-    hi = DBSCAN(eps=eps * (1 + 1e-9), min_samples=m).fit(X).labels_
+def boundary_matters(X, eps, m, rel=1e-9):
+    """True when points exactly (in decimal) eps apart change the labels: eps -/+ rel disagree."""
+    lo = DBSCAN(eps=eps * (1 - rel), min_samples=m).fit(X).labels_
+    hi = DBSCAN(eps=eps * (1 + rel), min_samples=m).fit(X).labels_
     return not np.array_equal(lo, hi)
 
 
@@ -192,10 +192,18 @@ for i, (step, eps, n, off, dt) in enumerate([(0.1, 0.3, 8, 0.0, 'float64'), (0.1
                                              (0.7, 2.1, 11, 3.0, 'float64')]):
     for attempt in range(500):
         X = rs.randint(0, 9, (n, 2)) * step + off
-        if boundary_matters(X.astype(dt), eps, 2) and add(f'brute_n{n}_eps{eps:g}_{i}', X, eps, 2, dtype=dt):
+        if boundary_matters(X.astype(dt), eps, 2, 1e-6 if dt == 'float32' else 1e-9) and add(f'brute_n{n}_eps{eps:g}_{i}', X, eps, 2, dtype=dt):
             break
     else:
         raise SystemExit(f'no brute case {i}')
+
+# float32 input on sklearn's brute path: the radius is cast to float32 and squared in float32
+# (fl32(fl32(eps)^2)), so a pair exactly eps = fl32(0.3) apart is *not* a neighbour there.
+e32 = float(np.float32(0.3))
+add('brute_f32_radius_rounding', [[0.0, 0.0], [e32, 0.0], [5.0, 5.0]], e32, 2, dtype='float32',
+    note='float32, n <= 11: r^2 = fl32(fl32(eps)^2) < distance^2')
+add('kdtree_f32_same_pair', [[0.0, 0.0], [e32, 0.0]] + [[50.0 + k, 50.0] for k in range(12)], e32, 2, dtype='float32',
+    note='float32, n >= 12: KD-tree works in float64, the same pair is a neighbour')
 
 # all noise, single point, two points exactly eps apart (brute and KD-tree paths)
 add('all_noise', rs.uniform(0, 100, (50, 2)), 1.0, 3)

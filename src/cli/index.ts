@@ -11,8 +11,9 @@ import { rleDecodeCommand, rleEncodeCommand } from './commands/rle.js';
 import { detectCommand } from './commands/detect.js';
 import { segmentCommand } from './commands/segment.js';
 import { ensembleCommand } from './commands/ensemble.js';
+import { evalCocoCommand } from './commands/evalCoco.js';
 
-const commands: Command[] = [simulateCommand, doctorCommand, evalDiceCommand, rleEncodeCommand, rleDecodeCommand, detectCommand, segmentCommand, ensembleCommand];
+const commands: Command[] = [simulateCommand, doctorCommand, evalDiceCommand, rleEncodeCommand, rleDecodeCommand, detectCommand, segmentCommand, ensembleCommand, evalCocoCommand];
 
 function usage(): string {
   const lines = commands.map((c) => `  maskbox ${c.path.join(' ').padEnd(16)} ${c.summary}`);

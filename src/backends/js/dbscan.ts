@@ -37,7 +37,7 @@ export function dbscan(args: DbscanArgs): DbscanKernelResult {
 
 /** n <= 11: sklearn's brute-force neighbourhoods, then its labelling. */
 function labelSmall(pts: Float64Array | Float32Array, dims: number, n: number, eps: number, minSamples: number): DbscanKernelResult {
-  const { start, adj } = bruteNeighbors(pts, dims, n, eps);
+  const { start, adj } = bruteNeighbors(pts, dims, n, eps, pts instanceof Float32Array);
   const core = new Uint8Array(n);
   for (let i = 0; i < n; i++) core[i] = start[i + 1]! - start[i]! >= minSamples ? 1 : 0;
   const labels = new Int32Array(n).fill(-1);

@@ -5,6 +5,7 @@
  * sklearn builds its neighbourhoods with `NearestNeighbors(radius=eps)` (n_neighbors left at 5), so:
  * - n <= 11 points (`5 >= n // 2`): brute force with the GEMM expansion
  *   `d2 = max(0, (|x|^2 + (-2 x.y)) + |y|^2)`, neighbour when `d2 <= eps*eps` ({@link bruteNeighbors});
+ *   for float32 input the radius is cast to float32 and squared in float32;
  * - n >= 12: a KD-tree (leaf_size 30). A point is tested with the squared distance
  *   `S = dx*dx + dy*dy (+ ...) <= eps*eps`, *but* a whole tree node is taken without testing its points
  *   when the distance to the node box's far corner, `sqrt(U)`, is `<= eps`. That adds exactly the
@@ -40,11 +41,14 @@ export const SKLEARN_BRUTE_MAX = 11;
 
 /**
  * Directed neighbourhoods as sklearn's brute-force RadiusNeighbors computes them for small n: CSR
- * `start[n+1]`, `adj`. Row i lists every j (self included) with `max(0, (N_i + M_ij) + N_j) <= eps^2`,
- * `N_i = sum_k x_ik^2`, `M_ij = -2 * sum_k x_ik x_jk` (sequential sums, no FMA: matches OpenBLAS here).
+ * `start[n+1]`, `adj`. Row i lists every j (self included) with `max(0, (N_i + M_ij) + N_j) <= r2`,
+ * `N_i = sum_k x_ik^2`, `M_ij = -2 * sum_k x_ik x_jk` (float64, sequential sums, no FMA: this matched
+ * sklearn with OpenBLAS in 3000 random trials). `r2 = eps*eps`, or for float32 input
+ * `fround(fround(eps)^2)` (sklearn's float32 path squares the radius in float32).
  */
-export function bruteNeighbors(pts: ArrayLike<number>, dims: number, n: number, eps: number): { start: Int32Array; adj: Int32Array } {
-  const r2 = eps * eps;
+export function bruteNeighbors(pts: ArrayLike<number>, dims: number, n: number, eps: number, float32: boolean): { start: Int32Array; adj: Int32Array } {
+  const e32 = Math.fround(eps);
+  const r2 = float32 ? Math.fround(e32 * e32) : eps * eps;
   const norm = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let s = 0;

@@ -13,7 +13,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cocoRleFromPolygon, cocoRleToString } from '../src/backends/js/cocoRle.js';
 import { parseCocoGroundTruth, parseCocoResults, type CocoGroundTruth } from '../src/io/cocoJson.js';
-import { cocoEval } from '../src/ops/cocoEval.js';
+import { cocoEval, prepareCocoEval, resolveCocoParams } from '../src/ops/cocoEval.js';
+import { computeIous } from '../src/backends/js/cocoEval.js';
+import { evaluateCells } from '../src/backends/js/cocoMatch.js';
+import { accumulateCoco } from '../src/backends/js/cocoAccumulate.js';
 import { HAS_SHARED, SHARED } from '../test/helpers.js';
 import { machine, table, timeit } from './harness.js';
 
@@ -103,6 +106,7 @@ if (HAS_SHARED) {
 }
 const t0 = performance.now();
 const syn = synthetic(NUM_IMAGES);
+console.error(`synthetic set: ${(performance.now() - t0).toFixed(0)} ms`);
 const synGt = parseCocoGroundTruth(syn.gt, 'synthetic');
 const setupMs = performance.now() - t0;
 cases.push({ name: `synthetic (${NUM_IMAGES} images)`, gt: synGt, dtJson: { bbox: syn.bbox, segm: syn.segm }, counts: `${syn.gt.annotations.length} gt / ${syn.bbox.length} dt` });
@@ -116,9 +120,21 @@ for (const c of cases) {
     const ev = await timeit(async () => {
       ap = (await cocoEval(c.gt, dt, { iouType, backend: 'js' })).stats.AP;
     }, REPEATS, 1);
-    rows.push([c.name, c.counts, iouType, 'js', parse.median, ev.median, ap.toFixed(4)]);
-    console.error(`${c.name} ${iouType}: parse ${parse.median.toFixed(0)} ms, eval ${ev.median.toFixed(0)} ms`);
+    // One run split into stages: prepare (group, sort, masks to RLE) | IoU | matching | accumulate.
+    const ms = (f: () => void) => {
+      const s = performance.now();
+      f();
+      return performance.now() - s;
+    };
+    let prep!: ReturnType<typeof prepareCocoEval>, ious!: ReturnType<typeof computeIous>, cells!: ReturnType<typeof evaluateCells>;
+    const tPrep = ms(() => (prep = prepareCocoEval(c.gt, dt, resolveCocoParams(c.gt, { iouType }))));
+    const tIou = ms(() => (ious = computeIous(prep.args)));
+    const tMatch = ms(() => (cells = evaluateCells(prep.args, ious)));
+    const tAcc = ms(() => accumulateCoco(prep.args, cells));
+    const stages = [tPrep, tIou, tMatch, tAcc].map((x) => x.toFixed(0)).join(' / ');
+    rows.push([c.name, c.counts, iouType, 'js', parse.median, ev.median, stages, ap.toFixed(4)]);
+    console.error(`${c.name} ${iouType}: parse ${parse.median.toFixed(0)} ms, eval ${ev.median.toFixed(0)} ms (${stages})`);
   }
 }
 console.log(`# cocoEval benchmark\n\n${machine()}; synthetic set generated in ${setupMs.toFixed(0)} ms; medians of ${REPEATS} runs.\n`);
-console.log(table(['data', 'size', 'iouType', 'backend', 'read results (ms)', 'cocoEval (ms)', 'AP'], rows));
+console.log(table(['data', 'size', 'iouType', 'backend', 'read results (ms)', 'cocoEval (ms)', 'prepare / IoU / match / accumulate (ms, one run)', 'AP'], rows));

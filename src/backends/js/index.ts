@@ -8,8 +8,11 @@ import { resize } from './resize.js';
 import { scaleBoxes } from './scaleBoxes.js';
 import { rleDecode, rleEncode, rleOverlap } from './rle.js';
 import { dice } from './dice.js';
+import { dbscan } from './dbscan.js';
+import { baseline } from './baseline.js';
 import { cocoEval } from './cocoEval.js';
 import { vocAp } from './vocAp.js';
+import { logitsToRle } from './logitsToRle.js';
 
 export const jsKernels: Kernel<any, any>[] = [
   { op: 'iou', backend: 'js', run: iou },
@@ -22,6 +25,9 @@ export const jsKernels: Kernel<any, any>[] = [
   { op: 'rleDecode', backend: 'js', run: rleDecode },
   { op: 'rleOverlap', backend: 'js', run: rleOverlap },
   { op: 'dice', backend: 'js', run: dice },
+  { op: 'dbscan', backend: 'js', run: dbscan },
+  { op: 'baseline', backend: 'js', run: baseline },
   { op: 'cocoEval', backend: 'js', run: cocoEval },
   { op: 'vocAp', backend: 'js', run: vocAp },
+  { op: 'logitsToRle', backend: 'js', run: logitsToRle },
 ];

@@ -3,16 +3,19 @@
  * 2048x2048 PNGs (simulated CDV renderings: 10 simulated images, each copied 5 times), writing the lab's
  * CSV per image. Decode-bound: compares with sequential `readImage` alone (the floor the runner must not
  * fall below), shows the overlap of decoding with a 100 ms "inference" (off-thread, like onnxruntime),
- * and checks that peak memory does not grow with the number of images (50 vs 150).
- * Run: npx tsx benchmarks/pipeline.bench.ts [--repeats 3]
+ * and checks that peak memory does not grow with the number of images (10, 50, 150; one fresh process
+ * each). Run: node --expose-gc --import tsx benchmarks/pipeline.bench.ts [--repeats 3]
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { main } from '../src/cli/index.js';
 import { readImage } from '../src/io/image.js';
 import { perImageCsvSink } from '../src/pipeline/detectionSinks.js';
-import { expandInputs, type ImageInput } from '../src/pipeline/inputs.js';
+import type { ImageInput } from '../src/pipeline/inputs.js';
 import { runBatch, type DecodedImage } from '../src/pipeline/runner.js';
 import { machine, table } from './harness.js';
 
@@ -80,23 +83,33 @@ async function run(
   });
   clearInterval(timer);
   if (s.failed) throw new Error(`${s.failed} failed: ${s.failures[0]?.message}`);
-  return { ips: s.imagesPerSecond, n: s.processed, peakRss: peakRss / 2 ** 20, peakExt: peakExt / 2 ** 20 };
+  return {
+    ips: s.imagesPerSecond,
+    n: s.processed,
+    baseRss: base.rss / 2 ** 20,
+    peakRss: peakRss / 2 ** 20,
+    peakExt: peakExt / 2 ** 20,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const files = await prepare();
-const inputs50 = () => expandInputs([IMAGES]);
-/** 150 inputs: the 50 files three times under distinct names (distinct outputs). */
-const inputs150 = () =>
-  [0, 1, 2].flatMap((r) =>
-    files.map((p, k) => ({
-      name: `r${r}/${k}.png`,
-      origin: p,
-      path: p,
-      read: () => import('node:fs/promises').then((f) => f.readFile(p)),
-    })),
-  );
+/** `n` inputs: the 50 files cycled under distinct names (distinct outputs). */
+const inputsN = (n: number) => () =>
+  Array.from({ length: n }, (_, k): ImageInput => {
+    const p = files[k % files.length]!;
+    return { name: `r${Math.floor(k / files.length)}/${k}.png`, origin: p, path: p, read: () => readFile(p) };
+  });
+
+const memArg = process.argv.indexOf('--mem');
+if (memArg >= 0) {
+  // Child mode: one fresh process per input count, so RSS is not inherited from earlier runs.
+  const n = Number(process.argv[memArg + 1]);
+  const r = await run(inputsN(n), instant, 2);
+  process.stdout.write(JSON.stringify(r) + '\n');
+  process.exit(0);
+}
 
 // Floor: sequential decode only.
 const floor: number[] = [];
@@ -106,37 +119,37 @@ for (let r = 0; r < repeats; r++) {
   floor.push((files.length * 1000) / (performance.now() - t));
 }
 
-const rows: (string | number)[][] = [['readImage alone, sequential (floor)', '-', '-', median(floor), '-', '-']];
-for (const [label, det, prefetch, conc] of [
-  ['runner, instant model', instant, 0, 1],
-  ['runner, instant model', instant, 2, 1],
-  ['runner, instant model', instant, 4, 1],
-  ['runner, 100 ms model', slow(100), 0, 1],
-  ['runner, 100 ms model', slow(100), 2, 1],
+const rows: (string | number)[][] = [['readImage alone, sequential (floor)', '-', median(floor), '-', '-']];
+for (const [label, det, prefetch] of [
+  ['runner, instant model', instant, 0],
+  ['runner, instant model', instant, 2],
+  ['runner, instant model', instant, 4],
+  ['runner, 100 ms model', slow(100), 0],
+  ['runner, 100 ms model', slow(100), 2],
 ] as const) {
   const res = [];
-  for (let r = 0; r < repeats; r++) res.push(await run(inputs50, det, prefetch, conc));
+  for (let r = 0; r < repeats; r++) res.push(await run(inputsN(50), det, prefetch));
   rows.push([
     label,
     prefetch,
-    conc,
     median(res.map((x) => x.ips)),
     Math.max(...res.map((x) => x.peakRss)),
     Math.max(...res.map((x) => x.peakExt)),
   ]);
 }
 const mem: (string | number)[][] = [];
-for (const [n, inp] of [
-  [50, inputs50],
-  [150, inputs150],
-] as const) {
-  const r = await run(inp, instant, 2);
-  mem.push([n, r.n, r.ips, r.peakRss, r.peakExt]);
+for (const n of [10, 50, 150]) {
+  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--mem', String(n)], {
+    encoding: 'utf8',
+  });
+  const line = child.stdout.trim().split('\n').pop() ?? '';
+  const r = JSON.parse(line) as Awaited<ReturnType<typeof run>>;
+  mem.push([n, r.n, r.ips, r.baseRss, r.peakRss, r.peakExt]);
 }
 
 console.log(
-  `## Batch runner (detect pipeline), ${files.length} PNGs 2048x2048 RGB (~3.3 MB each)\n\n${machine()}; medians of ${repeats} runs\n`,
+  `## Batch runner (detect pipeline), ${files.length} PNGs 2048x2048 RGB (~3.3 MB each)\n\n${machine()}; load average ${loadavg()[0]!.toFixed(1)}; medians of ${repeats} runs; concurrency 1\n`,
 );
-console.log(table(['mode', 'prefetch', 'concurrency', 'images/s', 'peak RSS MiB', 'peak external MiB'], rows));
-console.log('\n### Memory vs number of images (instant model, prefetch 2)\n');
-console.log(table(['inputs', 'processed', 'images/s', 'peak RSS MiB', 'peak external MiB'], mem));
+console.log(table(['mode', 'prefetch', 'images/s', 'peak RSS MiB', 'peak external MiB'], rows));
+console.log('\n### Memory vs number of images (instant model, prefetch 2, one fresh process per row)\n');
+console.log(table(['inputs', 'processed', 'images/s', 'RSS before MiB', 'peak RSS MiB', 'peak external MiB'], mem));

@@ -6,7 +6,16 @@
 
 #define MASKBOX_CPU_OPS(X) \
   X(iou, JsIou)            \
-  X(nms, JsNms)
+  X(nms, JsNms)                 \
+  X(rleEncode, JsRleEncode)     \
+  X(rleDecode, JsRleDecode)     \
+  X(rleOverlap, JsRleOverlap)   \
+  X(dice, JsDice)               \
+  X(readFloor, JsReadFloor)     \
+  X(letterbox, JsLetterbox)     \
+  X(resize, JsResize)           \
+  X(scaleBoxes, JsScaleBoxes)   \
+  X(logitsToRle, JsLogitsToRle)
 
 namespace maskbox::cpu {
 #define MASKBOX_DECLARE(name, fn) Napi::Value fn(const Napi::CallbackInfo& info);

@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/index.js';
 import { planOutput } from '../src/cli/detectionCli.js';
@@ -142,6 +143,38 @@ describe('maskbox detect', () => {
     expect(planOutput('d', 'yolo')).toEqual({ kind: 'yolo', path: 'd' });
     expect(planOutput('d', 'coco')).toEqual({ kind: 'coco', path: join('d', 'results.json') });
     expect(() => planOutput('a.csv', 'coco')).toThrow(/--format/);
+  });
+});
+
+describe('maskbox baseline', () => {
+  it('writes the same outputs as detect, from the DBSCAN baseline (score 1.0)', async () => {
+    const d = tmp();
+    const px = new Uint8Array(64 * 48);
+    for (const [x0, y0] of [
+      [10, 10],
+      [40, 30],
+    ])
+      for (let y = y0; y < y0 + 5; y++) px.fill(255, y * 64 + x0, y * 64 + x0 + 5);
+    await sharp(px, { raw: { width: 64, height: 48, channels: 1 } })
+      .png()
+      .toFile(join(d, 'blobs.png'));
+    const r = await cli([
+      'baseline',
+      join(d, 'blobs.png'),
+      '--out',
+      join(d, 'all.csv'),
+      '--overlay',
+      join(d, 'ov'),
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ images: 1, detections: 2, detector: 'dbscan-baseline' });
+    // the first (raw-scale) pass grows each 5x5 blob by one pixel: boxes 9..15
+    expect(readFileSync(join(d, 'all.csv'), 'utf8')).toBe(
+      'image,x_center,y_center,width,height,confidence,area\nblobs.png,12,12,6,6,1.0,36\nblobs.png,42,32,6,6,1.0,36\n',
+    );
+    expect(existsSync(join(d, 'ov/blobs_overlay.png'))).toBe(true);
+    expect((await cli(['baseline', join(d, 'blobs.png'), '--box', 'square'])).code).toBe(2);
   });
 });
 

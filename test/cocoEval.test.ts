@@ -39,7 +39,18 @@ function makeGt(anns: G[], images = 2) {
         bbox: a.bbox,
         area: a.area ?? a.bbox[2] * a.bbox[3],
         iscrowd: a.crowd ? 1 : 0,
-        segmentation: [[a.bbox[0], a.bbox[1], a.bbox[0], a.bbox[1] + a.bbox[3], a.bbox[0] + a.bbox[2], a.bbox[1] + a.bbox[3], a.bbox[0] + a.bbox[2], a.bbox[1]]],
+        segmentation: [
+          [
+            a.bbox[0],
+            a.bbox[1],
+            a.bbox[0],
+            a.bbox[1] + a.bbox[3],
+            a.bbox[0] + a.bbox[2],
+            a.bbox[1] + a.bbox[3],
+            a.bbox[0] + a.bbox[2],
+            a.bbox[1],
+          ],
+        ],
       })),
     },
     'gt.json',
@@ -47,7 +58,8 @@ function makeGt(anns: G[], images = 2) {
 }
 /** Stats equal to `want` within 1e-12 (pycocotools' "1" is 1 / (1 + eps) = 0.9999999999999998). */
 function expectStats(got: Record<string, number>, want: Record<string, number>): void {
-  for (const [k, v] of Object.entries(want)) expect(Math.abs(got[k]! - v), `${k}: ${got[k]} vs ${v}`).toBeLessThan(1e-12);
+  for (const [k, v] of Object.entries(want))
+    expect(Math.abs(got[k]! - v), `${k}: ${got[k]} vs ${v}`).toBeLessThan(1e-12);
 }
 
 const makeDt = (gt: ReturnType<typeof makeGt>, dets: D[]) =>
@@ -84,12 +96,28 @@ describe('cocoEval: hand-checked cases', () => {
 
   it('perfect detections give AP 1 and AR 1 (bbox and segm); area ranges without ground truth give -1', async () => {
     const gt = makeGt(gtBoxes);
-    const dt = makeDt(gt, gtBoxes.map((g, i) => ({ image: g.image, cat: g.cat, bbox: g.bbox, score: 0.9 - i * 0.1 })));
+    const dt = makeDt(
+      gt,
+      gtBoxes.map((g, i) => ({ image: g.image, cat: g.cat, bbox: g.bbox, score: 0.9 - i * 0.1 })),
+    );
     for (const iouType of ['bbox', 'segm'] as const) {
       const r = await cocoEval(gt, dt, { iouType, backend: 'js' });
       expect(r.backend).toBe('js');
       // All three boxes are medium (32² <= area <= 96²) except 30x30 = 900 (small).
-      expectStats(r.stats, { AP: 1, AP50: 1, AP75: 1, APs: 1, APm: 1, APl: -1, AR1: 1, AR10: 1, AR100: 1, ARs: 1, ARm: 1, ARl: -1 });
+      expectStats(r.stats, {
+        AP: 1,
+        AP50: 1,
+        AP75: 1,
+        APs: 1,
+        APm: 1,
+        APl: -1,
+        AR1: 1,
+        AR10: 1,
+        AR100: 1,
+        ARs: 1,
+        ARm: 1,
+        ARl: -1,
+      });
       expect(r.dims).toEqual({ T: 10, R: 101, K: 3, A: 4, M: 3 });
     }
   });
@@ -97,7 +125,20 @@ describe('cocoEval: hand-checked cases', () => {
   it('no detections: AP and AR 0 where there is ground truth, -1 elsewhere; no ground truth at all: -1', async () => {
     const gt = makeGt(gtBoxes);
     const r = await cocoEval(gt, makeDt(gt, []));
-    expectStats(r.stats, { AP: 0, AP50: 0, AP75: 0, APs: 0, APm: 0, APl: -1, AR1: 0, AR10: 0, AR100: 0, ARs: 0, ARm: 0, ARl: -1 });
+    expectStats(r.stats, {
+      AP: 0,
+      AP50: 0,
+      AP75: 0,
+      APs: 0,
+      APm: 0,
+      APl: -1,
+      AR1: 0,
+      AR10: 0,
+      AR100: 0,
+      ARs: 0,
+      ARm: 0,
+      ARl: -1,
+    });
     const empty = makeGt([]);
     const r2 = await cocoEval(empty, makeDt(empty, [{ bbox: [0, 0, 10, 10], score: 1 }]));
     for (const name of COCO_STAT_NAMES) expect(r2.stats[name]).toBe(-1);
@@ -127,10 +168,22 @@ describe('cocoEval: hand-checked cases', () => {
   it('a detection outside the area range is ignored only when unmatched', async () => {
     // Small GT (area 400); a big false positive (area 2500) must not hurt APs, a small one must.
     const gt = makeGt([{ bbox: [0, 0, 20, 20] }]);
-    const big = await cocoEval(gt, makeDt(gt, [{ bbox: [50, 50, 50, 50], score: 0.9 }, { bbox: [0, 0, 20, 20], score: 0.5 }]));
+    const big = await cocoEval(
+      gt,
+      makeDt(gt, [
+        { bbox: [50, 50, 50, 50], score: 0.9 },
+        { bbox: [0, 0, 20, 20], score: 0.5 },
+      ]),
+    );
     expectStats(big.stats, { APs: 1 });
     expect(big.stats.AP).toBeLessThan(1);
-    const small = await cocoEval(gt, makeDt(gt, [{ bbox: [50, 50, 10, 10], score: 0.9 }, { bbox: [0, 0, 20, 20], score: 0.5 }]));
+    const small = await cocoEval(
+      gt,
+      makeDt(gt, [
+        { bbox: [50, 50, 10, 10], score: 0.9 },
+        { bbox: [0, 0, 20, 20], score: 0.5 },
+      ]),
+    );
     expect(small.stats.APs).toBeLessThan(1);
   });
 
@@ -143,7 +196,10 @@ describe('cocoEval: hand-checked cases', () => {
   it('maxDets limits detections per image; summary modes say which maxDets they used', async () => {
     const three: G[] = [{ bbox: [0, 0, 40, 40] }, { bbox: [50, 0, 40, 40] }, { bbox: [0, 50, 40, 40] }];
     const gt = makeGt(three);
-    const dt = makeDt(gt, three.map((g, i) => ({ bbox: g.bbox, score: 1 - i / 10 })));
+    const dt = makeDt(
+      gt,
+      three.map((g, i) => ({ bbox: g.bbox, score: 1 - i / 10 })),
+    );
     const r = await cocoEval(gt, dt, { maxDets: [2, 1, 3], summary: 'largest' });
     expect(r.params.maxDets).toEqual([1, 2, 3]);
     expectStats(r.stats, { AR1: 1 / 3, AR10: 2 / 3, AR100: 1, AP: 1 });
@@ -165,16 +221,29 @@ describe('cocoEval: hand-checked cases', () => {
 
   it('ignores detections of categories the ground truth lacks, and counts them', async () => {
     const gt = makeGt([{ bbox: [0, 0, 40, 40] }]);
-    const r = await cocoEval(gt, makeDt(gt, [{ bbox: [0, 0, 40, 40], cat: 77, score: 1 }, { bbox: [0, 0, 40, 40], score: 0.5 }]));
+    const r = await cocoEval(
+      gt,
+      makeDt(gt, [
+        { bbox: [0, 0, 40, 40], cat: 77, score: 1 },
+        { bbox: [0, 0, 40, 40], score: 0.5 },
+      ]),
+    );
     expectStats(r.stats, { AP: 1 });
     expect(r.ignoredDetections).toBe(1);
   });
 
   it('per-class results and precision curve', async () => {
     const gt = makeGt(gtBoxes);
-    const dt = makeDt(gt, [{ bbox: [10, 10, 40, 40], score: 1 }, { bbox: [0, 0, 5, 5], score: 0.9, cat: 2 }]);
+    const dt = makeDt(gt, [
+      { bbox: [10, 10, 40, 40], score: 1 },
+      { bbox: [0, 0, 5, 5], score: 0.9, cat: 2 },
+    ]);
     const pc = cocoPerClass(await cocoEval(gt, dt));
-    expect(pc.map((c) => [c.categoryId, c.name])).toEqual([[1, 'c1'], [2, 'c2'], [3, 'c3']]);
+    expect(pc.map((c) => [c.categoryId, c.name])).toEqual([
+      [1, 'c1'],
+      [2, 'c2'],
+      [3, 'c3'],
+    ]);
     expect(pc[0]!.AP50).toBeCloseTo(0.504950495049505, 12); // recall 0.5: precision 1 up to r = 0.50
     expect(pc[1]!.AP).toBe(0);
     expect(pc[2]!.AP).toBe(-1);
@@ -199,9 +268,13 @@ describe('COCO JSON validation', () => {
 
   it('ground truth: missing fields, NaN, negative sizes and duplicates name the entry', () => {
     expect(() => parseCocoGroundTruth([], 'GT.json')).toThrow(ParseError);
-    expect(() => parseCocoGroundTruth({ images: img, categories: cats }, 'GT.json')).toThrow(/GT.json: 'annotations' must be an array/);
+    expect(() => parseCocoGroundTruth({ images: img, categories: cats }, 'GT.json')).toThrow(
+      /GT.json: 'annotations' must be an array/,
+    );
     expect(() => gtOf([{ ...ann, area: undefined }])).toThrow(/GT.json: annotations\[0\] \(id 5\): missing 'area'/);
-    expect(() => gtOf([{ ...ann, bbox: [0, NaN, 1, 1] }])).toThrow(/annotations\[0\] \(id 5\): bbox\[1\] must be a finite number/);
+    expect(() => gtOf([{ ...ann, bbox: [0, NaN, 1, 1] }])).toThrow(
+      /annotations\[0\] \(id 5\): bbox\[1\] must be a finite number/,
+    );
     expect(() => gtOf([{ ...ann, bbox: [0, 0, -1, 1] }])).toThrow(/negative width/);
     expect(() => gtOf([ann, ann])).toThrow(/annotations\[1\] \(id 5\): duplicate annotation id 5/);
     expect(() => gtOf([{ ...ann, segmentation: [[0, 0, 1]] }])).toThrow(/segmentation\[0\]/);
@@ -214,13 +287,22 @@ describe('COCO JSON validation', () => {
     const det = { image_id: 1, category_id: 1, bbox: [0, 0, 2, 2], score: 0.5 };
     const res = (a: unknown) => parseCocoResults(a, gt, 'DT.json');
     expect(() => res({})).toThrow(/DT.json: results must be an array/);
-    expect(() => res([det, { ...det, image_id: 42 }])).toThrow(/DT.json: results\[1\]: image_id 42 is not an image of GT.json/);
+    expect(() => res([det, { ...det, image_id: 42 }])).toThrow(
+      /DT.json: results\[1\]: image_id 42 is not an image of GT.json/,
+    );
     expect(() => res([det, { ...det, score: undefined }])).toThrow(/results\[1\]: missing 'score'/);
-    expect(() => res([det, { ...det, bbox: [0, 0, NaN, 1] }])).toThrow(/results\[1\]: bbox\[2\] must be a finite number/);
+    expect(() => res([det, { ...det, bbox: [0, 0, NaN, 1] }])).toThrow(
+      /results\[1\]: bbox\[2\] must be a finite number/,
+    );
     expect(() => res([det, { ...det, bbox: [0, 0, 1, -3] }])).toThrow(/results\[1\]: 'bbox' has a negative height/);
     expect(() => res([det, { image_id: 1, category_id: 1, score: 1 }])).toThrow(/results\[1\]: missing 'bbox'/);
     expect(() => res([{ image_id: 1, category_id: 1, score: 1 }])).toThrow(/results\[0\]: has neither/);
-    const seg = (counts: unknown, size = [10, 10]) => ({ image_id: 1, category_id: 1, score: 1, segmentation: { size, counts } });
+    const seg = (counts: unknown, size = [10, 10]) => ({
+      image_id: 1,
+      category_id: 1,
+      score: 1,
+      segmentation: { size, counts },
+    });
     expect(() => res([seg('0:~1')])).toThrow(/results\[0\]: segmentation.counts: .*invalid char '~'/);
     expect(() => res([seg('1')])).toThrow(/sum to 1 but size \[10, 10\]/);
     expect(() => res([seg([100], [20, 5])])).toThrow(/size \[20, 5\] differs from image 1/);
@@ -239,12 +321,16 @@ describe('COCO JSON validation', () => {
   it('segm needs a segmentation on every evaluated ground truth', async () => {
     const gt = gtOf([ann]);
     const dt = parseCocoResults([{ image_id: 1, category_id: 1, bbox: [0, 0, 2, 2], score: 0.5 }], gt, 'DT.json');
-    await expect(cocoEval(gt, dt, { iouType: 'segm' })).rejects.toThrow(/GT.json: annotations\[0\] \(id 5\): missing 'segmentation'/);
+    await expect(cocoEval(gt, dt, { iouType: 'segm' })).rejects.toThrow(
+      /GT.json: annotations\[0\] \(id 5\): missing 'segmentation'/,
+    );
     expectStats((await cocoEval(gt, dt)).stats, { AP: 1 });
   });
 
   it('reading a missing or invalid file is a ParseError naming it', async () => {
-    await expect(readCocoGroundTruth('/nonexistent/gt.json')).rejects.toThrow(/\/nonexistent\/gt.json: cannot read file/);
+    await expect(readCocoGroundTruth('/nonexistent/gt.json')).rejects.toThrow(
+      /\/nonexistent\/gt.json: cannot read file/,
+    );
   });
 });
 
@@ -257,17 +343,28 @@ describeShared('cocoEval on pycocotools test data (../shared/fixtures/coco)', ()
       const gt = await readCocoGroundTruth(join(COCO, exp.gt));
       const dt = await readCocoResults(join(COCO, exp[iouType].dt), gt);
       const r = await cocoEval(gt, dt, { iouType });
-      for (const name of COCO_STAT_NAMES) expect(Math.abs(r.stats[name] - exp[iouType].stats[name]), name).toBeLessThan(1e-9);
+      for (const name of COCO_STAT_NAMES)
+        expect(Math.abs(r.stats[name] - exp[iouType].stats[name]), name).toBeLessThan(1e-9);
     });
   }
 
   it("reproduces faster_coco_eval's test_coco_eval (segm, results as merged RLE without bbox)", async () => {
     const gt = await readCocoGroundTruth(join(COCO, 'gt_dataset.json'));
-    const raw = JSON.parse(readFileSync(join(COCO, 'dt_dataset.json'), 'utf8')) as { image_id: number; category_id: number; score: number; segmentation: number[][] }[];
+    const raw = JSON.parse(readFileSync(join(COCO, 'dt_dataset.json'), 'utf8')) as {
+      image_id: number;
+      category_id: number;
+      score: number;
+      segmentation: number[][];
+    }[];
     const asRle = raw.map((a) => {
       const im = gt.imageById.get(a.image_id)!;
       const r = cocoRleMerge(a.segmentation.map((p) => cocoRleFromPolygon(p, im.height!, im.width!)));
-      return { image_id: a.image_id, category_id: a.category_id, score: a.score, segmentation: { size: [r.height, r.width], counts: cocoRleToString(r.counts) } };
+      return {
+        image_id: a.image_id,
+        category_id: a.category_id,
+        score: a.score,
+        segmentation: { size: [r.height, r.width], counts: cocoRleToString(r.counts) },
+      };
     });
     const r = await cocoEval(gt, parseCocoResults(asRle, gt, 'dt_dataset.json (RLE)'), { iouType: 'segm' });
     expect(r.stats).toEqual({
@@ -298,7 +395,15 @@ describeShared('cocoEval on pycocotools test data (../shared/fixtures/coco)', ()
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
     let code: number;
     try {
-      code = await main(['eval', 'coco', '--gt', join(COCO, 'instances_val2014_100.json'), '--dt', join(COCO, 'instances_val2014_fakebbox100_results.json'), '--json']);
+      code = await main([
+        'eval',
+        'coco',
+        '--gt',
+        join(COCO, 'instances_val2014_100.json'),
+        '--dt',
+        join(COCO, 'instances_val2014_fakebbox100_results.json'),
+        '--json',
+      ]);
     } finally {
       spy.mockRestore();
     }

@@ -19,11 +19,19 @@ import { ParseError } from '../src/errors.js';
 /** A random 0/1 mask `[H, W]` row-major. */
 const maskArb = fc
   .record({ h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }), seed: fc.integer() })
-  .chain(({ h, w }) => fc.record({ h: fc.constant(h), w: fc.constant(w), m: fc.uint8Array({ minLength: h * w, maxLength: h * w, max: 1 }) }));
+  .chain(({ h, w }) =>
+    fc.record({
+      h: fc.constant(h),
+      w: fc.constant(w),
+      m: fc.uint8Array({ minLength: h * w, maxLength: h * w, max: 1 }),
+    }),
+  );
 
 function rows(rle: CocoRle): string[] {
   const m = cocoRleDecode(rle, 'row');
-  return Array.from({ length: rle.height }, (_, y) => Array.from(m.subarray(y * rle.width, (y + 1) * rle.width)).join(''));
+  return Array.from({ length: rle.height }, (_, y) =>
+    Array.from(m.subarray(y * rle.width, (y + 1) * rle.width)).join(''),
+  );
 }
 
 describe('COCO RLE counts', () => {
@@ -43,7 +51,10 @@ describe('COCO RLE counts', () => {
         expect(cocoRleEncode(cocoRleDecode(r, 'col'), h, w, 'col').counts).toEqual(r.counts);
         const ones = m.reduce((s, v) => s + v, 0);
         expect(cocoRleArea(r)).toBe(ones);
-        let x0 = w, y0 = h, x1 = -1, y1 = -1;
+        let x0 = w,
+          y0 = h,
+          x1 = -1,
+          y1 = -1;
         for (let y = 0; y < h; y++)
           for (let x = 0; x < w; x++)
             if (m[y * w + x]) [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
@@ -105,7 +116,14 @@ describe('polygons and boxes (rleFrPoly)', () => {
   });
 
   it('rasterises a triangle by pixel centres and clips to the image', () => {
-    expect(rows(cocoRleFromPolygon([0, 0, 4, 0, 0, 4], 6, 6))).toEqual(['111000', '110000', '100000', '000000', '000000', '000000']);
+    expect(rows(cocoRleFromPolygon([0, 0, 4, 0, 0, 4], 6, 6))).toEqual([
+      '111000',
+      '110000',
+      '100000',
+      '000000',
+      '000000',
+      '000000',
+    ]);
     const clipped = cocoRleFromBbox([-3, -3, 5, 5], 4, 4);
     expect(rows(clipped)).toEqual(['1100', '1100', '0000', '0000']);
     expect(cocoRleArea(cocoRleFromPolygon([], 3, 3))).toBe(0);
@@ -123,27 +141,34 @@ describe('merge and IoU', () => {
     fc.assert(
       fc.property(maskArb, fc.integer(), ({ h, w, m }, seed) => {
         const m2 = m.map((v, i) => ((i * 7 + seed) % 3 === 0 ? 1 - v : v));
-        const a = cocoRleEncode(m, h, w, 'row'), b = cocoRleEncode(m2, h, w, 'row');
+        const a = cocoRleEncode(m, h, w, 'row'),
+          b = cocoRleEncode(m2, h, w, 'row');
         expect(cocoRleDecode(cocoRleMerge([a, b]), 'row')).toEqual(m.map((v, i) => v | m2[i]!));
         expect(cocoRleDecode(cocoRleMerge([a, b], true), 'row')).toEqual(m.map((v, i) => v & m2[i]!));
       }),
     );
-    expect(cocoRleMerge([cocoRleFromBbox([0, 0, 1, 1], 2, 2), cocoRleFromBbox([0, 0, 1, 1], 3, 3)]).counts.length).toBe(0);
+    expect(cocoRleMerge([cocoRleFromBbox([0, 0, 1, 1], 2, 2), cocoRleFromBbox([0, 0, 1, 1], 3, 3)]).counts.length).toBe(
+      0,
+    );
   });
 
   it('IoU equals the decoded masks; crowd divides by the detection area; sizes differ -> -1', () => {
     fc.assert(
       fc.property(maskArb, fc.integer(), ({ h, w, m }, seed) => {
         const m2 = m.map((v, i) => ((i * 5 + seed) % 4 === 0 ? 1 - v : v));
-        const d = cocoRleEncode(m, h, w, 'row'), g = cocoRleEncode(m2, h, w, 'row');
-        let inter = 0, union = 0, areaD = 0;
+        const d = cocoRleEncode(m, h, w, 'row'),
+          g = cocoRleEncode(m2, h, w, 'row');
+        let inter = 0,
+          union = 0,
+          areaD = 0;
         m.forEach((v, i) => ((inter += v & m2[i]!), (union += v | m2[i]!), (areaD += v)));
         const [plain, crowd] = [cocoRleIou([d], [g], [0])[0]!, cocoRleIou([d], [g], [1])[0]!];
         expect(plain).toBe(inter === 0 ? 0 : inter / union);
         expect(crowd).toBe(inter === 0 ? 0 : inter / areaD);
       }),
     );
-    const a = cocoRleFromBbox([0, 0, 2, 2], 4, 4), b = cocoRleFromBbox([0, 0, 2, 2], 5, 4);
+    const a = cocoRleFromBbox([0, 0, 2, 2], 4, 4),
+      b = cocoRleFromBbox([0, 0, 2, 2], 5, 4);
     expect(cocoRleIou([a], [b])[0]).toBe(-1);
   });
 

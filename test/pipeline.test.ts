@@ -8,6 +8,7 @@ import { cocoImagesPath } from '../src/io/cocoResults.js';
 import { formatDetectionsCsv, parseDetectionsCsv } from '../src/io/detectionsCsv.js';
 import { parseYoloTxt } from '../src/io/yoloTxt.js';
 import { readImage } from '../src/io/image.js';
+import { toDisplay8 } from '../src/io/overlay.js';
 import {
   cocoSink,
   combinedCsvSink,
@@ -336,6 +337,16 @@ describe('other outputs', () => {
     ];
     expect(at(0, 5)).toEqual([0, 255, 0]); // left edge of the first box, x = 0.5 +- 0.5
     expect(at(5, 5)).toEqual([40, 40, 40]); // inside: the image itself
+  });
+
+  it('stretches pixels for display (16-bit and dim 8-bit), or keeps them', () => {
+    const g16 = Uint16Array.from({ length: 1001 }, (_, i) => 1000 + i * 10);
+    const d = toDisplay8(g16);
+    expect([d[0], d[500], d[1000]]).toEqual([0, 128, 255]);
+    const dim = toDisplay8(Uint8Array.from({ length: 5000 }, (_, i) => 5 + Math.floor(i / 1000))); // values 5..9
+    expect([0, 1000, 2000, 3000, 4000].map((i) => dim[i])).toEqual([0, 64, 128, 191, 255]);
+    expect(toDisplay8(Uint16Array.from([257, 514]), false)).toEqual(Uint8Array.from([1, 2]));
+    expect(toDisplay8(Uint8Array.from([7, 7]))).toEqual(Uint8Array.from([7, 7]));
   });
 
   it('makes zip entry names safe as output paths', () => {

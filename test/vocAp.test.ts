@@ -8,11 +8,24 @@ import { describeShared, REPO, SHARED } from './helpers.js';
 
 type Box = [number, number, number, number];
 
-function setup(gts: { cat?: number; bbox: Box; crowd?: boolean }[], dets: { cat?: number; bbox: Box; score: number; image?: number }[]) {
+function setup(
+  gts: { cat?: number; bbox: Box; crowd?: boolean }[],
+  dets: { cat?: number; bbox: Box; score: number; image?: number }[],
+) {
   const gt = parseCocoGroundTruth({
     images: [{ id: 1 }, { id: 2 }],
-    categories: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }],
-    annotations: gts.map((g, i) => ({ id: i + 1, image_id: 1, category_id: g.cat ?? 1, bbox: g.bbox, area: g.bbox[2] * g.bbox[3], iscrowd: g.crowd ? 1 : 0 })),
+    categories: [
+      { id: 1, name: 'a' },
+      { id: 2, name: 'b' },
+    ],
+    annotations: gts.map((g, i) => ({
+      id: i + 1,
+      image_id: 1,
+      category_id: g.cat ?? 1,
+      bbox: g.bbox,
+      area: g.bbox[2] * g.bbox[3],
+      iscrowd: g.crowd ? 1 : 0,
+    })),
   });
   const dt = parseCocoResults(
     dets.map((d) => ({ image_id: d.image ?? 1, category_id: d.cat ?? 1, bbox: d.bbox, score: d.score })),
@@ -73,7 +86,13 @@ describe('vocAp: hand-checked cases', () => {
   });
 
   it('detections on other images or classes do not match', async () => {
-    const { gt, dt } = setup([{ bbox: [0, 0, 10, 10] }], [{ bbox: [0, 0, 10, 10], score: 1, image: 2 }, { bbox: [0, 0, 10, 10], score: 1, cat: 2 }]);
+    const { gt, dt } = setup(
+      [{ bbox: [0, 0, 10, 10] }],
+      [
+        { bbox: [0, 0, 10, 10], score: 1, image: 2 },
+        { bbox: [0, 0, 10, 10], score: 1, cat: 2 },
+      ],
+    );
     const r = await vocAp(gt, dt);
     expect(r.classes[0]!.ap).toBe(0);
     expect(r.classes[1]!.numDetections).toBe(1);

@@ -38,15 +38,23 @@ inline int Cell(double v, double lo, double inv, int g) {
   return static_cast<int>(c);
 }
 
-// Kept boxes in struct-of-arrays form, plus a uniform grid of singly linked lists of kept slots.
+// A uniform grid over the kept boxes: each cell holds copies of the kept boxes that cover it,
+// contiguously (a linked list here costs a dependent cache miss per entry).
+template <typename Kept>
 struct Grid {
   double x0 = 0, y0 = 0, inv = 1;
   int gx = 1, gy = 1;
-  std::vector<int32_t> head;                   // per cell: first entry or -1
-  std::vector<int32_t> entry_slot, entry_next;  // entries
+  std::vector<std::vector<Kept>> cells;
 };
 
-constexpr int kMaxCellsPerBox = 16;  // larger boxes go to the `wide` list, tested against every candidate
+constexpr int kMaxCellsPerBox = 16;
+
+// A kept box that takes part in suppression, with its first cell (for testing each pair once).
+struct Kept {
+  float b[4];
+  float area;
+  int32_t cls, cx0, cy0;
+};  // larger boxes go to the `wide` list, tested against every candidate
 
 }  // namespace
 
@@ -119,21 +127,36 @@ std::vector<int32_t> Nms(const NmsOptions& o) {
   if (m == 0 || o.max_detections == 0) return keep;
   keep.reserve(std::min(m, o.max_detections));
 
+  // Gather the candidates in visiting order once (one pass of random reads); everything after is sequential.
+  struct Cand {
+    float b[4];
+    float area;
+    int32_t cls, index;
+  };
+  std::vector<Cand> cand(m);
+  for (size_t c = 0; c < m; c++) {
+    const int32_t i = order[c];
+    Cand& k = cand[c];
+    std::memcpy(k.b, o.boxes + 4 * size_t(i), sizeof k.b);
+    k.area = Area(k.b);
+    k.cls = o.classes ? o.classes[i] : 0;
+    k.index = i;
+  }
+
   // Cell size: about the median side of the interacting candidates, so a typical box covers 1-4
   // cells; at most ~2 cells per candidate in all (sparse scenes get coarser cells).
   double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
   std::vector<float> sides;
   sides.reserve(m);
-  for (int32_t i : order) {
-    const float* b = o.boxes + 4 * size_t(i);
-    if (!Interacts(Area(b))) continue;
-    x0 = std::min<double>(x0, b[0]);
-    y0 = std::min<double>(y0, b[1]);
-    x1 = std::max<double>(x1, b[2]);
-    y1 = std::max<double>(y1, b[3]);
-    sides.push_back(std::max(b[2] - b[0], b[3] - b[1]));
+  for (const Cand& k : cand) {
+    if (!Interacts(k.area)) continue;
+    x0 = std::min<double>(x0, k.b[0]);
+    y0 = std::min<double>(y0, k.b[1]);
+    x1 = std::max<double>(x1, k.b[2]);
+    y1 = std::max<double>(y1, k.b[3]);
+    sides.push_back(std::max(k.b[2] - k.b[0], k.b[3] - k.b[1]));
   }
-  Grid g;
+  Grid<Kept> g;
   if (!sides.empty()) {
     std::nth_element(sides.begin(), sides.begin() + sides.size() / 2, sides.end());
     double cell = std::max<double>(sides[sides.size() / 2], 1e-30);
@@ -154,43 +177,36 @@ std::vector<int32_t> Nms(const NmsOptions& o) {
     g.x0 = x0;
     g.y0 = y0;
     g.inv = 1.0 / cell;
-    g.head.assign(size_t(g.gx) * size_t(g.gy), -1);
+    g.cells.resize(size_t(g.gx) * size_t(g.gy));
   }
 
-  // Kept interacting boxes, by slot.
-  std::vector<float> kbox, karea;
-  std::vector<int32_t> kcls, kcx0, kcy0, wide;
+  std::vector<Kept> kept, wide;  // wide: kept boxes covering more than kMaxCellsPerBox cells
   for (size_t c = 0; c < m && keep.size() < o.max_detections; c++) {
-    const int32_t i = order[c];
-    const float* b = o.boxes + 4 * size_t(i);
-    const float area = Area(b);
-    if (!Interacts(area)) {
-      keep.push_back(i);
+    const Cand& k = cand[c];
+    if (!Interacts(k.area)) {
+      keep.push_back(k.index);
       continue;
     }
-    const int32_t cls = o.classes ? o.classes[i] : 0;
-    const int cx0 = Cell(b[0], g.x0, g.inv, g.gx), cx1 = Cell(b[2], g.x0, g.inv, g.gx);
-    const int cy0 = Cell(b[1], g.y0, g.inv, g.gy), cy1 = Cell(b[3], g.y0, g.inv, g.gy);
+    const int cx0 = Cell(k.b[0], g.x0, g.inv, g.gx), cx1 = Cell(k.b[2], g.x0, g.inv, g.gx);
+    const int cy0 = Cell(k.b[1], g.y0, g.inv, g.gy), cy1 = Cell(k.b[3], g.y0, g.inv, g.gy);
     const size_t ncells = size_t(cx1 - cx0 + 1) * size_t(cy1 - cy0 + 1);
-    auto test = [&](int32_t k) {
-      if (o.classes && kcls[k] != cls) return false;
-      return static_cast<double>(IouF32(b, area, &kbox[4 * size_t(k)], karea[k])) > thr;
+    auto suppresses = [&](const Kept& q) {
+      if (o.classes && q.cls != k.cls) return false;
+      return static_cast<double>(IouF32(k.b, k.area, q.b, q.area)) > thr;
     };
     bool suppressed = false;
-    const size_t nkept = karea.size();
-    if (ncells > nkept) {
+    if (ncells > kept.size()) {
       // A candidate wider than the kept set: scan every kept box.
-      for (size_t k = 0; k < nkept && !suppressed; k++) suppressed = test(static_cast<int32_t>(k));
+      for (size_t q = 0; q < kept.size() && !suppressed; q++) suppressed = suppresses(kept[q]);
     } else {
-      for (size_t w = 0; w < wide.size() && !suppressed; w++) suppressed = test(wide[w]);
+      for (size_t w = 0; w < wide.size() && !suppressed; w++) suppressed = suppresses(wide[w]);
       for (int cy = cy0; cy <= cy1 && !suppressed; cy++) {
         for (int cx = cx0; cx <= cx1 && !suppressed; cx++) {
-          for (int32_t e = g.head[size_t(cy) * g.gx + cx]; e >= 0; e = g.entry_next[e]) {
-            const int32_t k = g.entry_slot[e];
+          for (const Kept& q : g.cells[size_t(cy) * g.gx + cx]) {
             // Each (candidate, kept) pair is tested in one cell only: the one holding the top-left
             // corner of their cell ranges' intersection.
-            if (std::max(kcx0[k], cx0) != cx || std::max(kcy0[k], cy0) != cy) continue;
-            if (test(k)) {
+            if (std::max(q.cx0, cx0) != cx || std::max(q.cy0, cy0) != cy) continue;
+            if (suppresses(q)) {
               suppressed = true;
               break;
             }
@@ -199,24 +215,20 @@ std::vector<int32_t> Nms(const NmsOptions& o) {
       }
     }
     if (suppressed) continue;
-    keep.push_back(i);
-    const int32_t slot = static_cast<int32_t>(karea.size());
-    kbox.insert(kbox.end(), b, b + 4);
-    karea.push_back(area);
-    kcls.push_back(cls);
-    kcx0.push_back(cx0);
-    kcy0.push_back(cy0);
+    keep.push_back(k.index);
+    Kept q;
+    std::memcpy(q.b, k.b, sizeof q.b);
+    q.area = k.area;
+    q.cls = k.cls;
+    q.cx0 = cx0;
+    q.cy0 = cy0;
+    kept.push_back(q);
     if (ncells > size_t(kMaxCellsPerBox)) {
-      wide.push_back(slot);
+      wide.push_back(q);
       continue;
     }
     for (int cy = cy0; cy <= cy1; cy++) {
-      for (int cx = cx0; cx <= cx1; cx++) {
-        int32_t& h = g.head[size_t(cy) * g.gx + cx];
-        g.entry_slot.push_back(slot);
-        g.entry_next.push_back(h);
-        h = static_cast<int32_t>(g.entry_slot.size() - 1);
-      }
+      for (int cx = cx0; cx <= cx1; cx++) g.cells[size_t(cy) * g.gx + cx].push_back(q);
     }
   }
   return keep;

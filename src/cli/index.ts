@@ -11,10 +11,11 @@ import { rleDecodeCommand, rleEncodeCommand } from './commands/rle.js';
 import { detectCommand } from './commands/detect.js';
 import { segmentCommand } from './commands/segment.js';
 import { ensembleCommand } from './commands/ensemble.js';
+import { baselineCommand } from './commands/baseline.js';
 import { evalCocoCommand } from './commands/evalCoco.js';
 import { dbscanCommand } from './commands/dbscan.js';
 
-const commands: Command[] = [simulateCommand, doctorCommand, evalDiceCommand, rleEncodeCommand, rleDecodeCommand, detectCommand, segmentCommand, ensembleCommand, evalCocoCommand, dbscanCommand];
+const commands: Command[] = [simulateCommand, doctorCommand, evalDiceCommand, rleEncodeCommand, rleDecodeCommand, detectCommand, segmentCommand, ensembleCommand, evalCocoCommand, dbscanCommand, baselineCommand];
 
 function usage(): string {
   const lines = commands.map((c) => `  maskbox ${c.path.join(' ').padEnd(16)} ${c.summary}`);

@@ -139,7 +139,8 @@ class Entry {
     if (!Array.isArray(v) || v.length !== 4) this.fail(`'${key}' must be [x, y, width, height], got ${show(v)}`);
     for (let i = 0; i < 4; i++) {
       const x = v[i];
-      if (typeof x !== 'number' || !Number.isFinite(x)) this.fail(`${key}[${i}] must be a finite number, got ${show(x)}`);
+      if (typeof x !== 'number' || !Number.isFinite(x))
+        this.fail(`${key}[${i}] must be a finite number, got ${show(x)}`);
     }
     if (v[2] < 0 || v[3] < 0) this.fail(`'${key}' has a negative ${v[2] < 0 ? 'width' : 'height'}: ${show(v)}`);
     return [v[0], v[1], v[2], v[3]];
@@ -157,9 +158,12 @@ class Entry {
         if (poly.length % 2 !== 0) this.fail(`segmentation[${p}] has an odd number of coordinates (${poly.length})`);
       }
       const n0 = (v[0] as number[] | undefined)?.length;
-      if (n0 !== undefined && n0 < 4) this.fail(`segmentation[0] has ${n0} coordinates; a polygon needs at least 3 points`);
+      if (n0 !== undefined && n0 < 4)
+        this.fail(`segmentation[0] has ${n0} coordinates; a polygon needs at least 3 points`);
       if (n0 === 4 && v.some((p: number[]) => p.length !== 4)) {
-        this.fail('segmentation[0] has 4 values, which pycocotools reads as boxes [x, y, w, h]; then every entry must have 4');
+        this.fail(
+          'segmentation[0] has 4 values, which pycocotools reads as boxes [x, y, w, h]; then every entry must have 4',
+        );
       }
       return v as CocoPolygons;
     }
@@ -198,7 +202,8 @@ function entryName(list: string, i: number, o: unknown): string {
  *   negative size, missing `area`, duplicate image or annotation ids, malformed segmentation
  */
 export function parseCocoGroundTruth(json: unknown, source = 'ground truth'): CocoGroundTruth {
-  if (!isObject(json)) throw new ParseError(source, `expected an object with images, annotations, categories; got ${show(json)}`);
+  if (!isObject(json))
+    throw new ParseError(source, `expected an object with images, annotations, categories; got ${show(json)}`);
   for (const key of ['images', 'annotations', 'categories'] as const) {
     if (!Array.isArray(json[key])) throw new ParseError(source, `'${key}' must be an array, got ${show(json[key])}`);
   }
@@ -241,7 +246,8 @@ export function parseCocoGroundTruth(json: unknown, source = 'ground truth'): Co
     const area = e.number(o, 'area');
     let iscrowd = false;
     if (o.iscrowd !== undefined) {
-      if (o.iscrowd !== 0 && o.iscrowd !== 1 && typeof o.iscrowd !== 'boolean') e.fail(`'iscrowd' must be 0 or 1, got ${show(o.iscrowd)}`);
+      if (o.iscrowd !== 0 && o.iscrowd !== 1 && typeof o.iscrowd !== 'boolean')
+        e.fail(`'iscrowd' must be 0 or 1, got ${show(o.iscrowd)}`);
       iscrowd = o.iscrowd === 1 || o.iscrowd === true;
     }
     const segmentation = o.segmentation === undefined ? null : e.segmentation(o.segmentation);
@@ -281,7 +287,8 @@ export function parseCocoResults(json: unknown, gt: CocoGroundTruth, source = 'r
       const segmentation = o.segmentation === undefined ? null : e.segmentation(o.segmentation);
       return { id: i + 1, imageId, categoryId, score, bbox, area: bbox[2] * bbox[3], segmentation, rle: null };
     }
-    if (o.segmentation === undefined) e.fail(`missing 'segmentation' (results[0] is a mask result, so every result must be)`);
+    if (o.segmentation === undefined)
+      e.fail(`missing 'segmentation' (results[0] is a mask result, so every result must be)`);
     const segmentation = e.segmentation(o.segmentation);
     const rle = segmentationToRle(segmentation, image, source, e.where);
     let bbox: CocoBbox;
@@ -304,7 +311,8 @@ export function parseCocoResults(json: unknown, gt: CocoGroundTruth, source = 'r
  */
 export function segmentationToRle(seg: CocoSegmentation, image: CocoImage, source: string, where: string): CocoRle {
   if (Array.isArray(seg)) {
-    const h = image.height, w = image.width;
+    const h = image.height,
+      w = image.width;
     if (h === null || w === null) {
       throw new ParseError(source, `${where}: polygons need the image's height and width (image ${image.id} has none)`);
     }
@@ -320,14 +328,18 @@ export function segmentationToRle(seg: CocoSegmentation, image: CocoImage, sourc
       `${where}: segmentation.size [${h}, ${w}] differs from image ${image.id}'s [${image.height}, ${image.width}]`,
     );
   }
-  if (typeof seg.counts === 'string') return cocoRleFromString(seg.counts, h, w, `${source}: ${where}: segmentation.counts`);
+  if (typeof seg.counts === 'string')
+    return cocoRleFromString(seg.counts, h, w, `${source}: ${where}: segmentation.counts`);
   checkCountsSum(seg.counts, h, w, `${source}: ${where}: segmentation.counts`);
   return { height: h, width: w, counts: Uint32Array.from(seg.counts) };
 }
 
 /** A result's or annotation's box as the polygon pycocotools' `loadRes` gives box results. */
 export function bboxPolygon(b: CocoBbox): CocoPolygons {
-  const x1 = b[0], y1 = b[1], x2 = b[0] + b[2], y2 = b[1] + b[3];
+  const x1 = b[0],
+    y1 = b[1],
+    x2 = b[0] + b[2],
+    y2 = b[1] + b[3];
   return [[x1, y1, x1, y2, x2, y2, x2, y1]];
 }
 

@@ -1,8 +1,8 @@
 /**
  * Overlays: the image with its boxes drawn on it, as PNG. The boxes (and optional score labels) are an
- * SVG composed over the image by sharp. 16-bit images are brought to 8 bits for display with a
- * percentile stretch (0.1 % .. 99.9 % of the samples map to 0 .. 255), as microscopy viewers do, since a
- * plain `/257` leaves a dim EMCCD rendering black.
+ * SVG composed over the image by sharp. Pixels are brought to 8 bits for display with a percentile
+ * stretch (0.1 % .. 99.9 % of the samples map to 0 .. 255), as microscopy viewers do, since a plain
+ * `/257` (or the raw 8-bit values) leaves a dim EMCCD rendering almost black; `stretch: false` keeps them.
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -29,6 +29,8 @@ export interface OverlayOptions {
   lineWidth?: number;
   /** CSS colours by class index (default: a 10-colour palette starting with lime green). */
   palette?: readonly string[];
+  /** Percentile contrast stretch for display (default true); see {@link toDisplay8}. */
+  stretch?: boolean;
 }
 
 const PALETTE = [
@@ -45,22 +47,22 @@ const PALETTE = [
 ];
 
 /**
- * Bring samples to 8 bits for display: 8-bit data is returned as is; 16-bit data is stretched linearly
- * so that the 0.1th percentile maps to 0 and the 99.9th to 255 (a flat image maps to 0).
+ * Bring samples to 8 bits for display with a linear stretch: the 0.1th percentile of all samples maps to
+ * 0 and the 99.9th to 255 (one histogram over every channel, so colours keep their balance; a flat
+ * image is left as is). With `stretch: false`, 8-bit data is returned as is and 16-bit data is divided by 257.
  */
-export function toDisplay8(data: Uint8Array | Uint16Array): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  const hist = new Uint32Array(65536);
+export function toDisplay8(data: Uint8Array | Uint16Array, stretch = true): Uint8Array {
+  const eight = data instanceof Uint8Array;
+  if (!stretch) return eight ? data : Uint8Array.from(data, (v) => Math.round(v / 257));
+  const hist = new Uint32Array(eight ? 256 : 65536);
   for (let i = 0; i < data.length; i++) hist[data[i]!]!++;
   const lo = percentile(hist, data.length, 0.001);
   const hi = percentile(hist, data.length, 0.999);
+  if (hi <= lo) return toDisplay8(data, false); // flat: nothing to stretch
   const out = new Uint8Array(data.length);
-  if (hi <= lo) return out;
-  const scale = 255 / (hi - lo);
-  for (let i = 0; i < data.length; i++) {
-    const v = (data[i]! - lo) * scale;
-    out[i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
-  }
+  const lut = new Uint8Array(hist.length);
+  for (let v = 0; v < lut.length; v++) lut[v] = Math.max(0, Math.min(255, Math.round(((v - lo) * 255) / (hi - lo))));
+  for (let i = 0; i < data.length; i++) out[i] = lut[data[i]!]!;
   return out;
 }
 
@@ -128,7 +130,7 @@ export async function renderOverlay(
   if (![1, 2, 3, 4].includes(channels)) invalid('image.channels', '1, 2, 3 or 4', channels);
   if (image.data.length !== width * height * channels)
     invalid('image.data', `${width * height * channels} samples`, image.data);
-  const px = toDisplay8(image.data);
+  const px = toDisplay8(image.data, options.stretch ?? true);
   const svg = overlaySvg(width, height, boxes, options);
   return sharp(Buffer.from(px.buffer, px.byteOffset, px.byteLength), {
     raw: { width, height, channels: channels as 1 | 2 | 3 | 4 },

@@ -29,8 +29,11 @@ export interface BaselineOptions {
   /** How many times the 3x3 filter runs, integer 1..100. Default 5 (the lab's). */
   passes?: number;
   /**
-   * Pixel values the first convolution sees: `'raw'` 0..255 (default) or `'unit'` 0..1 (/255, as
-   * torchvision's ToTensor). Only the first pass depends on it.
+   * Pixel values the first convolution sees: `'unit'` 0..1 (default: /255, torchvision's ToTensor) or
+   * `'raw'` 0..255. Only the first pass depends on it. With `'unit'` the first pass is an intensity
+   * threshold (RGB sum of the centre times 10 plus the 8 neighbours' sums above 11, i.e. 2805 in 8-bit
+   * units); with `'raw'` it keeps every pixel that is or touches a non-zero pixel (a dilation), which
+   * is why `'unit'` is taken as the lab's setting.
    */
   scale?: 'raw' | 'unit';
   /**
@@ -79,7 +82,7 @@ export function baselineArgs(image: BaselineImage, options: BaselineOptions): Ba
     eps: checkPositive('eps', options.eps ?? 3),
     minSamples: checkInteger('minSamples', options.minSamples ?? 2, 1, 2 ** 31 - 1),
     passes: checkInteger('passes', options.passes ?? 5, 1, 100),
-    scale: checkOneOf('scale', options.scale ?? 'raw', ['raw', 'unit'] as const),
+    scale: checkOneOf('scale', options.scale ?? 'unit', ['raw', 'unit'] as const),
     box: checkOneOf('box', options.box ?? 'minmax', ['minmax', 'edges'] as const),
   };
 }

@@ -12,10 +12,9 @@
  */
 import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import type { CocoEvalArgs, CocoEvalOutput, FlatRles } from '../backends/js/cocoEval.js';
-import { countsToBbox, type CocoRle } from '../backends/js/cocoRle.js';
-import { InvalidArgumentError, ParseError } from '../errors.js';
-import { bboxPolygon, segmentationToRle, type CocoGroundTruth, type CocoResults } from '../io/cocoJson.js';
+import type { CocoEvalArgs, CocoEvalOutput } from '../backends/js/cocoEval.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { CocoGroundTruth, CocoResults } from '../io/cocoJson.js';
 import { checkOneOf, invalid } from '../validate.js';
 import {
   cocoStatSpecs,
@@ -24,7 +23,10 @@ import {
   type CocoStats,
   type CocoSummaryMode,
 } from './cocoSummary.js';
+import { prepareCocoEval } from './cocoEvalPrepare.js';
 
+export { prepareCocoEval };
+export { cocoPerClass, type CocoClassResult } from './cocoSummary.js';
 export type { CocoStats, CocoStatSpec, CocoSummaryMode };
 
 export interface CocoAreaRange {
@@ -193,159 +195,6 @@ export function resolveCocoParams(gt: CocoGroundTruth, options: CocoEvalOptions)
   return { iouType, iouThrs, recThrs, areaRanges, maxDets, useCats, catIds: evalCats, imgIds, summary };
 }
 
-interface Prepared {
-  args: CocoEvalArgs;
-  ignoredDetections: number;
-}
-
-/** Bucket items by key (stable counting sort). Returns [start offsets (keys+1), items in order]. */
-function bucket(keys: Int32Array, numKeys: number): [Int32Array, Int32Array] {
-  const start = new Int32Array(numKeys + 1);
-  let n = 0;
-  for (let j = 0; j < keys.length; j++) if (keys[j]! >= 0) (start[keys[j]! + 1]!++, n++);
-  for (let q = 0; q < numKeys; q++) start[q + 1]! += start[q]!;
-  const fill = start.slice(0, numKeys);
-  const items = new Int32Array(n);
-  for (let j = 0; j < keys.length; j++) if (keys[j]! >= 0) items[fill[keys[j]!]!++] = j;
-  return [start, items];
-}
-
-function flatRles(rles: CocoRle[]): FlatRles {
-  const start = new Int32Array(rles.length + 1);
-  rles.forEach((r, j) => (start[j + 1] = start[j]! + r.counts.length));
-  const counts = new Uint32Array(start[rles.length]!);
-  rles.forEach((r, j) => counts.set(r.counts, start[j]!));
-  return {
-    counts,
-    start,
-    height: Int32Array.from(rles, (r) => r.height),
-    width: Int32Array.from(rles, (r) => r.width),
-  };
-}
-
-/**
- * Groups ground truth and detections into cells (category-major, images in id order), sorts each
- * cell's detections by score (stable), keeps the first maxDets[-1], and converts masks to RLE: the
- * flat arguments of the `cocoEval` kernel.
- */
-export function prepareCocoEval(gt: CocoGroundTruth, dt: CocoResults, p: CocoEvalParams): Prepared {
-  const I = p.imgIds.length;
-  const Kc = p.catIds.length;
-  const imgIndex = new Map(p.imgIds.map((id, i) => [id, i]));
-  const catIndex = new Map(p.catIds.map((id, k) => [id, k]));
-  // Key order = pycocotools' order: useCats: (category, image); otherwise per image, categories in id order.
-  const key = (imageId: number, categoryId: number): number => {
-    const i = imgIndex.get(imageId),
-      k = catIndex.get(categoryId);
-    if (i === undefined || k === undefined) return -1;
-    return p.useCats ? k * I + i : i * Kc + k;
-  };
-  const numKeys = Kc * I;
-  const K = p.useCats ? Kc : 1;
-  const cells = K * I;
-  const keyStride = p.useCats ? 1 : Kc;
-
-  const gtAnns = gt.annotations;
-  const [gtKeyStart, gtItems] = bucket(
-    Int32Array.from(gtAnns, (a) => key(a.imageId, a.categoryId)),
-    numKeys,
-  );
-  const dets = dt.detections;
-  const dtKeys = Int32Array.from(dets, (d) => key(d.imageId, d.categoryId));
-  let ignoredDetections = 0;
-  for (const k of dtKeys) if (k < 0) ignoredDetections++;
-  const [dtKeyStart, dtItems] = bucket(dtKeys, numKeys);
-
-  const gtStart = new Int32Array(cells + 1);
-  for (let c = 0; c <= cells; c++) gtStart[c] = gtKeyStart[c * keyStride]!;
-  // Detections per cell: stable sort by score descending, cut at the largest maxDets.
-  const maxDet = p.maxDets[p.maxDets.length - 1]!;
-  const dtStart = new Int32Array(cells + 1);
-  const kept: number[] = [];
-  for (let c = 0; c < cells; c++) {
-    const s0 = dtKeyStart[c * keyStride]!, s1 = dtKeyStart[(c + 1) * keyStride]!;
-    if (s1 - s0 === 1) kept.push(dtItems[s0]!);
-    else if (s1 > s0) {
-      const list = Array.from(dtItems.subarray(s0, s1));
-      list.sort((x, y) => dets[y]!.score - dets[x]!.score || x - y);
-      for (let j = 0; j < list.length && j < maxDet; j++) kept.push(list[j]!);
-    }
-    dtStart[c + 1] = kept.length;
-  }
-
-  const G = gtItems.length,
-    N = kept.length;
-  const gtBox = new Float64Array(4 * G),
-    gtArea = new Float64Array(G),
-    gtCrowd = new Uint8Array(G);
-  const dtBox = new Float64Array(4 * N),
-    dtArea = new Float64Array(N),
-    dtScore = new Float64Array(N);
-  let gtRle: FlatRles | null = null,
-    dtRle: FlatRles | null = null;
-  const segm = p.iouType === 'segm';
-  const gtRles: CocoRle[] = [],
-    dtRles: CocoRle[] = [];
-  for (let j = 0; j < G; j++) {
-    const a = gtAnns[gtItems[j]!]!;
-    gtArea[j] = a.area;
-    gtCrowd[j] = a.iscrowd ? 1 : 0;
-    if (segm) {
-      const where = `annotations[${a.index}] (id ${a.id})`;
-      if (a.segmentation === null)
-        throw new ParseError(gt.source, `${where}: missing 'segmentation' (needed for iouType segm)`);
-      const rle = segmentationToRle(a.segmentation, gt.imageById.get(a.imageId)!, gt.source, where);
-      gtRles.push(rle);
-      countsToBbox(rle.counts, 0, rle.counts.length, rle.height, rle.width, gtBox, 4 * j);
-    } else gtBox.set(a.bbox, 4 * j);
-  }
-  for (let j = 0; j < N; j++) {
-    const d = dets[kept[j]!]!;
-    dtArea[j] = d.area;
-    dtScore[j] = d.score;
-    if (segm) {
-      const rle =
-        d.rle ??
-        segmentationToRle(
-          d.segmentation ?? bboxPolygon(d.bbox),
-          gt.imageById.get(d.imageId)!,
-          dt.source,
-          `results[${d.id - 1}]`,
-        );
-      dtRles.push(rle);
-      countsToBbox(rle.counts, 0, rle.counts.length, rle.height, rle.width, dtBox, 4 * j);
-    } else dtBox.set(d.bbox, 4 * j);
-  }
-  if (segm) {
-    gtRle = flatRles(gtRles);
-    dtRle = flatRles(dtRles);
-  }
-  const areaRanges = new Float64Array(p.areaRanges.length * 2);
-  p.areaRanges.forEach((r, a) => areaRanges.set(r.range, 2 * a));
-  return {
-    args: {
-      iouType: p.iouType,
-      numImages: I,
-      numCategories: K,
-      iouThrs: Float64Array.from(p.iouThrs),
-      recThrs: Float64Array.from(p.recThrs),
-      areaRanges,
-      maxDets: Int32Array.from(p.maxDets),
-      gtStart,
-      gtBox,
-      gtArea,
-      gtCrowd,
-      dtStart,
-      dtBox,
-      dtArea,
-      dtScore,
-      gtRle,
-      dtRle,
-    },
-    ignoredDetections,
-  };
-}
-
 /**
  * Evaluates detections against COCO ground truth (pycocotools `COCOeval`: evaluate, accumulate,
  * summarize).
@@ -407,52 +256,4 @@ export async function cocoEval(
     ignoredDetections,
     backend,
   };
-}
-
-export interface CocoClassResult {
-  categoryId: number;
-  name: string;
-  /** Mean precision over IoU .50:.95 and all recall thresholds (area `all`, largest maxDets); -1 without GT. */
-  AP: number;
-  AP50: number;
-  AP75: number;
-  /** Mean recall over IoU .50:.95 (area `all`, largest maxDets). */
-  AR: number;
-  /** Precision at each recall threshold (`params.recThrs`), IoU 0.5, area `all`, largest maxDets. */
-  precision50: Float64Array;
-}
-
-/** Per-category AP/AR and the IoU-0.5 precision/recall curve from a `cocoEval` result. */
-export function cocoPerClass(res: CocoEvalResult): CocoClassResult[] {
-  const { T, R, K, A, M } = res.dims;
-  const a = Math.max(
-    0,
-    res.params.areaRanges.findIndex((r) => r.label === 'all'),
-  );
-  const m = M - 1;
-  const t50 = res.params.iouThrs.indexOf(0.5),
-    t75 = res.params.iouThrs.indexOf(0.75);
-  const p = (t: number, r: number, k: number) => res.precision[(((t * R + r) * K + k) * A + a) * M + m]!;
-  const mean = (vals: number[]) => {
-    const v = vals.filter((x) => x > -1);
-    return v.length ? v.reduce((s, x) => s + x, 0) / v.length : -1;
-  };
-  const out: CocoClassResult[] = [];
-  for (let k = 0; k < K; k++) {
-    const all: number[] = [],
-      at = (t: number) => (t < 0 ? [] : Array.from({ length: R }, (_, r) => p(t, r, k)));
-    for (let t = 0; t < T; t++) for (let r = 0; r < R; r++) all.push(p(t, r, k));
-    const ar: number[] = [];
-    for (let t = 0; t < T; t++) ar.push(res.recall[((t * K + k) * A + a) * M + m]!);
-    out.push({
-      categoryId: res.params.catIds[k]!,
-      name: res.categoryNames[k]!,
-      AP: mean(all),
-      AP50: mean(at(t50)),
-      AP75: mean(at(t75)),
-      AR: mean(ar),
-      precision50: Float64Array.from(at(t50)),
-    });
-  }
-  return out;
 }

@@ -4,6 +4,7 @@
  * agree too), or -1 when the slice has none.
  */
 import { pairwiseSum } from '../backends/js/pairwiseSum.js';
+import type { CocoEvalResult } from './cocoEval.js';
 
 export { pairwiseSum };
 
@@ -149,4 +150,55 @@ export function formatCocoSummary(
       return ` ${title.padEnd(18)} (${s.metric}) @[ IoU=${iou} | area=${s.area.padStart(6)} | maxDets=${String(s.maxDets).padStart(3)} ] = ${v.toFixed(3)}`;
     })
     .join('\n');
+}
+
+export interface CocoClassResult {
+  categoryId: number;
+  name: string;
+  /** Mean precision over IoU .50:.95 and all recall thresholds (area `all`, largest maxDets); -1 without GT. */
+  AP: number;
+  AP50: number;
+  AP75: number;
+  /** Mean recall over IoU .50:.95 (area `all`, largest maxDets). */
+  AR: number;
+  /** Precision at each recall threshold (`params.recThrs`), IoU 0.5, area `all`, largest maxDets. */
+  precision50: Float64Array;
+}
+
+/**
+ * Per-category AP/AR (means of the entries > -1, as `summarize` does per category) and the IoU-0.5
+ * precision/recall curve (precision at each of `params.recThrs`) from a `cocoEval` result.
+ */
+export function cocoPerClass(res: CocoEvalResult): CocoClassResult[] {
+  const { T, R, K, A, M } = res.dims;
+  const a = Math.max(
+    0,
+    res.params.areaRanges.findIndex((r) => r.label === 'all'),
+  );
+  const m = M - 1;
+  const t50 = res.params.iouThrs.indexOf(0.5),
+    t75 = res.params.iouThrs.indexOf(0.75);
+  const p = (t: number, r: number, k: number) => res.precision[(((t * R + r) * K + k) * A + a) * M + m]!;
+  const mean = (vals: number[]) => {
+    const v = vals.filter((x) => x > -1);
+    return v.length ? pairwiseSum(v) / v.length : -1;
+  };
+  const out: CocoClassResult[] = [];
+  for (let k = 0; k < K; k++) {
+    const all: number[] = [],
+      at = (t: number) => (t < 0 ? [] : Array.from({ length: R }, (_, r) => p(t, r, k)));
+    for (let t = 0; t < T; t++) for (let r = 0; r < R; r++) all.push(p(t, r, k));
+    const ar: number[] = [];
+    for (let t = 0; t < T; t++) ar.push(res.recall[((t * K + k) * A + a) * M + m]!);
+    out.push({
+      categoryId: res.params.catIds[k]!,
+      name: res.categoryNames[k]!,
+      AP: mean(all),
+      AP50: mean(at(t50)),
+      AP75: mean(at(t75)),
+      AR: mean(ar),
+      precision50: Float64Array.from(at(t50)),
+    });
+  }
+  return out;
 }

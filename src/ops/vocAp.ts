@@ -56,28 +56,37 @@ export interface VocApResult extends Ran {
  * @example const { mAP, classes } = await vocAp(gt, dt); // classes[0].precision / .recall: the PR curve
  */
 export async function vocAp(gt: CocoGroundTruth, dt: CocoResults, options: VocApOptions = {}): Promise<VocApResult> {
-  if (typeof gt !== 'object' || gt === null || !(gt.imageById instanceof Map)) invalid('gt', 'a CocoGroundTruth (from readCocoGroundTruth)', gt);
-  if (typeof dt !== 'object' || dt === null || !Array.isArray(dt.detections)) invalid('dt', 'CocoResults (from readCocoResults)', dt);
-  const iouThreshold = options.iouThreshold === undefined ? 0.5 : checkRange('iouThreshold', options.iouThreshold, 0, 1);
-  const interpolation = options.interpolation === undefined ? 'all-point' : checkOneOf('interpolation', options.interpolation, ['all-point', '11-point'] as const);
+  if (typeof gt !== 'object' || gt === null || !(gt.imageById instanceof Map))
+    invalid('gt', 'a CocoGroundTruth (from readCocoGroundTruth)', gt);
+  if (typeof dt !== 'object' || dt === null || !Array.isArray(dt.detections))
+    invalid('dt', 'CocoResults (from readCocoResults)', dt);
+  const iouThreshold =
+    options.iouThreshold === undefined ? 0.5 : checkRange('iouThreshold', options.iouThreshold, 0, 1);
+  const interpolation =
+    options.interpolation === undefined
+      ? 'all-point'
+      : checkOneOf('interpolation', options.interpolation, ['all-point', '11-point'] as const);
   const crowdAsDifficult = options.crowdAsDifficult ?? true;
   if (typeof crowdAsDifficult !== 'boolean') invalid('crowdAsDifficult', 'a boolean', crowdAsDifficult);
 
   const cats = [...new Map(gt.categories.map((c) => [c.id, c.name]))].sort((a, b) => a[0] - b[0]);
   const catIndex = new Map(cats.map(([id], k) => [id, k]));
   const imgIndex = new Map(gt.images.map((im, i) => [im.id, i]));
-  const K = cats.length, I = gt.images.length;
+  const K = cats.length,
+    I = gt.images.length;
 
   // Ground truth bucketed by (class, image), file order within.
   const gtKey = gt.annotations.map((a) => {
-    const k = catIndex.get(a.categoryId), i = imgIndex.get(a.imageId);
+    const k = catIndex.get(a.categoryId),
+      i = imgIndex.get(a.imageId);
     return k === undefined || i === undefined ? -1 : k * I + i;
   });
   const gtStart = new Int32Array(K * I + 1);
   for (const key of gtKey) if (key >= 0) gtStart[key + 1]!++;
   for (let c = 0; c < K * I; c++) gtStart[c + 1]! += gtStart[c]!;
   const G = gtStart[K * I]!;
-  const gtBox = new Float64Array(4 * G), gtDifficult = new Uint8Array(G);
+  const gtBox = new Float64Array(4 * G),
+    gtDifficult = new Uint8Array(G);
   const fill = gtStart.slice(0, K * I);
   gt.annotations.forEach((a, j) => {
     const key = gtKey[j]!;
@@ -102,7 +111,9 @@ export async function vocAp(gt: CocoGroundTruth, dt: CocoResults, options: VocAp
     dtClassStart[k + 1] = order.length;
   });
   const N = order.length;
-  const dtBox = new Float64Array(4 * N), dtImage = new Int32Array(N), dtScore = new Float64Array(N);
+  const dtBox = new Float64Array(4 * N),
+    dtImage = new Int32Array(N),
+    dtScore = new Float64Array(N);
   order.forEach((j, n) => {
     const d = dt.detections[j]!;
     const [x, y, w, h] = d.bbox;
@@ -112,10 +123,27 @@ export async function vocAp(gt: CocoGroundTruth, dt: CocoResults, options: VocAp
   });
 
   ensureBackends();
-  const args: VocApArgs = { numClasses: K, numImages: I, gtStart, gtBox, gtDifficult, dtClassStart, dtImage, dtBox, iouThreshold, interpolation };
-  const { result, backend } = await dispatch<VocApArgs, VocApOutput>('vocAp', args, options.backend, N * Math.max(1, G));
+  const args: VocApArgs = {
+    numClasses: K,
+    numImages: I,
+    gtStart,
+    gtBox,
+    gtDifficult,
+    dtClassStart,
+    dtImage,
+    dtBox,
+    iouThreshold,
+    interpolation,
+  };
+  const { result, backend } = await dispatch<VocApArgs, VocApOutput>(
+    'vocAp',
+    args,
+    options.backend,
+    N * Math.max(1, G),
+  );
   const classes: VocClassResult[] = cats.map(([id, name], k) => {
-    const d0 = dtClassStart[k]!, d1 = dtClassStart[k + 1]!;
+    const d0 = dtClassStart[k]!,
+      d1 = dtClassStart[k + 1]!;
     const state = result.state.slice(d0, d1);
     let tp = 0;
     for (const s of state) if (s === VOC_TP) tp++;

@@ -96,7 +96,10 @@ export function yoloTxtSink(dir: string, options: { saveConf?: boolean } = {}): 
   );
 }
 
-/** Overlay PNGs: `DIR/<name without extension>_overlay.png` (never overwrites an input PNG of the same name). */
+/**
+ * Overlay PNGs: `DIR/<name without extension>_overlay.png` (never overwrites an input PNG of the same name);
+ * score labels only with `labels: true`.
+ */
 export function overlaySink(dir: string, options: { labels?: boolean } = {}): Sink<DetectionLike> {
   const pathOf = (name: string) => join(dir, nameToPath(`${stripExtension(safeName(name))}_overlay.png`));
   return perImageSink(
@@ -106,7 +109,7 @@ export function overlaySink(dir: string, options: { labels?: boolean } = {}): Si
       writeOverlay(pathOf(job.input.name), job.image, det.boxes, {
         scores: det.scores,
         classes: det.classes,
-        labels: options.labels,
+        labels: options.labels ?? false,
       }),
   );
 }

@@ -9,12 +9,22 @@ import { BackendUnavailableError } from '../../errors.js';
 import type { Kernel } from '../registry.js';
 import type { IouArgs } from '../../ops/iou.js';
 import type { NmsArgs } from '../js/nms.js';
+import type { LetterboxArgs, LetterboxOutput } from '../js/letterbox.js';
+import type { ResizeArgs } from '../js/resize.js';
+import type { ScaleBoxesArgs } from '../js/scaleBoxes.js';
+import type { LogitsToRleArgs, LogitsToRleOutput } from '../js/logitsToRle.js';
 import { loadNative, nativeHasOp, nativeStatus, type NativeAddon } from '../../../bindings/native.js';
+import { diceCpu, rleDecodeCpu, rleEncodeCpu, rleOverlapCpu } from './rle.js';
 
 function addon(): NativeAddon {
   const a = loadNative();
   if (!a) throw new BackendUnavailableError('cpu', nativeStatus().reason);
   return a;
+}
+
+/** Call an addon op that bindings/native.ts does not type (each op's argument object is checked in C++). */
+function call<R>(op: string, args: object): Promise<R> {
+  return (addon()[op] as (a: object) => Promise<R>)(args);
 }
 
 export const cpuKernels: Kernel<any, any>[] = [
@@ -36,4 +46,46 @@ export const cpuKernels: Kernel<any, any>[] = [
     supports: () => nativeHasOp('nms'),
     run: (args: NmsArgs): Promise<Int32Array> => addon().nms(args),
   },
+  {
+    op: 'letterbox',
+    backend: 'cpu',
+    minWork: 3 * 64 * 64, // output samples
+    supports: () => nativeHasOp('letterbox'),
+    async run(a: LetterboxArgs): Promise<LetterboxOutput> {
+      const { data, percentiles: q } = a;
+      const { low, high } = await call<{ low: number; high: number }>('letterbox', {
+        ...a,
+        data: data instanceof Uint8ClampedArray ? new Uint8Array(data.buffer, data.byteOffset, data.length) : data,
+        stretch: q !== null,
+        percentileLow: q?.[0] ?? 0,
+        percentileHigh: q?.[1] ?? 100,
+      });
+      return { data: a.out, low, high };
+    },
+  },
+  {
+    op: 'resize',
+    backend: 'cpu',
+    minWork: 16384, // output elements
+    supports: () => nativeHasOp('resize'),
+    run: async (a: ResizeArgs): Promise<Float32Array> => (await call<void>('resize', a), a.out),
+  },
+  {
+    op: 'scaleBoxes',
+    backend: 'cpu',
+    minWork: 1 << 16, // boxes
+    supports: () => nativeHasOp('scaleBoxes'),
+    run: async (a: ScaleBoxesArgs): Promise<Float32Array> => (await call<void>('scaleBoxes', a), a.out),
+  },
+  {
+    op: 'logitsToRle',
+    backend: 'cpu',
+    minWork: 4096, // output pixels, all channels
+    supports: () => nativeHasOp('logitsToRle'),
+    run: (a: LogitsToRleArgs): Promise<LogitsToRleOutput> => call<LogitsToRleOutput>('logitsToRle', a),
+  },
+  { op: 'rleEncode', backend: 'cpu', minWork: 1 << 16, supports: () => nativeHasOp('rleEncode'), run: rleEncodeCpu }, // mask bytes
+  { op: 'rleDecode', backend: 'cpu', minWork: 1 << 16, supports: () => nativeHasOp('rleDecode'), run: rleDecodeCpu }, // mask bytes
+  { op: 'rleOverlap', backend: 'cpu', minWork: 1 << 12, supports: () => nativeHasOp('rleOverlap'), run: rleOverlapCpu }, // run values
+  { op: 'dice', backend: 'cpu', minWork: 1 << 16, supports: () => nativeHasOp('dice'), run: diceCpu }, // mask bytes per side
 ];

@@ -17,7 +17,10 @@ const EPS = Number.EPSILON; // np.spacing(1)
 
 export function accumulateCoco(args: CocoEvalArgs, ev: CellEvaluation): CocoEvalOutput {
   const { dtStart, dtScore, iouThrs, recThrs, maxDets, numImages: I, numCategories: K } = args;
-  const T = iouThrs.length, R = recThrs.length, A = args.areaRanges.length / 2, M = maxDets.length;
+  const T = iouThrs.length,
+    R = recThrs.length,
+    A = args.areaRanges.length / 2,
+    M = maxDets.length;
   const cells = dtStart.length - 1;
   const N = dtStart[cells]!;
   const precision = new Float64Array(T * R * K * A * M).fill(-1);
@@ -33,10 +36,12 @@ export function accumulateCoco(args: CocoEvalArgs, ev: CellEvaluation): CocoEval
   const rc = new Float64Array(T * maxPerCat);
   const pr = new Float64Array(T * maxPerCat);
   const len = new Int32Array(T);
-  const tp = new Float64Array(T), fp = new Float64Array(T);
+  const tp = new Float64Array(T),
+    fp = new Float64Array(T);
 
   for (let k = 0; k < K; k++) {
-    const n0 = dtStart[k * I]!, n1 = dtStart[(k + 1) * I]!;
+    const n0 = dtStart[k * I]!,
+      n1 = dtStart[(k + 1) * I]!;
     // One stable sort per category; every maxDets cut keeps this relative order.
     const order = new Int32Array(n1 - n0);
     for (let j = 0; j < order.length; j++) order[j] = n0 + j;
@@ -65,7 +70,8 @@ export function accumulateCoco(args: CocoEvalArgs, ev: CellEvaluation): CocoEval
           }
         }
         for (let t = 0; t < T; t++) {
-          const nd = len[t]!, off = t * maxPerCat;
+          const nd = len[t]!,
+            off = t * maxPerCat;
           recall[((t * K + k) * A + a) * M + m] = tp[t]! / npig;
           for (let i = nd - 1; i > 0; i--) if (pr[off + i]! > pr[off + i - 1]!) pr[off + i - 1] = pr[off + i]!;
           let j = 0;

@@ -78,10 +78,13 @@ export function computeIous(args: CocoEvalArgs): CellIous {
     start[c + 1] = start[c]! + (gtStart[c + 1]! - gtStart[c]!) * (dtStart[c + 1]! - dtStart[c]!);
   }
   const iou = new Float64Array(start[cells]!);
-  const gr = args.gtRle, dr = args.dtRle;
+  const gr = args.gtRle,
+    dr = args.dtRle;
   for (let c = 0; c < cells; c++) {
-    const g0 = gtStart[c]!, ng = gtStart[c + 1]! - g0;
-    const d0 = dtStart[c]!, nd = dtStart[c + 1]! - d0;
+    const g0 = gtStart[c]!,
+      ng = gtStart[c + 1]! - g0;
+    const d0 = dtStart[c]!,
+      nd = dtStart[c + 1]! - d0;
     if (ng === 0 || nd === 0) continue;
     const o = start[c]!;
     bboxIouXywh(dtBox, gtBox, gtCrowd, iou, o, d0, nd, g0, ng);
@@ -96,17 +99,30 @@ export function computeIous(args: CocoEvalArgs): CellIous {
           iou[idx] = -1;
           continue;
         }
-        const a0 = dr.start[dj]!, b0 = gr.start[gj]!;
-        iou[idx] = countsIou(dr.counts, a0, dr.start[dj + 1]! - a0, gr.counts, b0, gr.start[gj + 1]! - b0, gtCrowd[gj] !== 0);
+        const a0 = dr.start[dj]!,
+          b0 = gr.start[gj]!;
+        iou[idx] = countsIou(
+          dr.counts,
+          a0,
+          dr.start[dj + 1]! - a0,
+          gr.counts,
+          b0,
+          gr.start[gj + 1]! - b0,
+          gtCrowd[gj] !== 0,
+        );
       }
     }
   }
   return { iou, start };
 }
 
-/** The `cocoEval` kernel: IoUs, per-cell matching, accumulation. */
-export function cocoEval(args: CocoEvalArgs): CocoEvalOutput {
+const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** The `cocoEval` kernel: IoUs, per-cell matching, accumulation (yielding to the event loop between stages). */
+export async function cocoEval(args: CocoEvalArgs): Promise<CocoEvalOutput> {
   const ious = computeIous(args);
+  await nextTick();
   const cells = evaluateCells(args, ious);
+  await nextTick();
   return accumulateCoco(args, cells);
 }

@@ -40,10 +40,13 @@ export function evaluateCells(args: CocoEvalArgs, ious: CellIous): CellEvaluatio
   for (let t = 0; t < T; t++) thr[t] = Math.min(iouThrs[t]!, 1 - 1e-10);
 
   for (let a = 0; a < A; a++) {
-    const lo = areaRanges[2 * a]!, hi = areaRanges[2 * a + 1]!;
+    const lo = areaRanges[2 * a]!,
+      hi = areaRanges[2 * a + 1]!;
     for (let c = 0; c < cells; c++) {
-      const g0 = gtStart[c]!, G = gtStart[c + 1]! - g0;
-      const d0 = dtStart[c]!, D = dtStart[c + 1]! - d0;
+      const g0 = gtStart[c]!,
+        G = gtStart[c + 1]! - g0;
+      const d0 = dtStart[c]!,
+        D = dtStart[c + 1]! - d0;
       if (G === 0 && D === 0) continue;
       let nKept = 0;
       for (let g = 0; g < G; g++) {

@@ -11,6 +11,8 @@
  */
 import { ParseError } from '../../errors.js';
 
+export { cocoRleFromBbox, cocoRleFromPolygon } from './cocoPoly.js';
+
 export interface CocoRle {
   height: number;
   width: number;
@@ -19,13 +21,8 @@ export interface CocoRle {
 }
 
 const UINT = 0x100000000;
+const ASCII = new TextDecoder('latin1');
 const POW32 = Float64Array.from({ length: 9 }, (_, k) => 2 ** (5 * k));
-
-/** C's `(int)` cast of a double as x86 does it: truncation; NaN and out-of-range give INT_MIN. */
-function cInt(x: number): number {
-  if (!(x > -2147483649 && x < 2147483648)) return -2147483648;
-  return Math.trunc(x) | 0;
-}
 
 /**
  * COCO counts of a binary mask (non-zero = 1).
@@ -33,7 +30,8 @@ function cInt(x: number): number {
  */
 export function cocoRleEncode(mask: Uint8Array, height: number, width: number, order: 'col' | 'row' = 'col'): CocoRle {
   const out: number[] = [];
-  let prev = 0, run = 0;
+  let prev = 0,
+    run = 0;
   for (let x = 0, j = 0; x < width; x++) {
     for (let y = 0; y < height; y++, j++) {
       const v = (order === 'col' ? mask[j]! : mask[y * width + x]!) !== 0 ? 1 : 0;
@@ -53,7 +51,8 @@ export function cocoRleEncode(mask: Uint8Array, height: number, width: number, o
 export function cocoRleDecode(rle: CocoRle, order: 'col' | 'row' = 'col'): Uint8Array {
   const { height: h, width: w, counts } = rle;
   const out = new Uint8Array(h * w);
-  let p = 0, v = 0;
+  let p = 0,
+    v = 0;
   for (let j = 0; j < counts.length; j++) {
     const end = Math.min(p + counts[j]!, h * w);
     if (v) {
@@ -96,10 +95,17 @@ export function countsToBbox(
     out[offset] = out[offset + 1] = out[offset + 2] = out[offset + 3] = 0;
     return;
   }
-  let xs = w, ys = h, xe = 0, ye = 0, cc = 0, xp = 0;
+  let xs = w,
+    ys = h,
+    xe = 0,
+    ye = 0,
+    cc = 0,
+    xp = 0;
   for (let j = 0; j < m; j++) {
-    cc = (cc + counts[start + j]!) % UINT;
-    const t = (cc - (j % 2) + UINT) % UINT;
+    cc += counts[start + j]!;
+    if (cc >= UINT) cc -= UINT; // uint32 wrap-around (malformed counts only)
+    let t = cc - (j & 1);
+    if (t < 0) t += UINT;
     const y = t % h;
     const x = (t - y) / h;
     if (j % 2 === 0) xp = x;
@@ -126,113 +132,14 @@ export function cocoRleToBbox(rle: CocoRle): [number, number, number, number] {
 }
 
 /**
- * Rasterises a polygon `[x0, y0, x1, y1, ...]` exactly as pycocotools' `rleFrPoly`: vertices upsampled
- * by 5 and rounded, edges walked densely, then y-boundary crossings downsampled back to pixel
- * centres. Odd trailing values are ignored (as pycocotools does).
- */
-export function cocoRleFromPolygon(xy: ArrayLike<number>, height: number, width: number): CocoRle {
-  const h = height, w = width, scale = 5;
-  const k = Math.floor(xy.length / 2);
-  const x = new Int32Array(k + 1), y = new Int32Array(k + 1);
-  for (let j = 0; j < k; j++) x[j] = cInt(scale * xy[j * 2]! + 0.5);
-  x[k] = x[0]!;
-  for (let j = 0; j < k; j++) y[j] = cInt(scale * xy[j * 2 + 1]! + 0.5);
-  y[k] = y[0]!;
-  // Walk every edge densely (u, v: upsampled points in order) and keep, at each change of u, the
-  // downsampled y-boundary point. Points are consumed as they are produced (pycocotools stores them
-  // first; the order and values are the same). Interpolated values lie between two vertices, so the
-  // Int32Array stores truncate exactly as C's (int) cast; the NaN of a zero-length edge is never read.
-  const bx: number[] = [], by: number[] = [];
-  const pt = new Int32Array(2); // truncating store for (int)(expr)
-  let first = true, pu = 0, pv = 0;
-  const visit = (uj: number, vj: number): void => {
-    if (first) {
-      first = false;
-    } else if (uj !== pu) {
-      let xd = uj < pu ? uj : uj - 1;
-      xd = (xd + 0.5) / scale - 0.5;
-      if (!(Math.floor(xd) !== xd || xd < 0 || xd > w - 1)) {
-        let yd = vj < pv ? vj : pv;
-        yd = (yd + 0.5) / scale - 0.5;
-        if (yd < 0) yd = 0;
-        else if (yd > h) yd = h;
-        bx.push(xd);
-        by.push(Math.ceil(yd));
-      }
-    }
-    pu = uj;
-    pv = vj;
-  };
-  for (let j = 0; j < k; j++) {
-    let xs = x[j]!, xe = x[j + 1]!, ys = y[j]!, ye = y[j + 1]!;
-    const dx = Math.abs(xe - xs), dy = Math.abs(ys - ye);
-    const flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
-    if (flip) {
-      let t = xs;
-      xs = xe;
-      xe = t;
-      t = ys;
-      ys = ye;
-      ye = t;
-    }
-    if (dx === 0 && dy === 0) {
-      visit(xs, -2147483648); // (int)(ys + NaN + .5) on x86
-      continue;
-    }
-    const s = dx >= dy ? (ye - ys) / dx : (xe - xs) / dy;
-    if (dx >= dy) {
-      for (let d = 0; d <= dx; d++) {
-        const t = flip ? dx - d : d;
-        pt[0] = ys + s * t + 0.5;
-        visit(t + xs, pt[0]!);
-      }
-    } else {
-      for (let d = 0; d <= dy; d++) {
-        const t = flip ? dy - d : d;
-        pt[0] = xs + s * t + 0.5;
-        visit(pt[0]!, t + ys);
-      }
-    }
-  }
-  // RLE from the boundary points.
-  const kk = bx.length + 1;
-  const a = new Uint32Array(kk);
-  for (let j = 0; j < kk - 1; j++) a[j] = (bx[j]! * h + by[j]!) >>> 0;
-  a[kk - 1] = (h * w) >>> 0;
-  a.sort();
-  let p = 0;
-  for (let j = 0; j < kk; j++) {
-    const t = a[j]!;
-    a[j] = t - p;
-    p = t;
-  }
-  const b = new Uint32Array(kk);
-  let j = 0, m = 0;
-  b[m++] = a[j++]!;
-  while (j < kk) {
-    if (a[j]! > 0) b[m++] = a[j++]!;
-    else {
-      j++;
-      if (j < kk) b[m - 1]! += a[j++]!;
-    }
-  }
-  return { height: h, width: w, counts: b.slice(0, m) };
-}
-
-/** A box `[x, y, w, h]` rasterised as pycocotools' `rleFrBbox` (the polygon of its four corners). */
-export function cocoRleFromBbox(bbox: ArrayLike<number>, height: number, width: number): CocoRle {
-  const xs = bbox[0]!, ys = bbox[1]!, xe = xs + bbox[2]!, ye = ys + bbox[3]!;
-  return cocoRleFromPolygon([xs, ys, xs, ye, xe, ye, xe, ys], height, width);
-}
-
-/**
  * Union (or intersection) of RLEs, as pycocotools' `rleMerge`. Masks of different sizes give an
  * empty 0x0 RLE (pycocotools' behaviour); no RLEs give one too.
  */
 export function cocoRleMerge(rles: readonly CocoRle[], intersect = false): CocoRle {
   if (rles.length === 0) return { height: 0, width: 0, counts: new Uint32Array(0) };
   const first = rles[0]!;
-  let h = first.height, w = first.width;
+  let h = first.height,
+    w = first.width;
   if (rles.length === 1) return { height: h, width: w, counts: first.counts.slice() };
   let cnts = Array.from(first.counts);
   for (let i = 1; i < rles.length; i++) {
@@ -245,8 +152,15 @@ export function cocoRleMerge(rles: readonly CocoRle[], intersect = false): CocoR
     const A = cnts;
     const bc = B.counts;
     const out: number[] = [];
-    let ca = A.length ? A[0]! : 0, cb = bc.length ? bc[0]! : 0;
-    let v = 0, va = 0, vb = 0, a = 1, b = 1, cc = 0, ct = 1;
+    let ca = A.length ? A[0]! : 0,
+      cb = bc.length ? bc[0]! : 0;
+    let v = 0,
+      va = 0,
+      vb = 0,
+      a = 1,
+      b = 1,
+      cc = 0,
+      ct = 1;
     while (ct > 0) {
       const c = Math.min(ca, cb);
       cc += c;
@@ -289,8 +203,15 @@ export function countsIou(
   bm: number,
   crowd: boolean,
 ): number {
-  let ca = am > 0 ? ac[a0]! : 0, cb = bm > 0 ? bc[b0]! : 0;
-  let va = false, vb = false, a = 1, b = 1, i = 0, u = 0, ct = 1;
+  let ca = am > 0 ? ac[a0]! : 0,
+    cb = bm > 0 ? bc[b0]! : 0;
+  let va = false,
+    vb = false,
+    a = 1,
+    b = 1,
+    i = 0,
+    u = 0,
+    ct = 1;
   while (ct > 0) {
     const c = ca < cb ? ca : cb;
     if (va || vb) {
@@ -333,12 +254,18 @@ export function bboxIouXywh(
 ): void {
   for (let g = 0; g < ng; g++) {
     const G = (gtStart + g) * 4;
-    const gx = gt[G]!, gy = gt[G + 1]!, gw = gt[G + 2]!, gh = gt[G + 3]!;
+    const gx = gt[G]!,
+      gy = gt[G + 1]!,
+      gw = gt[G + 2]!,
+      gh = gt[G + 3]!;
     const ga = gw * gh;
     const isCrowd = crowd !== null && crowd[gtStart + g]! !== 0;
     for (let d = 0; d < nd; d++) {
       const D = (dtStart + d) * 4;
-      const dx = dt[D]!, dy = dt[D + 1]!, dw = dt[D + 2]!, dh = dt[D + 3]!;
+      const dx = dt[D]!,
+        dy = dt[D + 1]!,
+        dw = dt[D + 2]!,
+        dh = dt[D + 3]!;
       const o = outOffset + d * ng + g;
       out[o] = 0;
       const iw = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
@@ -357,8 +284,10 @@ export function bboxIouXywh(
  * box IoU of their `toBbox` first, exact run-wise IoU only where that is > 0; -1 where sizes differ.
  */
 export function cocoRleIou(dt: readonly CocoRle[], gt: readonly CocoRle[], iscrowd?: ArrayLike<number>): Float64Array {
-  const nd = dt.length, ng = gt.length;
-  const db = new Float64Array(nd * 4), gb = new Float64Array(ng * 4);
+  const nd = dt.length,
+    ng = gt.length;
+  const db = new Float64Array(nd * 4),
+    gb = new Float64Array(ng * 4);
   dt.forEach((r, i) => countsToBbox(r.counts, 0, r.counts.length, r.height, r.width, db, i * 4));
   gt.forEach((r, i) => countsToBbox(r.counts, 0, r.counts.length, r.height, r.width, gb, i * 4));
   const out = new Float64Array(nd * ng);
@@ -367,7 +296,8 @@ export function cocoRleIou(dt: readonly CocoRle[], gt: readonly CocoRle[], iscro
     for (let g = 0; g < ng; g++) {
       const o = d * ng + g;
       if (!(out[o]! > 0)) continue;
-      const D = dt[d]!, G = gt[g]!;
+      const D = dt[d]!,
+        G = gt[g]!;
       if (D.height !== G.height || D.width !== G.width) {
         out[o] = -1;
         continue;
@@ -381,7 +311,8 @@ export function cocoRleIou(dt: readonly CocoRle[], gt: readonly CocoRle[], iscro
 
 /** pycocotools' compressed string of counts (LEB128-like, 6 bits a char, delta-coded from index 3). */
 export function cocoRleToString(counts: ArrayLike<number>): string {
-  let s = '';
+  const bytes = new Uint8Array(counts.length * 7);
+  let n = 0;
   for (let i = 0; i < counts.length; i++) {
     let x = counts[i]!;
     if (i > 2) x -= counts[i - 2]!;
@@ -391,10 +322,10 @@ export function cocoRleToString(counts: ArrayLike<number>): string {
       x = Math.floor(x / 32);
       more = c & 0x10 ? x !== -1 : x !== 0;
       if (more) c |= 0x20;
-      s += String.fromCharCode(c + 48);
+      bytes[n++] = c + 48;
     }
   }
-  return s;
+  return ASCII.decode(bytes.subarray(0, n));
 }
 
 /**
@@ -405,9 +336,12 @@ export function cocoRleToString(counts: ArrayLike<number>): string {
 export function cocoRleFromString(s: string, height: number, width: number, source = 'counts'): CocoRle {
   const n = s.length;
   const cnts = new Uint32Array(n); // at most one count per char
-  let m = 0, p = 0;
+  let m = 0,
+    p = 0;
   while (p < n) {
-    let x = 0, k = 0, c = 0;
+    let x = 0,
+      k = 0,
+      c = 0;
     const begin = p;
     do {
       if (p >= n) throw new ParseError(source, `compressed RLE ends inside a value (at char ${begin})`);
@@ -422,7 +356,8 @@ export function cocoRleFromString(s: string, height: number, width: number, sour
     } while (c & 0x20);
     if (c & 0x10) x -= POW32[k]!;
     if (m > 2) x += cnts[m - 2]!;
-    if (x < 0 || x >= UINT) throw new ParseError(source, `compressed RLE decodes to an invalid run length ${x} (count ${m})`);
+    if (x < 0 || x >= UINT)
+      throw new ParseError(source, `compressed RLE decodes to an invalid run length ${x} (count ${m})`);
     cnts[m++] = x;
   }
   const counts = cnts.slice(0, m);
@@ -435,6 +370,9 @@ export function checkCountsSum(counts: ArrayLike<number>, height: number, width:
   let sum = 0;
   for (let i = 0; i < counts.length; i++) sum += counts[i]!;
   if (sum !== height * width) {
-    throw new ParseError(source, `RLE counts sum to ${sum} but size [${height}, ${width}] has ${height * width} pixels`);
+    throw new ParseError(
+      source,
+      `RLE counts sum to ${sum} but size [${height}, ${width}] has ${height * width} pixels`,
+    );
   }
 }

@@ -28,7 +28,7 @@ export function sqrtTieBound(eps: number): number {
   if (!Number.isFinite(u)) return Infinity;
   for (let i = 0; i < 64; i++) {
     f64[0] = u;
-    u64[0] += 1n;
+    u64[0] = u64[0]! + 1n;
     const next = f64[0]!;
     if (Math.sqrt(next) <= eps) u = next;
     else break;

@@ -22,4 +22,3 @@ export function pairwiseSum(a: ArrayLike<number>, start = 0, n = a.length - star
   n2 -= n2 % 8;
   return pairwiseSum(a, start, n2) + pairwiseSum(a, start + n2, n - n2);
 }
-

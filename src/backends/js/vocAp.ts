@@ -48,16 +48,22 @@ export interface VocApOutput {
 const EPS = Number.EPSILON; // np.finfo(np.float64).eps
 
 function iouXyxy(a: Float64Array, i: number, b: Float64Array, j: number): number {
-  const i4 = i * 4, j4 = j * 4;
+  const i4 = i * 4,
+    j4 = j * 4;
   const w = Math.max(0, Math.min(a[i4 + 2]!, b[j4 + 2]!) - Math.max(a[i4]!, b[j4]!));
   const h = Math.max(0, Math.min(a[i4 + 3]!, b[j4 + 3]!) - Math.max(a[i4 + 1]!, b[j4 + 1]!));
   const inter = w * h;
-  const union = (a[i4 + 2]! - a[i4]!) * (a[i4 + 3]! - a[i4 + 1]!) + (b[j4 + 2]! - b[j4]!) * (b[j4 + 3]! - b[j4 + 1]!) - inter;
+  const union =
+    (a[i4 + 2]! - a[i4]!) * (a[i4 + 3]! - a[i4 + 1]!) + (b[j4 + 2]! - b[j4]!) * (b[j4 + 3]! - b[j4 + 1]!) - inter;
   return union > 0 ? inter / union : 0;
 }
 
 /** AP from a recall/precision curve (`voc_ap`). */
-export function vocApFromCurve(recall: Float64Array, precision: Float64Array, interpolation: 'all-point' | '11-point'): number {
+export function vocApFromCurve(
+  recall: Float64Array,
+  precision: Float64Array,
+  interpolation: 'all-point' | '11-point',
+): number {
   const n = recall.length;
   if (interpolation === '11-point') {
     let ap = 0;
@@ -69,7 +75,8 @@ export function vocApFromCurve(recall: Float64Array, precision: Float64Array, in
     }
     return ap;
   }
-  const mrec = new Float64Array(n + 2), mpre = new Float64Array(n + 2);
+  const mrec = new Float64Array(n + 2),
+    mpre = new Float64Array(n + 2);
   mrec.set(recall, 1);
   mrec[n + 1] = 1;
   mpre.set(precision, 1);
@@ -83,18 +90,24 @@ export function vocApFromCurve(recall: Float64Array, precision: Float64Array, in
 export function vocAp(args: VocApArgs): VocApOutput {
   const { numClasses: K, numImages: I, gtStart, gtBox, gtDifficult, dtClassStart, dtImage, dtBox, iouThreshold } = args;
   const N = dtClassStart[K]!;
-  const ap = new Float64Array(K), numGt = new Int32Array(K);
-  const state = new Uint8Array(N), precision = new Float64Array(N), recall = new Float64Array(N);
+  const ap = new Float64Array(K),
+    numGt = new Int32Array(K);
+  const state = new Uint8Array(N),
+    precision = new Float64Array(N),
+    recall = new Float64Array(N);
   const taken = new Uint8Array(gtDifficult.length);
   for (let k = 0; k < K; k++) {
     let npos = 0;
     for (let g = gtStart[k * I]!; g < gtStart[(k + 1) * I]!; g++) if (!gtDifficult[g]) npos++;
     numGt[k] = npos;
-    let tp = 0, fp = 0;
-    const d0 = dtClassStart[k]!, d1 = dtClassStart[k + 1]!;
+    let tp = 0,
+      fp = 0;
+    const d0 = dtClassStart[k]!,
+      d1 = dtClassStart[k + 1]!;
     for (let d = d0; d < d1; d++) {
       const c = k * I + dtImage[d]!;
-      let best = -Infinity, jmax = -1;
+      let best = -Infinity,
+        jmax = -1;
       for (let g = gtStart[c]!; g < gtStart[c + 1]!; g++) {
         const o = iouXyxy(dtBox, d, gtBox, g);
         if (o > best) {

@@ -52,11 +52,19 @@ export const baselineCommand: Command = {
     '  one box per cluster (min/max of its pixels). Boxes have confidence 1.0 and class 0.\n' +
     OUTPUT_USAGE,
   async run(argv) {
-    const { values: v, positionals } = parseFlags(() => parseArgs({ args: argv, options, allowPositionals: true, strict: true }));
-    for (const [flag, allowed] of [['scale', ['raw', 'unit']], ['box', ['minmax', 'edges']]] as const) {
+    const { values: v, positionals } = parseFlags(() =>
+      parseArgs({ args: argv, options, allowPositionals: true, strict: true }),
+    );
+    for (const [flag, allowed] of [
+      ['scale', ['raw', 'unit']],
+      ['box', ['minmax', 'edges']],
+    ] as const) {
       const val = v[flag];
       if (val !== undefined && !(allowed as readonly string[]).includes(val)) {
-        throw new InvalidArgumentError(flag, `Expected one of ${allowed.join(', ')} for --${flag} but received '${val}'`);
+        throw new InvalidArgumentError(
+          flag,
+          `Expected one of ${allowed.join(', ')} for --${flag} but received '${val}'`,
+        );
       }
     }
     const opts: BaselineOptions = {

@@ -21,7 +21,10 @@ function maxDetsFlag(value: string | undefined): number[] | undefined {
   const parts = value.split(',').map((s) => s.trim());
   const out = parts.map(Number);
   if (parts.some((s) => !/^\d+$/.test(s)) || out.some((x) => x < 1)) {
-    throw new InvalidArgumentError('max-dets', `Expected positive integers like 1,10,100 for --max-dets but received '${value}'`);
+    throw new InvalidArgumentError(
+      'max-dets',
+      `Expected positive integers like 1,10,100 for --max-dets but received '${value}'`,
+    );
   }
   return out;
 }
@@ -45,12 +48,20 @@ export const evalCocoCommand: Command = {
     }
     const summary = (v.summary ?? 'pycocotools') as CocoSummaryMode;
     if (summary !== 'pycocotools' && summary !== 'largest') {
-      throw new InvalidArgumentError('summary', `Expected pycocotools or largest for --summary but received '${summary}'`);
+      throw new InvalidArgumentError(
+        'summary',
+        `Expected pycocotools or largest for --summary but received '${summary}'`,
+      );
     }
     const maxDets = maxDetsFlag(v['max-dets']);
     const gt = await readCocoGroundTruth(gtPath);
     const dt = await readCocoResults(dtPath, gt);
-    const r = await cocoEval(gt, dt, { iouType, summary, useCats: !v['class-agnostic'], ...(maxDets ? { maxDets } : {}) });
+    const r = await cocoEval(gt, dt, {
+      iouType,
+      summary,
+      useCats: !v['class-agnostic'],
+      ...(maxDets ? { maxDets } : {}),
+    });
     const perClass = v['per-class'] ? cocoPerClass(r) : null;
     if (v.json) {
       printJson({
@@ -81,7 +92,13 @@ export const evalCocoCommand: Command = {
     }
     printTable(
       ['stat', 'IoU', 'area', 'maxDets', 'value'],
-      r.statSpecs.map((s) => [s.name, s.iouThr === null ? iouAll : s.iouThr.toFixed(2), s.area, s.maxDets, r.stats[s.name].toFixed(4)]),
+      r.statSpecs.map((s) => [
+        s.name,
+        s.iouThr === null ? iouAll : s.iouThr.toFixed(2),
+        s.area,
+        s.maxDets,
+        r.stats[s.name].toFixed(4),
+      ]),
     );
     process.stdout.write(
       `\n${iouType}: ${r.params.imgIds.length} images, ${dt.detections.length} detections` +

@@ -1,0 +1,151 @@
+/**
+ * DBSCAN (eps 3, min_samples 2) on pixel-like points: the on-pixels of random round blobs (70 % fill)
+ * in raster order, 200k and 1M points; and the DBSCAN baseline detector on one synthetic 2048x2048
+ * vesicle image. Peer: scikit-learn 1.2 (Debian's /usr/bin/python3) on the same points / the lab's
+ * torch conv2d + sklearn pipeline on the same image; outputs are checked identical.
+ * Run: npx tsx benchmarks/dbscan.bench.ts [--repeats 3] [--no-python]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { dbscan } from '../src/ops/dbscan.js';
+import { dbscanBaseline } from '../src/ops/baseline.js';
+import { machine, table, timeit } from './harness.js';
+
+const { values } = parseArgs({ options: { repeats: { type: 'string' }, 'no-python': { type: 'boolean' } } });
+const REPEATS = Number(values.repeats ?? 3);
+const PY = !values['no-python'];
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** About `target` on-pixels of random blobs (radius 2..10, 70 % filled) on a square canvas at ~25 % cover. */
+function pixelPoints(target: number, seed: number): Float64Array {
+  const side = Math.ceil(Math.sqrt(target / 0.25));
+  const r = prng(seed);
+  const mask = new Uint8Array(side * side);
+  let on = 0;
+  while (on < target) {
+    const cx = r() * side, cy = r() * side, rad = 2 + r() * 8;
+    for (let y = Math.max(0, Math.floor(cy - rad)); y <= Math.min(side - 1, cy + rad); y++) {
+      for (let x = Math.max(0, Math.floor(cx - rad)); x <= Math.min(side - 1, cx + rad); x++) {
+        if ((x - cx) ** 2 + (y - cy) ** 2 <= rad * rad && r() < 0.7 && !mask[y * side + x]) {
+          mask[y * side + x] = 1;
+          on++;
+        }
+      }
+    }
+  }
+  const pts = new Float64Array(on * 2);
+  for (let y = 0, k = 0; y < side; y++) for (let x = 0; x < side; x++) if (mask[y * side + x]) (pts[k++] = x), (pts[k++] = y);
+  return pts;
+}
+
+/** 2048x2048 RGB: ~250 vesicles (filled and ring, radius 12..20, some touching), dark noisy background. */
+function vesicleImage(seed: number): Uint8Array {
+  const W = 2048, r = prng(seed);
+  const img = new Float32Array(W * W);
+  for (let i = 0; i < img.length; i++) img[i] = r() * 20;
+  for (let v = 0; v < 250; v++) {
+    const cx = r() * W, cy = r() * W, rad = 12 + r() * 8, ring = r() < 0.4, peak = 120 + r() * 135;
+    for (let y = Math.max(0, Math.floor(cy - rad - 4)); y < Math.min(W, cy + rad + 4); y++) {
+      for (let x = Math.max(0, Math.floor(cx - rad - 4)); x < Math.min(W, cx + rad + 4); x++) {
+        const d = Math.hypot(x - cx, y - cy);
+        const g = ring ? Math.exp(-((d - rad * 0.7) ** 2) / 8) : Math.exp(-(d * d) / (2 * (rad / 2) ** 2));
+        img[y * W + x]! += peak * g * (0.7 + 0.6 * r());
+      }
+    }
+  }
+  const out = new Uint8Array(W * W * 3);
+  for (let i = 0; i < img.length; i++) out.fill(Math.min(255, Math.round(img[i]!)), 3 * i, 3 * i + 3);
+  return out;
+}
+
+const SK_DBSCAN = `
+import sys, time, numpy as np
+from sklearn.cluster import DBSCAN
+X = np.fromfile(sys.argv[1], dtype=np.float64).reshape(-1, 2)
+t = time.perf_counter(); labels = DBSCAN(eps=3, min_samples=2).fit(X).labels_; dt = time.perf_counter() - t
+labels.astype(np.int32).tofile(sys.argv[2]); print(dt * 1000)
+`;
+const LAB = `
+import sys, time, numpy as np, torch, torch.nn.functional as F
+from sklearn.cluster import DBSCAN
+torch.set_num_threads(1)
+img = np.fromfile(sys.argv[1], dtype=np.uint8).reshape(2048, 2048, 3)
+t = time.perf_counter()
+x = torch.from_numpy(img.astype(np.float32)).permute(2, 0, 1)[None] / 255
+b = torch.tensor([-11.0]); k3 = torch.ones(1, 3, 3, 3); k3[:, :, 1, 1] = 10; k1 = torch.ones(1, 1, 3, 3); k1[:, :, 1, 1] = 10
+def rest(x):
+    for _ in range(4): x = (F.conv2d(x, k1, b, padding=1) > 0).float()
+    pts = np.argwhere(x[0, 0].numpy() > 0)
+    labels = DBSCAN(eps=3, min_samples=2).fit(pts).labels_
+    return np.array([[pts[labels == k][:, 1].min(), pts[labels == k][:, 0].min(), pts[labels == k][:, 1].max(), pts[labels == k][:, 0].max()] for k in range(labels.max() + 1)], dtype=np.float32)
+first = F.conv2d(x, k3, b, padding=1) > 0
+boxes = rest(first.float())
+dt = time.perf_counter() - t
+# the same chain with the first pass decided exactly (integer sums): differs from torch only at exact ties
+s = img.astype(np.int64).sum(2); p = np.pad(s, 1)
+conv = sum(p[1 + dy:1 + dy + 2048, 1 + dx:1 + dx + 2048] for dy in (-1, 0, 1) for dx in (-1, 0, 1)) + 9 * s
+flips = int(((conv > 2805) != first[0, 0].numpy()).sum())
+exact = rest(torch.from_numpy((conv > 2805).astype(np.float32))[None, None])
+boxes.tofile(sys.argv[2]); exact.tofile(sys.argv[3]); print(dt * 1000, flips, int((conv == 2805).sum()))
+`;
+
+const dir = mkdtempSync(join(tmpdir(), 'maskbox-dbscan-bench-'));
+const python = (code: string, args: string[]) =>
+  execFileSync('/usr/bin/python3', ['-c', code, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim().split(' ').map(Number);
+const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
+
+const rows: (string | number)[][] = [];
+try {
+  for (const target of [200_000, 1_000_000]) {
+    const pts = pixelPoints(target, 7);
+    const n = pts.length / 2;
+    const ours = await dbscan(pts, { eps: 3, minSamples: 2, backend: 'js' });
+    const t = await timeit(() => dbscan(pts, { eps: 3, minSamples: 2, backend: 'js' }), REPEATS, 1);
+    let sk = '-', ratio = '-', same = '-';
+    if (PY) {
+      writeFileSync(join(dir, 'pts.bin'), pts);
+      const [ms = NaN] = python(SK_DBSCAN, [join(dir, 'pts.bin'), join(dir, 'labels.bin')]);
+      const skLabels = new Int32Array(readFileSync(join(dir, 'labels.bin')).buffer.slice(0));
+      sk = ms.toFixed(0);
+      ratio = (ms / t.median).toFixed(1) + 'x';
+      same = sameArray(skLabels, ours.labels) ? 'yes' : 'NO';
+    }
+    rows.push([`dbscan ${n} points (${ours.clusters} clusters)`, t.median, t.min, sk, ratio, same]);
+  }
+
+  const img = vesicleImage(3);
+  const image = { data: img, width: 2048, height: 2048, channels: 3 };
+  const ours = await dbscanBaseline(image, { backend: 'js' });
+  const t = await timeit(() => dbscanBaseline(image, { backend: 'js' }), REPEATS, 1);
+  let lab = '-', ratio = '-', same = '-';
+  if (PY) {
+    writeFileSync(join(dir, 'img.bin'), img);
+    const [ms = NaN, flips, ties] = python(LAB, [join(dir, 'img.bin'), join(dir, 'boxes.bin'), join(dir, 'exact.bin')]);
+    const boxes = new Float32Array(readFileSync(join(dir, 'boxes.bin')).buffer.slice(0));
+    const exact = new Float32Array(readFileSync(join(dir, 'exact.bin')).buffer.slice(0));
+    lab = ms.toFixed(0);
+    ratio = (ms / t.median).toFixed(1) + 'x';
+    same = sameArray(boxes, ours.boxes)
+      ? 'yes'
+      : `${sameArray(exact, ours.boxes) ? 'yes' : 'NO'} with exact first pass (torch float32 flipped ${flips} of ${ties} exact-0 pixels)`;
+  }
+  rows.push([`baseline detector 2048x2048 (${ours.labels.length} px kept, ${ours.sizes.length} boxes)`, t.median, t.min, lab, ratio, same]);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+console.log(`DBSCAN — ${machine()}\n`);
+console.log(table(['case', 'maskbox js median ms', 'min ms', 'peer ms (sklearn / torch+sklearn, 1 run)', 'peer / ours', 'identical'], rows));

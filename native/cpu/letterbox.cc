@@ -1,0 +1,245 @@
+// Fused letterbox: uint8/uint16 HWC (1, 3 or 4 channels) -> bilinear resize -> normalise -> pad ->
+// CHW float32 [3, outHeight, outWidth], in one pass over the output (no intermediate image).
+// Bit-identical to src/backends/js/letterbox.ts: the same float64 taps (`MakeTaps<double>`), the same
+// float64 operations in the same order per sample (`Sample` = `letterboxSample`), one rounding to float32.
+// JS: addon.letterbox({ data, maxValue, width, height, channels, newWidth, newHeight, left, top, outWidth,
+//   outHeight, pad, stretch, percentileLow, percentileHigh, out }) -> Promise<{ low, high }>
+// `data` is a Uint8Array when maxValue is 255, a Uint16Array when it is 65535; `out` is allocated in JS.
+#include <cmath>
+#include <cstring>
+#include <mutex>
+
+#include "cpu/resize.h"
+#include "pool.h"
+
+namespace maskbox::cpu {
+
+struct LetterboxOptions {
+  size_t width = 0, height = 0, channels = 0;
+  size_t new_width = 0, new_height = 0, left = 0, top = 0, out_width = 0, out_height = 0;
+  double pad = 0, low = 0, range = 1;
+};
+
+namespace {
+
+// letterboxSample: bilinear (width first, then height) of the four samples at r + c, then
+// clamp((v - low) / range, 0, 1), all in double.
+template <typename T>
+inline double Sample(const T* src, size_t r0, size_t r1, double wy0, double wy1, size_t c0, size_t c1, double wx0,
+                     double wx1, double low, double range) {
+  const double top = wx0 * src[r0 + c0] + wx1 * src[r0 + c1];
+  const double bottom = wx0 * src[r1 + c0] + wx1 * src[r1 + c1];
+  const double v = (wy0 * top + wy1 * bottom - low) / range;
+  return v <= 0 ? 0 : v >= 1 ? 1 : v;
+}
+
+// Output rows [y_begin, y_end) of the resized image (rows of the output at top + y).
+template <typename T>
+void LetterboxRows(const T* src, const LetterboxOptions& o, const LinearTaps<double>& tx, const LinearTaps<double>& ty,
+                   const std::vector<size_t>& cx0, const std::vector<size_t>& cx1, float* out, size_t y_begin,
+                   size_t y_end) {
+  const size_t row_stride = o.width * o.channels;
+  const size_t plane = o.out_width * o.out_height;
+  const size_t green = o.channels > 1 ? 1 : 0, blue = o.channels > 1 ? 2 : 0;
+  const double low = o.low, range = o.range;
+  for (size_t y = y_begin; y < y_end; y++) {
+    const size_t r0 = size_t(ty.i0[y]) * row_stride, r1 = size_t(ty.i1[y]) * row_stride;
+    const double wy0 = ty.w0[y], wy1 = ty.w1[y];
+    float* R = out + (o.top + y) * o.out_width + o.left;
+    float* G = R + plane;
+    float* B = G + plane;
+    if (green) {
+      for (size_t x = 0; x < o.new_width; x++) {
+        const size_t c0 = cx0[x], c1 = cx1[x];
+        const double wx0 = tx.w0[x], wx1 = tx.w1[x];
+        R[x] = static_cast<float>(Sample(src, r0, r1, wy0, wy1, c0, c1, wx0, wx1, low, range));
+        G[x] = static_cast<float>(Sample(src, r0 + green, r1 + green, wy0, wy1, c0, c1, wx0, wx1, low, range));
+        B[x] = static_cast<float>(Sample(src, r0 + blue, r1 + blue, wy0, wy1, c0, c1, wx0, wx1, low, range));
+      }
+    } else {
+      for (size_t x = 0; x < o.new_width; x++) {
+        const float v = static_cast<float>(
+            Sample(src, r0, r1, wy0, wy1, cx0[x], cx1[x], tx.w0[x], tx.w1[x], low, range));
+        R[x] = G[x] = B[x] = v;
+      }
+    }
+  }
+}
+
+// numpy.percentile(colour samples, q), method 'linear', from a histogram (imagePercentiles in JS).
+template <typename T>
+void Percentiles(const T* src, size_t n_samples, size_t channels, size_t max_value, double q_low, double q_high,
+                 double* low, double* high) {
+  const size_t colour = channels == 4 ? 3 : channels;
+  const size_t pixels = n_samples / channels;
+  const size_t bins = max_value + 1;
+  // Per-chunk histograms, summed: ParallelFor hands out at most ~4 chunks per thread.
+  std::vector<std::vector<uint32_t>> parts;
+  std::mutex mu;
+  pool::ParallelFor(pixels, size_t{1} << 18, [&](size_t begin, size_t end) {
+    std::vector<uint32_t> hist(bins, 0);
+    for (size_t p = begin; p < end; p++) {
+      const T* px = src + p * channels;
+      for (size_t c = 0; c < colour; c++) hist[px[c]]++;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    parts.push_back(std::move(hist));
+  });
+  std::vector<uint64_t> hist(bins, 0);
+  for (const auto& part : parts)
+    for (size_t v = 0; v < bins; v++) hist[v] += part[v];
+  const double n = static_cast<double>(pixels) * static_cast<double>(colour);
+  auto kth = [&](double k) -> double {
+    double seen = 0;
+    for (size_t v = 0; v < bins; v++)
+      if ((seen += static_cast<double>(hist[v])) > k) return static_cast<double>(v);
+    return static_cast<double>(max_value);
+  };
+  auto percentile = [&](double q) -> double {
+    const double virt = (n - 1) * (q / 100);
+    const double prev = std::floor(virt);
+    if (virt >= n - 1) return kth(n - 1);
+    const double a = kth(prev), b = kth(prev + 1);
+    const double t = virt - prev, diff = b - a;
+    return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;  // numpy's _lerp
+  };
+  *low = percentile(q_low);
+  *high = percentile(q_high);
+}
+
+template <typename T>
+void Letterbox(const T* src, size_t n_samples, size_t max_value, bool stretch, double q_low, double q_high,
+               LetterboxOptions o, float* out, double* low_out, double* high_out) {
+  double low = 0, high = static_cast<double>(max_value);
+  if (stretch) Percentiles(src, n_samples, o.channels, max_value, q_low, q_high, &low, &high);
+  o.low = low;
+  o.range = high > low ? high - low : 1;
+  *low_out = low;
+  *high_out = high;
+
+  const LinearTaps<double> tx = MakeTaps<double>(o.width, o.new_width), ty = MakeTaps<double>(o.height, o.new_height);
+  std::vector<size_t> cx0(o.new_width), cx1(o.new_width);
+  for (size_t x = 0; x < o.new_width; x++) {
+    cx0[x] = size_t(tx.i0[x]) * o.channels;
+    cx1[x] = size_t(tx.i1[x]) * o.channels;
+  }
+  const float pad = static_cast<float>(o.pad);
+  const size_t plane = o.out_width * o.out_height;
+  const size_t right = o.out_width - o.left - o.new_width;
+  // Every output row: padding where the image is not, image rows in between. ~32k outputs per chunk.
+  const size_t grain = std::max<size_t>(1, (size_t{1} << 15) / o.out_width);
+  pool::ParallelFor(o.out_height, grain, [&](size_t begin, size_t end) {
+    for (size_t oy = begin; oy < end; oy++) {
+      for (size_t c = 0; c < 3; c++) {
+        float* row = out + c * plane + oy * o.out_width;
+        if (oy < o.top || oy >= o.top + o.new_height) {
+          std::fill(row, row + o.out_width, pad);
+        } else {
+          std::fill(row, row + o.left, pad);
+          std::fill(row + o.left + o.new_width, row + o.left + o.new_width + right, pad);
+        }
+      }
+    }
+    const size_t y0 = std::max(begin, o.top), y1 = std::min(end, o.top + o.new_height);
+    if (y0 < y1) LetterboxRows(src, o, tx, ty, cx0, cx1, out, y0 - o.top, y1 - o.top);
+  });
+}
+
+}  // namespace
+}  // namespace maskbox::cpu
+
+#ifndef MASKBOX_CORE_ONLY
+#include "common.h"
+
+namespace maskbox::cpu {
+namespace {
+
+class LetterboxWorker : public Worker {
+ public:
+  using Worker::Worker;
+  View<const uint8_t> data8;
+  View<const uint16_t> data16;
+  View<float> out;
+  LetterboxOptions options;
+  bool sixteen = false, stretch = false;
+  double q_low = 0, q_high = 100, low = 0, high = 0;
+
+  void Run() override {
+    if (sixteen) {
+      Letterbox(data16.data, data16.length, 65535, stretch, q_low, q_high, options, out.data, &low, &high);
+    } else {
+      Letterbox(data8.data, data8.length, 255, stretch, q_low, q_high, options, out.data, &low, &high);
+    }
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("low", low);
+    o.Set("high", high);
+    return o;
+  }
+};
+
+}  // namespace
+
+Napi::Value JsLetterbox(const Napi::CallbackInfo& info) {
+  Args args(info, "letterbox");
+  auto w = std::make_unique<LetterboxWorker>(info.Env(), "letterbox");
+  LetterboxOptions& o = w->options;
+  const int64_t kMax = INT32_MAX;
+  const int64_t max_value = args.Integer("maxValue", 255, 65535);
+  if (max_value != 255 && max_value != 65535) args.RangeFail("maxValue", "255 or 65535", std::to_string(max_value));
+  o.width = static_cast<size_t>(args.Integer("width", 1, kMax));
+  o.height = static_cast<size_t>(args.Integer("height", 1, kMax));
+  o.channels = static_cast<size_t>(args.Integer("channels", 1, 4));
+  if (o.channels == 2) args.RangeFail("channels", "1, 3 or 4", "2");
+  o.new_width = static_cast<size_t>(args.Integer("newWidth", 1, kMax));
+  o.new_height = static_cast<size_t>(args.Integer("newHeight", 1, kMax));
+  o.out_width = static_cast<size_t>(args.Integer("outWidth", 1, kMax));
+  o.out_height = static_cast<size_t>(args.Integer("outHeight", 1, kMax));
+  if (o.new_width > o.out_width) args.RangeFail("newWidth", "at most outWidth", std::to_string(o.new_width));
+  if (o.new_height > o.out_height) args.RangeFail("newHeight", "at most outHeight", std::to_string(o.new_height));
+  o.left = static_cast<size_t>(args.Integer("left", 0, static_cast<int64_t>(o.out_width - o.new_width)));
+  o.top = static_cast<size_t>(args.Integer("top", 0, static_cast<int64_t>(o.out_height - o.new_height)));
+  o.pad = args.Number("pad", -INFINITY, INFINITY);
+  w->stretch = args.Boolean("stretch");
+  if (w->stretch) {
+    w->q_low = args.Number("percentileLow", 0, 100);
+    w->q_high = args.Number("percentileHigh", 0, 100);
+    if (!(w->q_low < w->q_high)) args.RangeFail("percentileHigh", "a value above percentileLow", std::to_string(w->q_high));
+  }
+  size_t samples = 0, outputs = 0;
+  try {
+    samples = CheckedMul(CheckedMul(o.width, o.height), o.channels);
+    outputs = CheckedMul(CheckedMul(o.out_width, o.out_height), 3);
+  } catch (const std::overflow_error&) {
+    args.RangeFail("width", "an image whose sample count fits in memory", "an overflowing size");
+  }
+  const void* in_ptr;
+  size_t in_bytes;
+  if (max_value == 255) {
+    auto d = args.Uint8("data");
+    args.Length("data", d.ElementLength(), samples, "a Uint8Array of width * height * channels samples");
+    w->data8 = w->HoldConst(d);
+    in_ptr = d.Data();
+    in_bytes = samples;
+  } else {
+    auto d = args.Uint16("data");
+    args.Length("data", d.ElementLength(), samples, "a Uint16Array of width * height * channels samples");
+    w->data16 = w->HoldConst(d);
+    w->sixteen = true;
+    in_ptr = d.Data();
+    in_bytes = samples * 2;
+  }
+  auto out = args.Float32("out");
+  args.Length("out", out.ElementLength(), outputs, "a Float32Array of length 3 * outHeight * outWidth");
+  const char* a = static_cast<const char*>(in_ptr);
+  const char* b = reinterpret_cast<const char*>(out.Data());
+  if (a < b + outputs * sizeof(float) && b < a + in_bytes) {
+    args.RangeFail("out", "an array that does not overlap data", "an overlapping array");
+  }
+  w->out = w->Hold(out);
+  return Worker::Start(std::move(w));
+}
+
+}  // namespace maskbox::cpu
+#endif  // MASKBOX_CORE_ONLY

@@ -1,0 +1,287 @@
+// Fused hand-bone post-process: logits [C, h, w] -> bilinear [C, H, W] -> `logit > cutoff` -> row-major
+// RLE strings (1-based `start length` pairs) and areas, without materialising the H x W float plane.
+// Equal, string for string, to src/backends/js/logitsToRle.ts (resize kernel + threshold + RLE encode).
+//
+// How: bilinear interpolation is a convex combination of a source cell's 4 corners, so every output
+// pixel whose cell has all corners clearly above (below) the cutoff is 1 (0) without computing it.
+// "Clearly": torch's float32 rounding moves an interpolated value at most ~6 * 2^-24 * max|corner| outside
+// [min corner, max corner] (two lerps, each: weights summing to 1 within 2^-24, f32(b * wb), one double
+// add, one rounding), so a margin of 1e-6 * max|corner| + 1e-30 leaves the decision certain. Only pixels
+// of straddling cells are interpolated, with exactly the reference's arithmetic (LerpF32 twice). Per class
+// and source row pair, the cells are classified once into spans of output columns; each output row then
+// walks the spans, extending or closing runs (runs continue across row ends, as the flattening does).
+// Work: O(C*h*w) classification + O(C*H*spans) + the boundary pixels + the output text.
+// JS: addon.logitsToRle({ data, channels, inHeight, inWidth, outHeight, outWidth, cutoff })
+//       -> Promise<{ rle: string[], areas: number[] }>
+#include "cpu/logitsToRle.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "cpu/resize.h"
+#include "pool.h"
+
+namespace maskbox::cpu {
+
+namespace {
+
+enum : uint8_t { kZero = 0, kOne = 1, kMixed = 2 };
+
+struct Span {
+  uint32_t x0, x1;  // output columns [x0, x1)
+  uint8_t cls;
+};
+
+// Read-only state shared by every task.
+struct Plan {
+  const LogitsToRleOptions* o;
+  LinearTaps<float> tx, ty;
+  std::vector<uint32_t> col_begin;  // output columns whose i0 == j: [col_begin[j], col_begin[j + 1])
+};
+
+// Runs of one block of output rows: pairs (start, length), starts in the flattened plane.
+using Runs = std::vector<uint64_t>;
+
+class RunWriter {
+ public:
+  explicit RunWriter(Runs* runs) : runs_(runs) {}
+  void One(uint64_t at) {
+    if (!open_) {
+      open_ = true;
+      start_ = at;
+    }
+  }
+  void Zero(uint64_t at) {
+    if (open_) {
+      open_ = false;
+      runs_->push_back(start_);
+      runs_->push_back(at - start_);
+    }
+  }
+  void Bit(bool on, uint64_t at) { on ? One(at) : Zero(at); }
+
+ private:
+  Runs* runs_;
+  bool open_ = false;
+  uint64_t start_ = 0;
+};
+
+// Spans of output columns for the source row pair (j, j') of plane `src`.
+void ClassifyPair(const Plan& p, const float* src, size_t j, std::vector<Span>* spans) {
+  const size_t h = p.o->in_height, w = p.o->in_width;
+  const float* a = src + j * w;
+  const float* b = src + std::min(j + 1, h - 1) * w;
+  const double cut = p.o->cutoff;
+  spans->clear();
+  for (size_t jx = 0; jx < w; jx++) {
+    const uint32_t x0 = p.col_begin[jx], x1 = p.col_begin[jx + 1];
+    if (x0 == x1) continue;  // no output column reads this cell (downscale)
+    const size_t kx = std::min(jx + 1, w - 1);
+    const double lo = std::min(std::min(a[jx], a[kx]), std::min(b[jx], b[kx]));
+    const double hi = std::max(std::max(a[jx], a[kx]), std::max(b[jx], b[kx]));
+    const double margin = 1e-6 * std::max(std::fabs(lo), std::fabs(hi)) + 1e-30;
+    // A NaN or infinite corner (only reachable by calling the addon directly: std::min can skip a NaN)
+    // makes the cell mixed, so its pixels are computed exactly, like the reference.
+    const double sum = double(a[jx]) + a[kx] + b[jx] + b[kx];
+    const uint8_t cls = !(sum - sum == 0) ? kMixed : lo - margin > cut ? kOne : hi + margin < cut ? kZero : kMixed;
+    if (!spans->empty() && spans->back().cls == cls && spans->back().x1 == x0) {
+      spans->back().x1 = x1;
+    } else {
+      spans->push_back(Span{x0, x1, cls});
+    }
+  }
+}
+
+// Output rows [y_begin, y_end) of plane c into `runs`; the run open at y_end is closed there.
+void EncodeRows(const Plan& p, size_t c, size_t y_begin, size_t y_end, Runs* runs) {
+  const LogitsToRleOptions& o = *p.o;
+  const size_t h = o.in_height, w = o.in_width, W = o.out_width;
+  const float* src = o.data + c * h * w;
+  const float cut = o.cutoff;
+  const int32_t* i0x = p.tx.i0.data();
+  const int32_t* i1x = p.tx.i1.data();
+  const float* w0x = p.tx.w0.data();
+  const float* w1x = p.tx.w1.data();
+  std::vector<Span> spans;
+  int64_t pair = -1;
+  RunWriter out(runs);
+  for (size_t y = y_begin; y < y_end; y++) {
+    const size_t j0 = size_t(p.ty.i0[y]), j1 = size_t(p.ty.i1[y]);  // j1 is j0 or j0 + 1
+    if (int64_t(j0) != pair) {
+      ClassifyPair(p, src, j0, &spans);
+      pair = int64_t(j0);
+    }
+    const float* r0 = src + j0 * w;
+    const float* r1 = src + j1 * w;
+    const float wy0 = p.ty.w0[y], wy1 = p.ty.w1[y];
+    const uint64_t base = uint64_t(y) * W;
+    for (const Span& s : spans) {
+      if (s.cls == kOne) {
+        out.One(base + s.x0);
+      } else if (s.cls == kZero) {
+        out.Zero(base + s.x0);
+      } else {
+        for (uint32_t x = s.x0; x < s.x1; x++) {
+          const float t = LerpF32(r0[i0x[x]], w0x[x], r0[i1x[x]], w1x[x]);
+          const float b = LerpF32(r1[i0x[x]], w0x[x], r1[i1x[x]], w1x[x]);
+          out.Bit(LerpF32(t, wy0, b, wy1) > cut, base + x);
+        }
+      }
+    }
+  }
+  out.Zero(uint64_t(y_end) * W);
+}
+
+// "start length ..." with 1-based starts.
+void Format(const Runs& runs, std::string* text) {
+  text->clear();
+  text->resize(runs.size() * 11 + 1);
+  char* p = text->data();
+  char* end = p + text->size();
+  for (size_t k = 0; k < runs.size(); k += 2) {
+    if (k) *p++ = ' ';
+    p = std::to_chars(p, end, runs[k] + 1).ptr;
+    *p++ = ' ';
+    p = std::to_chars(p, end, runs[k + 1]).ptr;
+  }
+  text->resize(size_t(p - text->data()));
+}
+
+}  // namespace
+
+std::vector<ClassRle> LogitsToRle(const LogitsToRleOptions& o) {
+  const size_t C = o.channels, H = o.out_height, W = o.out_width;
+  if (C == 0 || o.in_height == 0 || o.in_width == 0 || H == 0 || W == 0) throw std::invalid_argument("empty shape");
+  if (W > UINT32_MAX) throw std::invalid_argument("output width too large");
+  Plan p;
+  p.o = &o;
+  p.tx = MakeTaps<float>(o.in_width, W);
+  p.ty = MakeTaps<float>(o.in_height, H);
+  p.col_begin.assign(o.in_width + 1, uint32_t(W));
+  for (size_t x = W; x-- > 0;) p.col_begin[size_t(p.tx.i0[x])] = uint32_t(x);  // i0 never decreases
+  for (size_t j = o.in_width; j-- > 0;) p.col_begin[j] = std::min(p.col_begin[j], p.col_begin[j + 1]);
+
+  // Tasks: (class, block of output rows). Blocks only when there are fewer classes than ~4 per thread.
+  const size_t want = (4 * pool::Threads() + C - 1) / C;
+  const size_t blocks = std::max<size_t>(1, std::min(want, H / 64));
+  const size_t rows_per = (H + blocks - 1) / blocks;
+  std::vector<Runs> parts(C * blocks);
+  pool::ParallelFor(C * blocks, 1, [&](size_t begin, size_t end) {
+    for (size_t t = begin; t < end; t++) {
+      const size_t c = t / blocks, b = t % blocks;
+      const size_t y0 = b * rows_per, y1 = std::min(H, y0 + rows_per);
+      if (y0 < y1) EncodeRows(p, c, y0, y1, &parts[t]);
+    }
+  });
+
+  // Join each class's blocks (a run ending at a block's last pixel continues into the next block) and
+  // format the text, one class per task.
+  std::vector<ClassRle> result(C);
+  pool::ParallelFor(C, 1, [&](size_t begin, size_t end) {
+    Runs joined;
+    for (size_t c = begin; c < end; c++) {
+      Runs* runs = &parts[c * blocks];
+      if (blocks > 1) {
+        joined.clear();
+        for (size_t b = 0; b < blocks; b++) {
+          Runs& part = parts[c * blocks + b];
+          size_t k = 0;
+          if (!joined.empty() && !part.empty() && joined[joined.size() - 2] + joined.back() == part[0]) {
+            joined.back() += part[1];
+            k = 2;
+          }
+          joined.insert(joined.end(), part.begin() + k, part.end());
+          Runs().swap(part);
+        }
+        runs = &joined;
+      }
+      uint64_t area = 0;
+      for (size_t k = 1; k < runs->size(); k += 2) area += (*runs)[k];
+      result[c].area = area;
+      Format(*runs, &result[c].text);
+      Runs().swap(*runs);
+    }
+  });
+  return result;
+}
+
+}  // namespace maskbox::cpu
+
+#ifndef MASKBOX_CORE_ONLY
+#include "common.h"
+
+namespace maskbox::cpu {
+namespace {
+
+// v8::String::kMaxLength on 64-bit platforms: longer text cannot become one JS string.
+constexpr size_t kMaxJsString = (size_t{1} << 29) - 24;
+
+class LogitsToRleWorker : public Worker {
+ public:
+  using Worker::Worker;
+  View<const float> data;
+  LogitsToRleOptions options;
+  std::vector<ClassRle> result;
+
+  void Run() override {
+    options.data = data.data;
+    result = LogitsToRle(options);
+    for (size_t c = 0; c < result.size(); c++) {
+      if (result[c].text.size() > kMaxJsString) {
+        throw std::length_error("the RLE string of channel " + std::to_string(c) + " has " +
+                                std::to_string(result[c].text.size()) + " characters, more than a JS string holds");
+      }
+    }
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array rle = Napi::Array::New(env, result.size());
+    Napi::Array areas = Napi::Array::New(env, result.size());
+    for (size_t c = 0; c < result.size(); c++) {
+      napi_value s;
+      // Latin-1: the text is ASCII digits and spaces, so no UTF-8 decoding is needed.
+      NAPI_THROW_IF_FAILED(env, napi_create_string_latin1(env, result[c].text.data(), result[c].text.size(), &s),
+                           Napi::Value());
+      rle.Set(uint32_t(c), Napi::Value(env, s));
+      areas.Set(uint32_t(c), static_cast<double>(result[c].area));
+      std::string().swap(result[c].text);
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("rle", rle);
+    o.Set("areas", areas);
+    return o;
+  }
+};
+
+}  // namespace
+
+Napi::Value JsLogitsToRle(const Napi::CallbackInfo& info) {
+  Args args(info, "logitsToRle");
+  auto data = args.Float32("data");
+  const int64_t kMax = INT32_MAX;
+  auto w = std::make_unique<LogitsToRleWorker>(info.Env(), "logitsToRle");
+  LogitsToRleOptions& o = w->options;
+  o.channels = static_cast<size_t>(args.Integer("channels", 1, kMax));
+  o.in_height = static_cast<size_t>(args.Integer("inHeight", 1, kMax));
+  o.in_width = static_cast<size_t>(args.Integer("inWidth", 1, kMax));
+  o.out_height = static_cast<size_t>(args.Integer("outHeight", 1, kMax));
+  o.out_width = static_cast<size_t>(args.Integer("outWidth", 1, kMax));
+  o.cutoff = static_cast<float>(args.Number("cutoff", -INFINITY, INFINITY));
+  size_t n_in = 0;
+  try {
+    n_in = CheckedMul(o.channels, CheckedMul(o.in_height, o.in_width));
+  } catch (const std::overflow_error&) {
+    args.RangeFail("channels", "a shape whose element count fits in memory", "an overflowing shape");
+  }
+  if (o.out_height * o.out_width > UINT32_MAX) {  // both < 2^31: no overflow
+    args.RangeFail("outHeight", "outHeight * outWidth <= 4294967295", std::to_string(o.out_height * o.out_width));
+  }
+  args.Length("data", data.ElementLength(), n_in, "a Float32Array of length channels * inHeight * inWidth");
+  w->data = w->HoldConst(data);
+  return Worker::Start(std::move(w));
+}
+
+}  // namespace maskbox::cpu
+#endif  // MASKBOX_CORE_ONLY

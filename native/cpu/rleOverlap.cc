@@ -1,0 +1,89 @@
+// Intersection and areas of pairs of run lists, on runs (a merge walk, no decoding): IoU and Dice of
+// RLE masks and of submission CSVs. Equals rleOverlap in src/backends/js/rle.ts.
+// JS: addon.rleOverlap({ a: Uint32Array[], b: Uint32Array[], out: Float64Array [n * 3] }) -> Promise<void>
+//   out[3k..3k+3) = intersection, area of a[k], area of b[k]. Each list must have even length; lists
+//   are validated (sorted, non-overlapping) in TypeScript, and any values are memory-safe here.
+#include "cpu/rle.h"
+#include "pool.h"
+
+namespace maskbox::cpu {
+
+uint64_t RunsIntersection(const uint32_t* a, size_t na, const uint32_t* b, size_t nb) {
+  size_t i = 0, j = 0;
+  uint64_t inter = 0;
+  while (i + 1 < na && j + 1 < nb) {
+    const uint64_t as = a[i], ae = as + a[i + 1], bs = b[j], be = bs + b[j + 1];
+    const uint64_t lo = as > bs ? as : bs, hi = ae < be ? ae : be;
+    if (hi > lo) inter += hi - lo;
+    if (ae <= be) i += 2;
+    else j += 2;
+  }
+  return inter;
+}
+
+uint64_t RunsArea(const uint32_t* r, size_t n) {
+  uint64_t s = 0;
+  for (size_t k = 1; k < n; k += 2) s += r[k];
+  return s;
+}
+
+}  // namespace maskbox::cpu
+
+// ---- N-API binding (left out of the fuzz build, which defines MASKBOX_CORE_ONLY) ----
+#ifndef MASKBOX_CORE_ONLY
+#include "cpu/rleNapi.h"
+
+namespace maskbox::cpu {
+namespace {
+
+class RleOverlapWorker : public Worker {
+ public:
+  using Worker::Worker;
+  std::vector<View<const uint32_t>> a, b;
+  View<double> out;
+
+  void Run() override {
+    // About 64k run values per chunk: a pool round trip is worth it only for that much work.
+    size_t values = 0;
+    for (size_t k = 0; k < a.size(); k++) values += a[k].length + b[k].length;
+    const size_t grain = values == 0 ? a.size() : std::max<size_t>(1, a.size() * (size_t{1} << 16) / values);
+    pool::ParallelFor(a.size(), grain, [&](size_t begin, size_t end) {
+      for (size_t k = begin; k < end; k++) {
+        out[3 * k] = static_cast<double>(RunsIntersection(a[k].data, a[k].length, b[k].data, b[k].length));
+        out[3 * k + 1] = static_cast<double>(RunsArea(a[k].data, a[k].length));
+        out[3 * k + 2] = static_cast<double>(RunsArea(b[k].data, b[k].length));
+      }
+    });
+  }
+};
+
+void CheckEven(const Args& args, const std::vector<View<const uint32_t>>& lists, const char* name) {
+  for (size_t k = 0; k < lists.size(); k++) {
+    if (lists[k].length % 2 != 0) {
+      args.RangeFail((std::string(name) + "[" + std::to_string(k) + "]").c_str(),
+                     "a Uint32Array of even length (start, length pairs)", "length " + std::to_string(lists[k].length));
+    }
+  }
+}
+
+}  // namespace
+
+Napi::Value JsRleOverlap(const Napi::CallbackInfo& info) {
+  Args args(info, "rleOverlap");
+  Napi::Object o = Options(info);
+  auto w = std::make_unique<RleOverlapWorker>(info.Env(), "rleOverlap");
+  w->a = HoldArrays<uint32_t>(w.get(), args, o, "a", napi_uint32_array, "Uint32Array", UINT32_MAX / 3);
+  w->b = HoldArrays<uint32_t>(w.get(), args, o, "b", napi_uint32_array, "Uint32Array", UINT32_MAX / 3);
+  if (w->b.size() != w->a.size()) {
+    args.RangeFail("b", "as many run lists as a (" + std::to_string(w->a.size()) + ")", std::to_string(w->b.size()));
+  }
+  CheckEven(args, w->a, "a");
+  CheckEven(args, w->b, "b");
+  auto out = Float64Value(args, o, "out");
+  args.Length("out", out.ElementLength(), 3 * w->a.size(), "a Float64Array of length 3 * pairs");
+  w->out = w->Hold(out);
+  return Worker::Start(std::move(w));
+}
+
+}  // namespace maskbox::cpu
+#endif  // MASKBOX_CORE_ONLY

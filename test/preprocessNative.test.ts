@@ -1,0 +1,181 @@
+/**
+ * The native preprocessing kernels (native/cpu/letterbox.cc, resize.cc, scaleBoxes.cc) against the JS
+ * reference: bit-identical outputs on random inputs, and bad arguments handed straight to the addon
+ * coming back as JS exceptions. (The op specs in letterbox/resize/scaleBoxes.test.ts also run on cpu.)
+ */
+import { describe, expect, it } from 'vitest';
+import { letterbox, type RawImage } from '../src/ops/letterbox.js';
+import { resizeBilinear } from '../src/ops/resize.js';
+import { scaleBoxes } from '../src/ops/scaleBoxes.js';
+import { loadNative } from '../bindings/native.js';
+import { getKernel } from '../src/backends/registry.js';
+import { ensureBackends } from '../src/backends/index.js';
+import { rng } from './helpers.js';
+
+ensureBackends();
+const has = (op: string) => Boolean(loadNative() && getKernel(op, 'cpu'));
+const addon = () => loadNative()! as unknown as Record<string, (a: unknown) => Promise<unknown>>;
+
+/** Index of the first element whose bits differ (NaN-safe, -0 != +0), or -1. */
+function firstBitDiff(a: Float32Array, b: Float32Array): number {
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  if (x.length !== y.length) return 0;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+  return -1;
+}
+
+function randomImage(r: () => number, width: number, height: number, channels: number, depth: 8 | 16): RawImage {
+  const n = width * height * channels;
+  const data = depth === 8 ? new Uint8Array(n) : new Uint16Array(n);
+  const max = depth === 8 ? 256 : 65536;
+  for (let i = 0; i < n; i++) data[i] = Math.floor(r() ** 2 * max);
+  return { data, width, height, channels };
+}
+
+describe.runIf(has('letterbox'))('letterbox: cpu is bit-identical to js', () => {
+  it('on random 8/16-bit grey/RGB/RGBA images, sizes, auto, percentiles', async () => {
+    const r = rng(5);
+    for (let k = 0; k < 24; k++) {
+      const depth = k % 3 === 2 ? 16 : 8;
+      const channels = [1, 3, 4][k % 3]!;
+      const img = randomImage(r, 1 + Math.floor(r() * 300), 1 + Math.floor(r() * 300), channels, depth);
+      const opts = {
+        size: k % 4 === 0 ? ([64 + Math.floor(r() * 200), 64 + Math.floor(r() * 200)] as [number, number]) : 160,
+        auto: k % 5 === 1,
+        scaleUp: k % 7 !== 3,
+        percentiles: k % 4 === 1 ? ([r() * 10, 90 + r() * 10] as [number, number]) : undefined,
+        padValue: k % 6 === 0 ? 0 : 114,
+      };
+      const js = await letterbox(img, { ...opts, backend: 'js' });
+      const cpu = await letterbox(img, { ...opts, backend: 'cpu' });
+      const label = `${img.width}x${img.height}x${channels} ${depth}-bit ${JSON.stringify(opts)}`;
+      expect(cpu.backend).toBe('cpu');
+      expect([cpu.low, cpu.high], label).toEqual([js.low, js.high]);
+      expect(firstBitDiff(cpu.data, js.data), label).toBe(-1);
+    }
+  });
+
+  it('on a 2048x2048 RGB image to 640 (rows split across threads), Uint8ClampedArray input, out slice', async () => {
+    const img = randomImage(rng(8), 2048, 1400, 3, 8);
+    const js = await letterbox(img, { backend: 'js' });
+    const out = new Float32Array(2 + 3 * 640 * 640).subarray(1, 1 + 3 * 640 * 640);
+    const clamped = { ...img, data: new Uint8ClampedArray(img.data.buffer) };
+    const cpu = await letterbox(clamped, { backend: 'cpu', out });
+    expect(cpu.data).toBe(out);
+    expect(firstBitDiff(cpu.data, js.data)).toBe(-1);
+  });
+});
+
+describe.runIf(has('resize'))('resize: cpu is bit-identical to js', () => {
+  it('on random shapes (up, down, mixed, unchanged axes, 1-pixel sides) and values', async () => {
+    const r = rng(6);
+    const shapes: [[number, number, number], [number, number]][] = [
+      [[29, 16, 16], [64, 64]],
+      [[3, 64, 48], [17, 200]],
+      [[2, 1, 9], [7, 9]],
+      [[2, 9, 1], [9, 33]],
+      [[1, 40, 40], [40, 40]],
+      [[1, 128, 128], [2048, 512]], // one plane: rows split into blocks
+      [[2, 100, 70], [31, 29]],
+      [[1, 1, 1], [3, 5]],
+    ];
+    for (const [shape, size] of shapes) {
+      const n = shape[0] * shape[1] * shape[2];
+      const x = Float32Array.from({ length: n }, () => (r() < 0.1 ? 0 : (r() - 0.5) * 10 ** (r() * 8 - 3)));
+      const js = await resizeBilinear(x, shape, size, { backend: 'js' });
+      const cpu = await resizeBilinear(x, shape, size, { backend: 'cpu' });
+      expect(cpu.backend).toBe('cpu');
+      expect(firstBitDiff(cpu.data, js.data), `${shape} -> ${size}`).toBe(-1);
+    }
+  });
+});
+
+describe.runIf(has('scaleBoxes'))('scaleBoxes: cpu is bit-identical to js', () => {
+  it('on random boxes incl. -0, the image edges and in place', async () => {
+    const r = rng(7);
+    const boxes = Float32Array.from({ length: 4 * 5000 }, () => (r() - 0.2) * 800);
+    boxes.set([-0, -0, 0, 0, 163.75, 0, 640, 640, 10, 10, 10, 10], 0);
+    const t = { gain: 0.3125, padX: 163.75, padY: 0, imageWidth: 1000, imageHeight: 2048 };
+    for (const clip of [true, false]) {
+      const js = await scaleBoxes(boxes, t, { clip, backend: 'js' });
+      const cpu = await scaleBoxes(boxes, t, { clip, backend: 'cpu' });
+      expect(firstBitDiff(cpu.boxes, js.boxes), `clip ${clip}`).toBe(-1);
+      const copy = boxes.slice();
+      const inPlace = await scaleBoxes(copy, { ...t, padX: -0 }, { clip, inPlace: true, backend: 'cpu' });
+      expect(inPlace.boxes).toBe(copy);
+      expect(firstBitDiff(copy, (await scaleBoxes(boxes, { ...t, padX: -0 }, { clip, backend: 'js' })).boxes)).toBe(-1);
+    }
+  });
+});
+
+describe.runIf(has('letterbox') && has('resize') && has('scaleBoxes'))('native preprocessing argument checks', () => {
+  const expectNamed = (fn: () => unknown, argument: string, message: RegExp) => {
+    let err: unknown;
+    try {
+      fn();
+    } catch (e) {
+      err = e;
+    }
+    expect(err, argument).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(message);
+    expect((err as { code?: string }).code).toBe('ERR_MASKBOX_NATIVE_ARGUMENT');
+    expect((err as { argument?: string }).argument).toBe(argument);
+  };
+
+  it('letterbox: every length, size and type is checked before use', async () => {
+    const ok = {
+      data: new Uint8Array(5 * 4 * 3),
+      maxValue: 255,
+      width: 5,
+      height: 4,
+      channels: 3,
+      newWidth: 8,
+      newHeight: 6,
+      left: 0,
+      top: 1,
+      outWidth: 8,
+      outHeight: 8,
+      pad: 114 / 255,
+      stretch: false,
+      percentileLow: 0,
+      percentileHigh: 100,
+      out: new Float32Array(3 * 64),
+    };
+    await expect(addon().letterbox!(ok)).resolves.toEqual({ low: 0, high: 255 });
+    const bad = (patch: object) => () => addon().letterbox!({ ...ok, ...patch });
+    expectNamed(bad({ data: new Uint8Array(59) }), 'data', /width \* height \* channels samples \(length 60\) for data but received length 59/);
+    expectNamed(bad({ data: new Uint16Array(60) }), 'data', /Uint8Array for data but received Uint16Array/);
+    expectNamed(bad({ maxValue: 65535 }), 'data', /Uint16Array for data/);
+    expectNamed(bad({ maxValue: 1000 }), 'maxValue', /255 or 65535/);
+    expectNamed(bad({ out: new Float32Array(191) }), 'out', /length 192/);
+    expectNamed(bad({ channels: 2 }), 'channels', /1, 3 or 4/);
+    expectNamed(bad({ newWidth: 9 }), 'newWidth', /at most outWidth/);
+    expectNamed(bad({ top: 3 }), 'top', /between 0 and 2/);
+    expectNamed(bad({ width: 2 ** 31 - 1, height: 2 ** 31 - 1 }), 'data', /length/);
+    expectNamed(bad({ stretch: true, percentileLow: 50, percentileHigh: 50 }), 'percentileHigh', /above percentileLow/);
+    const shared = new ArrayBuffer(60 + 4 * 192);
+    expectNamed(bad({ data: new Uint8Array(shared, 0, 60), out: new Float32Array(shared, 56, 192) }), 'out', /overlap/);
+  });
+
+  it('resize and scaleBoxes: lengths, overlap and numbers', () => {
+    const ok = { data: new Float32Array(24), channels: 2, inHeight: 3, inWidth: 4, outHeight: 5, outWidth: 5, out: new Float32Array(50) };
+    const bad = (patch: object) => () => addon().resize!({ ...ok, ...patch });
+    expectNamed(bad({ data: new Float32Array(25) }), 'data', /length 24/);
+    expectNamed(bad({ out: new Float32Array(49) }), 'out', /length 50/);
+    expectNamed(bad({ inHeight: 0 }), 'inHeight', /between 1/);
+    expectNamed(bad({ channels: 2 ** 31 - 1, outHeight: 2 ** 31 - 1, outWidth: 2 ** 31 - 1 }), 'channels', /fits in memory/);
+    const buf = new Float32Array(80);
+    expectNamed(bad({ data: buf.subarray(0, 24), out: buf.subarray(20, 70) }), 'out', /overlap/);
+
+    const sb = { boxes: new Float32Array(8), out: new Float32Array(8), gain: 1, padX: 0, padY: 0, imageWidth: 10, imageHeight: 10, clip: true };
+    const badSb = (patch: object) => () => addon().scaleBoxes!({ ...sb, ...patch });
+    expectNamed(badSb({ boxes: new Float32Array(7), out: new Float32Array(7) }), 'boxes', /multiple of 4/);
+    expectNamed(badSb({ out: new Float32Array(4) }), 'out', /length 8/);
+    expectNamed(badSb({ gain: 0 }), 'gain', /> 0/);
+    expectNamed(badSb({ clip: 1 }), 'clip', /boolean/);
+    const b2 = new Float32Array(12);
+    expectNamed(badSb({ boxes: b2.subarray(0, 8), out: b2.subarray(4, 12) }), 'out', /partly overlapping/);
+    expect(() => addon().scaleBoxes!(null)).toThrow(TypeError);
+  });
+});

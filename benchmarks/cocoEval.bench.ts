@@ -8,7 +8,7 @@
  * Columns: reading/validating the results (`parseCocoResults`: for segm this decodes every RLE);
  * `cocoEval` cold (fresh ground-truth object: polygons rasterised) and warm (same object: masks
  * cached); one warm run split into stages prepare / IoU / matching / accumulate. Medians.
- * Run: npx tsx benchmarks/cocoEval.bench.ts [--images 5000] [--repeats 3]
+ * Run: npx tsx benchmarks/cocoEval.bench.ts [--images 5000] [--repeats 3] [--types bbox,segm] [--no-fixture]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +22,10 @@ import { cocoEval, prepareCocoEval, resolveCocoParams } from '../src/ops/cocoEva
 import { HAS_SHARED, SHARED } from '../test/helpers.js';
 import { machine, table } from './harness.js';
 
-const { values } = parseArgs({ options: { images: { type: 'string' }, repeats: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { images: { type: 'string' }, repeats: { type: 'string' }, types: { type: 'string' }, 'no-fixture': { type: 'boolean' } },
+});
+const TYPES = (values.types ?? 'bbox,segm').split(',') as ('bbox' | 'segm')[];
 const NUM_IMAGES = Number(values.images ?? 5000);
 const REPEATS = Number(values.repeats ?? 3);
 
@@ -135,7 +138,7 @@ interface Case {
 
 const cases: Case[] = [];
 const dir = join(SHARED, 'fixtures', 'coco');
-if (HAS_SHARED && existsSync(join(dir, 'instances_val2014_100.json'))) {
+if (!values['no-fixture'] && HAS_SHARED && existsSync(join(dir, 'instances_val2014_100.json'))) {
   const read = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
   cases.push({
     name: 'COCO fixture (100 images)',
@@ -160,7 +163,7 @@ async function ms(f: () => unknown): Promise<number> {
 
 const rows: (string | number)[][] = [];
 for (const c of cases) {
-  for (const iouType of ['bbox', 'segm'] as const) {
+  for (const iouType of TYPES) {
     const gt = parseCocoGroundTruth(c.gtJson, c.name);
     const dt = parseCocoResults(c.dtJson[iouType], gt, iouType);
     const parse: number[] = [],

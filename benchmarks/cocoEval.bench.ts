@@ -11,6 +11,7 @@
  * Run: npx tsx benchmarks/cocoEval.bench.ts [--images 5000] [--repeats 3] [--types bbox,segm] [--no-fixture]
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cocoRleToString } from '../src/backends/js/cocoRle.js';
@@ -23,7 +24,12 @@ import { HAS_SHARED, SHARED } from '../test/helpers.js';
 import { machine, table } from './harness.js';
 
 const { values } = parseArgs({
-  options: { images: { type: 'string' }, repeats: { type: 'string' }, types: { type: 'string' }, 'no-fixture': { type: 'boolean' } },
+  options: {
+    images: { type: 'string' },
+    repeats: { type: 'string' },
+    types: { type: 'string' },
+    'no-fixture': { type: 'boolean' },
+  },
 });
 const TYPES = (values.types ?? 'bbox,segm').split(',') as ('bbox' | 'segm')[];
 const NUM_IMAGES = Number(values.images ?? 5000);
@@ -197,7 +203,7 @@ for (const c of cases) {
   }
 }
 console.log(
-  `# cocoEval benchmark\n\n${machine()}; synthetic set generated in ${setupMs.toFixed(0)} ms; medians of ${REPEATS} runs.\n`,
+  `# cocoEval benchmark\n\n${machine()}; synthetic set generated in ${setupMs.toFixed(0)} ms; medians of ${REPEATS} runs; load average ${loadavg()[0]!.toFixed(1)} at the end.\n`,
 );
 console.log(
   table(

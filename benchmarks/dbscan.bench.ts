@@ -105,6 +105,11 @@ boxes.tofile(sys.argv[2]); exact.tofile(sys.argv[3]); print(dt * 1000, flips, in
 const dir = mkdtempSync(join(tmpdir(), 'maskbox-dbscan-bench-'));
 const python = (code: string, args: string[]) =>
   execFileSync('/usr/bin/python3', ['-c', code, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim().split(' ').map(Number);
+/** A typed copy of a binary file (readFileSync's Buffer may sit inside a larger pooled ArrayBuffer). */
+const readTyped = <T>(path: string, Ctor: { new (b: ArrayBuffer): T }): T => {
+  const b = readFileSync(path);
+  return new Ctor(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+};
 const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
 
 const rows: (string | number)[][] = [];
@@ -118,7 +123,7 @@ try {
     if (PY) {
       writeFileSync(join(dir, 'pts.bin'), pts);
       const [ms = NaN] = python(SK_DBSCAN, [join(dir, 'pts.bin'), join(dir, 'labels.bin')]);
-      const skLabels = new Int32Array(readFileSync(join(dir, 'labels.bin')).buffer.slice(0));
+      const skLabels = readTyped(join(dir, 'labels.bin'), Int32Array);
       sk = ms.toFixed(0);
       ratio = (ms / t.median).toFixed(1) + 'x';
       same = sameArray(skLabels, ours.labels) ? 'yes' : 'NO';
@@ -134,8 +139,8 @@ try {
   if (PY) {
     writeFileSync(join(dir, 'img.bin'), img);
     const [ms = NaN, flips, ties] = python(LAB, [join(dir, 'img.bin'), join(dir, 'boxes.bin'), join(dir, 'exact.bin')]);
-    const boxes = new Float32Array(readFileSync(join(dir, 'boxes.bin')).buffer.slice(0));
-    const exact = new Float32Array(readFileSync(join(dir, 'exact.bin')).buffer.slice(0));
+    const boxes = readTyped(join(dir, 'boxes.bin'), Float32Array);
+    const exact = readTyped(join(dir, 'exact.bin'), Float32Array);
     lab = ms.toFixed(0);
     ratio = (ms / t.median).toFixed(1) + 'x';
     same = sameArray(boxes, ours.boxes)

@@ -4,7 +4,8 @@
  * CSV per image. Decode-bound: compares with sequential `readImage` alone (the floor the runner must not
  * fall below), shows the overlap of decoding with a 100 ms "inference" (off-thread, like onnxruntime),
  * and checks that peak memory does not grow with the number of images (10, 50, 150; one fresh process
- * each). Run: node --expose-gc --import tsx benchmarks/pipeline.bench.ts [--repeats 3]
+ * each), and with `--trace N` prints memory every 50 images of one N-image run.
+ * Run: node --expose-gc --import tsx benchmarks/pipeline.bench.ts [--repeats 3] [--trace 300]
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -101,6 +102,31 @@ const inputsN = (n: number) => () =>
     const p = files[k % files.length]!;
     return { name: `r${Math.floor(k / files.length)}/${k}.png`, origin: p, path: p, read: () => readFile(p) };
   });
+
+const traceArg = process.argv.indexOf('--trace');
+if (traceArg >= 0) {
+  // Memory over one long run: RSS / JS heap / external buffers every 50 images (flat = no growth with n).
+  const n = Number(process.argv[traceArg + 1]) || 300;
+  const out = join(DIR, 'out-trace');
+  rmSync(out, { recursive: true, force: true });
+  const rowsT: (string | number)[][] = [];
+  const mb = (b: number) => b / 2 ** 20;
+  let done = 0;
+  await runBatch({
+    inputs: inputsN(n)(),
+    processor: { process: (j) => instant.detect(j.image) },
+    sinks: [perImageCsvSink(out)],
+    progress: false,
+    onResult: () => {
+      if (++done % 50 === 0) {
+        const m = process.memoryUsage();
+        rowsT.push([done, mb(m.rss), mb(m.heapUsed), mb(m.external + m.arrayBuffers)]);
+      }
+    },
+  });
+  console.log(table(['images done', 'RSS MiB', 'JS heap used MiB', 'external MiB'], rowsT));
+  process.exit(0);
+}
 
 const memArg = process.argv.indexOf('--mem');
 if (memArg >= 0) {

@@ -2,10 +2,17 @@
  * RLE encode/decode and Dice on hand-bone-sized masks (29 x 2048 x 2048, bone-like blobs, ~1 % of each
  * channel set), against a "stream-read floor": the time to read every byte of the masks once in a
  * tight JS loop, measured in the same run. Run: npx tsx benchmarks/rle.bench.ts [--repeats 5]
+ *
+ * With the native addon built (npm run build:native) it adds the cpu backend's rows and a native floor
+ * (`readFloor`: every byte read once, 64 bytes a step, on the same thread pool as the kernels), checks
+ * that every cpu output is identical to the JS kernel's before timing, and prints the ratios to both
+ * floors. MASKBOX_THREADS=1 gives the single-thread native numbers.
  */
 import { decodeRle, encodeCocoRle, encodeRle, maskToRuns, parseRle, rleOverlap } from '../src/ops/rle.js';
 import { dice } from '../src/ops/dice.js';
 import { loadavg } from 'node:os';
+import { nativeStatus } from '../bindings/native.js';
+import { decodeStringsCpu, encodeStringsCpu, readFloorCpu } from '../src/backends/cpu/rle.js';
 import { machine, table, timeit } from './harness.js';
 
 const C = 29,
@@ -81,8 +88,10 @@ const floorByte = () => (sink += readBytes(truth));
 const floorWord = () => (sink += readWords(truth));
 
 const shape = { height: H, width: W };
-const { rle } = await encodeRle(truth, shape);
-const { rle: predRle } = await encodeRle(pred, shape);
+/** The JS rows run the reference kernels explicitly (`auto` would pick the cpu backend when it is built). */
+const JS = { backend: 'js' as const };
+const { rle } = await encodeRle(truth, shape, JS);
+const { rle: predRle } = await encodeRle(pred, shape, JS);
 const runsT = rle.map((s) => parseRle(s, N));
 if (naiveEncode(truth).join('|') !== rle.join('|')) throw new Error('naive baseline disagrees with encodeRle');
 const runsP = predRle.map((s) => parseRle(s, N));
@@ -97,14 +106,14 @@ const MB = truth.length;
 const fb = await add('floor: read every byte once (byte loop)', floorByte, MB);
 await add('floor: read every byte once (Uint32 loop)', floorWord, MB);
 await add('baseline: naive JS port of encode_mask_to_rle', () => naiveEncode(truth), MB);
-await add('maskToRuns, row order', () => maskToRuns(truth, shape), MB);
-const enc = await add('encodeRle, row order (strings)', () => encodeRle(truth, shape), MB);
-await add('encodeRle, col order (strings)', () => encodeRle(truth, shape, { order: 'col' }), MB);
-await add('encodeCocoRle (counts)', () => encodeCocoRle(truth, shape), MB);
-await add('decodeRle, row order (strings -> mask)', () => decodeRle(rle, shape), MB);
+await add('maskToRuns, row order', () => maskToRuns(truth, shape, JS), MB);
+const enc = await add('encodeRle, row order (strings)', () => encodeRle(truth, shape, JS), MB);
+await add('encodeRle, col order (strings)', () => encodeRle(truth, shape, { order: 'col', ...JS }), MB);
+await add('encodeCocoRle (counts)', () => encodeCocoRle(truth, shape, JS), MB);
+await add('decodeRle, row order (strings -> mask)', () => decodeRle(rle, shape, JS), MB);
 const dm = await add(
   'dice on masks (pred + truth read)',
-  () => dice([pred], [truth], { classes: C, ...shape }),
+  () => dice([pred], [truth], { classes: C, ...shape }, JS),
   2 * MB,
 );
 await add(
@@ -112,11 +121,11 @@ await add(
   async () => {
     const a = predRle.map((s) => parseRle(s, N)),
       b = rle.map((s) => parseRle(s, N));
-    await rleOverlap(a, b);
+    await rleOverlap(a, b, JS);
   },
   2 * MB,
 );
-await add('overlap on runs only (merge walk)', () => rleOverlap(runsP, runsT), 2 * MB);
+await add('overlap on runs only (merge walk)', () => rleOverlap(runsP, runsT, JS), 2 * MB);
 
 // Worst case: one 2048x2048 channel of 50 % salt-and-pepper noise (~1M runs, ~10 MB of RLE text).
 const noise = new Uint8Array(N);
@@ -124,12 +133,68 @@ const noise = new Uint8Array(N);
   let x = 7;
   for (let i = 0; i < N; i++) noise[i] = (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) >>> 31;
 }
-const noiseRle = (await encodeRle(noise, shape)).rle;
-const noiseCol = (await encodeRle(noise, shape, { order: 'col' })).rle;
-await add('worst case, 1 noise channel: encodeRle row', () => encodeRle(noise, shape), N);
-await add('worst case, 1 noise channel: encodeRle col', () => encodeRle(noise, shape, { order: 'col' }), N);
-await add('worst case, 1 noise channel: decodeRle row', () => decodeRle(noiseRle, shape), N);
-await add('worst case, 1 noise channel: decodeRle col', () => decodeRle(noiseCol, shape, { order: 'col' }), N);
+const noiseRle = (await encodeRle(noise, shape, JS)).rle;
+const noiseCol = (await encodeRle(noise, shape, { order: 'col', ...JS })).rle;
+await add('worst case, 1 noise channel: encodeRle row', () => encodeRle(noise, shape, JS), N);
+await add('worst case, 1 noise channel: encodeRle col', () => encodeRle(noise, shape, { order: 'col', ...JS }), N);
+await add('worst case, 1 noise channel: decodeRle row', () => decodeRle(noiseRle, shape, JS), N);
+await add('worst case, 1 noise channel: decodeRle col', () => decodeRle(noiseCol, shape, { order: 'col', ...JS }), N);
+
+// ---- cpu backend (native addon) ----
+const native = nativeStatus();
+const cpuNotes: string[] = [];
+if (native.available && native.info!.ops.includes('rleEncode')) {
+  const cpu = { backend: 'cpu' as const };
+  const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) =>
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  const check = (what: string, ok: boolean) => {
+    if (!ok) throw new Error(`cpu output differs from the JS kernel: ${what}`);
+  };
+  // Identical outputs first (the JS backend is the reference).
+  const js = JS;
+  for (const order of ['row', 'col'] as const) {
+    const a = (await maskToRuns(truth, shape, { order, ...js })).runs,
+      b = (await maskToRuns(truth, shape, { order, ...cpu })).runs;
+    check(`runs ${order}`, a.length === b.length && a.every((r, i) => sameBytes(r, b[i]!)));
+  }
+  check('rle strings', (await encodeRle(truth, shape, cpu)).rle.join('|') === rle.join('|'));
+  const nativeArgs = { mask: truth, channels: C, height: H, width: W };
+  check('native rle strings', (await encodeStringsCpu({ ...nativeArgs, order: 'row' }, 'rle')).join('|') === rle.join('|'));
+  const coco = await encodeCocoRle(truth, shape, { compress: true, ...js });
+  check('coco strings', (await encodeStringsCpu({ ...nativeArgs, order: 'col' }, 'cocoString')).join('|') === coco.strings!.join('|'));
+  const decJs = (await decodeRle(rle, shape, js)).mask;
+  check('decodeRle', sameBytes((await decodeRle(rle, shape, cpu)).mask, decJs));
+  check('native string decode', sameBytes(await decodeStringsCpu(rle, shape, { kind: 'rle' }), decJs));
+  const dj = (await dice([pred], [truth], { classes: C, ...shape }, js)).counts;
+  const dc = (await dice([pred], [truth], { classes: C, ...shape }, cpu)).counts;
+  check('dice counts', dj.every((v, i) => v === dc[i]));
+  check('noise runs', sameBytes((await maskToRuns(noise, shape, cpu)).runs[0]!, (await maskToRuns(noise, shape, js)).runs[0]!));
+
+  const nf = await add('cpu floor: read every byte once (native, 64 B a step, pool)', () => readFloorCpu(truth), MB);
+  const nf2 = await add('cpu floor: read both mask sets once (native)', () => Promise.all([readFloorCpu(pred), readFloorCpu(truth)]), 2 * MB);
+  const ce = await add('cpu maskToRuns, row order', () => maskToRuns(truth, shape, cpu), MB);
+  await add('cpu maskToRuns, col order', () => maskToRuns(truth, shape, { order: 'col', ...cpu }), MB);
+  const cs = await add('cpu encodeRle, row order (strings; formatted in JS)', () => encodeRle(truth, shape, cpu), MB);
+  await add('cpu native strings, row order (formatted in C++)', () => encodeStringsCpu({ ...nativeArgs, order: 'row' }, 'rle'), MB);
+  await add('cpu native COCO compressed strings', () => encodeStringsCpu({ ...nativeArgs, order: 'col' }, 'cocoString'), MB);
+  await add('cpu decodeRle, row order (strings parsed in JS)', () => decodeRle(rle, shape, cpu), MB);
+  await add('cpu native string decode, row order (parsed in C++)', () => decodeStringsCpu(rle, shape, { kind: 'rle' }), MB);
+  const cd = await add('cpu dice on masks (pred + truth read)', () => dice([pred], [truth], { classes: C, ...shape }, cpu), 2 * MB);
+  await add('cpu overlap on runs only (merge walk)', () => rleOverlap(runsP, runsT, cpu), 2 * MB);
+  await add('cpu worst case, 1 noise channel: encodeRle row', () => encodeRle(noise, shape, cpu), N);
+  await add('cpu worst case, 1 noise channel: encodeRle col', () => encodeRle(noise, shape, { order: 'col', ...cpu }), N);
+  await add('cpu worst case, 1 noise channel: decodeRle row', () => decodeRle(noiseRle, shape, cpu), N);
+  await add('cpu worst case, 1 noise channel: decodeRle col', () => decodeRle(noiseCol, shape, { order: 'col', ...cpu }), N);
+  const fw = rows.find((r) => String(r[0]).includes('Uint32 loop'))![1] as number;
+  cpuNotes.push(
+    `cpu backend (${native.info!.compiler}, ${native.info!.threads} threads): outputs identical to the JS kernels (runs, strings, COCO strings, masks, Dice counts).`,
+    `cpu maskToRuns (row) = ${(ce.median / nf.median).toFixed(2)}x the native floor, ${(ce.median / fw).toFixed(2)}x the JS Uint32 floor; ` +
+      `cpu encodeRle (strings) = ${(cs.median / nf.median).toFixed(2)}x the native floor.`,
+    `cpu dice on masks = ${(cd.median / nf2.median).toFixed(2)}x the native floor for both mask sets, ${(cd.median / (2 * fw)).toFixed(2)}x twice the JS Uint32 floor.`,
+  );
+} else {
+  cpuNotes.push(`cpu backend not measured: ${native.available ? 'this build has no rleEncode' : native.reason}`);
+}
 
 const runs = runsT.reduce((s, r) => s + r.length / 2, 0);
 const chars = rle.reduce((s, r) => s + r.length, 0);
@@ -137,7 +202,7 @@ console.log(`# RLE / Dice, ${C}x${H}x${W} masks (${(MB / 2 ** 20).toFixed(0)} Mi
 console.log(
   `Machine: ${machine()}, load average ${loadavg()
     .map((x) => x.toFixed(1))
-    .join(' ')} at the end. Medians of ${repeats} runs after 1 warm-up, single thread.`,
+    .join(' ')} at the end. Medians of ${repeats} runs after 1 warm-up; JS rows single thread, cpu rows on the native pool.`,
 );
 console.log(
   `Masks: ${((setBytes / C / N) * 100).toFixed(2)} % of pixels set per channel; ${runs} runs, ${chars} RLE characters in all.\n`,
@@ -146,4 +211,5 @@ console.log(table(['what', 'median ms', 'min ms', 'MiB/s of mask read'], rows));
 console.log(
   `\nencodeRle (row) = ${(enc.median / fb.median).toFixed(2)}x the byte-loop floor; dice on masks = ${(dm.median / (2 * fb.median)).toFixed(2)}x the floor for two mask sets.`,
 );
+for (const n of cpuNotes) console.log(n);
 if (sink === 42) console.log('');

@@ -17,7 +17,7 @@
  * The full cmake/compiler output of an --install build goes to build/native-build.log.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -82,6 +82,11 @@ try {
 }
 
 mkdirSync(join(root, 'build'), { recursive: true });
+// A configure step that failed leaves CMakeCache.txt without build files, and `cmake-js build` would
+// then skip configuring: start that folder's configuration afresh.
+if (existsSync(join(out, 'CMakeCache.txt')) && !existsSync(join(out, 'build.ninja')) && !existsSync(join(out, 'Makefile'))) {
+  rmSync(join(out, 'CMakeCache.txt'));
+}
 const cmakeArgs = [cmakeJs, 'build', '--directory', root, '--out', out, '--parallel', String(Math.max(1, cpus().length))];
 if (asan) cmakeArgs.push('--CDMASKBOX_SANITIZE=ON');
 const started = Date.now();

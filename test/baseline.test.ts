@@ -39,7 +39,8 @@ function naiveFilter(data: Uint8Array, w: number, h: number, ch: number, passes:
         let s = -11;
         for (let dy = -1; dy <= 1; dy++) {
           for (let dx = -1; dx <= 1; dx++) {
-            const yy = y + dy, xx = x + dx;
+            const yy = y + dy,
+              xx = x + dx;
             if (yy < 0 || xx < 0 || yy >= h || xx >= w) continue;
             s += (dy === 0 && dx === 0 ? 10 : 1) * img[yy * w + xx]!;
           }
@@ -58,13 +59,19 @@ describeEachKernel('baseline', 'dbscanBaseline: torch conv2d + sklearn DBSCAN go
       it(`${g.name} (${g.width}x${g.height}x${g.channels}, ${scale})`, async () => {
         const data = new Uint8Array(Buffer.from(g.data, 'base64'));
         const want = g[scale];
-        const r = await dbscanBaseline({ data, width: g.width, height: g.height, channels: g.channels }, { scale, backend });
+        const r = await dbscanBaseline(
+          { data, width: g.width, height: g.height, channels: g.channels },
+          { scale, backend },
+        );
         expect(r.labels.length).toBe(want.points);
         expect(Array.from(r.labels)).toEqual(want.labels);
         expect(Array.from(r.sizes)).toEqual(want.sizes);
         expect(Array.from(r.boxes)).toEqual(want.boxes.flat());
         expect(r.backend).toBe(backend);
-        const edges = await dbscanBaseline({ data, width: g.width, height: g.height, channels: g.channels }, { scale, box: 'edges', backend });
+        const edges = await dbscanBaseline(
+          { data, width: g.width, height: g.height, channels: g.channels },
+          { scale, box: 'edges', backend },
+        );
         expect(Array.from(edges.boxes)).toEqual(want.boxes.flat().map((v, i) => (i % 4 >= 2 ? v + 1 : v)));
       });
     }
@@ -73,7 +80,8 @@ describeEachKernel('baseline', 'dbscanBaseline: torch conv2d + sklearn DBSCAN go
 
 describeEachKernel('baseline', 'dbscanBaseline: behaviour', (backend) => {
   it('merges two touching blobs into one box, drops isolated pixels, reports x,y points', async () => {
-    const w = 20, h = 10;
+    const w = 20,
+      h = 10;
     const data = new Uint8Array(w * h);
     for (let y = 3; y <= 6; y++) for (let x = 2; x <= 11; x++) data[y * w + x] = 200; // two 4x5 blobs touching at x=6/7
     data[0 * w + 19] = 255; // isolated: removed by passes 2..5
@@ -86,9 +94,11 @@ describeEachKernel('baseline', 'dbscanBaseline: behaviour', (backend) => {
     expect(Array.from(raw.boxes)).toEqual([18, 0, 19, 1, 1, 2, 12, 7]);
   });
   it('treats grey as R = G = B and ignores alpha', async () => {
-    const w = 16, h = 12;
+    const w = 16,
+      h = 12;
     const grey = Uint8Array.from({ length: w * h }, (_, i) => ((i * 37) % 11 < 4 ? 90 : 0));
-    const rgb = new Uint8Array(w * h * 3), rgba = new Uint8Array(w * h * 4);
+    const rgb = new Uint8Array(w * h * 3),
+      rgba = new Uint8Array(w * h * 4);
     grey.forEach((v, i) => (rgb.fill(v, 3 * i, 3 * i + 3), rgba.fill(v, 4 * i, 4 * i + 3), (rgba[4 * i + 3] = 77)));
     const a = await dbscanBaseline({ data: grey, width: w, height: h, channels: 1 }, { backend });
     const b = await dbscanBaseline({ data: rgb, width: w, height: h, channels: 3 }, { backend });
@@ -99,7 +109,9 @@ describeEachKernel('baseline', 'dbscanBaseline: behaviour', (backend) => {
   it('rejects bad images and options', async () => {
     const img = { data: new Uint8Array(12), width: 2, height: 2, channels: 3 };
     const run = (i: object, o: object = {}) => dbscanBaseline(i as typeof img, { backend, ...o });
-    await expect(run({ ...img, data: new Uint8Array(11) })).rejects.toThrow(/length width\*height\*channels = 2\*2\*3 = 12 for image\.data/);
+    await expect(run({ ...img, data: new Uint8Array(11) })).rejects.toThrow(
+      /length width\*height\*channels = 2\*2\*3 = 12 for image\.data/,
+    );
     await expect(run({ ...img, channels: 2 })).rejects.toThrow(/image\.channels/);
     await expect(run({ ...img, width: 1.5 })).rejects.toThrow(/image\.width/);
     await expect(run({ ...img, data: [1, 2] })).rejects.toBeInstanceOf(InvalidArgumentError);

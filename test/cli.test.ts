@@ -150,11 +150,11 @@ describe('maskbox baseline', () => {
   it('writes the same outputs as detect, from the DBSCAN baseline (score 1.0)', async () => {
     const d = tmp();
     const px = new Uint8Array(64 * 48);
-    for (const [x0, y0] of [
+    const blobs: [number, number][] = [
       [10, 10],
       [40, 30],
-    ])
-      for (let y = y0; y < y0 + 5; y++) px.fill(255, y * 64 + x0, y * 64 + x0 + 5);
+    ];
+    for (const [x0, y0] of blobs) for (let y = y0; y < y0 + 5; y++) px.fill(255, y * 64 + x0, y * 64 + x0 + 5);
     await sharp(px, { raw: { width: 64, height: 48, channels: 1 } })
       .png()
       .toFile(join(d, 'blobs.png'));

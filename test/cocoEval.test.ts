@@ -6,7 +6,7 @@ import { main } from '../src/cli/index.js';
 import { InvalidArgumentError, ParseError } from '../src/errors.js';
 import { parseCocoGroundTruth, parseCocoResults, readCocoGroundTruth, readCocoResults } from '../src/io/cocoJson.js';
 import { COCO_IOU_THRS, COCO_REC_THRS, cocoEval, cocoPerClass } from '../src/ops/cocoEval.js';
-import { COCO_STAT_NAMES, pairwiseSum } from '../src/ops/cocoSummary.js';
+import { COCO_STAT_NAMES, formatCocoSummary, pairwiseSum } from '../src/ops/cocoSummary.js';
 import { describeShared, SHARED } from './helpers.js';
 
 const COCO = join(SHARED, 'fixtures', 'coco');
@@ -347,6 +347,21 @@ describeShared('cocoEval on pycocotools test data (../shared/fixtures/coco)', ()
         expect(Math.abs(r.stats[name] - exp[iouType].stats[name]), name).toBeLessThan(1e-9);
     });
   }
+
+  it("prints pycocotools' summary lines (cocoapi's own printed results)", async () => {
+    const printed = readFileSync(join(COCO, 'cocoapi_val2014_fake_eval_res.txt'), 'utf8').split('\n');
+    const exp = expected();
+    const gt = await readCocoGroundTruth(join(COCO, exp.gt));
+    for (const iouType of ['bbox', 'segm'] as const) {
+      const r = await cocoEval(gt, await readCocoResults(join(COCO, exp[iouType].dt), gt), { iouType });
+      const start = printed.indexOf(`type=${iouType}`) + 3;
+      // Today's pycocotools pads the title to 18 chars before '(AP)'; this older print has one space less.
+      const squash = (t: string) => t.replace(/ +/g, ' ');
+      expect(squash(formatCocoSummary(r.stats, r.statSpecs, r.params.iouThrs))).toBe(
+        squash(printed.slice(start, start + 12).join('\n')),
+      );
+    }
+  });
 
   it("reproduces faster_coco_eval's test_coco_eval (segm, results as merged RLE without bbox)", async () => {
     const gt = await readCocoGroundTruth(join(COCO, 'gt_dataset.json'));

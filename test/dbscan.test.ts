@@ -41,7 +41,8 @@ function reference(p: ArrayLike<number>, dims: number, eps: number, minSamples: 
   // union-find over core points, clusters numbered by lowest core index
   const parent = Array.from({ length: n }, (_, i) => i);
   const find = (x: number): number => (parent[x] === x ? x : (parent[x] = find(parent[x]!)));
-  for (let i = 0; i < n; i++) if (core[i]) for (const j of nb[i]!) if (core[j]) parent[Math.max(find(i), find(j))] = Math.min(find(i), find(j));
+  for (let i = 0; i < n; i++)
+    if (core[i]) for (const j of nb[i]!) if (core[j]) parent[Math.max(find(i), find(j))] = Math.min(find(i), find(j));
   const labels = new Int32Array(n).fill(-1);
   const id = new Map<number, number>();
   for (let i = 0; i < n; i++) if (core[i] && !id.has(find(i))) id.set(find(i), id.size);
@@ -75,7 +76,10 @@ describeEachKernel('dbscan', 'dbscan: definition', (backend) => {
   it('matches the O(n^2) definition on random integer points (grid and brute-force paths)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 30 })), { minLength: 0, maxLength: 120 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 30 })), {
+          minLength: 0,
+          maxLength: 120,
+        }),
         fc.constantFrom(1, 1.5, 2, 3, 4.2),
         fc.integer({ min: 1, max: 7 }),
         async (pairs, eps, minSamples) => {
@@ -92,7 +96,10 @@ describeEachKernel('dbscan', 'dbscan: definition', (backend) => {
     const r = rng(5);
     const cases: [Float64Array, number, number, number][] = [];
     const blob = (n: number, dims: number, scale: number, spread: number) =>
-      Float64Array.from({ length: n * dims }, (_, i) => (i % dims === 0 ? Math.floor(r() * 4) * spread : 0) + r() * scale);
+      Float64Array.from(
+        { length: n * dims },
+        (_, i) => (i % dims === 0 ? Math.floor(r() * 4) * spread : 0) + r() * scale,
+      );
     cases.push([blob(2000, 2, 10, 100), 2, 0.4, 4]);
     cases.push([blob(800, 1, 30, 1e6), 1, 0.05, 3]);
     cases.push([blob(900, 3, 3, 50), 3, 0.5, 5]);
@@ -116,9 +123,12 @@ describeEachKernel('dbscan', 'dbscan: definition', (backend) => {
     const p = new Float64Array([0, 0, 1, 1]);
     const bad = async (pts: unknown, o: object) => dbscan(pts as Float64Array, { backend, ...o });
     for (const eps of [0, -1, NaN, Infinity]) await expect(bad(p, { eps })).rejects.toThrow(/for eps/);
-    for (const minSamples of [0, 1.5, NaN, -3]) await expect(bad(p, { eps: 1, minSamples })).rejects.toThrow(/for minSamples/);
+    for (const minSamples of [0, 1.5, NaN, -3])
+      await expect(bad(p, { eps: 1, minSamples })).rejects.toThrow(/for minSamples/);
     await expect(bad(new Float64Array(3), { eps: 1 })).rejects.toThrow(/multiple of 2/);
-    await expect(bad(new Float64Array([0, 0, 1, NaN]), { eps: 1 })).rejects.toThrow(/point 1, coordinate 1\) for points\[3\]/);
+    await expect(bad(new Float64Array([0, 0, 1, NaN]), { eps: 1 })).rejects.toThrow(
+      /point 1, coordinate 1\) for points\[3\]/,
+    );
     await expect(bad([0, 0], { eps: 1 })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(bad(p, { eps: 1, dims: 0 })).rejects.toThrow(/for dims/);
   });

@@ -60,7 +60,7 @@ void FormatCocoString(const uint32_t* counts, size_t n, std::string* out) {
 
 namespace {
 
-/** One code unit of the input as text for a message (a lone UTF-16 surrogate becomes U+FFFD). */
+/** One code unit of the input as text for a message (UTF-8; a UTF-16 surrogate in its 3-byte WTF-8 form). */
 template <typename Ch>
 std::string UnitText(Ch c) {
   const uint32_t u = static_cast<std::make_unsigned_t<Ch>>(c);
@@ -72,9 +72,8 @@ std::string UnitText(Ch c) {
   } else if (u < 0x800) {
     s += {static_cast<char>(0xc0 | (u >> 6)), static_cast<char>(0x80 | (u & 0x3f))};
   } else {
-    const uint32_t v = (u >= 0xd800 && u < 0xe000) ? 0xfffd : u;
-    s += {static_cast<char>(0xe0 | (v >> 12)), static_cast<char>(0x80 | ((v >> 6) & 0x3f)),
-          static_cast<char>(0x80 | (v & 0x3f))};
+    s += {static_cast<char>(0xe0 | (u >> 12)), static_cast<char>(0x80 | ((u >> 6) & 0x3f)),
+          static_cast<char>(0x80 | (u & 0x3f))};
   }
   return s;
 }

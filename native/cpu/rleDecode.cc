@@ -45,7 +45,10 @@ namespace {
 
 inline bool IsSpace(uint32_t c) { return c == 32 || (c >= 9 && c <= 13); }
 
-/** Code units [a, b) as UTF-8 (UTF-16 pairs combined; lone surrogates as U+FFFD; bytes copied). */
+/**
+ * Code units [a, b) as UTF-8 (UTF-16 pairs combined; bytes copied). A lone surrogate is written as its
+ * 3-byte form (WTF-8), so that the binding can give JS back exactly the units the JS parser would show.
+ */
 template <typename Ch>
 std::string Excerpt(const Ch* s, size_t a, size_t b) {
   std::string out;
@@ -62,7 +65,6 @@ std::string Excerpt(const Ch* s, size_t a, size_t b) {
         i++;
       }
     }
-    if (u >= 0xd800 && u < 0xe000) u = 0xfffd;
     if (u < 0x800) {
       out += {static_cast<char>(0xc0 | (u >> 6)), static_cast<char>(0x80 | (u & 0x3f))};
     } else if (u < 0x10000) {
@@ -299,10 +301,11 @@ class RleDecodeWorker : public Worker {
 
   Napi::Value Result(Napi::Env env) override {
     if (bad_channel >= 0) {
-      Napi::Error e = Napi::Error::New(env, "maskbox native rleDecode: " + bad_reason);
+      Napi::String reason = FromWtf8(env, bad_reason);
+      Napi::Error e = Napi::Error::New(env, "maskbox native rleDecode: " + reason.Utf8Value());
       e.Set("code", Napi::String::New(env, "ERR_MASKBOX_NATIVE_PARSE"));
       e.Set("channel", Napi::Number::New(env, static_cast<double>(bad_channel)));
-      e.Set("reason", Napi::String::New(env, bad_reason));
+      e.Set("reason", reason);
       throw e;
     }
     return env.Undefined();

@@ -110,6 +110,39 @@ inline Napi::Array ToUint32Arrays(Napi::Env env, const std::vector<std::vector<u
   return a;
 }
 
+/**
+ * A JS string from UTF-8 that may hold lone surrogates in their 3-byte form (WTF-8, as the parsers'
+ * messages quote input code units), decoded to UTF-16 so those units reach JS unchanged.
+ */
+inline Napi::String FromWtf8(Napi::Env env, const std::string& s) {
+  std::u16string u;
+  u.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const uint8_t b = static_cast<uint8_t>(s[i]);
+    const size_t len = b < 0x80 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    uint32_t cp = len == 1 ? b : len == 2 ? (b & 0x1f) : len == 3 ? (b & 0x0f) : (b & 0x07);
+    for (size_t k = 1; ok && k < len; k++) {
+      const uint8_t c = static_cast<uint8_t>(s[i + k]);
+      ok = (c & 0xc0) == 0x80;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (!ok || cp > 0x10ffff) {
+      u.push_back(0xfffd);
+      i++;
+      continue;
+    }
+    if (cp >= 0x10000) {
+      u.push_back(static_cast<char16_t>(0xd800 + ((cp - 0x10000) >> 10)));
+      u.push_back(static_cast<char16_t>(0xdc00 + ((cp - 0x10000) & 0x3ff)));
+    } else {
+      u.push_back(static_cast<char16_t>(cp));
+    }
+    i += len;
+  }
+  return Napi::String::New(env, u);
+}
+
 inline Napi::Array ToStringArray(Napi::Env env, const std::vector<std::string>& v) {
   Napi::Array a = Napi::Array::New(env, v.size());
   for (size_t i = 0; i < v.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, v[i]));

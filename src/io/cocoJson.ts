@@ -292,7 +292,8 @@ export function parseCocoResults(json: unknown, gt: CocoGroundTruth, source = 'r
     const segmentation = e.segmentation(o.segmentation);
     const rle = segmentationToRle(segmentation, image, source, e.where);
     let bbox: CocoBbox;
-    if (o.bbox !== undefined) bbox = e.bbox(o);
+    // An empty bbox counts as absent (pycocotools' loadRes reads `bbox == []` as no box).
+    if (o.bbox !== undefined && !(Array.isArray(o.bbox) && o.bbox.length === 0)) bbox = e.bbox(o);
     else {
       const b = new Float64Array(4);
       countsToBbox(rle.counts, 0, rle.counts.length, rle.height, rle.width, b, 0);

@@ -58,7 +58,8 @@ export interface BaselineResult extends Ran {
 
 /** Validates the image and options into the kernel's argument object. */
 export function baselineArgs(image: BaselineImage, options: BaselineOptions): BaselineArgs {
-  if (image === null || typeof image !== 'object') invalid('image', 'an object { data, width, height, channels }', image);
+  if (image === null || typeof image !== 'object')
+    invalid('image', 'an object { data, width, height, channels }', image);
   const { data } = image;
   if (!(data instanceof Uint8Array)) invalid('image.data', 'a Uint8Array (8-bit HWC pixels)', data);
   const width = checkInteger('image.width', image.width, 1);
@@ -72,7 +73,11 @@ export function baselineArgs(image: BaselineImage, options: BaselineOptions): Ba
     );
   }
   if (data.length !== width * height * channels) {
-    invalid('image.data', `a Uint8Array of length width*height*channels = ${width}*${height}*${channels} = ${width * height * channels}`, data);
+    invalid(
+      'image.data',
+      `a Uint8Array of length width*height*channels = ${width}*${height}*${channels} = ${width * height * channels}`,
+      data,
+    );
   }
   return {
     data,
@@ -104,6 +109,11 @@ export function baselineArgs(image: BaselineImage, options: BaselineOptions): Ba
 export async function dbscanBaseline(image: BaselineImage, options: BaselineOptions = {}): Promise<BaselineResult> {
   const args = baselineArgs(image, options);
   ensureBackends();
-  const { result, backend } = await dispatch<BaselineArgs, BaselineKernelResult>('baseline', args, options.backend, args.width * args.height);
+  const { result, backend } = await dispatch<BaselineArgs, BaselineKernelResult>(
+    'baseline',
+    args,
+    options.backend,
+    args.width * args.height,
+  );
   return { ...result, backend };
 }

@@ -10,6 +10,7 @@
  */
 import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
+import { pairwiseSum } from '../backends/js/pairwiseSum.js';
 import { VOC_IGNORED, VOC_TP, type VocApArgs, type VocApOutput } from '../backends/js/vocAp.js';
 import type { CocoGroundTruth, CocoResults } from '../io/cocoJson.js';
 import { checkOneOf, checkRange, invalid } from '../validate.js';
@@ -161,7 +162,7 @@ export async function vocAp(gt: CocoGroundTruth, dt: CocoResults, options: VocAp
     };
   });
   const withGt = classes.filter((c) => c.numGt > 0);
-  const mAP = withGt.length === 0 ? NaN : withGt.reduce((s, c) => s + c.ap, 0) / withGt.length;
+  const mAP = withGt.length === 0 ? NaN : pairwiseSum(withGt.map((c) => c.ap)) / withGt.length;
   return { mAP, classes, iouThreshold, interpolation, backend };
 }
 

@@ -34,7 +34,8 @@ export function baseline(args: BaselineArgs): BaselineKernelResult {
   const points = new Int32Array(2 * m);
   for (let i = 0, k = 0; i < mask.length; i++) {
     if (!mask[i]) continue;
-    const y = Math.floor(i / width), x = i - y * width;
+    const y = Math.floor(i / width),
+      x = i - y * width;
     rc[2 * k] = y;
     rc[2 * k + 1] = x;
     points[2 * k] = x;
@@ -51,7 +52,8 @@ export function baseline(args: BaselineArgs): BaselineKernelResult {
   for (let k = 0; k < m; k++) {
     const c = labels[k]!;
     if (c < 0) continue;
-    const x = points[2 * k]!, y = points[2 * k + 1]!;
+    const x = points[2 * k]!,
+      y = points[2 * k + 1]!;
     sizes[c]!++;
     if (x < boxes[4 * c]!) boxes[4 * c] = x;
     if (y < boxes[4 * c + 1]!) boxes[4 * c + 1] = y;

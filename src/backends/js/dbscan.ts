@@ -36,7 +36,13 @@ export function dbscan(args: DbscanArgs): DbscanKernelResult {
 }
 
 /** n <= 11: sklearn's brute-force neighbourhoods, then its labelling. */
-function labelSmall(pts: Float64Array | Float32Array, dims: number, n: number, eps: number, minSamples: number): DbscanKernelResult {
+function labelSmall(
+  pts: Float64Array | Float32Array,
+  dims: number,
+  n: number,
+  eps: number,
+  minSamples: number,
+): DbscanKernelResult {
   const { start, adj } = bruteNeighbors(pts, dims, n, eps, pts instanceof Float32Array);
   const core = new Uint8Array(n);
   for (let i = 0; i < n; i++) core[i] = start[i + 1]! - start[i]! >= minSamples ? 1 : 0;
@@ -85,8 +91,10 @@ interface Grid {
  */
 function buildGrid(pts: Float64Array | Float32Array, dims: number, n: number, eps: number): Grid {
   const two = dims >= 2;
-  let minX = Infinity, maxX = -Infinity;
-  let minY = two ? Infinity : 0, maxY = two ? -Infinity : 0;
+  let minX = Infinity,
+    maxX = -Infinity;
+  let minY = two ? Infinity : 0,
+    maxY = two ? -Infinity : 0;
   for (let i = 0; i < n; i++) {
     const x = pts[i * dims]!;
     if (x < minX) minX = x;
@@ -169,7 +177,13 @@ function sqDist(c: Float64Array, dims: number, a: number, b: number): number {
   return s;
 }
 
-function labelGrid(pts: Float64Array | Float32Array, dims: number, n: number, eps: number, minSamples: number): DbscanKernelResult {
+function labelGrid(
+  pts: Float64Array | Float32Array,
+  dims: number,
+  n: number,
+  eps: number,
+  minSamples: number,
+): DbscanKernelResult {
   const g = buildGrid(pts, dims, n, eps);
   const { coords, cellStart, nbr, order, pos, cellOfPos } = g;
   const r2 = eps * eps;
@@ -179,24 +193,30 @@ function labelGrid(pts: Float64Array | Float32Array, dims: number, n: number, ep
   const count = new Int32Array(n);
   const ties: number[] = [];
   for (let c = 0; c < g.cells; c++) {
-    const s0 = cellStart[c]!, e0 = cellStart[c + 1]!;
+    const s0 = cellStart[c]!,
+      e0 = cellStart[c + 1]!;
     for (let a = s0; a < e0; a++) {
       count[a]!++;
       for (let b = a + 1; b < e0; b++) {
         const d = sqDist(coords, dims, a, b);
-        if (d <= r2) count[a]!++, count[b]!++;
-        else if (d <= tieBound) ties.push(order[a]!, order[b]!);
+        if (d <= r2) {
+          count[a]!++;
+          count[b]!++;
+        } else if (d <= tieBound) ties.push(order[a]!, order[b]!);
       }
     }
     for (let t = c * 9; t < c * 9 + 9; t++) {
       const c2 = nbr[t]!;
       if (c2 <= c) continue;
-      const s1 = cellStart[c2]!, e1 = cellStart[c2 + 1]!;
+      const s1 = cellStart[c2]!,
+        e1 = cellStart[c2 + 1]!;
       for (let a = s0; a < e0; a++) {
         for (let b = s1; b < e1; b++) {
           const d = sqDist(coords, dims, a, b);
-          if (d <= r2) count[a]!++, count[b]!++;
-          else if (d <= tieBound) ties.push(order[a]!, order[b]!);
+          if (d <= r2) {
+            count[a]!++;
+            count[b]!++;
+          } else if (d <= tieBound) ties.push(order[a]!, order[b]!);
         }
       }
     }
@@ -207,7 +227,8 @@ function labelGrid(pts: Float64Array | Float32Array, dims: number, n: number, ep
   if (ties.length > 0) {
     const edges = resolveSqrtTies(pts, dims, n, ties, tieBound);
     for (let t = 0; t < edges.length; t += 2) {
-      const from = pos[edges[t]!]!, to = pos[edges[t + 1]!]!;
+      const from = pos[edges[t]!]!,
+        to = pos[edges[t + 1]!]!;
       count[from]!++;
       const list = extra.get(from);
       if (list) list.push(to);
@@ -240,7 +261,7 @@ function labelGrid(pts: Float64Array | Float32Array, dims: number, n: number, ep
           if (core[b]) stack[top++] = b;
         }
       }
-      const more = extra.get(a);
+      const more = extra.size > 0 ? extra.get(a) : undefined;
       if (more) {
         for (const b of more) {
           if (lab[b] !== -1) continue;

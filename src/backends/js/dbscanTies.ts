@@ -46,7 +46,13 @@ export const SKLEARN_BRUTE_MAX = 11;
  * sklearn with OpenBLAS in 3000 random trials). `r2 = eps*eps`, or for float32 input
  * `fround(fround(eps)^2)` (sklearn's float32 path squares the radius in float32).
  */
-export function bruteNeighbors(pts: ArrayLike<number>, dims: number, n: number, eps: number, float32: boolean): { start: Int32Array; adj: Int32Array } {
+export function bruteNeighbors(
+  pts: ArrayLike<number>,
+  dims: number,
+  n: number,
+  eps: number,
+  float32: boolean,
+): { start: Int32Array; adj: Int32Array } {
   const e32 = Math.fround(eps);
   const r2 = float32 ? Math.fround(e32 * e32) : eps * eps;
   const norm = new Float64Array(n);
@@ -85,22 +91,27 @@ export function sklearnKdLeaves(pts: ArrayLike<number>, dims: number, n: number,
   const hi = new Float64Array(nNodes * dims);
 
   const less = (a: number, b: number, j: number): boolean => {
-    const va = pts[a * dims + j]!, vb = pts[b * dims + j]!;
+    const va = pts[a * dims + j]!,
+      vb = pts[b * dims + j]!;
     return va < vb || (va === vb && a < b);
   };
   // Hoare quickselect: afterwards idx[s..s+k) holds the k smallest of idx[s..e) (any order).
   const select = (s: number, e: number, k: number, j: number): void => {
-    let l = s, r = e - 1;
+    let l = s,
+      r = e - 1;
     const target = s + k;
     while (l < r) {
       const mid = (l + r) >>> 1;
       // median of three as pivot
-      let a = idx[l]!, b = idx[mid]!, c = idx[r]!;
+      let a = idx[l]!,
+        b = idx[mid]!,
+        c = idx[r]!;
       if (less(b, a, j)) [a, b] = [b, a];
       if (less(c, b, j)) [b, c] = [c, b];
       if (less(b, a, j)) [a, b] = [b, a];
       const pivot = b;
-      let i = l, t = r;
+      let i = l,
+        t = r;
       while (i <= t) {
         while (less(idx[i]!, pivot, j)) i++;
         while (less(pivot, idx[t]!, j)) t--;
@@ -120,7 +131,8 @@ export function sklearnKdLeaves(pts: ArrayLike<number>, dims: number, n: number,
   const build = (node: number, s: number, e: number): void => {
     if (2 * node + 1 >= nNodes || e - s < 2) {
       for (let k = 0; k < dims; k++) {
-        let mn = Infinity, mx = -Infinity;
+        let mn = Infinity,
+          mx = -Infinity;
         for (let p = s; p < e; p++) {
           const v = pts[idx[p]! * dims + k]!;
           if (v < mn) mn = v;
@@ -132,9 +144,11 @@ export function sklearnKdLeaves(pts: ArrayLike<number>, dims: number, n: number,
       for (let p = s; p < e; p++) leafOf[idx[p]!] = node;
       return;
     }
-    let splitDim = 0, maxSpread = 0;
+    let splitDim = 0,
+      maxSpread = 0;
     for (let k = 0; k < dims; k++) {
-      let mn = Infinity, mx = -Infinity;
+      let mn = Infinity,
+        mx = -Infinity;
       for (let p = s; p < e; p++) {
         const v = pts[idx[p]! * dims + k]!;
         if (v < mn) mn = v;
@@ -160,7 +174,13 @@ export function sklearnKdLeaves(pts: ArrayLike<number>, dims: number, n: number,
  * (`sum_k max(|p_k - lo_k|, |p_k - hi_k|)^2 <= tieBound`), and likewise p in q's. Returns the directed
  * edges taken, flat `[from, to, ...]`.
  */
-export function resolveSqrtTies(pts: ArrayLike<number>, dims: number, n: number, pairs: ArrayLike<number>, tieBound: number): number[] {
+export function resolveSqrtTies(
+  pts: ArrayLike<number>,
+  dims: number,
+  n: number,
+  pairs: ArrayLike<number>,
+  tieBound: number,
+): number[] {
   const { leafOf, lo, hi } = sklearnKdLeaves(pts, dims, n);
   const within = (p: number, leaf: number): boolean => {
     let u = 0;
@@ -173,7 +193,8 @@ export function resolveSqrtTies(pts: ArrayLike<number>, dims: number, n: number,
   };
   const edges: number[] = [];
   for (let t = 0; t < pairs.length; t += 2) {
-    const p = pairs[t]!, q = pairs[t + 1]!;
+    const p = pairs[t]!,
+      q = pairs[t + 1]!;
     if (within(p, leafOf[q]!)) edges.push(p, q);
     if (within(q, leafOf[p]!)) edges.push(q, p);
   }

@@ -24,14 +24,26 @@ export function parsePointsJson(text: string, source: string): Float64Array {
     const msg = (err as Error).message;
     const line = /line (\d+)/.exec(msg);
     const at = /position (\d+)/.exec(msg);
-    throw new ParseError(source, `invalid JSON: ${msg}`, line ? Number(line[1]) : at ? lineAt(text, Number(at[1])) : undefined);
+    throw new ParseError(
+      source,
+      `invalid JSON: ${msg}`,
+      line ? Number(line[1]) : at ? lineAt(text, Number(at[1])) : undefined,
+    );
   }
-  const list = Array.isArray(doc) ? doc : doc !== null && typeof doc === 'object' ? (doc as { points?: unknown }).points : undefined;
-  if (!Array.isArray(list)) throw new ParseError(source, 'expected an array of [x, y] pairs or an object { "points": [[x, y], ...] }');
+  const list = Array.isArray(doc)
+    ? doc
+    : doc !== null && typeof doc === 'object'
+      ? (doc as { points?: unknown }).points
+      : undefined;
+  if (!Array.isArray(list))
+    throw new ParseError(source, 'expected an array of [x, y] pairs or an object { "points": [[x, y], ...] }');
   const out = new Float64Array(list.length * 2);
   list.forEach((p, i) => {
     if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'number' || typeof p[1] !== 'number') {
-      throw new ParseError(source, `points[${i}]: expected [x, y] with two numbers but found ${JSON.stringify(p)?.slice(0, 60)}`);
+      throw new ParseError(
+        source,
+        `points[${i}]: expected [x, y] with two numbers but found ${JSON.stringify(p)?.slice(0, 60)}`,
+      );
     }
     out[2 * i] = p[0];
     out[2 * i + 1] = p[1];
@@ -43,7 +55,10 @@ export function parsePointsJson(text: string, source: string): Float64Array {
 export function parsePointsCsv(text: string, source: string): Float64Array {
   const lines = text.split(/\r?\n/);
   const values: number[] = [];
-  let xi = 0, yi = 1, width = 2, started = false;
+  let xi = 0,
+    yi = 1,
+    width = 2,
+    started = false;
   for (let l = 0; l < lines.length; l++) {
     const line = lines[l]!.trim();
     if (line === '') continue;
@@ -54,13 +69,16 @@ export function parsePointsCsv(text: string, source: string): Float64Array {
         const names = cells.map((c) => c.replace(/^"(.*)"$/, '$1').toLowerCase());
         xi = names.indexOf('x');
         yi = names.indexOf('y');
-        if (xi < 0 || yi < 0) throw new ParseError(source, `header must name columns x and y, found '${line.slice(0, 60)}'`, l + 1);
+        if (xi < 0 || yi < 0)
+          throw new ParseError(source, `header must name columns x and y, found '${line.slice(0, 60)}'`, l + 1);
         width = cells.length;
         continue;
       }
     }
-    if (cells.length !== width) throw new ParseError(source, `expected ${width} columns but found ${cells.length}`, l + 1);
-    const x = Number(cells[xi]), y = Number(cells[yi]);
+    if (cells.length !== width)
+      throw new ParseError(source, `expected ${width} columns but found ${cells.length}`, l + 1);
+    const x = Number(cells[xi]),
+      y = Number(cells[yi]);
     if (cells[xi] === '' || cells[yi] === '' || !Number.isFinite(x) || !Number.isFinite(y)) {
       throw new ParseError(source, `expected finite numbers x, y but found '${cells[xi]}', '${cells[yi]}'`, l + 1);
     }
@@ -88,7 +106,12 @@ export const dbscanCommand: Command = {
     const { values: v } = parseFlags(() =>
       parseArgs({
         args: argv,
-        options: { points: { type: 'string' }, eps: { type: 'string' }, 'min-samples': { type: 'string' }, json: { type: 'boolean' } },
+        options: {
+          points: { type: 'string' },
+          eps: { type: 'string' },
+          'min-samples': { type: 'string' },
+          json: { type: 'boolean' },
+        },
         strict: true,
       }),
     );
@@ -99,7 +122,10 @@ export const dbscanCommand: Command = {
     try {
       text = await readFile(path, 'utf8');
     } catch (err) {
-      throw new InvalidArgumentError('points', `${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new InvalidArgumentError(
+        'points',
+        `${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
     const points = parsePoints(text, path);
     const { labels, clusters, backend } = await dbscan(points, { eps, minSamples });

@@ -69,30 +69,82 @@ class RunWriter {
   uint64_t start_ = 0;
 };
 
-// Spans of output columns for the source row pair (j, j') of plane `src`.
-void ClassifyPair(const Plan& p, const float* src, size_t j, std::vector<Span>* spans) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MASKBOX_SANITIZE)
+#define MASKBOX_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MASKBOX_CLONES
+#endif
+
+// Class of each cell jx of source rows a, b: corners {jx, jx + 1} x {a, b} (the last cell: jx only).
+// Float arithmetic: its own rounding (~6e-8 relative) fits inside the 1e-6 margin's slack. A NaN or
+// infinite corner (only reachable by calling the addon directly; min/max can skip a NaN) makes the cell
+// mixed, so its pixels are computed exactly, like the reference.
+MASKBOX_CLONES
+void ClassifyCells(const float* __restrict a, const float* __restrict b, size_t w, float cut, uint8_t* __restrict cls) {
+  auto one = [&](float a0, float a1, float b0, float b1) -> uint8_t {
+    const float lo = std::min(std::min(a0, a1), std::min(b0, b1));
+    const float hi = std::max(std::max(a0, a1), std::max(b0, b1));
+    const float margin = std::max(std::fabs(lo), std::fabs(hi)) * 1e-6f + 1e-30f;
+    const float sum = (a0 + a1) + (b0 + b1);
+    const int finite = (sum - sum) == 0.0f;
+    const int on = finite & (lo - margin > cut), off = finite & (hi + margin < cut);
+    return static_cast<uint8_t>(kMixed - on - 2 * off);
+  };
+  for (size_t jx = 0; jx + 1 < w; jx++) cls[jx] = one(a[jx], a[jx + 1], b[jx], b[jx + 1]);
+  cls[w - 1] = one(a[w - 1], a[w - 1], b[w - 1], b[w - 1]);
+}
+
+// Width-direction interpolation of source row `src` at output columns [x0, x1) into dst[x0, x1).
+MASKBOX_CLONES
+void HorizontalSpan(const float* __restrict src, const LinearTaps<float>& tx, uint32_t x0, uint32_t x1,
+                    float* __restrict dst) {
+  const int32_t* i0 = tx.i0.data();
+  const int32_t* i1 = tx.i1.data();
+  const float* w0 = tx.w0.data();
+  const float* w1 = tx.w1.data();
+  for (uint32_t x = x0; x < x1; x++) dst[x] = LerpF32(src[i0[x]], w0[x], src[i1[x]], w1[x]);
+}
+
+// Height-direction interpolation and threshold of columns [x0, x1): on[x - x0] = value > cut.
+MASKBOX_CLONES
+void VerticalSpan(const float* __restrict r0, float wy0, const float* __restrict r1, float wy1, float cut,
+                  uint32_t x0, uint32_t x1, uint8_t* __restrict on) {
+  for (uint32_t x = x0; x < x1; x++) on[x - x0] = LerpF32(r0[x], wy0, r1[x], wy1) > cut;
+}
+
+// One task's state: the spans of the current source row pair and its two horizontally interpolated
+// rows, filled only at the columns of mixed spans.
+struct PairState {
+  int64_t j0 = -1, j1 = -1;
+  std::vector<uint8_t> cls, on;
+  std::vector<Span> spans;
+  std::vector<float> row0, row1;
+};
+
+// Classify source row pair (j0, j0 + 1) of plane `src` into spans of output columns, and interpolate
+// rows j0 and j1 along the width where the spans are mixed. j1 (i1 of the rows that read j0) is j0 or
+// j0 + 1, so the pair's cells cover it.
+void PreparePair(const Plan& p, const float* src, size_t j0, size_t j1, PairState* st) {
   const size_t h = p.o->in_height, w = p.o->in_width;
-  const float* a = src + j * w;
-  const float* b = src + std::min(j + 1, h - 1) * w;
-  const double cut = p.o->cutoff;
-  spans->clear();
+  ClassifyCells(src + j0 * w, src + std::min(j0 + 1, h - 1) * w, w, p.o->cutoff, st->cls.data());
+  st->spans.clear();
   for (size_t jx = 0; jx < w; jx++) {
     const uint32_t x0 = p.col_begin[jx], x1 = p.col_begin[jx + 1];
     if (x0 == x1) continue;  // no output column reads this cell (downscale)
-    const size_t kx = std::min(jx + 1, w - 1);
-    const double lo = std::min(std::min(a[jx], a[kx]), std::min(b[jx], b[kx]));
-    const double hi = std::max(std::max(a[jx], a[kx]), std::max(b[jx], b[kx]));
-    const double margin = 1e-6 * std::max(std::fabs(lo), std::fabs(hi)) + 1e-30;
-    // A NaN or infinite corner (only reachable by calling the addon directly: std::min can skip a NaN)
-    // makes the cell mixed, so its pixels are computed exactly, like the reference.
-    const double sum = double(a[jx]) + a[kx] + b[jx] + b[kx];
-    const uint8_t cls = !(sum - sum == 0) ? kMixed : lo - margin > cut ? kOne : hi + margin < cut ? kZero : kMixed;
-    if (!spans->empty() && spans->back().cls == cls && spans->back().x1 == x0) {
-      spans->back().x1 = x1;
+    const uint8_t cls = st->cls[jx];
+    if (!st->spans.empty() && st->spans.back().cls == cls) {
+      st->spans.back().x1 = x1;
     } else {
-      spans->push_back(Span{x0, x1, cls});
+      st->spans.push_back(Span{x0, x1, cls});
     }
   }
+  for (const Span& s : st->spans) {
+    if (s.cls != kMixed) continue;
+    HorizontalSpan(src + j0 * w, p.tx, s.x0, s.x1, st->row0.data());
+    HorizontalSpan(src + j1 * w, p.tx, s.x0, s.x1, st->row1.data());
+  }
+  st->j0 = int64_t(j0);
+  st->j1 = int64_t(j1);
 }
 
 // Output rows [y_begin, y_end) of plane c into `runs`; the run open at y_end is closed there.
@@ -101,34 +153,26 @@ void EncodeRows(const Plan& p, size_t c, size_t y_begin, size_t y_end, Runs* run
   const size_t h = o.in_height, w = o.in_width, W = o.out_width;
   const float* src = o.data + c * h * w;
   const float cut = o.cutoff;
-  const int32_t* i0x = p.tx.i0.data();
-  const int32_t* i1x = p.tx.i1.data();
-  const float* w0x = p.tx.w0.data();
-  const float* w1x = p.tx.w1.data();
-  std::vector<Span> spans;
-  int64_t pair = -1;
+  PairState st;
+  st.cls.resize(w);
+  st.on.resize(W);
+  st.row0.resize(W);
+  st.row1.resize(W);
   RunWriter out(runs);
   for (size_t y = y_begin; y < y_end; y++) {
-    const size_t j0 = size_t(p.ty.i0[y]), j1 = size_t(p.ty.i1[y]);  // j1 is j0 or j0 + 1
-    if (int64_t(j0) != pair) {
-      ClassifyPair(p, src, j0, &spans);
-      pair = int64_t(j0);
-    }
-    const float* r0 = src + j0 * w;
-    const float* r1 = src + j1 * w;
+    const size_t j0 = size_t(p.ty.i0[y]), j1 = size_t(p.ty.i1[y]);
+    if (int64_t(j0) != st.j0 || int64_t(j1) != st.j1) PreparePair(p, src, j0, j1, &st);
     const float wy0 = p.ty.w0[y], wy1 = p.ty.w1[y];
     const uint64_t base = uint64_t(y) * W;
-    for (const Span& s : spans) {
+    for (const Span& s : st.spans) {
       if (s.cls == kOne) {
         out.One(base + s.x0);
       } else if (s.cls == kZero) {
         out.Zero(base + s.x0);
       } else {
-        for (uint32_t x = s.x0; x < s.x1; x++) {
-          const float t = LerpF32(r0[i0x[x]], w0x[x], r0[i1x[x]], w1x[x]);
-          const float b = LerpF32(r1[i0x[x]], w0x[x], r1[i1x[x]], w1x[x]);
-          out.Bit(LerpF32(t, wy0, b, wy1) > cut, base + x);
-        }
+        VerticalSpan(st.row0.data(), wy0, st.row1.data(), wy1, cut, s.x0, s.x1, st.on.data());
+        const uint8_t* on = st.on.data();
+        for (uint32_t x = s.x0; x < s.x1; x++) out.Bit(on[x - s.x0], base + x);
       }
     }
   }

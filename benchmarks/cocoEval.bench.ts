@@ -7,7 +7,8 @@
  *   does); result masks are ellipses as compressed RLE strings (made directly, so setup stays quick).
  * Columns: reading/validating the results (`parseCocoResults`: for segm this decodes every RLE);
  * `cocoEval` cold (fresh ground-truth object: polygons rasterised) and warm (same object: masks
- * cached); one warm run split into stages prepare / IoU / matching / accumulate. Medians.
+ * cached), with the process CPU time of the warm runs beside (the dev machine is shared: under load
+ * wall time exceeds it); one warm run split into stages prepare / IoU / matching / accumulate. Medians.
  * Run: npx tsx benchmarks/cocoEval.bench.ts [--images 5000] [--repeats 3] [--types bbox,segm] [--no-fixture]
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -172,6 +173,7 @@ for (const c of cases) {
   for (const iouType of TYPES) {
     const gt = parseCocoGroundTruth(c.gtJson, c.name);
     const dt = parseCocoResults(c.dtJson[iouType], gt, iouType);
+    const warmCpu: number[] = [];
     const parse: number[] = [],
       cold: number[] = [],
       warm: number[] = [];
@@ -181,7 +183,10 @@ for (const c of cases) {
       parse.push(await ms(() => parseCocoResults(c.dtJson[iouType], gt, iouType)));
       const fresh = parseCocoGroundTruth(c.gtJson, c.name);
       cold.push(await ms(async () => (ap = (await cocoEval(fresh, dt, { iouType, backend: 'js' })).stats.AP)));
+      const cpu0 = process.cpuUsage();
       warm.push(await ms(() => cocoEval(gt, dt, { iouType, backend: 'js' })));
+      const cpu = process.cpuUsage(cpu0);
+      warmCpu.push((cpu.user + cpu.system) / 1000);
     }
     // One warm run split into stages.
     let prep!: ReturnType<typeof prepareCocoEval>,
@@ -196,7 +201,18 @@ for (const c of cases) {
       .map((x) => x.toFixed(0))
       .join(' / ');
     const size = `${gt.annotations.length} gt / ${dt.detections.length} dt`;
-    rows.push([c.name, size, iouType, 'js', median(parse), median(cold), median(warm), stages, ap.toFixed(4)]);
+    rows.push([
+      c.name,
+      size,
+      iouType,
+      'js',
+      median(parse),
+      median(cold),
+      median(warm),
+      median(warmCpu),
+      stages,
+      ap.toFixed(4),
+    ]);
     console.error(
       `${c.name} ${iouType}: parse ${median(parse).toFixed(0)} ms, eval cold ${median(cold).toFixed(0)} ms, warm ${median(warm).toFixed(0)} ms (${stages})`,
     );
@@ -215,6 +231,7 @@ console.log(
       'read results (ms)',
       'cocoEval cold (ms)',
       'cocoEval warm (ms)',
+      'warm, CPU time (ms)',
       'prepare / IoU / match / accumulate (ms)',
       'AP',
     ],

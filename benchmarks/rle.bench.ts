@@ -25,7 +25,10 @@ const repeats = Number(process.argv[process.argv.indexOf('--repeats') + 1]) || 5
 function bones(seed: number, shift: number): Uint8Array {
   let s = seed;
   const r = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  const m = new Uint8Array(C * N);
+  // Written in full first: a large fresh Uint8Array is lazily zeroed memory (every untouched page maps the
+  // kernel's one shared zero page, which stays in cache), so reading it would be far faster than reading a
+  // real model's thresholded output. Filling it backs every page with its own memory.
+  const m = new Uint8Array(C * N).fill(0);
   for (let c = 0; c < C; c++) {
     const ch = m.subarray(c * N, (c + 1) * N);
     const parts = 2 + Math.floor(r() * 2);

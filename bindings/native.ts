@@ -95,7 +95,9 @@ function load(): { addon: NativeAddon | null; status: NativeStatus } {
     return { addon: null, status: { available: false, path, reason: `disabled by MASKBOX_NO_NATIVE=${off}` } };
   }
   if (!existsSync(path)) {
-    const reason = process.env.MASKBOX_NATIVE_PATH ? `MASKBOX_NATIVE_PATH points to a missing file: ${path}` : NOT_BUILT_REASON;
+    const reason = process.env.MASKBOX_NATIVE_PATH
+      ? `MASKBOX_NATIVE_PATH points to a missing file: ${path}`
+      : NOT_BUILT_REASON;
     return { addon: null, status: { available: false, path, reason } };
   }
   let addon: NativeAddon;
@@ -104,13 +106,23 @@ function load(): { addon: NativeAddon | null; status: NativeStatus } {
   } catch (err) {
     // dlopen's own text: wrong architecture, missing libasan (ASan build without LD_PRELOAD), ...
     const text = err instanceof Error ? err.message : String(err);
-    return { addon: null, status: { available: false, path, reason: `the native addon failed to load (${path}): ${text}` } };
+    return {
+      addon: null,
+      status: { available: false, path, reason: `the native addon failed to load (${path}): ${text}` },
+    };
   }
   let info: NativeInfo;
   try {
     info = addon.info();
   } catch (err) {
-    return { addon: null, status: { available: false, path, reason: `the native addon at ${path} is not maskbox's (info() failed: ${String(err)})` } };
+    return {
+      addon: null,
+      status: {
+        available: false,
+        path,
+        reason: `the native addon at ${path} is not maskbox's (info() failed: ${String(err)})`,
+      },
+    };
   }
   const reason = `C++ N-API addon ${info.version} (${info.compiler}, ${info.threads} threads${info.sanitize ? ', ASan/UBSan' : ''}): ${path}`;
   return { addon, status: { available: true, path, reason, info } };

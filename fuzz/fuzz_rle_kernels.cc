@@ -81,6 +81,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::fill(out.begin(), out.end(), 3);
   DecodeChannel(col.data(), col.size(), h, w, RleOrder::kCol, out.data(), &ds);
   if (out != bin) __builtin_trap();
+  for (const RleOrder o : {RleOrder::kRow, RleOrder::kCol}) {  // into a zeroed buffer, writing only the 1s
+    std::fill(out.begin(), out.end(), 0);
+    const std::vector<uint32_t>& r = o == RleOrder::kRow ? row : col;
+    DecodeChannel(r.data(), r.size(), h, w, o, out.data(), &ds, true);
+    if (out != bin) __builtin_trap();
+  }
   // COCO counts and strings.
   std::vector<uint32_t> counts, runs, back;
   RunsToCounts(col.data(), col.size(), n, &counts);

@@ -200,6 +200,15 @@ describe('logitsToRle: the cpu kernel equals the js kernel exactly', () => {
       for (let c = 0; c < shape[0]; c++) expect(native.rle[c] === js.rle[c], `${shape} -> ${size} class ${c}`).toBe(true);
       expect(native.areas).toEqual(js.areas);
     }
+    // Logits a few float32 steps around a cutoff of 1, where the rounding margin decides which cells
+    // are interpolated: cells just outside it must come out as the reference computes them.
+    for (const spread of [2 ** -23, 2 ** -20, 2 ** -19, 2 ** -17]) {
+      const x = Float32Array.from({ length: 3 * 40 * 40 }, () => 1 + (r() - 0.5) * spread * 8);
+      const opts = { logitCutoff: 1 + spread };
+      const js = await logitsToRle(x, [3, 40, 40], [150, 170], { ...opts, backend: 'js' });
+      const native = await logitsToRle(x, [3, 40, 40], [150, 170], { ...opts, backend: 'cpu' });
+      expect(native.rle, `spread ${spread}`).toEqual(js.rle);
+    }
     // One plane fully on: every row block's runs join into one.
     const on = await logitsToRle(new Float32Array(64 * 64).fill(3), [1, 64, 64], [2048, 2048], { backend: 'cpu' });
     expect(on.rle).toEqual([`1 ${2048 * 2048}`]);

@@ -24,7 +24,10 @@ const addon = loadNative();
 const requireNative = process.env.MASKBOX_REQUIRE_NATIVE === '1';
 
 /** Run a module snippet in a fresh node (tsx loader) with extra env; returns stdout/stderr. */
-function child(code: string, env: Record<string, string | undefined>): { stdout: string; stderr: string; status: number | null } {
+function child(
+  code: string,
+  env: Record<string, string | undefined>,
+): { stdout: string; stderr: string; status: number | null } {
   const e: Record<string, string | undefined> = { ...process.env, ...env };
   delete e.VITEST; // the fallback notice is silenced under vitest; this child is not a test
   delete e.MASKBOX_QUIET;
@@ -85,7 +88,9 @@ describe('native loader', () => {
 
   it('reports a missing file and a file that does not load with their exact cause', () => {
     const missing = child(FALLBACK_SCRIPT, { MASKBOX_NATIVE_PATH: '/nonexistent/maskbox.node', MASKBOX_QUIET: '1' });
-    expect(JSON.parse(missing.stdout).cpu.reason).toBe('MASKBOX_NATIVE_PATH points to a missing file: /nonexistent/maskbox.node');
+    expect(JSON.parse(missing.stdout).cpu.reason).toBe(
+      'MASKBOX_NATIVE_PATH points to a missing file: /nonexistent/maskbox.node',
+    );
     const bad = join(mkdtempSync(join(tmpdir(), 'maskbox-')), 'bad.node');
     writeFileSync(bad, 'not an ELF file');
     const r = child(FALLBACK_SCRIPT, { MASKBOX_NATIVE_PATH: bad, MASKBOX_QUIET: '1' });
@@ -93,16 +98,23 @@ describe('native loader', () => {
     expect(cpu.available).toBe(false);
     expect(cpu.reason).toContain(`the native addon failed to load (${bad}): `);
     expect(cpu.reason).toMatch(/invalid ELF header|file too short/);
-    expect(NOT_BUILT_REASON).toBe('the native addon was not built: run `npm run build:native` (needs cmake and a C++17 compiler)');
+    expect(NOT_BUILT_REASON).toBe(
+      'the native addon was not built: run `npm run build:native` (needs cmake and a C++17 compiler)',
+    );
   });
 });
 
-function randomBoxes(r: () => number, n: number, opts: { snap?: boolean; clusters?: number; huge?: number } = {}): Float32Array {
+function randomBoxes(
+  r: () => number,
+  n: number,
+  opts: { snap?: boolean; clusters?: number; huge?: number } = {},
+): Float32Array {
   const b = new Float32Array(n * 4);
   const centers = Array.from({ length: opts.clusters ?? 0 }, () => [r() * 2000, r() * 2000] as const);
   for (let i = 0; i < n; i++) {
     let x: number, y: number;
-    let w = Math.exp(r() * Math.log(200)), h = w * (0.5 + r());
+    let w = Math.exp(r() * Math.log(200)),
+      h = w * (0.5 + r());
     if (centers.length) {
       const c = centers[Math.floor(r() * centers.length)]!;
       x = c[0] + (r() - 0.5) * 20 - w / 2;
@@ -137,7 +149,11 @@ describeNative('native addon (direct calls)', () => {
     const cases: [unknown, string, RegExp][] = [
       [undefined, 'args', /an options object/],
       [{ ...ok(), boxes: new Float32Array(7) }, 'boxes', /multiple of 4/],
-      [{ ...ok(), boxes: new Float64Array(8) }, 'boxes', /Expected a Float32Array for boxes but received Float64Array of length 8/],
+      [
+        { ...ok(), boxes: new Float64Array(8) },
+        'boxes',
+        /Expected a Float32Array for boxes but received Float64Array of length 8/,
+      ],
       [{ ...ok(), scores: new Float32Array(3) }, 'scores', /one score per box.*length 3/],
       [{ ...ok(), classes: new Int32Array(1) }, 'classes', /one class per box/],
       [{ ...ok(), classes: new Float32Array(2) }, 'classes', /Int32Array/],
@@ -169,8 +185,15 @@ describeNative('native addon (direct calls)', () => {
 
   it('computes IoU bit-identical to the JS reference (also on the thread pool)', async () => {
     const r = rng(7);
-    for (const [na, nb, snap] of [[0, 5, false], [7, 0, true], [1, 1, true], [40, 60, true], [300, 400, false]] as const) {
-      const A = randomBoxes(r, na, { snap }), B = randomBoxes(r, nb, { snap, clusters: 3 });
+    for (const [na, nb, snap] of [
+      [0, 5, false],
+      [7, 0, true],
+      [1, 1, true],
+      [40, 60, true],
+      [300, 400, false],
+    ] as const) {
+      const A = randomBoxes(r, na, { snap }),
+        B = randomBoxes(r, nb, { snap, clusters: 3 });
       const want = iouReference({ a: A, b: B });
       const got = new Float32Array(na * nb);
       await a.iou({ a: A, b: B, out: got });
@@ -185,12 +208,24 @@ describeNative('native addon (direct calls)', () => {
     const r = rng(11);
     for (let t = 0; t < 24; t++) {
       const n = [50, 300, 2000, 3000][t % 4]!;
-      const boxes = randomBoxes(r, n, { snap: t % 2 === 0, clusters: t % 3 === 0 ? 0 : 1 + Math.floor(r() * 40), huge: t % 5 === 0 ? 0.01 : 0 });
+      const boxes = randomBoxes(r, n, {
+        snap: t % 2 === 0,
+        clusters: t % 3 === 0 ? 0 : 1 + Math.floor(r() * 40),
+        huge: t % 5 === 0 ? 0.01 : 0,
+      });
       const scores = Float32Array.from({ length: n }, () => (t % 4 === 1 ? Math.round(r() * 10) / 10 : r()));
       if (t % 6 === 0) scores.fill(0.5);
       const classes = t % 3 === 1 ? Int32Array.from({ length: n }, () => Math.floor(r() * 4)) : null;
       const iouThreshold = [0, 0.1, 0.45, 0.5, 0.7, 1][t % 6]!;
-      const args = { boxes, scores, classes, iouThreshold, scoreThreshold: t % 4 === 3 ? 0.3 : -Infinity, maxCandidates: t % 7 === 0 ? n >> 1 : n, maxDetections: t % 5 === 4 ? 25 : n };
+      const args = {
+        boxes,
+        scores,
+        classes,
+        iouThreshold,
+        scoreThreshold: t % 4 === 3 ? 0.3 : -Infinity,
+        maxCandidates: t % 7 === 0 ? n >> 1 : n,
+        maxDetections: t % 5 === 4 ? 25 : n,
+      };
       const got = await a.nms(args);
       expect(Array.from(got), `case ${t}`).toEqual(Array.from(nmsReference(args)));
     }
@@ -200,7 +235,8 @@ describeNative('native addon (direct calls)', () => {
     const r = rng(5);
     const jobs: Promise<void>[] = [];
     for (let k = 0; k < 24; k++) {
-      const A = randomBoxes(r, 200), B = randomBoxes(r, 500);
+      const A = randomBoxes(r, 200),
+        B = randomBoxes(r, 500);
       const boxes = randomBoxes(r, 1500, { clusters: 20 });
       const scores = Float32Array.from({ length: 1500 }, () => r());
       jobs.push(
@@ -210,7 +246,15 @@ describeNative('native addon (direct calls)', () => {
           expect(Buffer.from(out.buffer).equals(Buffer.from(iouReference({ a: A, b: B }).buffer))).toBe(true);
         })(),
         (async () => {
-          const args = { boxes, scores, classes: null, iouThreshold: 0.45, scoreThreshold: -Infinity, maxCandidates: 1500, maxDetections: 1500 };
+          const args = {
+            boxes,
+            scores,
+            classes: null,
+            iouThreshold: 0.45,
+            scoreThreshold: -Infinity,
+            maxCandidates: 1500,
+            maxDetections: 1500,
+          };
           expect(Array.from(await a.nms(args))).toEqual(Array.from(nmsReference(args)));
         })(),
       );

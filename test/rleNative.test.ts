@@ -99,6 +99,20 @@ run('native RLE encode / decode', () => {
     expect(same(fromCoco, (await decodeCocoRle(cocoStrings, { height: h, width: w }, { backend: 'js' })).mask)).toBe(true);
   });
 
+  it('without zeroed: true every byte of out is written (a reused, dirty buffer)', async () => {
+    for (const [kind, order] of [
+      ['blobs', 'row'],
+      ['blobs', 'col'],
+      ['noise', 'col'],
+    ] as const) {
+      const mask = masks(kind, 2, 33, 47, 11);
+      const runs = jsEncode({ mask, channels: 2, height: 33, width: 47, order });
+      const out = new Uint8Array(mask.length).fill(7);
+      await addon!.rleDecode!({ runs, height: 33, width: 47, order, out });
+      expect(same(out, jsDecode({ runs, height: 33, width: 47, order }))).toBe(true);
+    }
+  });
+
   it('unaligned views, empty and full channels, zero-sized shapes', async () => {
     const buf = new Uint8Array(3 + 3 * 40 * 50);
     const mask = buf.subarray(3);

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -112,6 +113,22 @@ void VerticalSpan(const float* __restrict r0, float wy0, const float* __restrict
   for (uint32_t x = x0; x < x1; x++) on[x - x0] = LerpF32(r0[x], wy0, r1[x], wy1) > cut;
 }
 
+// End of the run of bytes equal to cls[jx] that starts at jx (8 bytes per step).
+inline size_t RunEnd(const uint8_t* cls, size_t jx, size_t w) {
+  const uint8_t v = cls[jx];
+  const uint64_t pattern = 0x0101010101010101ull * v;
+  size_t k = jx + 1;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  for (; k + 8 <= w; k += 8) {
+    uint64_t word;
+    std::memcpy(&word, cls + k, 8);
+    if (const uint64_t diff = word ^ pattern) return k + (__builtin_ctzll(diff) >> 3);  // first differing byte
+  }
+#endif
+  while (k < w && cls[k] == v) k++;
+  return k;
+}
+
 // One task's state: the spans of the current source row pair and its two horizontally interpolated
 // rows, filled only at the columns of mixed spans.
 struct PairState {
@@ -128,15 +145,18 @@ void PreparePair(const Plan& p, const float* src, size_t j0, size_t j1, PairStat
   const size_t h = p.o->in_height, w = p.o->in_width;
   ClassifyCells(src + j0 * w, src + std::min(j0 + 1, h - 1) * w, w, p.o->cutoff, st->cls.data());
   st->spans.clear();
-  for (size_t jx = 0; jx < w; jx++) {
-    const uint32_t x0 = p.col_begin[jx], x1 = p.col_begin[jx + 1];
-    if (x0 == x1) continue;  // no output column reads this cell (downscale)
-    const uint8_t cls = st->cls[jx];
-    if (!st->spans.empty() && st->spans.back().cls == cls) {
-      st->spans.back().x1 = x1;
-    } else {
-      st->spans.push_back(Span{x0, x1, cls});
+  const uint8_t* cls = st->cls.data();
+  for (size_t jx = 0; jx < w;) {
+    const size_t end = RunEnd(cls, jx, w);
+    const uint32_t x0 = p.col_begin[jx], x1 = p.col_begin[end];
+    if (x0 < x1) {  // else no output column reads these cells (downscale)
+      if (!st->spans.empty() && st->spans.back().cls == cls[jx]) {
+        st->spans.back().x1 = x1;
+      } else {
+        st->spans.push_back(Span{x0, x1, cls[jx]});
+      }
     }
+    jx = end;
   }
   for (const Span& s : st->spans) {
     if (s.cls != kMixed) continue;
@@ -172,7 +192,11 @@ void EncodeRows(const Plan& p, size_t c, size_t y_begin, size_t y_end, Runs* run
       } else {
         VerticalSpan(st.row0.data(), wy0, st.row1.data(), wy1, cut, s.x0, s.x1, st.on.data());
         const uint8_t* on = st.on.data();
-        for (uint32_t x = s.x0; x < s.x1; x++) out.Bit(on[x - s.x0], base + x);
+        const size_t n = s.x1 - s.x0;
+        for (size_t k = 0; k < n;) {
+          out.Bit(on[k] != 0, base + s.x0 + k);
+          k = RunEnd(on, k, n);
+        }
       }
     }
   }

@@ -86,11 +86,11 @@ struct DecodeScratch {
 };
 
 /**
- * Writes the 0/1 mask [h, w] row-major of valid runs (n values, in `order`) to out[0, h*w): every byte
- * is written (no need to zero `out` first).
+ * Writes the 0/1 mask [h, w] row-major of valid runs (n values, in `order`) to out[0, h*w): every byte,
+ * or with `zeroed` (out is known to be all 0) only the 1s where that is cheaper.
  */
 void DecodeChannel(const uint32_t* r, size_t n, uint32_t h, uint32_t w, RleOrder order, uint8_t* out,
-                   DecodeScratch* s);
+                   DecodeScratch* s, bool zeroed = false);
 
 // ---- overlap and Dice (rleOverlap.cc, dice.cc) ----
 

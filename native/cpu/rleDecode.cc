@@ -5,7 +5,8 @@
 // naming the source.
 // JS: addon.rleDecode({ runs | rle | coco, height, width, order, out }) -> Promise<void>
 //   runs: Uint32Array[] (one per channel); rle: string[]; coco: string[] (needs order 'col');
-//   out: Uint8Array [C * height * width], allocated in JS (every byte is written).
+//   out: Uint8Array [C * height * width], allocated in JS: every byte is written, or only the 1s with
+//   `zeroed: true` (the caller promises it is all 0, e.g. a fresh Uint8Array).
 //   A malformed string rejects with an Error whose code is 'ERR_MASKBOX_NATIVE_PARSE', `channel` the
 //   first bad channel and `reason` the JS parser's message.
 #include <algorithm>
@@ -170,8 +171,12 @@ inline void Fill(uint8_t* p, int v, uint64_t len) {
   if (len) std::memset(p, v, static_cast<size_t>(len));
 }
 
-/** Writes bytes [from, to) of a channel flattened in its runs' order: 1 inside runs, 0 elsewhere. */
-void FillRange(const uint32_t* r, size_t n, uint64_t from, uint64_t to, uint8_t* out) {
+/**
+ * Writes bytes [from, to) of a channel flattened in its runs' order: 1 inside runs, 0 elsewhere (only the
+ * 1s when `zeroed`: the bytes are known to be 0, as in a fresh JS Uint8Array, whose untouched pages
+ * then stay unmapped, as they do for the JS kernel).
+ */
+void FillRange(const uint32_t* r, size_t n, uint64_t from, uint64_t to, uint8_t* out, bool zeroed) {
   size_t lo = 0, hi = n / 2;  // first run ending after `from` (valid runs: ends are non-decreasing)
   while (lo < hi) {
     const size_t mid = (lo + hi) / 2;
@@ -182,26 +187,26 @@ void FillRange(const uint32_t* r, size_t n, uint64_t from, uint64_t to, uint8_t*
   for (size_t k = 2 * lo; k + 1 < n && r[k] < to; k += 2) {
     const uint64_t s = std::max<uint64_t>(r[k], pos), e = std::min<uint64_t>(uint64_t{r[k]} + r[k + 1], to);
     if (e <= s) continue;
-    Fill(out + pos, 0, s - pos);
+    if (!zeroed) Fill(out + pos, 0, s - pos);
     Fill(out + s, 1, e - s);
     pos = e;
   }
-  Fill(out + pos, 0, to - pos);
+  if (!zeroed) Fill(out + pos, 0, to - pos);
 }
 
 }  // namespace
 
 void DecodeChannel(const uint32_t* r, size_t n, uint32_t h, uint32_t w, RleOrder order, uint8_t* out,
-                   DecodeScratch* s) {
+                   DecodeScratch* s, bool zeroed) {
   const size_t px = size_t{h} * w;
   if (order == RleOrder::kRow || h <= 1 || w <= 1) {
-    FillRange(r, n, 0, px, out);
+    FillRange(r, n, 0, px, out, zeroed);
     return;
   }
   // Column order: sparse masks are written pixel by pixel down the columns; dense ones are filled in
   // the [W, H] transpose and transposed back in cache blocks.
   if (RunsArea(r, n) * 16 < px) {
-    Fill(out, 0, px);
+    if (!zeroed) Fill(out, 0, px);
     for (size_t k = 0; k + 1 < n; k += 2) {
       size_t x = r[k] / h, y = r[k] % h;
       for (uint32_t i = 0; i < r[k + 1]; i++) {
@@ -215,7 +220,7 @@ void DecodeChannel(const uint32_t* r, size_t n, uint32_t h, uint32_t w, RleOrder
     return;
   }
   s->bytes.resize(px);
-  FillRange(r, n, 0, px, s->bytes.data());
+  FillRange(r, n, 0, px, s->bytes.data(), false);
   TransposeBytes(s->bytes.data(), w, h, out);
 }
 
@@ -242,6 +247,7 @@ class RleDecodeWorker : public Worker {
   Shape shape;
   RleOrder order = RleOrder::kRow;
   View<uint8_t> out;
+  bool zeroed = false;  // `out` is known to be all 0 (write only the 1s)
   // A string that does not parse: the first such channel and the JS parser's message.
   int64_t bad_channel = -1;
   std::string bad_reason;
@@ -283,7 +289,7 @@ class RleDecodeWorker : public Worker {
           const uint32_t* r;
           size_t len;
           list(c, &r, &len);
-          FillRange(r, len, from, to, out.data + c * n);
+          FillRange(r, len, from, to, out.data + c * n, zeroed);
         }
       });
     } else {
@@ -293,7 +299,7 @@ class RleDecodeWorker : public Worker {
           const uint32_t* r;
           size_t len;
           list(c, &r, &len);
-          DecodeChannel(r, len, shape.height, shape.width, RleOrder::kCol, out.data + c * n, &scratch);
+          DecodeChannel(r, len, shape.height, shape.width, RleOrder::kCol, out.data + c * n, &scratch, zeroed);
         }
       });
     }
@@ -348,6 +354,8 @@ Napi::Value JsRleDecode(const Napi::CallbackInfo& info) {
   }
   args.Length("out", out.ElementLength(), expected, "a Uint8Array of length channels * height * width");
   w->out = w->Hold(out);
+  const Napi::Value zeroed = o.Get("zeroed");
+  w->zeroed = !zeroed.IsUndefined() && args.Boolean("zeroed");
   return Worker::Start(std::move(w));
 }
 

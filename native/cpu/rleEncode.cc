@@ -201,22 +201,52 @@ void TransposeBytes(const uint8_t* src, size_t rows, size_t cols, uint8_t* dst) 
   }
 }
 
+namespace {
+
+/** "00".."99": two digits per table lookup. */
+constexpr char kDigits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+inline int DecimalLength(uint64_t v) {
+  int d = 1;
+  for (uint64_t p = 10; d < 20 && v >= p; p *= 10) d++;
+  return d;
+}
+
+/** Writes v in decimal ending just before `end` (DecimalLength(v) chars); returns the first char. */
+inline char* WriteDecimal(uint64_t v, char* end) {
+  while (v >= 100) {
+    const uint64_t q = v / 100;
+    const size_t r = static_cast<size_t>(v - q * 100) * 2;
+    *--end = kDigits2[r + 1];
+    *--end = kDigits2[r];
+    v = q;
+  }
+  if (v >= 10) {
+    *--end = kDigits2[v * 2 + 1];
+    *--end = kDigits2[v * 2];
+  } else {
+    *--end = static_cast<char>('0' + v);
+  }
+  return end;
+}
+
+}  // namespace
+
 void FormatRle(const uint32_t* runs, size_t n, std::string* out) {
+  size_t len = n > 0 ? n - 1 : 0;  // separators
+  for (size_t k = 0; k < n; k++) len += static_cast<size_t>(DecimalLength((k & 1) ? uint64_t{runs[k]} : uint64_t{runs[k]} + 1));
   const size_t at = out->size();
-  out->resize(at + n * 11);
+  out->resize(at + len);
   char* p = out->data() + at;
   for (size_t k = 0; k < n; k++) {
-    uint64_t v = (k & 1) ? uint64_t{runs[k]} : uint64_t{runs[k]} + 1;
+    const uint64_t v = (k & 1) ? uint64_t{runs[k]} : uint64_t{runs[k]} + 1;
     if (k > 0) *p++ = ' ';
-    char digits[20];
-    int d = 0;
-    do {
-      digits[d++] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    } while (v > 0);
-    while (d > 0) *p++ = digits[--d];
+    p += DecimalLength(v);
+    WriteDecimal(v, p);
   }
-  out->resize(static_cast<size_t>(p - out->data()));
 }
 
 }  // namespace maskbox::cpu
@@ -306,7 +336,7 @@ class RleEncodeWorker : public Worker {
   }
 
   Napi::Value Result(Napi::Env env) override {
-    if (format == EncodeFormat::kRle || format == EncodeFormat::kCocoString) return ToStringArray(env, strings);
+    if (format == EncodeFormat::kRle || format == EncodeFormat::kCocoString) return ToAsciiStringArray(env, strings);
     return ToUint32Arrays(env, runs);
   }
 };

@@ -143,9 +143,14 @@ inline Napi::String FromWtf8(Napi::Env env, const std::string& s) {
   return Napi::String::New(env, u);
 }
 
-inline Napi::Array ToStringArray(Napi::Env env, const std::vector<std::string>& v) {
+/** JS strings from ASCII text (RLE and COCO strings): created as Latin-1, which skips UTF-8 decoding. */
+inline Napi::Array ToAsciiStringArray(Napi::Env env, const std::vector<std::string>& v) {
   Napi::Array a = Napi::Array::New(env, v.size());
-  for (size_t i = 0; i < v.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, v[i]));
+  for (size_t i = 0; i < v.size(); i++) {
+    napi_value str;
+    NAPI_THROW_IF_FAILED(env, napi_create_string_latin1(env, v[i].data(), v[i].size(), &str), Napi::Array());
+    a.Set(static_cast<uint32_t>(i), Napi::Value(env, str));
+  }
   return a;
 }
 

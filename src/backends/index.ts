@@ -41,5 +41,7 @@ function noticeFallback(reason: string): void {
   g[NOTICE] = true;
   const quiet = process.env.MASKBOX_QUIET;
   if ((quiet !== undefined && quiet !== '' && quiet !== '0') || process.env.VITEST) return;
-  process.stderr.write(`maskbox: native CPU backend unavailable, using JavaScript kernels: ${reason} (set MASKBOX_QUIET=1 to hide this)\n`);
+  process.stderr.write(
+    `maskbox: native CPU backend unavailable, using JavaScript kernels: ${reason} (set MASKBOX_QUIET=1 to hide this)\n`,
+  );
 }

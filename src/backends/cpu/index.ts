@@ -15,6 +15,7 @@ import type { ScaleBoxesArgs } from '../js/scaleBoxes.js';
 import type { LogitsToRleArgs, LogitsToRleOutput } from '../js/logitsToRle.js';
 import { loadNative, nativeHasOp, nativeStatus, type NativeAddon } from '../../../bindings/native.js';
 import { diceCpu, rleDecodeCpu, rleEncodeCpu, rleOverlapCpu } from './rle.js';
+import { baselineCpu, dbscanCpu } from './dbscan.js';
 
 function addon(): NativeAddon {
   const a = loadNative();
@@ -88,4 +89,6 @@ export const cpuKernels: Kernel<any, any>[] = [
   { op: 'rleDecode', backend: 'cpu', minWork: 1 << 16, supports: () => nativeHasOp('rleDecode'), run: rleDecodeCpu }, // mask bytes
   { op: 'rleOverlap', backend: 'cpu', minWork: 1 << 12, supports: () => nativeHasOp('rleOverlap'), run: rleOverlapCpu }, // run values
   { op: 'dice', backend: 'cpu', minWork: 1 << 16, supports: () => nativeHasOp('dice'), run: diceCpu }, // mask bytes per side
+  { op: 'dbscan', backend: 'cpu', minWork: 1 << 30, supports: () => nativeHasOp('dbscan'), run: dbscanCpu }, // points (TODO measure)
+  { op: 'baseline', backend: 'cpu', minWork: 1 << 30, supports: () => nativeHasOp('baseline'), run: baselineCpu }, // image pixels (TODO measure)
 ];

@@ -4,8 +4,8 @@
  * `dice` ops (same arguments and results as src/backends/js/rle.ts and dice.ts), plus string-level entry
  * points the native addon offers beyond the ops (formatting and parsing in C++, off the JS thread).
  *
- * Outputs of known size are allocated here and passed in; run lists and strings come back as new JS
- * values. A string the native parser rejects becomes the same `ParseError` the JS parser throws
+ * Outputs of known size are allocated here and passed in (masks as fresh, all-zero arrays, which the
+ * decoder is told, so it writes only the 1s); run lists and strings come back as new JS values. A string the native parser rejects becomes the same `ParseError` the JS parser throws
  * (`parseRle`, `cocoRleFromString`): message, token and position, naming the source.
  */
 import { BackendUnavailableError, ParseError } from '../../errors.js';
@@ -18,7 +18,7 @@ interface RleAddon {
   rleEncode(args: RleEncodeArgs & { format?: 'runs' | 'coco' }): Promise<Uint32Array[]>;
   rleEncode(args: RleEncodeArgs & { format: 'rle' | 'cocoString' }): Promise<string[]>;
   rleDecode(
-    args: { height: number; width: number; order: RleOrder; out: Uint8Array } & (
+    args: { height: number; width: number; order: RleOrder; out: Uint8Array; zeroed?: boolean } & (
       | { runs: readonly Uint32Array[] }
       | { rle: readonly string[] }
       | { coco: readonly string[] }
@@ -45,7 +45,7 @@ export function rleEncodeCpu(args: RleEncodeArgs): Promise<Uint32Array[]> {
 export async function rleDecodeCpu(args: RleDecodeArgs): Promise<Uint8Array> {
   const { runs, height, width, order } = args;
   const out = new Uint8Array(runs.length * height * width);
-  await addon().rleDecode({ runs, height, width, order, out });
+  await addon().rleDecode({ runs, height, width, order, out, zeroed: true });
   return out;
 }
 
@@ -114,7 +114,7 @@ export async function decodeStringsCpu(
   const order = options.kind === 'coco' ? 'col' : (options.order ?? 'row');
   const input = options.kind === 'rle' ? { rle: list } : { coco: list };
   try {
-    await addon().rleDecode({ ...input, height, width, order, out });
+    await addon().rleDecode({ ...input, height, width, order, out, zeroed: true });
   } catch (err) {
     if (!isParseFailure(err)) throw err;
     throw new ParseError(typeof strings === 'string' ? source : `${source}[${err.channel}]`, err.reason);

@@ -47,7 +47,14 @@ export function evaluateCells(args: CocoEvalArgs, ious: CellIous): CellEvaluatio
         G = gtStart[c + 1]! - g0;
       const d0 = dtStart[c]!,
         D = dtStart[c + 1]! - d0;
-      if (G === 0 && D === 0) continue;
+      if (G === 0) {
+        // Nothing to match: each detection is a false positive, or ignored outside the range.
+        for (let d = 0; d < D; d++) {
+          const ar = dtArea[d0 + d]!;
+          dtState.fill(ar < lo || ar > hi ? DT_IGNORED : DT_FP, (a * N + d0 + d) * T, (a * N + d0 + d + 1) * T);
+        }
+        continue;
+      }
       let nKept = 0;
       for (let g = 0; g < G; g++) {
         const ar = gtArea[g0 + g]!;
@@ -64,7 +71,7 @@ export function evaluateCells(args: CocoEvalArgs, ious: CellIous): CellEvaluatio
       gtCount[a * cells + c] = nKept;
       const base = ious.start[c]!;
       for (let t = 0; t < T; t++) {
-        matched.fill(0, 0, G);
+        for (let p = 0; p < G; p++) matched[p] = 0;
         for (let d = 0; d < D; d++) {
           let best = thr[t]!;
           let m = -1;

@@ -22,6 +22,7 @@ export interface CocoRle {
 
 const UINT = 0x100000000;
 const ASCII = new TextDecoder('latin1');
+let decodeScratch = new Uint32Array(4096);
 const POW32 = Float64Array.from({ length: 9 }, (_, k) => 2 ** (5 * k));
 
 /**
@@ -335,7 +336,8 @@ export function cocoRleToString(counts: ArrayLike<number>): string {
  */
 export function cocoRleFromString(s: string, height: number, width: number, source = 'counts'): CocoRle {
   const n = s.length;
-  const cnts = new Uint32Array(n); // at most one count per char
+  if (decodeScratch.length < n) decodeScratch = new Uint32Array(Math.max(n, 2 * decodeScratch.length));
+  const cnts = decodeScratch; // at most one count per char
   let m = 0,
     p = 0;
   while (p < n) {

@@ -71,7 +71,10 @@ export const doctorCommand: Command = {
       return 0;
     }
     process.stdout.write(`maskbox doctor — node ${report.node}, ${report.platform}\n\n`);
-    printTable(['backend', 'available', 'reason'], list.map((b) => [b.name, b.available ? 'yes' : 'no', b.reason]));
+    printTable(
+      ['backend', 'available', 'reason'],
+      list.map((b) => [b.name, b.available ? 'yes' : 'no', b.reason]),
+    );
     process.stdout.write('\n');
     printTable(
       ['package', 'version', 'loads'],

@@ -40,13 +40,15 @@ inline double Bilinear(const T* src, size_t r0, size_t r1, double wy0, double wy
 }
 
 MASKBOX_CLONES
-void Normalise(const double* __restrict v, size_t n, double range, float* __restrict out) {
+void Normalise(double* __restrict v, size_t n, double range, float* __restrict out) {
+  // `u <= 0 ? 0 : u >= 1 ? 1 : u` as two selects (equal for every non-NaN u, -0 -> +0 included), in place
+  // and then converted in a second loop: GCC 12 vectorises these two loops, not the fused one.
   for (size_t x = 0; x < n; x++) {
-    // `u <= 0 ? 0 : u >= 1 ? 1 : u` written as max/min (-0 becomes +0 either way), which vectorises.
     const double u = v[x] / range;
-    const double pos = 0.0 < u ? u : 0.0;
-    out[x] = static_cast<float>(pos < 1.0 ? pos : 1.0);
+    const double pos = u > 0.0 ? u : 0.0;
+    v[x] = pos < 1.0 ? pos : 1.0;
   }
+  for (size_t x = 0; x < n; x++) out[x] = static_cast<float>(v[x]);
 }
 
 // Output rows [y_begin, y_end) of the resized image (rows of the output at top + y).

@@ -7,10 +7,13 @@
 // "Clearly": torch's float32 rounding moves an interpolated value at most ~6 * 2^-24 * max|corner| outside
 // [min corner, max corner] (two lerps, each: weights summing to 1 within 2^-24, f32(b * wb), one double
 // add, one rounding), so a margin of 1e-6 * max|corner| + 1e-30 leaves the decision certain. Only pixels
-// of straddling cells are interpolated, with exactly the reference's arithmetic (LerpF32 twice). Per class
-// and source row pair, the cells are classified once into spans of output columns; each output row then
-// walks the spans, extending or closing runs (runs continue across row ends, as the flattening does).
-// Work: O(C*h*w) classification + O(C*H*spans) + the boundary pixels + the output text.
+// of straddling ("mixed") cells are interpolated, with exactly the reference's arithmetic (LerpF32 along
+// the width, then the height). Per class and source row pair, the cells are classified once (vectorised)
+// into spans of output columns, and the two source rows are interpolated along the width at the mixed
+// spans' columns only; each output row then walks the spans, extending or closing runs (a run continues
+// across row ends, as the flattening does), and finishes mixed spans with one lerp per pixel.
+// Work: O(C*h*w) classification (reads the input once) + O(C*H*spans) + mixed pixels + the output text.
+// Parallel over (class, block of output rows) tasks on the shared pool; blocks are joined per class.
 // JS: addon.logitsToRle({ data, channels, inHeight, inWidth, outHeight, outWidth, cutoff })
 //       -> Promise<{ rle: string[], areas: number[] }>
 #include "cpu/logitsToRle.h"

@@ -38,23 +38,23 @@ inline int Cell(double v, double lo, double inv, int g) {
   return static_cast<int>(c);
 }
 
-// A uniform grid over the kept boxes: each cell holds copies of the kept boxes that cover it,
-// contiguously (a linked list here costs a dependent cache miss per entry).
-template <typename Kept>
+// A kept box that takes part in suppression, with its first cell (to test each pair in one cell only).
+struct Kept {
+  float b[4];
+  float area;
+  int32_t cls, cx0, cy0;
+};
+
+// A uniform grid over the kept boxes: each cell holds copies of the kept boxes that cover it, stored
+// contiguously (scanned without pointer chasing).
 struct Grid {
   double x0 = 0, y0 = 0, inv = 1;
   int gx = 1, gy = 1;
   std::vector<std::vector<Kept>> cells;
 };
 
+// Kept boxes covering more cells than this go to the `wide` list, tested against every candidate.
 constexpr int kMaxCellsPerBox = 16;
-
-// A kept box that takes part in suppression, with its first cell (for testing each pair once).
-struct Kept {
-  float b[4];
-  float area;
-  int32_t cls, cx0, cy0;
-};  // larger boxes go to the `wide` list, tested against every candidate
 
 }  // namespace
 
@@ -156,7 +156,7 @@ std::vector<int32_t> Nms(const NmsOptions& o) {
     y1 = std::max<double>(y1, k.b[3]);
     sides.push_back(std::max(k.b[2] - k.b[0], k.b[3] - k.b[1]));
   }
-  Grid<Kept> g;
+  Grid g;
   if (!sides.empty()) {
     std::nth_element(sides.begin(), sides.begin() + sides.size() / 2, sides.end());
     double cell = std::max<double>(sides[sides.size() / 2], 1e-30);

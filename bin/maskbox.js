@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const built = join(root, 'dist', 'cli', 'index.js');
+const built = join(root, 'dist', 'src', 'cli', 'index.js');
 let mod;
 if (existsSync(built)) {
   mod = await import(pathToFileURL(built).href);

@@ -110,8 +110,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   data += 3;
   size -= 3;
   std::string text(reinterpret_cast<const char*>(data), size);
-  if (mode & 2)  // mostly valid chars
+  if (mode & 32) {  // structured: values of 1..8 groups (8 is one too many), continuation bits right
+    text.clear();
+    for (size_t i = 0; i < size;) {
+      const int groups = 1 + data[i++] % 8;
+      for (int g = 0; g < groups; g++) {
+        const uint8_t bits = i < size ? data[i++] & 0x1f : 0;
+        const bool last = g + 1 == groups;
+        text.push_back(static_cast<char>(48 + (last ? bits : (bits | 0x20))));
+      }
+    }
+  } else if (mode & 2) {  // mostly valid chars
     for (char& c : text) c = static_cast<char>(48 + static_cast<uint8_t>(c) % (mode & 4 ? 66 : 64));
+  }
   if (mode & 1) {
     std::u16string u(text.size(), u'\0');
     for (size_t i = 0; i < u.size(); i++) u[i] = static_cast<char16_t>(static_cast<uint8_t>(text[i]) | ((mode & 8) && i % 7 == 3 ? 0xd800 : 0));

@@ -1,9 +1,10 @@
 /**
  * DBSCAN (eps 3, min_samples 2) on pixel-like points: the on-pixels of random round blobs (70 % fill)
  * in raster order, 200k and 1M points; and the DBSCAN baseline detector on one synthetic 2048x2048
- * vesicle image. Peer: scikit-learn 1.2 (Debian's /usr/bin/python3) on the same points / the lab's
- * torch conv2d + sklearn pipeline on the same image; outputs are checked identical.
- * Run: npx tsx benchmarks/dbscan.bench.ts [--repeats 3] [--no-python]
+ * vesicle image. Backends: js (TypeScript reference) and cpu (native addon, when built). Peer:
+ * scikit-learn 1.2 (Debian's /usr/bin/python3) on the same points / the lab's torch conv2d + sklearn
+ * pipeline on the same image; outputs are checked identical (cpu vs js vs the peer) in the same run.
+ * Run: npx tsx benchmarks/dbscan.bench.ts [--repeats 3] [--no-python] [--no-js]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,11 +13,20 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dbscan } from '../src/ops/dbscan.js';
 import { dbscanBaseline } from '../src/ops/baseline.js';
-import { machine, table, timeit } from './harness.js';
+import { backendStatus } from '../src/backends/registry.js';
+import { ensureBackends } from '../src/backends/index.js';
+import { machine, table, timeit, type Timing } from './harness.js';
 
-const { values } = parseArgs({ options: { repeats: { type: 'string' }, 'no-python': { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { repeats: { type: 'string' }, 'no-python': { type: 'boolean' }, 'no-js': { type: 'boolean' } },
+});
 const REPEATS = Number(values.repeats ?? 3);
 const PY = !values['no-python'];
+const JS = !values['no-js'];
+ensureBackends();
+const cpu = backendStatus('cpu');
+if (!cpu.available) console.error(`cpu backend unavailable (${cpu.reason}): js rows only`);
+const CPU = cpu.available;
 
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -113,44 +123,76 @@ const readTyped = <T>(path: string, Ctor: { new (b: ArrayBuffer): T }): T => {
 const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
 
 const rows: (string | number)[][] = [];
+const ms = (t: Timing | null) => (t ? t.median : '-');
+const ratio = (peer: number, t: Timing | null) => (t && Number.isFinite(peer) ? `${(peer / t.median).toFixed(1)}x` : '-');
+const row = (name: string, tJs: Timing | null, tCpu: Timing | null, peer: number, checks: string[]) => [
+  name,
+  ms(tJs),
+  ms(tCpu),
+  tCpu ? tCpu.min : '-',
+  Number.isFinite(peer) ? peer.toFixed(0) : '-',
+  ratio(peer, tJs),
+  ratio(peer, tCpu),
+  checks.join('; ') || '-',
+];
 try {
   for (const target of [200_000, 1_000_000]) {
     const pts = pixelPoints(target, 7);
     const n = pts.length / 2;
-    const ours = await dbscan(pts, { eps: 3, minSamples: 2, backend: 'js' });
-    const t = await timeit(() => dbscan(pts, { eps: 3, minSamples: 2, backend: 'js' }), REPEATS, 1);
-    let sk = '-', ratio = '-', same = '-';
+    const run = (backend: 'js' | 'cpu') => dbscan(pts, { eps: 3, minSamples: 2, backend });
+    const js = JS ? await run('js') : null;
+    const tJs = JS ? await timeit(() => run('js'), REPEATS, 1) : null;
+    const native = CPU ? await run('cpu') : null;
+    const tCpu = CPU ? await timeit(() => run('cpu'), Math.max(REPEATS, 5), 1) : null;
+    const ours = (native ?? js)!;
+    const checks: string[] = [];
+    if (js && native) checks.push(`cpu = js: ${sameArray(native.labels, js.labels) ? 'yes' : 'NO'}`);
+    let peer = NaN;
     if (PY) {
       writeFileSync(join(dir, 'pts.bin'), pts);
-      const [ms = NaN] = python(SK_DBSCAN, [join(dir, 'pts.bin'), join(dir, 'labels.bin')]);
+      [peer = NaN] = python(SK_DBSCAN, [join(dir, 'pts.bin'), join(dir, 'labels.bin')]);
       const skLabels = readTyped(join(dir, 'labels.bin'), Int32Array);
-      sk = ms.toFixed(0);
-      ratio = (ms / t.median).toFixed(1) + 'x';
-      same = sameArray(skLabels, ours.labels) ? 'yes' : 'NO';
+      for (const [name, r] of [['js', js], ['cpu', native]] as const)
+        if (r) checks.push(`${name} = sklearn: ${sameArray(skLabels, r.labels) ? 'yes' : 'NO'}`);
     }
-    rows.push([`dbscan ${n} points (${ours.clusters} clusters)`, t.median, t.min, sk, ratio, same]);
+    rows.push(row(`dbscan ${n} points (${ours.clusters} clusters)`, tJs, tCpu, peer, checks));
   }
 
   const img = vesicleImage(3);
   const image = { data: img, width: 2048, height: 2048, channels: 3 };
-  const ours = await dbscanBaseline(image, { backend: 'js' });
-  const t = await timeit(() => dbscanBaseline(image, { backend: 'js' }), REPEATS, 1);
-  let lab = '-', ratio = '-', same = '-';
+  const run = (backend: 'js' | 'cpu') => dbscanBaseline(image, { backend });
+  const js = JS ? await run('js') : null;
+  const tJs = JS ? await timeit(() => run('js'), REPEATS, 1) : null;
+  const native = CPU ? await run('cpu') : null;
+  const tCpu = CPU ? await timeit(() => run('cpu'), Math.max(REPEATS, 5), 1) : null;
+  const ours = (native ?? js)!;
+  const checks: string[] = [];
+  if (js && native) {
+    const same = sameArray(native.boxes, js.boxes) && sameArray(native.labels, js.labels) && sameArray(native.points, js.points);
+    checks.push(`cpu = js (points, labels, boxes): ${same ? 'yes' : 'NO'}`);
+  }
+  let peer = NaN;
   if (PY) {
     writeFileSync(join(dir, 'img.bin'), img);
     const [ms = NaN, flips, ties] = python(LAB, [join(dir, 'img.bin'), join(dir, 'boxes.bin'), join(dir, 'exact.bin')]);
+    peer = ms;
     const boxes = readTyped(join(dir, 'boxes.bin'), Float32Array);
     const exact = readTyped(join(dir, 'exact.bin'), Float32Array);
-    lab = ms.toFixed(0);
-    ratio = (ms / t.median).toFixed(1) + 'x';
-    same = sameArray(boxes, ours.boxes)
-      ? 'yes'
-      : `${sameArray(exact, ours.boxes) ? 'yes' : 'NO'} with exact first pass (torch float32 flipped ${flips} of ${ties} exact-0 pixels)`;
+    checks.push(
+      sameArray(boxes, ours.boxes)
+        ? 'boxes = torch+sklearn: yes'
+        : `boxes = torch+sklearn with the first pass decided exactly: ${sameArray(exact, ours.boxes) ? 'yes' : 'NO'} (torch float32 flipped ${flips} of ${ties} exact-0 pixels)`,
+    );
   }
-  rows.push([`baseline detector 2048x2048 (${ours.labels.length} px kept, ${ours.sizes.length} boxes)`, t.median, t.min, lab, ratio, same]);
+  rows.push(row(`baseline detector 2048x2048 (${ours.labels.length} px kept, ${ours.sizes.length} boxes)`, tJs, tCpu, peer, checks));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`DBSCAN — ${machine()}\n`);
-console.log(table(['case', 'maskbox js median ms', 'min ms', 'peer ms (sklearn / torch+sklearn, 1 run)', 'peer / ours', 'identical'], rows));
+console.log(`DBSCAN — ${machine()}; cpu: ${cpu.reason}\n`);
+console.log(
+  table(
+    ['case', 'js median ms', 'cpu median ms', 'cpu min ms', 'peer ms (1 run)', 'peer / js', 'peer / cpu', 'identical'],
+    rows,
+  ),
+);

@@ -95,7 +95,8 @@ after one untimed warm-up, 1000 / median ms. The machine is shared and heavily l
 \`grey16\`), stretched to 8 bits with one fixed linear map per movie (median -> 0, 99.9th percentile -> 255),
 and given to both methods as a 1-channel image (the detector letterboxes it up to 640). A reference
 emitter is found when a box centre lies within ${SMLM_R} camera px (one-to-one, nearest first; baseline
-box centres + 0.5 px, as its boxes are pixel indices). Reference positions: Picasso — its *binding
+box centres + 0.5 px, as its boxes are pixel indices); the mean offset of the matched pairs (prediction
+minus reference) shows any systematic shift. Reference positions: Picasso — its *binding
 sites* file has no frames (93 sites, each blinking in a few frames; Picasso's reference localizations run
 to frame 990, this movie holds frames 0–99), so per-frame scoring uses Picasso's own localizations
 (testdata_locs_reference.csv, frames 0–99: 30 localizations; a reference algorithm, not ground truth),
@@ -285,8 +286,8 @@ async function evalMovie(dir: string, spec: (typeof SMLM_SETS)[number], det: Det
     frames: movie.frames.length,
     refs: refs.reduce((s, p) => s + p.length / 2, 0),
     truth: spec.truth,
-    det: { tp: 0, fp: 0, fn: 0, boxes: 0 },
-    base: { tp: 0, fp: 0, fn: 0, boxes: 0 },
+    det: { tp: 0, fp: 0, fn: 0, dx: 0, dy: 0, boxes: 0 },
+    base: { tp: 0, fp: 0, fn: 0, dx: 0, dy: 0, boxes: 0 },
     stretch: [lo, hi],
   };
   const allDet: number[] = [];
@@ -414,7 +415,7 @@ async function main() {
     let siteTable = '';
     for (const spec of SMLM_SETS) {
       if (!existsSync(join(SHARED_SMLM, spec.tif))) {
-        smlmRows.push([spec.name, '–', '–', '–', 'skipped: file absent', '', '', '', '']);
+        smlmRows.push([spec.name, '–', '–', '–', 'skipped: file absent', '', '', '', '', '']);
         continue;
       }
       const isPicasso = spec.name.startsWith('picasso');
@@ -422,12 +423,13 @@ async function main() {
       if (siteCheck) siteTable = siteCheck;
       for (const [method, c] of [['detector', row.det], ['DBSCAN baseline', row.base]] as const) {
         const p = prf(c);
-        smlmRows.push([row.name, `${row.size}x${row.frames}`, String(row.refs), method, String(c.boxes), String(c.tp), fmt(p.precision), fmt(p.recall), fmt(p.f1)]);
+        const off = c.tp ? `${(c.dx / c.tp).toFixed(2)}, ${(c.dy / c.tp).toFixed(2)}` : '–';
+        smlmRows.push([row.name, `${row.size}x${row.frames}`, String(row.refs), method, String(c.boxes), String(c.tp), fmt(p.precision), fmt(p.recall), fmt(p.f1), off]);
       }
       console.error(`${spec.name}: done (${((performance.now() - started) / 1000).toFixed(0)} s)`);
     }
     smlm =
-      table(['movie', 'size x frames', 'reference emitters', 'method', 'boxes', `matched (≤ ${SMLM_R} px)`, 'precision', 'recall', 'F1'], smlmRows) +
+      table(['movie', 'size x frames', 'reference emitters', 'method', 'boxes', `matched (≤ ${SMLM_R} px)`, 'precision', 'recall', 'F1', 'mean offset x, y (px)'], smlmRows) +
       (siteTable ? `\n\nPicasso against its ground truth (93 binding sites on 9 structures), all ${QUICK ? MAX_FRAMES : 100} frames pooled:\n\n${siteTable}` : '');
   }
 

@@ -7,6 +7,9 @@ export interface PointCounts {
   tp: number;
   fp: number;
   fn: number;
+  /** Sums of `pred - ref` over the matched pairs (mean offset = dx / tp): a systematic shift shows here. */
+  dx: number;
+  dy: number;
 }
 
 /**
@@ -17,7 +20,7 @@ export interface PointCounts {
  * @param pred `[x, y, ...]`
  * @param ref `[x, y, ...]` in the same frame
  * @returns true positives (matched), false positives (unmatched predictions), false negatives
- *   (unmatched references)
+ *   (unmatched references), and the summed offsets of the matched pairs
  */
 export function matchPoints(pred: ArrayLike<number>, ref: ArrayLike<number>, r: number): PointCounts {
   const P = pred.length / 2;
@@ -35,12 +38,16 @@ export function matchPoints(pred: ArrayLike<number>, ref: ArrayLike<number>, r: 
   const usedP = new Uint8Array(P);
   const usedR = new Uint8Array(R);
   let tp = 0;
+  let dx = 0;
+  let dy = 0;
   for (const [, i, j] of cand) {
     if (usedP[i] || usedR[j]) continue;
     usedP[i] = usedR[j] = 1;
     tp++;
+    dx += pred[2 * i]! - ref[2 * j]!;
+    dy += pred[2 * i + 1]! - ref[2 * j + 1]!;
   }
-  return { tp, fp: P - tp, fn: R - tp };
+  return { tp, fp: P - tp, fn: R - tp, dx, dy };
 }
 
 /** Adds `b` into `a`. */
@@ -48,6 +55,8 @@ export function addCounts(a: PointCounts, b: PointCounts): PointCounts {
   a.tp += b.tp;
   a.fp += b.fp;
   a.fn += b.fn;
+  a.dx += b.dx;
+  a.dy += b.dy;
   return a;
 }
 

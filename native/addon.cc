@@ -7,6 +7,9 @@
 #define MASKBOX_CPU_OPS(X) \
   X(iou, JsIou)            \
   X(nms, JsNms)                 \
+  X(yoloNms, JsYoloNms)         \
+  X(cocoEval, JsCocoEval)       \
+  X(parseCocoResults, JsParseCocoResults) \
   X(rleEncode, JsRleEncode)     \
   X(rleDecode, JsRleDecode)     \
   X(rleOverlap, JsRleOverlap)   \

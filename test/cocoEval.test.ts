@@ -7,7 +7,7 @@ import { InvalidArgumentError, ParseError } from '../src/errors.js';
 import { parseCocoGroundTruth, parseCocoResults, readCocoGroundTruth, readCocoResults } from '../src/io/cocoJson.js';
 import { COCO_IOU_THRS, COCO_REC_THRS, cocoEval, cocoPerClass } from '../src/ops/cocoEval.js';
 import { COCO_STAT_NAMES, formatCocoSummary, pairwiseSum } from '../src/ops/cocoSummary.js';
-import { describeShared, SHARED } from './helpers.js';
+import { availableBackends, describeEachKernel, describeShared, rng, SHARED } from './helpers.js';
 
 const COCO = join(SHARED, 'fixtures', 'coco');
 
@@ -337,16 +337,20 @@ describe('COCO JSON validation', () => {
 describeShared('cocoEval on pycocotools test data (../shared/fixtures/coco)', () => {
   const expected = () => JSON.parse(readFileSync(join(COCO, 'expected.json'), 'utf8'));
 
-  for (const iouType of ['bbox', 'segm'] as const) {
-    it(`reproduces pycocotools' 12 ${iouType} stats to 1e-9`, async () => {
-      const exp = expected();
-      const gt = await readCocoGroundTruth(join(COCO, exp.gt));
-      const dt = await readCocoResults(join(COCO, exp[iouType].dt), gt);
-      const r = await cocoEval(gt, dt, { iouType });
-      for (const name of COCO_STAT_NAMES)
-        expect(Math.abs(r.stats[name] - exp[iouType].stats[name]), name).toBeLessThan(1e-9);
-    });
-  }
+  describeEachKernel('cocoEval', 'the fixture', (backend) => {
+    for (const iouType of ['bbox', 'segm'] as const) {
+      it(`reproduces pycocotools' 12 ${iouType} stats to 1e-9, and the reference's arrays exactly`, async () => {
+        const exp = expected();
+        const gt = await readCocoGroundTruth(join(COCO, exp.gt));
+        const dt = await readCocoResults(join(COCO, exp[iouType].dt), gt);
+        const r = await cocoEval(gt, dt, { iouType, backend });
+        expect(r.backend).toBe(backend);
+        for (const name of COCO_STAT_NAMES)
+          expect(Math.abs(r.stats[name] - exp[iouType].stats[name]), name).toBeLessThan(1e-9);
+        expectSameAsReference(r, await cocoEval(gt, dt, { iouType, backend: 'js' }));
+      });
+    }
+  });
 
   it("prints pycocotools' summary lines (cocoapi's own printed results)", async () => {
     const printed = readFileSync(join(COCO, 'cocoapi_val2014_fake_eval_res.txt'), 'utf8').split('\n');
@@ -425,6 +429,148 @@ describeShared('cocoEval on pycocotools test data (../shared/fixtures/coco)', ()
     expect(code).toBe(0);
     const j = JSON.parse(out.join(''));
     expect(j.stats.AP).toBeCloseTo(expected().bbox.stats.AP, 12);
-    expect(j.backend).toBe('js');
+    expect(availableBackends()).toContain(j.backend); // 'auto': cpu when the addon is built
+  });
+});
+
+/** Same 12 stats and the same precision / recall arrays, value for value (Object.is), as the JS reference. */
+function expectSameAsReference(
+  r: Awaited<ReturnType<typeof cocoEval>>,
+  ref: Awaited<ReturnType<typeof cocoEval>>,
+): void {
+  expect(r.stats).toEqual(ref.stats);
+  expect(r.dims).toEqual(ref.dims);
+  for (const key of ['precision', 'recall'] as const) {
+    const a = r[key],
+      b = ref[key];
+    expect(a.length, key).toBe(b.length);
+    let bad = -1;
+    for (let i = 0; i < a.length && bad < 0; i++) if (!Object.is(a[i], b[i])) bad = i;
+    expect(bad === -1 ? 'equal' : `${key}[${bad}]: ${a[bad]} vs ${b[bad]}`).toBe('equal');
+  }
+}
+
+/**
+ * A random ground truth and box + mask results: `n` images of 200x160, 4 categories, boxes from 3 to
+ * 150 px (every area range), ~10% crowd, annotation areas that sometimes differ from the box's,
+ * duplicated ground truths (equal IoUs), coarse scores (many ties), up to ~120 detections per image
+ * (past maxDets 100), some images without ground truth or without detections.
+ */
+function randomCoco(seed: number, n: number) {
+  const r = rng(seed);
+  const W = 200,
+    H = 160;
+  const ri = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+  const box = (): Box => {
+    const w = 3 + r() * 147,
+      h = 3 + r() * 120;
+    return [r() * (W - w), r() * (H - h), w, h].map((v) => Math.round(v * 100) / 100) as Box;
+  };
+  const poly = (b: Box) => {
+    const p: number[] = [];
+    for (let j = 0; j < 10; j++) {
+      const a = (j / 10) * 2 * Math.PI;
+      p.push(b[0] + (b[2] / 2) * (1 + Math.cos(a)), b[1] + (b[3] / 2) * (1 + Math.sin(a)));
+    }
+    return p;
+  };
+  const annotations: object[] = [];
+  const bboxRes: object[] = [];
+  const segmRes: object[] = [];
+  for (let im = 1; im <= n; im++) {
+    const gts: [number, Box][] = [];
+    const ng = r() < 0.15 ? 0 : ri(1, 9);
+    for (let g = 0; g < ng; g++) {
+      const b = r() < 0.1 && gts.length ? gts[gts.length - 1]![1] : box();
+      const cat = ri(1, 4);
+      gts.push([cat, b]);
+      annotations.push({
+        id: annotations.length + 1,
+        image_id: im,
+        category_id: cat,
+        bbox: b,
+        area: r() < 0.2 ? r() * 12000 : b[2] * b[3],
+        iscrowd: r() < 0.1 ? 1 : 0,
+        segmentation: [poly(b)],
+      });
+    }
+    const nd = r() < 0.1 ? 0 : r() < 0.1 ? ri(100, 125) : ri(1, 25);
+    for (let d = 0; d < nd; d++) {
+      let cat = ri(1, 4),
+        b = box();
+      if (gts.length && r() < 0.7) {
+        const [c, g] = gts[ri(0, gts.length - 1)]!;
+        const j = (v: number, s: number) => Math.round((v + (r() - 0.5) * s * 0.4) * 100) / 100;
+        cat = r() < 0.9 ? c : cat;
+        b = [j(g[0], g[2]), j(g[1], g[3]), Math.max(1, j(g[2], g[2])), Math.max(1, j(g[3], g[3]))];
+      }
+      const score = Math.round(r() * 20) / 20;
+      bboxRes.push({ image_id: im, category_id: cat, bbox: b, score });
+      const m = cocoRleFromPolygon(poly(b), H, W);
+      segmRes.push({ image_id: im, category_id: cat, segmentation: { size: [H, W], counts: cocoRleToString(m.counts) }, score });
+    }
+  }
+  const gt = parseCocoGroundTruth(
+    {
+      images: Array.from({ length: n }, (_, i) => ({ id: i + 1, width: W, height: H })),
+      categories: [1, 2, 3, 4].map((id) => ({ id, name: `c${id}` })),
+      annotations,
+    },
+    'random gt',
+  );
+  return { gt, bbox: parseCocoResults(bboxRes, gt, 'bbox'), segm: parseCocoResults(segmRes, gt, 'segm') };
+}
+
+describeEachKernel('cocoEval', 'cocoEval on random sets equals the reference exactly', (backend) => {
+  const variants: [string, Parameters<typeof cocoEval>[2]][] = [
+    ['defaults', {}],
+    ['useCats off', { useCats: false }],
+    ['maxDets 1/5/20, largest', { maxDets: [1, 5, 20], summary: 'largest' }],
+    [
+      'custom thresholds and area ranges, some images and categories',
+      {
+        iouThrs: [0.3, 0.5, 0.7],
+        recThrs: [0, 0.25, 0.5, 0.75, 1],
+        areaRanges: [
+          { label: 'all', range: [0, 1e10] },
+          { label: 'mid', range: [400, 4000] },
+        ],
+        imgIds: [1, 2, 3, 5, 8, 13, 21, 34],
+        catIds: [2, 4],
+        summary: 'largest',
+      },
+    ],
+  ];
+  for (const seed of [1, 2]) {
+    const set = randomCoco(seed, 40);
+    for (const iouType of ['bbox', 'segm'] as const) {
+      for (const [name, opts] of variants) {
+        it(`seed ${seed}, ${iouType}, ${name}`, async () => {
+          const r = await cocoEval(set.gt, set[iouType === 'bbox' ? 'bbox' : 'segm'], { ...opts, iouType, backend });
+          expect(r.backend).toBe(backend);
+          expectSameAsReference(r, await cocoEval(set.gt, set[iouType], { ...opts, iouType, backend: 'js' }));
+        });
+      }
+    }
+  }
+
+  it('edge cases: no detections, no ground truth, all scores equal', async () => {
+    const { gt, bbox } = randomCoco(3, 12);
+    const same = parseCocoResults(
+      bbox.detections.map((d) => ({ image_id: d.imageId, category_id: d.categoryId, bbox: d.bbox, score: 0.5 })),
+      gt,
+    );
+    const empty = parseCocoGroundTruth({ images: [{ id: 1, width: 9, height: 9 }], categories: [{ id: 1 }], annotations: [] });
+    const cases: [typeof gt, typeof bbox][] = [
+      [gt, parseCocoResults([], gt)],
+      [gt, same],
+      [empty, parseCocoResults([{ image_id: 1, category_id: 1, bbox: [0, 0, 3, 3], score: 1 }], empty)],
+    ];
+    for (const [g, d] of cases) {
+      for (const iouType of ['bbox', 'segm'] as const) {
+        const opts = { iouType, useCats: g !== empty };
+        expectSameAsReference(await cocoEval(g, d, { ...opts, backend }), await cocoEval(g, d, { ...opts, backend: 'js' }));
+      }
+    }
   });
 });

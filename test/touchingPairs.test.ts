@@ -96,11 +96,11 @@ describe('touchingPairRecall', () => {
 describe('matchPoints (benchmarks/metrics.ts)', () => {
   it('matches one-to-one within r, nearest first', () => {
     // Two predictions near one reference: only the nearer matches; the other is a false positive.
-    expect(matchPoints([0, 0, 1.5, 0], [1, 0], 2)).toEqual({ tp: 1, fp: 1, fn: 0 });
+    expect(matchPoints([0, 0, 1.5, 0], [1, 0], 2)).toEqual({ tp: 1, fp: 1, fn: 0, dx: 0.5, dy: 0 });
     // Nearest-first makes p1 take r0 (d 0.5), then p0 takes r1 (d 1.9).
-    expect(matchPoints([0, 0, 2, 0], [2.5, 0, -1.9, 0], 2)).toEqual({ tp: 2, fp: 0, fn: 0 });
+    expect(matchPoints([0, 0, 2, 0], [2.5, 0, -1.9, 0], 2)).toMatchObject({ tp: 2, fp: 0, fn: 0 });
     expect(matchPoints([0, 0], [2, 0], 2).tp).toBe(1); // inclusive radius
-    expect(matchPoints([0, 0], [2.01, 0], 2)).toEqual({ tp: 0, fp: 1, fn: 1 });
-    expect(matchPoints([], [1, 1], 2)).toEqual({ tp: 0, fp: 0, fn: 1 });
+    expect(matchPoints([0, 0], [2.01, 0], 2)).toMatchObject({ tp: 0, fp: 1, fn: 1 });
+    expect(matchPoints([], [1, 1], 2)).toEqual({ tp: 0, fp: 0, fn: 1, dx: 0, dy: 0 });
   });
 });

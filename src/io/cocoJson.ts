@@ -10,7 +10,7 @@
  * - a ground-truth `ignore` field is not read: like pycocotools, `iscrowd` alone marks ignored regions.
  * Malformed input throws ParseError naming the file and the entry (`annotations[12] (id 345)`).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { ParseError } from '../errors.js';
 import {
   checkCountsSum,
@@ -22,6 +22,7 @@ import {
   countsToBbox,
   type CocoRle,
 } from '../backends/js/cocoRle.js';
+import { parseCocoResultsNative, useNativeCocoJson } from './cocoJsonNative.js';
 
 /** Polygons `[[x0, y0, x1, y1, ...], ...]` in image pixels. */
 export type CocoPolygons = number[][];
@@ -109,10 +110,10 @@ export function parseJsonText(text: string, source: string): unknown {
   }
 }
 
-async function readJson(path: string): Promise<unknown> {
+async function readJson(path: string, bytes?: Buffer): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = bytes ? bytes.toString('utf8') : await readFile(path, 'utf8');
   } catch (err) {
     throw new ParseError(path, `cannot read file: ${(err as Error).message}`);
   }
@@ -351,5 +352,13 @@ export async function readCocoGroundTruth(path: string): Promise<CocoGroundTruth
 
 /** Reads and validates a COCO results file against `gt`. @throws ParseError naming the file and entry */
 export async function readCocoResults(path: string, gt: CocoGroundTruth): Promise<CocoResults> {
-  return parseCocoResults(await readJson(path), gt, path);
+  // Large files may take the native loader (./cocoJsonNative.ts): the same CocoResults, or null -> JS path.
+  let bytes: Buffer | undefined;
+  try {
+    if (useNativeCocoJson((await stat(path)).size)) bytes = await readFile(path);
+  } catch {
+    bytes = undefined; // readJson reports the file error
+  }
+  const fast = bytes ? await parseCocoResultsNative(bytes, gt, path) : null;
+  return fast ?? parseCocoResults(await readJson(path, bytes), gt, path);
 }

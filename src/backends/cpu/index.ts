@@ -9,6 +9,7 @@ import { BackendUnavailableError } from '../../errors.js';
 import type { Kernel } from '../registry.js';
 import type { IouArgs } from '../../ops/iou.js';
 import type { NmsArgs } from '../js/nms.js';
+import type { YoloDetections, YoloNmsArgs } from '../js/yoloNms.js';
 import type { LetterboxArgs, LetterboxOutput } from '../js/letterbox.js';
 import type { ResizeArgs } from '../js/resize.js';
 import type { ScaleBoxesArgs } from '../js/scaleBoxes.js';
@@ -16,6 +17,7 @@ import type { LogitsToRleArgs, LogitsToRleOutput } from '../js/logitsToRle.js';
 import { loadNative, nativeHasOp, nativeStatus, type NativeAddon } from '../../../bindings/native.js';
 import { diceCpu, rleDecodeCpu, rleEncodeCpu, rleOverlapCpu } from './rle.js';
 import { baselineCpu, dbscanCpu } from './dbscan.js';
+import { cocoEvalCpu } from './cocoEval.js';
 
 function addon(): NativeAddon {
   const a = loadNative();
@@ -46,6 +48,13 @@ export const cpuKernels: Kernel<any, any>[] = [
     minWork: 64, // boxes
     supports: () => nativeHasOp('nms'),
     run: (args: NmsArgs): Promise<Int32Array> => addon().nms(args),
+  },
+  {
+    op: 'yoloNms',
+    backend: 'cpu',
+    minWork: 1 << 12, // prediction values (TODO measure)
+    supports: () => nativeHasOp('yoloNms'),
+    run: (a: YoloNmsArgs): Promise<YoloDetections> => call<YoloDetections>('yoloNms', a),
   },
   {
     op: 'letterbox',
@@ -89,6 +98,7 @@ export const cpuKernels: Kernel<any, any>[] = [
   { op: 'rleDecode', backend: 'cpu', minWork: 1 << 16, supports: () => nativeHasOp('rleDecode'), run: rleDecodeCpu }, // mask bytes
   { op: 'rleOverlap', backend: 'cpu', minWork: 1 << 12, supports: () => nativeHasOp('rleOverlap'), run: rleOverlapCpu }, // run values
   { op: 'dice', backend: 'cpu', minWork: 1 << 16, supports: () => nativeHasOp('dice'), run: diceCpu }, // mask bytes per side
+  { op: 'cocoEval', backend: 'cpu', minWork: 1 << 12, supports: () => nativeHasOp('cocoEval'), run: cocoEvalCpu }, // detections x ground truths (TODO measure)
   { op: 'dbscan', backend: 'cpu', minWork: 1 << 30, supports: () => nativeHasOp('dbscan'), run: dbscanCpu }, // points (TODO measure)
   { op: 'baseline', backend: 'cpu', minWork: 1 << 30, supports: () => nativeHasOp('baseline'), run: baselineCpu }, // image pixels (TODO measure)
 ];

@@ -1,0 +1,474 @@
+// COCO evaluation on the CPU (pycocotools COCOeval.evaluate + accumulate), equal value for value to the
+// reference kernel src/backends/js/cocoEval.ts (with cocoMatch.ts, cocoAccumulate.ts, cocoRle.ts):
+// the same float64 operations in the same order, so the precision/recall arrays are bit-identical.
+//
+// JS: addon.cocoEval({ ...CocoEvalArgs (see src/backends/js/cocoEval.ts), precision, recall }) -> Promise<void>
+//     precision: Float64Array [T*R*K*A*M], recall: Float64Array [T*K*A*M], allocated in JS, filled here.
+//
+// Stages (parallel through the pool):
+// 1. per cell (category x image), in parallel: the [D, G] IoU matrix (box IoU as bbIou; segm: run-wise
+//    IoU where the boxes overlap, crowd GT using the detection's area), then greedy matching for every
+//    area range and IoU threshold, giving each detection a state (FP / TP / ignored);
+// 2. per category, in parallel: the stable score sort and, per area range and maxDets, the precision at
+//    each recall threshold (searchsorted left) and the final recall.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pool.h"
+
+namespace maskbox::cpu {
+
+namespace {
+
+constexpr uint8_t kFp = 0, kTp = 1, kIgnored = 2;
+
+/** Masks as concatenated COCO counts (FlatRles in src/backends/js/cocoEval.ts). */
+struct FlatRles {
+  const uint32_t* counts = nullptr;
+  const int32_t* start = nullptr;
+  const int32_t* height = nullptr;
+  const int32_t* width = nullptr;
+};
+
+/** The kernel's input, checked by the binding (every length and offset). */
+struct CocoEvalInput {
+  bool segm = false;
+  size_t I = 0, K = 0, T = 0, R = 0, A = 0, M = 0;
+  const double *iou_thrs, *rec_thrs, *area_ranges;
+  const int32_t* max_dets;
+  const int32_t* gt_start;
+  const double *gt_box, *gt_area;
+  const uint8_t* gt_crowd;
+  const int32_t* dt_start;
+  const double *dt_box, *dt_area, *dt_score;
+  bool has_rle = false;  // segm with both RLE sets (else box IoU, as the reference)
+  FlatRles gt_rle, dt_rle;
+};
+
+// JS Math.min / Math.max on non-NaN operands (the signed zero they may differ on never changes a result).
+inline double Min(double a, double b) { return b < a ? b : a; }
+inline double Max(double a, double b) { return b > a ? b : a; }
+
+/** countsIou in cocoRle.ts: walks both run lists (which sum to the same total: checked up front). */
+double CountsIou(const uint32_t* ac, size_t am, const uint32_t* bc, size_t bm, bool crowd) {
+  uint64_t ca = am > 0 ? ac[0] : 0, cb = bm > 0 ? bc[0] : 0;
+  bool va = false, vb = false;
+  size_t a = 1, b = 1;
+  uint64_t inter = 0, uni = 0, ct = 1;
+  while (ct > 0) {
+    const uint64_t c = ca < cb ? ca : cb;
+    if (va || vb) {
+      uni += c;
+      if (va && vb) inter += c;
+    }
+    ct = 0;
+    ca -= c;
+    if (!ca && a < am) {
+      ca = ac[a++];
+      va = !va;
+    }
+    ct += ca;
+    cb -= c;
+    if (!cb && b < bm) {
+      cb = bc[b++];
+      vb = !vb;
+    }
+    ct += cb;
+  }
+  if (inter == 0) {
+    uni = 1;
+  } else if (crowd) {
+    uni = 0;
+    for (size_t j = 1; j < am; j += 2) uni += ac[j];
+  }
+  return static_cast<double>(inter) / static_cast<double>(uni);
+}
+
+/** Per-thread scratch of stage 1. */
+struct CellScratch {
+  std::vector<double> iou;
+  std::vector<int32_t> order;
+  std::vector<uint8_t> ignored, crowd, matched;
+};
+
+/**
+ * Stage 1 for cell c: IoU matrix, then evaluateImg for every area range. Writes state[(n*A + a)*T + t]
+ * for the cell's detections n and gt_count[a*cells + c].
+ */
+void EvaluateCell(const CocoEvalInput& in, size_t c, const double* thr, CellScratch* s, uint8_t* state,
+                  int32_t* gt_count) {
+  const size_t cells = in.K * in.I, T = in.T, A = in.A;
+  const size_t g0 = in.gt_start[c], G = in.gt_start[c + 1] - g0;
+  const size_t d0 = in.dt_start[c], D = in.dt_start[c + 1] - d0;
+  if (G == 0) {
+    for (size_t a = 0; a < A; a++) {
+      gt_count[a * cells + c] = 0;
+      const double lo = in.area_ranges[2 * a], hi = in.area_ranges[2 * a + 1];
+      for (size_t d = 0; d < D; d++) {
+        const double ar = in.dt_area[d0 + d];
+        std::memset(state + ((d0 + d) * A + a) * T, ar < lo || ar > hi ? kIgnored : kFp, T);
+      }
+    }
+    return;
+  }
+  // IoU [D, G] (bboxIouXywh, then rleIou where the boxes overlap).
+  s->iou.assign(D * G, 0.0);
+  double* iou = s->iou.data();
+  for (size_t g = 0; g < G; g++) {
+    const double* gb = in.gt_box + 4 * (g0 + g);
+    const double gx = gb[0], gy = gb[1], gw = gb[2], gh = gb[3];
+    const double ga = gw * gh;
+    const bool is_crowd = in.gt_crowd[g0 + g] != 0;
+    for (size_t d = 0; d < D; d++) {
+      const double* db = in.dt_box + 4 * (d0 + d);
+      const double dx = db[0], dy = db[1], dw = db[2], dh = db[3];
+      double& o = iou[d * G + g];
+      o = 0;
+      const double iw = Min(dw + dx, gw + gx) - Max(dx, gx);
+      if (iw <= 0) continue;
+      const double ih = Min(dh + dy, gh + gy) - Max(dy, gy);
+      if (ih <= 0) continue;
+      const double da = dw * dh;
+      const double inter = iw * ih;
+      o = inter / (is_crowd ? da : da + ga - inter);
+    }
+  }
+  if (in.has_rle) {
+    const FlatRles &gr = in.gt_rle, &dr = in.dt_rle;
+    for (size_t d = 0; d < D; d++) {
+      const size_t dj = d0 + d;
+      for (size_t g = 0; g < G; g++) {
+        double& o = iou[d * G + g];
+        if (!(o > 0)) continue;
+        const size_t gj = g0 + g;
+        if (dr.height[dj] != gr.height[gj] || dr.width[dj] != gr.width[gj]) {
+          o = -1;
+          continue;
+        }
+        o = CountsIou(dr.counts + dr.start[dj], dr.start[dj + 1] - dr.start[dj], gr.counts + gr.start[gj],
+                      gr.start[gj + 1] - gr.start[gj], in.gt_crowd[gj] != 0);
+      }
+    }
+  }
+  // evaluateImg per area range (cocoMatch.ts).
+  s->order.resize(G);
+  s->ignored.resize(G);
+  s->crowd.resize(G);
+  s->matched.resize(G);
+  int32_t* order = s->order.data();
+  uint8_t *ignored = s->ignored.data(), *crowd = s->crowd.data(), *matched = s->matched.data();
+  for (size_t a = 0; a < A; a++) {
+    const double lo = in.area_ranges[2 * a], hi = in.area_ranges[2 * a + 1];
+    size_t kept = 0;
+    for (size_t g = 0; g < G; g++) {
+      const double ar = in.gt_area[g0 + g];
+      if (!(in.gt_crowd[g0 + g] != 0 || ar < lo || ar > hi)) order[kept++] = static_cast<int32_t>(g);
+    }
+    for (size_t g = 0, p = kept; g < G; g++) {
+      const double ar = in.gt_area[g0 + g];
+      if (in.gt_crowd[g0 + g] != 0 || ar < lo || ar > hi) order[p++] = static_cast<int32_t>(g);
+    }
+    for (size_t p = 0; p < G; p++) {
+      ignored[p] = p >= kept ? 1 : 0;
+      crowd[p] = in.gt_crowd[g0 + order[p]];
+    }
+    gt_count[a * cells + c] = static_cast<int32_t>(kept);
+    for (size_t t = 0; t < T; t++) {
+      std::memset(matched, 0, G);
+      for (size_t d = 0; d < D; d++) {
+        double best = thr[t];
+        ptrdiff_t m = -1;
+        const double* row = iou + d * G;
+        for (size_t p = 0; p < G; p++) {
+          if (matched[p] && !crowd[p]) continue;
+          if (m > -1 && !ignored[m] && ignored[p]) break;
+          const double v = row[order[p]];
+          if (v < best) continue;
+          best = v;
+          m = static_cast<ptrdiff_t>(p);
+        }
+        uint8_t st;
+        if (m > -1) {
+          st = ignored[m] ? kIgnored : kTp;
+          matched[m] = 1;
+        } else {
+          const double ar = in.dt_area[d0 + d];
+          st = ar < lo || ar > hi ? kIgnored : kFp;
+        }
+        state[((d0 + d) * A + a) * T + t] = st;
+      }
+    }
+  }
+}
+
+/** Stage 2 for category k (cocoAccumulate.ts): writes precision/recall entries of k only. */
+void AccumulateCategory(const CocoEvalInput& in, size_t k, const uint8_t* state, const int32_t* gt_count,
+                        double* precision, double* recall) {
+  const size_t I = in.I, K = in.K, T = in.T, R = in.R, A = in.A, M = in.M, cells = K * I;
+  const double eps = std::numeric_limits<double>::epsilon();  // np.spacing(1)
+  const size_t n0 = in.dt_start[k * I], n1 = in.dt_start[(k + 1) * I];
+  const size_t nk = n1 - n0;
+  // Rank of each detection within its cell; one stable sort by score (ties: lower index first).
+  std::vector<int32_t> rank(nk);
+  for (size_t i = 0; i < I; i++) {
+    const size_t c = k * I + i;
+    for (size_t n = in.dt_start[c]; n < static_cast<size_t>(in.dt_start[c + 1]); n++)
+      rank[n - n0] = static_cast<int32_t>(n - in.dt_start[c]);
+  }
+  std::vector<int32_t> order(nk);
+  for (size_t j = 0; j < nk; j++) order[j] = static_cast<int32_t>(n0 + j);
+  const double* score = in.dt_score;
+  std::sort(order.begin(), order.end(), [score](int32_t x, int32_t y) {
+    return score[x] > score[y] || (score[x] == score[y] && x < y);
+  });
+  std::vector<double> rc(T * nk), pr(T * nk), tp(T), fp(T);
+  std::vector<size_t> len(T);
+  for (size_t a = 0; a < A; a++) {
+    int64_t npig_i = 0;
+    for (size_t i = 0; i < I; i++) npig_i += gt_count[a * cells + k * I + i];
+    if (npig_i == 0) continue;
+    const double npig = static_cast<double>(npig_i);
+    for (size_t m = 0; m < M; m++) {
+      const int64_t max_det = in.max_dets[m];
+      std::fill(len.begin(), len.end(), 0);
+      std::fill(tp.begin(), tp.end(), 0.0);
+      std::fill(fp.begin(), fp.end(), 0.0);
+      for (size_t j = 0; j < nk; j++) {
+        const size_t n = order[j];
+        if (rank[n - n0] >= max_det) continue;
+        const uint8_t* st = state + (n * A + a) * T;
+        for (size_t t = 0; t < T; t++) {
+          if (st[t] == kIgnored) continue;
+          if (st[t] == kTp) tp[t]++;
+          else fp[t]++;
+          const size_t at = t * nk + len[t]++;
+          rc[at] = tp[t] / npig;
+          pr[at] = tp[t] / (fp[t] + tp[t] + eps);
+        }
+      }
+      for (size_t t = 0; t < T; t++) {
+        const size_t nd = len[t], off = t * nk;
+        recall[((t * K + k) * A + a) * M + m] = tp[t] / npig;
+        for (size_t i = nd > 0 ? nd - 1 : 0; i > 0; i--)
+          if (pr[off + i] > pr[off + i - 1]) pr[off + i - 1] = pr[off + i];
+        size_t j = 0;
+        for (size_t r = 0; r < R; r++) {
+          const double thr = in.rec_thrs[r];
+          while (j < nd && rc[off + j] < thr) j++;
+          precision[(((t * R + r) * K + k) * A + a) * M + m] = j < nd ? pr[off + j] : 0;
+        }
+      }
+    }
+  }
+}
+
+/** The whole kernel on checked input; precision [T*R*K*A*M] and recall [T*K*A*M] are overwritten. */
+void CocoEvaluate(const CocoEvalInput& in, double* precision, double* recall) {
+  const size_t cells = in.K * in.I, T = in.T, A = in.A;
+  const size_t N = cells == 0 ? 0 : static_cast<size_t>(in.dt_start[cells]);
+  std::fill(precision, precision + T * in.R * in.K * A * in.M, -1.0);
+  std::fill(recall, recall + T * in.K * A * in.M, -1.0);
+  std::vector<double> thr(T);
+  for (size_t t = 0; t < T; t++) thr[t] = std::min(in.iou_thrs[t], 1 - 1e-10);
+  std::vector<uint8_t> state(N * A * T);
+  std::vector<int32_t> gt_count(A * cells);
+  // ~64 cells a chunk (a few hundred IoUs each): enough to amortise the chunk overhead.
+  pool::ParallelFor(cells, 64, [&](size_t begin, size_t end) {
+    CellScratch s;
+    for (size_t c = begin; c < end; c++) EvaluateCell(in, c, thr.data(), &s, state.data(), gt_count.data());
+  });
+  pool::ParallelFor(in.K, 1, [&](size_t begin, size_t end) {
+    for (size_t k = begin; k < end; k++)
+      AccumulateCategory(in, k, state.data(), gt_count.data(), precision, recall);
+  });
+}
+
+}  // namespace
+}  // namespace maskbox::cpu
+
+// ---- N-API binding (left out of the fuzz build, which defines MASKBOX_CORE_ONLY) ----
+#ifndef MASKBOX_CORE_ONLY
+#include "common.h"
+
+namespace maskbox::cpu {
+
+namespace {
+
+/** A typed array property of `obj` (named `name` in errors), checked like Args' getters. */
+template <typename T>
+Napi::TypedArrayOf<T> TypedProp(const Args& args, Napi::Object obj, const char* key, const std::string& name,
+                                napi_typedarray_type type, const char* type_name) {
+  Napi::Value v = obj.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+    args.TypeFail(name.c_str(), std::string("a ") + type_name, Describe(v));
+  auto a = v.As<Napi::TypedArrayOf<T>>();
+  if (a.ArrayBuffer().Data() == nullptr && a.ElementLength() != 0)
+    args.TypeFail(name.c_str(), std::string("a ") + type_name + " whose buffer is not detached", "a detached buffer");
+  return a;
+}
+
+Napi::TypedArrayOf<double> F64(const Args& a, Napi::Object o, const char* key, const std::string& name) {
+  return TypedProp<double>(a, o, key, name, napi_float64_array, "Float64Array");
+}
+Napi::TypedArrayOf<int32_t> I32(const Args& a, Napi::Object o, const char* key, const std::string& name) {
+  return TypedProp<int32_t>(a, o, key, name, napi_int32_array, "Int32Array");
+}
+
+/** Offsets `start` [n + 1]: start[0] == 0, non-decreasing, start[n] == total (or <= total with `at_most`). */
+void CheckOffsets(const Args& args, const char* name, const int32_t* start, size_t n, size_t total, bool at_most) {
+  if (start[0] != 0) args.RangeFail(name, "offsets starting at 0", "start " + std::to_string(start[0]));
+  for (size_t i = 0; i < n; i++) {
+    if (start[i + 1] < start[i])
+      args.RangeFail(name, "non-decreasing offsets", "a decrease at index " + std::to_string(i + 1));
+  }
+  const size_t last = static_cast<size_t>(start[n]);
+  if (at_most ? last > total : last != total)
+    args.RangeFail(name, std::string("offsets ending at ") + (at_most ? "most " : "") + std::to_string(total),
+                   std::to_string(last));
+}
+
+void CheckFinite(const Args& args, const char* name, const double* v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!std::isfinite(v[i])) args.RangeFail(name, "finite numbers", "a non-finite value at index " + std::to_string(i));
+}
+
+class CocoEvalWorker : public Worker {
+ public:
+  using Worker::Worker;
+  CocoEvalInput in;
+  View<double> precision, recall;
+
+  void Run() override {
+    if (in.has_rle) CheckSums();
+    CocoEvaluate(in, precision.data, recall.data);
+  }
+
+ private:
+  // Both RLE sets' counts must sum to height * width (the reference's run walk assumes it).
+  void CheckSums() {
+    const size_t G = in.gt_start[in.K * in.I], N = in.dt_start[in.K * in.I];
+    auto check = [](const FlatRles& r, size_t n, const char* what) {
+      for (size_t j = 0; j < n; j++) {
+        uint64_t sum = 0;
+        for (int32_t q = r.start[j]; q < r.start[j + 1]; q++) sum += r.counts[q];
+        if (sum != static_cast<uint64_t>(r.height[j]) * static_cast<uint64_t>(r.width[j]))
+          throw std::runtime_error(std::string(what) + ": the counts of mask " + std::to_string(j) +
+                                   " do not sum to height * width");
+      }
+    };
+    check(in.gt_rle, G, "gtRle");
+    check(in.dt_rle, N, "dtRle");
+  }
+};
+
+}  // namespace
+
+Napi::Value JsCocoEval(const Napi::CallbackInfo& info) {
+  Args args(info, "cocoEval");
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto w = std::make_unique<CocoEvalWorker>(info.Env(), "cocoEval");
+  CocoEvalInput& in = w->in;
+  const std::string type = args.String("iouType");
+  if (type != "bbox" && type != "segm") args.RangeFail("iouType", "'bbox' or 'segm'", "'" + type + "'");
+  in.segm = type == "segm";
+  in.I = static_cast<size_t>(args.Integer("numImages", 0, INT32_MAX));
+  in.K = static_cast<size_t>(args.Integer("numCategories", 0, INT32_MAX));
+  const size_t cells = in.I * in.K;  // both below 2^31: no overflow in 64 bits
+  if (cells >= INT32_MAX) args.RangeFail("numImages", "numImages * numCategories below 2^31 - 1", "too many cells");
+
+  auto iou_thrs = F64(args, o, "iouThrs", "iouThrs"), rec_thrs = F64(args, o, "recThrs", "recThrs");
+  auto area_ranges = F64(args, o, "areaRanges", "areaRanges");
+  auto max_dets = I32(args, o, "maxDets", "maxDets");
+  in.T = iou_thrs.ElementLength();
+  in.R = rec_thrs.ElementLength();
+  args.MultipleOf("areaRanges", area_ranges.ElementLength(), 2, "lo, hi pairs (an even length)");
+  in.A = area_ranges.ElementLength() / 2;
+  in.M = max_dets.ElementLength();
+
+  auto gt_start = I32(args, o, "gtStart", "gtStart"), dt_start = I32(args, o, "dtStart", "dtStart");
+  args.Length("gtStart", gt_start.ElementLength(), cells + 1, "numImages * numCategories + 1 offsets");
+  args.Length("dtStart", dt_start.ElementLength(), cells + 1, "numImages * numCategories + 1 offsets");
+  auto gt_area = F64(args, o, "gtArea", "gtArea"), gt_box = F64(args, o, "gtBox", "gtBox");
+  auto gt_crowd = args.Uint8("gtCrowd");
+  auto dt_area = F64(args, o, "dtArea", "dtArea"), dt_box = F64(args, o, "dtBox", "dtBox");
+  auto dt_score = F64(args, o, "dtScore", "dtScore");
+  const size_t G = gt_area.ElementLength(), N = dt_score.ElementLength();
+  if (G >= INT32_MAX) args.RangeFail("gtArea", "fewer than 2^31 - 1 ground truths", std::to_string(G));
+  if (N >= INT32_MAX) args.RangeFail("dtScore", "fewer than 2^31 - 1 detections", std::to_string(N));
+  CheckOffsets(args, "gtStart", gt_start.Data(), cells, G, false);
+  CheckOffsets(args, "dtStart", dt_start.Data(), cells, N, false);
+  args.Length("gtBox", gt_box.ElementLength(), 4 * G, "4 values per ground truth");
+  args.Length("gtCrowd", gt_crowd.ElementLength(), G, "one flag per ground truth");
+  args.Length("dtBox", dt_box.ElementLength(), 4 * N, "4 values per detection");
+  args.Length("dtArea", dt_area.ElementLength(), N, "one area per detection");
+  CheckFinite(args, "dtScore", dt_score.Data(), N);  // the score sort needs a total order
+
+  size_t out_len = 0, rec_len = 0;
+  try {
+    rec_len = CheckedMul(CheckedMul(CheckedMul(in.T, in.K), in.A), in.M);
+    out_len = CheckedMul(rec_len, in.R);
+  } catch (const std::overflow_error&) {
+    args.RangeFail("precision", "T * R * K * A * M that fits in memory", "too large");
+  }
+  auto precision = F64(args, o, "precision", "precision"), recall = F64(args, o, "recall", "recall");
+  args.Length("precision", precision.ElementLength(), out_len, "T * R * K * A * M values");
+  args.Length("recall", recall.ElementLength(), rec_len, "T * K * A * M values");
+
+  // As the reference: segm with both RLE sets walks runs; otherwise (either null) box IoU only.
+  Napi::Value gr = o.Get("gtRle"), dr = o.Get("dtRle");
+  if (!(gr.IsNull() || gr.IsUndefined() || gr.IsObject()))
+    args.TypeFail("gtRle", "an object { counts, start, height, width } or null", Describe(gr));
+  if (!(dr.IsNull() || dr.IsUndefined() || dr.IsObject()))
+    args.TypeFail("dtRle", "an object { counts, start, height, width } or null", Describe(dr));
+  in.has_rle = in.segm && gr.IsObject() && dr.IsObject();
+  const char* rle_names[2] = {"gtRle", "dtRle"};
+  if (in.has_rle) {
+    for (int side = 0; side < 2; side++) {
+      const std::string base = rle_names[side];
+      Napi::Object r = (side == 0 ? gr : dr).As<Napi::Object>();
+      const size_t n = side == 0 ? G : N;
+      auto counts = TypedProp<uint32_t>(args, r, "counts", base + ".counts", napi_uint32_array, "Uint32Array");
+      auto start = I32(args, r, "start", base + ".start");
+      auto height = I32(args, r, "height", base + ".height");
+      auto width = I32(args, r, "width", base + ".width");
+      const std::string sn = base + ".start", hn = base + ".height", wn = base + ".width";
+      args.Length(sn.c_str(), start.ElementLength(), n + 1, "one offset per mask + 1");
+      CheckOffsets(args, sn.c_str(), start.Data(), n, counts.ElementLength(), true);
+      args.Length(hn.c_str(), height.ElementLength(), n, "one height per mask");
+      args.Length(wn.c_str(), width.ElementLength(), n, "one width per mask");
+      for (size_t j = 0; j < n; j++) {
+        if (height[j] < 0 || width[j] < 0)
+          args.RangeFail(hn.c_str(), "non-negative sizes", "a negative size at mask " + std::to_string(j));
+      }
+      FlatRles& f = side == 0 ? in.gt_rle : in.dt_rle;
+      f.counts = w->HoldConst(counts).data;
+      f.start = w->HoldConst(start).data;
+      f.height = w->HoldConst(height).data;
+      f.width = w->HoldConst(width).data;
+    }
+  }
+  in.iou_thrs = w->HoldConst(iou_thrs).data;
+  in.rec_thrs = w->HoldConst(rec_thrs).data;
+  in.area_ranges = w->HoldConst(area_ranges).data;
+  in.max_dets = w->HoldConst(max_dets).data;
+  in.gt_start = w->HoldConst(gt_start).data;
+  in.gt_box = w->HoldConst(gt_box).data;
+  in.gt_area = w->HoldConst(gt_area).data;
+  in.gt_crowd = w->HoldConst(gt_crowd).data;
+  in.dt_start = w->HoldConst(dt_start).data;
+  in.dt_box = w->HoldConst(dt_box).data;
+  in.dt_area = w->HoldConst(dt_area).data;
+  in.dt_score = w->HoldConst(dt_score).data;
+  w->precision = w->Hold(precision);
+  w->recall = w->Hold(recall);
+  return Worker::Start(std::move(w));
+}
+
+}  // namespace maskbox::cpu
+#endif  // MASKBOX_CORE_ONLY

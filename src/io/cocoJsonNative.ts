@@ -1,0 +1,102 @@
+/**
+ * Optional fast path of `readCocoResults` (src/io/cocoJson.ts): the native loader
+ * (native/cpu/cocoJson.cc) tokenizes a results file's bytes in C++ — no JS string, no JSON.parse tree —
+ * into flat arrays (and decodes mask results' compressed RLE strings in parallel), and this module
+ * builds from them exactly the `CocoResults` that `parseCocoResults(JSON.parse(text))` gives.
+ *
+ * The native parser is at least as strict as JSON.parse and declines whatever it does not handle itself
+ * (malformed JSON, any unexpected type or value, polygon segmentations, ...); so does this module when a
+ * result names an image the ground truth lacks or an RLE size differs from its image's. Declining
+ * returns `null`, and the caller runs the JS path, which gives the result or the exact ParseError
+ * naming the file. Differences that remain: a mask result's `rle.counts` is a view into one shared
+ * buffer (same values), and files past V8's string limit (~512 MB), which the JS path cannot read,
+ * load here.
+ */
+import { loadNative, nativeHasOp } from '../../bindings/native.js';
+import { getDefaultBackend } from '../backends/registry.js';
+import type { CocoRle } from '../backends/js/cocoRle.js';
+import type { CocoBbox, CocoDetection, CocoGroundTruth, CocoResults, CocoSegmentation } from './cocoJson.js';
+
+/** Files smaller than this stay on the JS path (below it the thread-pool round trip is not worth it). */
+export const NATIVE_COCO_JSON_MIN_BYTES = 256 * 1024;
+
+/** What the addon's `parseCocoResults` resolves to (see native/cpu/cocoJson.cc). */
+interface FlatResults {
+  error?: string;
+  kind: 'bbox' | 'segm';
+  imageId: Float64Array;
+  categoryId: Float64Array;
+  score: Float64Array;
+  bbox: Float64Array;
+  area: Float64Array;
+  segKind: Uint8Array;
+  segSize: Float64Array;
+  text: Buffer;
+  textStart: Float64Array;
+  counts: Uint32Array;
+  countsStart: Float64Array;
+}
+
+type CocoJsonAddon = { parseCocoResults(args: { bytes: Uint8Array }): Promise<FlatResults> };
+
+/** Whether `readCocoResults` takes the native path for a file of `size` bytes. */
+export function useNativeCocoJson(size: number): boolean {
+  return size >= NATIVE_COCO_JSON_MIN_BYTES && getDefaultBackend() !== 'js' && nativeHasOp('parseCocoResults') === true;
+}
+
+/**
+ * Parses a results file's bytes natively. Returns `null` when the native loader is unavailable or
+ * declines (then `parseCocoResults` on the JS side decides: a result or a ParseError).
+ */
+export async function parseCocoResultsNative(
+  bytes: Uint8Array,
+  gt: CocoGroundTruth,
+  source: string,
+): Promise<CocoResults | null> {
+  const addon = loadNative() as unknown as CocoJsonAddon | null;
+  if (!addon || typeof addon.parseCocoResults !== 'function') return null;
+  let r: FlatResults;
+  try {
+    r = await addon.parseCocoResults({ bytes });
+  } catch {
+    return null; // out of memory and the like: the JS path reports what it can
+  }
+  if (r.error !== undefined) return null;
+  const n = r.score.length;
+  const segm = r.kind === 'segm';
+  const { imageId, categoryId, score, bbox: b, area, segKind, segSize, text, textStart, counts, countsStart } = r;
+  const detections: CocoDetection[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const image = gt.imageById.get(imageId[i]!);
+    if (!image) return null;
+    const bbox: CocoBbox = [b[4 * i]!, b[4 * i + 1]!, b[4 * i + 2]!, b[4 * i + 3]!];
+    let segmentation: CocoSegmentation | null = null;
+    let rle: CocoRle | null = null;
+    const kind = segKind[i]!;
+    if (kind !== 0) {
+      const h = segSize[2 * i]!,
+        w = segSize[2 * i + 1]!;
+      const c0 = countsStart[i]!,
+        c1 = countsStart[i + 1]!;
+      segmentation = {
+        size: [h, w],
+        counts: kind === 1 ? text.toString('latin1', textStart[i]!, textStart[i + 1]!) : Array.from(counts.subarray(c0, c1)),
+      };
+      if (segm) {
+        if ((image.height !== null && image.height !== h) || (image.width !== null && image.width !== w)) return null;
+        rle = { height: h, width: w, counts: counts.subarray(c0, c1) };
+      }
+    }
+    detections[i] = {
+      id: i + 1,
+      imageId: imageId[i]!,
+      categoryId: categoryId[i]!,
+      score: score[i]!,
+      bbox,
+      area: area[i]!,
+      segmentation,
+      rle,
+    };
+  }
+  return { source, kind: r.kind, detections };
+}

@@ -5,11 +5,15 @@
  *   categories (detections: jittered copies of the ground truth plus random boxes, ~2% crowd ground
  *   truth). Ground-truth masks are 12-vertex ellipse polygons (rasterised by cocoEval, as pycocotools
  *   does); result masks are ellipses as compressed RLE strings (made directly, so setup stays quick).
- * Columns: reading/validating the results (`parseCocoResults`: for segm this decodes every RLE);
- * `cocoEval` cold (fresh ground-truth object: polygons rasterised) and warm (same object: masks
- * cached), with the process CPU time of the warm runs beside (the dev machine is shared: under load
- * wall time exceeds it); one warm run split into stages prepare / IoU / matching / accumulate. Medians.
- * Run: npx tsx benchmarks/cocoEval.bench.ts [--images 5000] [--repeats 3] [--types bbox,segm] [--no-fixture]
+ * One row per backend (js = the reference kernel, cpu = native/cpu/cocoEval.cc), in the same run.
+ * Columns: reading the results file's bytes (js: JSON.parse + `parseCocoResults`; cpu: the native
+ * loader, native/cpu/cocoJson.cc — for segm both decode every RLE); `cocoEval` cold (fresh
+ * ground-truth object: polygons rasterised) and warm (same object: masks cached), with the process
+ * CPU time of the warm runs beside (all threads; the dev machine is shared: under load wall time
+ * exceeds it); one warm run split into stages (js: prepare / IoU / matching / accumulate; cpu:
+ * prepare / the native kernel); whether stats, precision and recall equal the js row's exactly. Medians.
+ * Run: npx tsx benchmarks/cocoEval.bench.ts [--images 5000] [--repeats 3] [--types bbox,segm]
+ *      [--backends js,cpu] [--no-fixture]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -22,6 +26,11 @@ import { accumulateCoco } from '../src/backends/js/cocoAccumulate.js';
 import { parseCocoGroundTruth, parseCocoResults } from '../src/io/cocoJson.js';
 import { cocoEval, prepareCocoEval, resolveCocoParams } from '../src/ops/cocoEval.js';
 import { HAS_SHARED, SHARED } from '../test/helpers.js';
+import { ensureBackends } from '../src/backends/index.js';
+import { getKernel } from '../src/backends/registry.js';
+import { cocoEvalCpu } from '../src/backends/cpu/cocoEval.js';
+import { parseCocoResultsNative } from '../src/io/cocoJsonNative.js';
+import { nativeStatus } from '../bindings/native.js';
 import { machine, table } from './harness.js';
 
 const { values } = parseArgs({
@@ -30,11 +39,16 @@ const { values } = parseArgs({
     repeats: { type: 'string' },
     types: { type: 'string' },
     'no-fixture': { type: 'boolean' },
+    backends: { type: 'string' },
   },
 });
 const TYPES = (values.types ?? 'bbox,segm').split(',') as ('bbox' | 'segm')[];
 const NUM_IMAGES = Number(values.images ?? 5000);
 const REPEATS = Number(values.repeats ?? 3);
+ensureBackends();
+const BACKENDS = (values.backends ?? 'js,cpu')
+  .split(',')
+  .filter((b) => b === 'js' || (b === 'cpu' && getKernel('cocoEval', 'cpu') !== undefined)) as ('js' | 'cpu')[];
 
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -171,55 +185,75 @@ async function ms(f: () => unknown): Promise<number> {
 const rows: (string | number)[][] = [];
 for (const c of cases) {
   for (const iouType of TYPES) {
+    const bytes = Buffer.from(JSON.stringify(c.dtJson[iouType]));
     const gt = parseCocoGroundTruth(c.gtJson, c.name);
     const dt = parseCocoResults(c.dtJson[iouType], gt, iouType);
-    const warmCpu: number[] = [];
-    const parse: number[] = [],
-      cold: number[] = [],
-      warm: number[] = [];
-    let ap = 0;
-    await cocoEval(gt, dt, { iouType, backend: 'js' }); // JIT warm-up (also fills gt's mask cache)
-    for (let rep = 0; rep < REPEATS; rep++) {
-      parse.push(await ms(() => parseCocoResults(c.dtJson[iouType], gt, iouType)));
-      const fresh = parseCocoGroundTruth(c.gtJson, c.name);
-      cold.push(await ms(async () => (ap = (await cocoEval(fresh, dt, { iouType, backend: 'js' })).stats.AP)));
-      const cpu0 = process.cpuUsage();
-      warm.push(await ms(() => cocoEval(gt, dt, { iouType, backend: 'js' })));
-      const cpu = process.cpuUsage(cpu0);
-      warmCpu.push((cpu.user + cpu.system) / 1000);
+    let reference: Awaited<ReturnType<typeof cocoEval>> | undefined;
+    for (const backend of BACKENDS) {
+      const warmCpu: number[] = [];
+      const parse: number[] = [],
+        cold: number[] = [],
+        warm: number[] = [];
+      let result!: Awaited<ReturnType<typeof cocoEval>>;
+      await cocoEval(gt, dt, { iouType, backend }); // JIT warm-up (also fills gt's mask cache)
+      // Reading results from the file's bytes: JS = JSON.parse + parseCocoResults; cpu = the native loader.
+      const read =
+        backend === 'js'
+          ? () => parseCocoResults(JSON.parse(bytes.toString('utf8')), gt, iouType)
+          : async () => {
+              if (!(await parseCocoResultsNative(bytes, gt, iouType))) throw new Error('native loader declined');
+            };
+      for (let rep = 0; rep < REPEATS; rep++) {
+        parse.push(await ms(read));
+        const fresh = parseCocoGroundTruth(c.gtJson, c.name);
+        cold.push(await ms(async () => (result = await cocoEval(fresh, dt, { iouType, backend }))));
+        const cpu0 = process.cpuUsage();
+        warm.push(await ms(() => cocoEval(gt, dt, { iouType, backend })));
+        const cpu = process.cpuUsage(cpu0);
+        warmCpu.push((cpu.user + cpu.system) / 1000);
+      }
+      // One warm run split into stages.
+      let prep!: ReturnType<typeof prepareCocoEval>,
+        ious!: ReturnType<typeof computeIous>,
+        cells!: ReturnType<typeof evaluateCells>;
+      const p = await ms(() => (prep = prepareCocoEval(gt, dt, resolveCocoParams(gt, { iouType }))));
+      const stages =
+        backend === 'js'
+          ? [
+              p,
+              await ms(() => (ious = computeIous(prep.args))),
+              await ms(() => (cells = evaluateCells(prep.args, ious))),
+              await ms(() => accumulateCoco(prep.args, cells)),
+            ]
+          : [p, await ms(() => cocoEvalCpu(prep.args))];
+      reference ??= result;
+      const same =
+        JSON.stringify(result.stats) === JSON.stringify(reference.stats) &&
+        result.precision.every((v, i) => Object.is(v, reference!.precision[i])) &&
+        result.recall.every((v, i) => Object.is(v, reference!.recall[i]));
+      const size = `${gt.annotations.length} gt / ${dt.detections.length} dt`;
+      const split = stages.map((x) => x.toFixed(0)).join(' / ');
+      rows.push([
+        c.name,
+        size,
+        iouType,
+        result.backend,
+        median(parse),
+        median(cold),
+        median(warm),
+        median(warmCpu),
+        `${backend === 'js' ? 'prepare / IoU / match / accumulate' : 'prepare / native kernel'}: ${split}`,
+        result.stats.AP.toFixed(4),
+        same ? 'yes' : 'NO',
+      ]);
+      console.error(
+        `${c.name} ${iouType} ${backend}: read ${median(parse).toFixed(0)} ms, eval cold ${median(cold).toFixed(0)} ms, warm ${median(warm).toFixed(0)} ms (cpu ${median(warmCpu).toFixed(0)} ms; ${split})`,
+      );
     }
-    // One warm run split into stages.
-    let prep!: ReturnType<typeof prepareCocoEval>,
-      ious!: ReturnType<typeof computeIous>,
-      cells!: ReturnType<typeof evaluateCells>;
-    const stages = [
-      await ms(() => (prep = prepareCocoEval(gt, dt, resolveCocoParams(gt, { iouType })))),
-      await ms(() => (ious = computeIous(prep.args))),
-      await ms(() => (cells = evaluateCells(prep.args, ious))),
-      await ms(() => accumulateCoco(prep.args, cells)),
-    ]
-      .map((x) => x.toFixed(0))
-      .join(' / ');
-    const size = `${gt.annotations.length} gt / ${dt.detections.length} dt`;
-    rows.push([
-      c.name,
-      size,
-      iouType,
-      'js',
-      median(parse),
-      median(cold),
-      median(warm),
-      median(warmCpu),
-      stages,
-      ap.toFixed(4),
-    ]);
-    console.error(
-      `${c.name} ${iouType}: parse ${median(parse).toFixed(0)} ms, eval cold ${median(cold).toFixed(0)} ms, warm ${median(warm).toFixed(0)} ms (${stages})`,
-    );
   }
 }
 console.log(
-  `# cocoEval benchmark\n\n${machine()}; synthetic set generated in ${setupMs.toFixed(0)} ms; medians of ${REPEATS} runs; load average ${loadavg()[0]!.toFixed(1)} at the end.\n`,
+  `# cocoEval benchmark\n\n${machine()}; native thread budget ${nativeStatus().info?.threads ?? '-'}; synthetic set generated in ${setupMs.toFixed(0)} ms; medians of ${REPEATS} runs; load average ${loadavg()[0]!.toFixed(1)} at the end.\n`,
 );
 console.log(
   table(
@@ -228,12 +262,13 @@ console.log(
       'size',
       'iouType',
       'backend',
-      'read results (ms)',
+      'read results from bytes (ms)',
       'cocoEval cold (ms)',
       'cocoEval warm (ms)',
       'warm, CPU time (ms)',
-      'prepare / IoU / match / accumulate (ms)',
+      'one warm run, stages (ms)',
       'AP',
+      'stats + arrays identical to js',
     ],
     rows,
   ),

@@ -135,6 +135,15 @@ for (const [name, logits, opts] of inputs) {
     rows.push([name, label, t.median, t.min, torchMs ? (torchMs / t.median).toFixed(1) : '']);
   }
 
+  // What the cpu time is made of: the native kernel alone vs the op (argument checks: every logit finite).
+  const addon = loadNative() as unknown as Record<string, (a: object) => Promise<unknown>> | null;
+  if (addon && times.has('cpu')) {
+    const cutoff = opts.logitCutoff ?? 8.940696716308594e-8; // sigmoidCutoff(0.5)
+    const args = { data: logits, channels: C, inHeight: h, inWidth: w, outHeight: H, outWidth: W, cutoff };
+    const t = await timeit(() => addon.logitsToRle!(args), quick ? 3 : 7);
+    notes.push(`${name}: the native kernel alone (addon called directly) ${t.median.toFixed(1)} ms of the op's ${times.get('cpu')!.toFixed(1)} ms; the rest is the op's argument checks (${C * h * w} logits checked finite in JS) and dispatch`);
+  }
+
   // Identical strings, every implementation.
   const [ref, ...others] = [...results.entries()];
   for (const [who, rle] of others) {
@@ -142,7 +151,9 @@ for (const [name, logits, opts] of inputs) {
     if (rle.length !== C || bad >= 0) throw new Error(`${name}: ${who} differs from ${ref![0]} at class ${bad}`);
   }
   const chars = ref![1].reduce((s, x) => s + x.length, 0);
-  notes.push(`${name}: ${[...results.keys()].join(', ')} gave identical strings (${(chars / 1e3).toFixed(0)} k characters in all)`);
+  if (others.length) {
+    notes.push(`${name}: ${[...results.keys()].join(', ')} gave identical strings (${(chars / 1e3).toFixed(0)} k characters in all)`);
+  }
 }
 
 console.log(`logits -> RLE, [${shape}] -> [${C}, ${H}, ${W}] — ${machine()}\n`);

@@ -162,38 +162,117 @@ if (native.available && native.info!.ops.includes('rleEncode')) {
   }
   check('rle strings', (await encodeRle(truth, shape, cpu)).rle.join('|') === rle.join('|'));
   const nativeArgs = { mask: truth, channels: C, height: H, width: W };
-  check('native rle strings', (await encodeStringsCpu({ ...nativeArgs, order: 'row' }, 'rle')).join('|') === rle.join('|'));
+  check(
+    'native rle strings',
+    (await encodeStringsCpu({ ...nativeArgs, order: 'row' }, 'rle')).join('|') === rle.join('|'),
+  );
   const coco = await encodeCocoRle(truth, shape, { compress: true, ...js });
-  check('coco strings', (await encodeStringsCpu({ ...nativeArgs, order: 'col' }, 'cocoString')).join('|') === coco.strings!.join('|'));
+  check(
+    'coco strings',
+    (await encodeStringsCpu({ ...nativeArgs, order: 'col' }, 'cocoString')).join('|') === coco.strings!.join('|'),
+  );
   const decJs = (await decodeRle(rle, shape, js)).mask;
   check('decodeRle', sameBytes((await decodeRle(rle, shape, cpu)).mask, decJs));
   check('native string decode', sameBytes(await decodeStringsCpu(rle, shape, { kind: 'rle' }), decJs));
   const dj = (await dice([pred], [truth], { classes: C, ...shape }, js)).counts;
   const dc = (await dice([pred], [truth], { classes: C, ...shape }, cpu)).counts;
-  check('dice counts', dj.every((v, i) => v === dc[i]));
-  check('noise runs', sameBytes((await maskToRuns(noise, shape, cpu)).runs[0]!, (await maskToRuns(noise, shape, js)).runs[0]!));
+  check(
+    'dice counts',
+    dj.every((v, i) => v === dc[i]),
+  );
+  check(
+    'noise runs',
+    sameBytes((await maskToRuns(noise, shape, cpu)).runs[0]!, (await maskToRuns(noise, shape, js)).runs[0]!),
+  );
 
   const nf = await add('cpu floor: read every byte once (native, 64 B a step, pool)', () => readFloorCpu(truth), MB);
-  const nf2 = await add('cpu floor: read both mask sets once (native)', () => Promise.all([readFloorCpu(pred), readFloorCpu(truth)]), 2 * MB);
+  const nf2 = await add(
+    'cpu floor: read both mask sets once (native)',
+    async () => (await readFloorCpu(pred)) | (await readFloorCpu(truth)),
+    2 * MB,
+  );
   const ce = await add('cpu maskToRuns, row order', () => maskToRuns(truth, shape, cpu), MB);
   await add('cpu maskToRuns, col order', () => maskToRuns(truth, shape, { order: 'col', ...cpu }), MB);
   const cs = await add('cpu encodeRle, row order (strings; formatted in JS)', () => encodeRle(truth, shape, cpu), MB);
-  await add('cpu native strings, row order (formatted in C++)', () => encodeStringsCpu({ ...nativeArgs, order: 'row' }, 'rle'), MB);
-  await add('cpu native COCO compressed strings', () => encodeStringsCpu({ ...nativeArgs, order: 'col' }, 'cocoString'), MB);
+  await add(
+    'cpu native strings, row order (formatted in C++)',
+    () => encodeStringsCpu({ ...nativeArgs, order: 'row' }, 'rle'),
+    MB,
+  );
+  await add(
+    'cpu native COCO compressed strings',
+    () => encodeStringsCpu({ ...nativeArgs, order: 'col' }, 'cocoString'),
+    MB,
+  );
   await add('cpu decodeRle, row order (strings parsed in JS)', () => decodeRle(rle, shape, cpu), MB);
-  await add('cpu native string decode, row order (parsed in C++)', () => decodeStringsCpu(rle, shape, { kind: 'rle' }), MB);
-  const cd = await add('cpu dice on masks (pred + truth read)', () => dice([pred], [truth], { classes: C, ...shape }, cpu), 2 * MB);
+  await add(
+    'cpu native string decode, row order (parsed in C++)',
+    () => decodeStringsCpu(rle, shape, { kind: 'rle' }),
+    MB,
+  );
+  const cd = await add(
+    'cpu dice on masks (pred + truth read)',
+    () => dice([pred], [truth], { classes: C, ...shape }, cpu),
+    2 * MB,
+  );
   await add('cpu overlap on runs only (merge walk)', () => rleOverlap(runsP, runsT, cpu), 2 * MB);
   await add('cpu worst case, 1 noise channel: encodeRle row', () => encodeRle(noise, shape, cpu), N);
-  await add('cpu worst case, 1 noise channel: encodeRle col', () => encodeRle(noise, shape, { order: 'col', ...cpu }), N);
+  await add(
+    'cpu worst case, 1 noise channel: encodeRle col',
+    () => encodeRle(noise, shape, { order: 'col', ...cpu }),
+    N,
+  );
   await add('cpu worst case, 1 noise channel: decodeRle row', () => decodeRle(noiseRle, shape, cpu), N);
-  await add('cpu worst case, 1 noise channel: decodeRle col', () => decodeRle(noiseCol, shape, { order: 'col', ...cpu }), N);
+  await add(
+    'cpu worst case, 1 noise channel: decodeRle col',
+    () => decodeRle(noiseCol, shape, { order: 'col', ...cpu }),
+    N,
+  );
+  const noiseArgs = { mask: noise, channels: 1, height: H, width: W };
+  await add(
+    'cpu worst case, 1 noise channel: native strings row (C++ formatting)',
+    () => encodeStringsCpu({ ...noiseArgs, order: 'row' }, 'rle'),
+    N,
+  );
+  await add(
+    'cpu worst case, 1 noise channel: native strings col (C++ formatting)',
+    () => encodeStringsCpu({ ...noiseArgs, order: 'col' }, 'rle'),
+    N,
+  );
+  await add(
+    'cpu worst case, 1 noise channel: native string decode row (C++ parsing)',
+    () => decodeStringsCpu(noiseRle, shape, { kind: 'rle' }),
+    N,
+  );
+  await add(
+    'cpu worst case, 1 noise channel: native string decode col (C++ parsing)',
+    () => decodeStringsCpu(noiseCol, shape, { kind: 'rle', order: 'col' }),
+    N,
+  );
+  // Paired ratios: on a loaded machine the floor and a kernel timed minutes apart see different loads, so
+  // each repetition times the floor and the kernels back to back, and the ratios' medians are reported.
+  const paired: Record<string, number[]> = { encode: [], strings: [], dice: [] };
+  const ms = async (fn: () => unknown) => {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  for (let i = 0; i < 2 * repeats + 1; i++) {
+    const f1 = await ms(() => readFloorCpu(truth));
+    paired.encode!.push((await ms(() => maskToRuns(truth, shape, cpu))) / f1);
+    paired.strings!.push((await ms(() => encodeStringsCpu({ ...nativeArgs, order: 'row' }, 'rle'))) / f1);
+    const f2 = (await ms(() => readFloorCpu(pred))) + (await ms(() => readFloorCpu(truth)));
+    paired.dice!.push((await ms(() => dice([pred], [truth], { classes: C, ...shape }, cpu))) / f2);
+  }
+  const med = (a: number[]) => a.sort((x, y) => x - y)[a.length >> 1]!;
   const fw = rows.find((r) => String(r[0]).includes('Uint32 loop'))![1] as number;
   cpuNotes.push(
     `cpu backend (${native.info!.compiler}, ${native.info!.threads} threads): outputs identical to the JS kernels (runs, strings, COCO strings, masks, Dice counts).`,
-    `cpu maskToRuns (row) = ${(ce.median / nf.median).toFixed(2)}x the native floor, ${(ce.median / fw).toFixed(2)}x the JS Uint32 floor; ` +
+    `Paired ratios (floor timed right before each kernel, median of ${2 * repeats + 1}): cpu maskToRuns (row) = ${med(paired.encode!).toFixed(2)}x the native floor; ` +
+      `native RLE strings = ${med(paired.strings!).toFixed(2)}x; cpu dice on masks = ${med(paired.dice!).toFixed(2)}x the native floor of reading both mask sets.`,
+    `From the table (medians; mins in brackets): cpu maskToRuns (row) = ${(ce.median / nf.median).toFixed(2)}x [${(ce.min / nf.min).toFixed(2)}x] the native floor, ${(ce.median / fw).toFixed(2)}x the JS Uint32 floor; ` +
       `cpu encodeRle (strings) = ${(cs.median / nf.median).toFixed(2)}x the native floor.`,
-    `cpu dice on masks = ${(cd.median / nf2.median).toFixed(2)}x the native floor for both mask sets, ${(cd.median / (2 * fw)).toFixed(2)}x twice the JS Uint32 floor.`,
+    `cpu dice on masks = ${(cd.median / nf2.median).toFixed(2)}x [${(cd.min / nf2.min).toFixed(2)}x] the native floor for both mask sets, ${(cd.median / (2 * fw)).toFixed(2)}x twice the JS Uint32 floor.`,
   );
 } else {
   cpuNotes.push(`cpu backend not measured: ${native.available ? 'this build has no rleEncode' : native.reason}`);
@@ -205,7 +284,9 @@ console.log(`# RLE / Dice, ${C}x${H}x${W} masks (${(MB / 2 ** 20).toFixed(0)} Mi
 console.log(
   `Machine: ${machine()}, load average ${loadavg()
     .map((x) => x.toFixed(1))
-    .join(' ')} at the end. Medians of ${repeats} runs after 1 warm-up; JS rows single thread, cpu rows on the native pool.`,
+    .join(
+      ' ',
+    )} at the end. Medians of ${repeats} runs after 1 warm-up; JS rows single thread, cpu rows on the native pool.`,
 );
 console.log(
   `Masks: ${((setBytes / C / N) * 100).toFixed(2)} % of pixels set per channel; ${runs} runs, ${chars} RLE characters in all.\n`,

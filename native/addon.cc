@@ -18,7 +18,9 @@
   X(letterbox, JsLetterbox)     \
   X(resize, JsResize)           \
   X(scaleBoxes, JsScaleBoxes)   \
-  X(logitsToRle, JsLogitsToRle)
+  X(logitsToRle, JsLogitsToRle) \
+  X(dbscan, JsDbscan)           \
+  X(baseline, JsBaseline)
 
 namespace maskbox::cpu {
 #define MASKBOX_DECLARE(name, fn) Napi::Value fn(const Napi::CallbackInfo& info);

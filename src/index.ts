@@ -79,5 +79,5 @@ export { parseYoloTxt, formatYoloTxt } from './io/yoloTxt.js';
 // Pipelines and simulation
 export { runBatch, type RunOptions, type BatchSummary, type Processor, type Sink } from './pipeline/runner.js';
 export { defaultModelPath } from './pipeline/defaultModel.js';
-export { simulateCdv, CDV_DEFAULTS, CDV_PRESETS, type CdvParams } from './sim/cdv.js';
+export { simulateCdv, resolveCdvParams, CDV_DEFAULTS, CDV_PRESETS, type CdvParams } from './sim/cdv.js';
 export { writeCdvDataset, type CdvDatasetOptions } from './sim/cdvDataset.js';

@@ -96,7 +96,9 @@ run('native RLE encode / decode', () => {
     const cocoStrings = counts.map(cocoRleToString);
     expect(await encodeStringsCpu({ ...args, order: 'col' }, 'cocoString')).toEqual(cocoStrings);
     const fromCoco = await decodeStringsCpu(cocoStrings, { height: h, width: w }, { kind: 'coco' });
-    expect(same(fromCoco, (await decodeCocoRle(cocoStrings, { height: h, width: w }, { backend: 'js' })).mask)).toBe(true);
+    expect(same(fromCoco, (await decodeCocoRle(cocoStrings, { height: h, width: w }, { backend: 'js' })).mask)).toBe(
+      true,
+    );
   });
 
   it('without zeroed: true every byte of out is written (a reused, dirty buffer)', async () => {
@@ -263,9 +265,19 @@ run('native argument errors are JS exceptions naming the argument', () => {
 
   it('rleEncode', async () => {
     const ok = { mask, channels: 1, height: 4, width: 5, order: 'row' };
-    await rejects('rleEncode', { ...ok, mask: new Uint8Array(19) }, /length channels \* height \* width.*received length 19/, 'RangeError');
+    await rejects(
+      'rleEncode',
+      { ...ok, mask: new Uint8Array(19) },
+      /length channels \* height \* width.*received length 19/,
+      'RangeError',
+    );
     await rejects('rleEncode', { ...ok, channels: 2 }, /for mask/, 'RangeError');
-    await rejects('rleEncode', { ...ok, mask: new Int8Array(20) }, /Uint8Array for mask but received Int8Array/, 'TypeError');
+    await rejects(
+      'rleEncode',
+      { ...ok, mask: new Int8Array(20) },
+      /Uint8Array for mask but received Int8Array/,
+      'TypeError',
+    );
     await rejects('rleEncode', { ...ok, height: 70000, width: 70000 }, /height \* width <= 4294967295/, 'RangeError');
     await rejects('rleEncode', { ...ok, height: -1 }, /for height/, 'RangeError');
     await rejects('rleEncode', { ...ok, order: 'F' }, /for order/, 'RangeError');
@@ -285,18 +297,33 @@ run('native argument errors are JS exceptions naming the argument', () => {
     await rejects('rleDecode', { ...ok, rle: ['1 1', 7] }, /a string for rle\[1\]/, 'TypeError');
     await rejects('rleDecode', { ...ok, coco: ['52'] }, /'col' with coco strings/, 'RangeError');
     // Run lists are checked again in C++ (odd length, unsorted, overlapping, past the end): rejected, no crash.
-    await rejects('rleDecode', { ...ok, runs: [u32(0, 1, 5)] }, /runs\[0\]: expected a Uint32Array of even length/, 'Error');
+    await rejects(
+      'rleDecode',
+      { ...ok, runs: [u32(0, 1, 5)] },
+      /runs\[0\]: expected a Uint32Array of even length/,
+      'Error',
+    );
     await rejects('rleDecode', { ...ok, runs: [u32(5, 2, 3, 1)] }, /runs\[0\].*sorted/, 'Error');
     await rejects('rleDecode', { ...ok, runs: [u32(18, 3)] }, /ends at 21/, 'Error');
     await rejects('rleDecode', { ...ok, runs: [u32(0xffffffff, 0xffffffff)] }, /ends at 8589934590/, 'Error');
-    await rejects('rleDecode', { ...ok, order: 'col', runs: [u32(0, 1), u32(2, 1, 0, 1)], out: new Uint8Array(40) }, /runs\[1\]/, 'Error');
+    await rejects(
+      'rleDecode',
+      { ...ok, order: 'col', runs: [u32(0, 1), u32(2, 1, 0, 1)], out: new Uint8Array(40) },
+      /runs\[1\]/,
+      'Error',
+    );
   });
 
   it('rleOverlap, dice, readFloor', async () => {
     const out3 = new Float64Array(3);
     await rejects('rleOverlap', { a: [u32(0, 1)], b: [u32(0)], out: out3 }, /even length.*for b\[0\]/, 'RangeError');
     await rejects('rleOverlap', { a: [u32(0, 1)], b: [], out: out3 }, /as many run lists as a/, 'RangeError');
-    await rejects('rleOverlap', { a: [u32(0, 1)], b: [u32(0, 1)], out: new Float32Array(3) }, /Float64Array for out/, 'TypeError');
+    await rejects(
+      'rleOverlap',
+      { a: [u32(0, 1)], b: [u32(0, 1)], out: new Float32Array(3) },
+      /Float64Array for out/,
+      'TypeError',
+    );
     await rejects('rleOverlap', { a: [u32(0, 1)], b: [u32(0, 1)], out: new Float64Array(2) }, /for out/, 'RangeError');
     const okDice = { pred: [mask], truth: [mask], classes: 1, pixels: 20, out: out3 };
     await rejects('dice', { ...okDice, truth: [new Uint8Array(19)] }, /for truth\[0\]/, 'RangeError');
@@ -312,6 +339,11 @@ run('native argument errors are JS exceptions naming the argument', () => {
   it('a detached buffer is refused', async () => {
     const m = new Uint8Array(20);
     structuredClone(m.buffer, { transfer: [m.buffer] });
-    await rejects('rleEncode', { mask: m, channels: 1, height: 4, width: 5, order: 'row' }, /received length 0/, 'RangeError');
+    await rejects(
+      'rleEncode',
+      { mask: m, channels: 1, height: 4, width: 5, order: 'row' },
+      /received length 0/,
+      'RangeError',
+    );
   });
 });

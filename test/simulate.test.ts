@@ -70,7 +70,8 @@ describe('simulateCdv', () => {
 
   it('keeps vesicle outlines at least minGap apart', () => {
     const p = resolveCdvParams({ ...small, minGap: 6, touching: [0.5, 0.5] });
-    for (let i = 0; i < 3; i++) for (const v of simulateCdv(p, 11, i).vesicles) expect(v.nearestGap).toBeGreaterThanOrEqual(6 - 1e-9);
+    for (let i = 0; i < 3; i++)
+      for (const v of simulateCdv(p, 11, i).vesicles) expect(v.nearestGap).toBeGreaterThanOrEqual(6 - 1e-9);
   });
 
   it('names the bad parameter', () => {
@@ -95,7 +96,9 @@ describe('writeCdvDataset', () => {
     expect(coco.annotations).toHaveLength(summary.boxes);
     let total = 0;
     for (const im of coco.images) {
-      const lines = (await readFile(join(out, 'labels', im.file_name.replace('.png', '.txt')), 'utf8')).trim().split('\n');
+      const lines = (await readFile(join(out, 'labels', im.file_name.replace('.png', '.txt')), 'utf8'))
+        .trim()
+        .split('\n');
       const anns = coco.annotations.filter((a: { image_id: number }) => a.image_id === im.id);
       expect(lines).toHaveLength(anns.length);
       total += lines.length;
@@ -124,8 +127,12 @@ describe('writeCdvDataset', () => {
     const b = await tmp();
     await writeCdvDataset(small, { n: 3, out: a, seed: 9, format: 'png' });
     await writeCdvDataset(small, { n: 1, start: 2, out: b, seed: 9, format: 'png' });
-    expect(await readFile(join(b, 'images', 'cdv_00002.png'))).toEqual(await readFile(join(a, 'images', 'cdv_00002.png')));
-    expect(await readFile(join(b, 'labels', 'cdv_00002.txt'), 'utf8')).toBe(await readFile(join(a, 'labels', 'cdv_00002.txt'), 'utf8'));
+    expect(await readFile(join(b, 'images', 'cdv_00002.png'))).toEqual(
+      await readFile(join(a, 'images', 'cdv_00002.png')),
+    );
+    expect(await readFile(join(b, 'labels', 'cdv_00002.txt'), 'utf8')).toBe(
+      await readFile(join(a, 'labels', 'cdv_00002.txt'), 'utf8'),
+    );
   });
 
   it('writes 16-bit TIFF and JPEG', async () => {
@@ -148,7 +155,25 @@ describe('maskbox simulate cdv', () => {
     const err = process.stderr.write;
     process.stderr.write = (() => true) as typeof process.stderr.write;
     try {
-      expect(await main(['simulate', 'cdv', '--n', '2', '--out', out, '--size', '256', '--box-frac', '0.06:0.1', '--density', '300', '--seed', '4', '--json'])).toBe(0);
+      expect(
+        await main([
+          'simulate',
+          'cdv',
+          '--n',
+          '2',
+          '--out',
+          out,
+          '--size',
+          '256',
+          '--box-frac',
+          '0.06:0.1',
+          '--density',
+          '300',
+          '--seed',
+          '4',
+          '--json',
+        ]),
+      ).toBe(0);
       expect(await main(['simulate', 'cdv', '--n', '1', '--out', out, '--density', '5:1'])).toBe(2);
       expect(await main(['simulate', 'cdv', '--n', '1', '--out', out, '--format', 'gif'])).toBe(2);
       expect(await main(['simulate', 'cdv', '--out', out])).toBe(2);

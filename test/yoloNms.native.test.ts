@@ -119,6 +119,19 @@ describeNative('yoloNms native kernel equals the JS reference', () => {
     }
   });
 
+  it('picks the best class as the reference (first index among equal float32 products) for many classes', async () => {
+    const r = rng(11);
+    for (const numClasses of [8, 13, 80]) {
+      for (const columns of [false, true]) {
+        for (const spec of [{ adjacent: true }, { levels: 3 }, { levels: 0 }]) {
+          const s: PredSpec = { count: 700, numClasses, hasObjectness: !columns || numClasses === 13, columns, ...spec };
+          const a = args(makePred(r, s), s, { conf: 0.05, iou: 0.6 });
+          expectSame(await cpu!.run(a), await js.run(a), JSON.stringify(s));
+        }
+      }
+    }
+  });
+
   it('decides boxes planted exactly at the IoU threshold as the reference', async () => {
     // (cx, cy, w, h): [0,0,10,10] and [0,0,10,5] have IoU exactly 0.5; [0,0,3,3] and [1,0,4,3] exactly 0.5.
     const pairs = [

@@ -32,19 +32,21 @@ INPUT = 640
 LAB_SCALE = INPUT / 2048  # the inference letterbox maps a 2048 image to 640
 
 # Datasets written by the simulator: (name, preset, seed, n). Training mixes lab-like and wide ranges.
+# The shipped model saw train_lab 0-119 and train_wide 0-63 (the simulator was still writing
+# train_wide during training; see training/README.md), and was scored on val_lab and val_wide.
 DATASETS = [
     ("train_lab", "lab", 202, 120),
-    ("train_wide", "wide", 101, 360),
+    ("train_wide", "wide", 101, 64),
     ("val_lab", "lab", 9001, 30),
-    ("val_wide", "wide", 9002, 30),
+    ("val_wide", "wide", 9002, 20),
 ]
 
 
 def cli_command():
-    """`maskbox` through bin/maskbox.js, or the TS sources via tsx when a built dist/ may be stale."""
-    if os.path.exists(os.path.join(REPO, "dist")) and os.environ.get("MASKBOX_USE_DIST") != "1":
-        return ["npx", "--no-install", "tsx", os.path.join(REPO, "src", "cli", "index.ts")]
-    return ["node", os.path.join(REPO, "bin", "maskbox.js")]
+    """The `maskbox` CLI from the TS sources (a built dist/ may be stale), or bin/maskbox.js."""
+    if os.environ.get("MASKBOX_USE_BIN") == "1":
+        return ["node", os.path.join(REPO, "bin", "maskbox.js")]
+    return ["node", os.path.join(REPO, "training", "maskbox-src.mjs")]
 
 
 def cmd_gen(a):
@@ -53,8 +55,7 @@ def cmd_gen(a):
         if os.path.exists(os.path.join(out, "annotations.json")):
             print("exists:", out)
             continue
-        cmd = ["node", os.path.join(REPO, "bin", "maskbox.js"), "simulate", "cdv", "--n", str(n), "--out", out,
-               "--seed", str(seed), "--preset", preset]
+        cmd = cli_command() + ["simulate", "cdv", "--n", str(n), "--out", out, "--seed", str(seed), "--preset", preset]
         print(" ".join(cmd), flush=True)
         subprocess.run(cmd, check=True, cwd=REPO)
 
@@ -445,6 +446,11 @@ def cmd_export(a):
     import onnx
 
     m = onnx.load(a.onnx)
+    # torch names the traced output dims after the Concat; state the real ones.
+    dims = m.graph.output[0].type.tensor_type.shape.dim
+    dims[0].dim_param = "batch"
+    dims[1].dim_value = sum((INPUT // s) ** 2 for s in STRIDES)
+    dims[2].dim_value = 6
     onnx.checker.check_model(m)
     m.doc_string = "maskbox cdv-yolov6-tiny: vesicle detector trained on `maskbox simulate cdv` images"
     meta = {"names": "{0: 'cluster'}", "stride": "32", "layout": "yolov6", "input": "letterbox 640 RGB /255 pad 114"}

@@ -207,28 +207,46 @@ void EvaluateCell(const CocoEvalInput& in, size_t c, const double* thr, CellScra
   }
 }
 
-/** Stage 2 for category k (cocoAccumulate.ts): writes precision/recall entries of k only. */
+/**
+ * Stage 2 for category k (cocoAccumulate.ts): writes precision/recall entries of k only.
+ *
+ * Same values as the reference, computed on less: the reference's precision at recall threshold r is
+ * the running maximum (from the right) of tp/(tp+fp+eps) over the ranked detections, read at the first
+ * rank whose recall reaches r. Recall only grows at a true positive, so for r > 0 that rank is a true
+ * positive; and precision only falls along a run of false positives, so the maximum over ranks >= j is
+ * the maximum over the true positives >= j (and rank j itself, whose value is 0 when it is a false
+ * positive at the start). So only true positives need their recall and precision: the same float64
+ * expressions with the same counts, hence the same bits.
+ */
 void AccumulateCategory(const CocoEvalInput& in, size_t k, const uint8_t* state, const int32_t* gt_count,
                         double* precision, double* recall) {
   const size_t I = in.I, K = in.K, T = in.T, R = in.R, A = in.A, M = in.M, cells = K * I;
   const double eps = std::numeric_limits<double>::epsilon();  // np.spacing(1)
   const size_t n0 = in.dt_start[k * I], n1 = in.dt_start[(k + 1) * I];
   const size_t nk = n1 - n0;
-  // Rank of each detection within its cell; one stable sort by score (ties: lower index first).
-  std::vector<int32_t> rank(nk);
-  for (size_t i = 0; i < I; i++) {
-    const size_t c = k * I + i;
-    for (size_t n = in.dt_start[c]; n < static_cast<size_t>(in.dt_start[c + 1]); n++)
-      rank[n - n0] = static_cast<int32_t>(n - in.dt_start[c]);
-  }
+  // One stable sort by score (ties: lower index first); every maxDets cut keeps this relative order.
   std::vector<int32_t> order(nk);
   for (size_t j = 0; j < nk; j++) order[j] = static_cast<int32_t>(n0 + j);
   const double* score = in.dt_score;
   std::sort(order.begin(), order.end(), [score](int32_t x, int32_t y) {
     return score[x] > score[y] || (score[x] == score[y] && x < y);
   });
-  std::vector<double> rc(T * nk), pr(T * nk), tp(T), fp(T);
-  std::vector<size_t> len(T);
+  // Rank within its cell and states, gathered into score order ([a][t][j]: each pass below is sequential).
+  std::vector<int32_t> rank(nk);
+  for (size_t i = 0; i < I; i++) {
+    const size_t c = k * I + i;
+    for (size_t n = in.dt_start[c]; n < static_cast<size_t>(in.dt_start[c + 1]); n++)
+      rank[n - n0] = static_cast<int32_t>(n - in.dt_start[c]);
+  }
+  std::vector<int32_t> srank(nk);
+  std::vector<uint8_t> sstate(A * T * nk);
+  for (size_t j = 0; j < nk; j++) {
+    const size_t n = order[j];
+    srank[j] = rank[n - n0];
+    const uint8_t* st = state + n * A * T;
+    for (size_t at = 0; at < A * T; at++) sstate[at * nk + j] = st[at];
+  }
+  std::vector<double> tp_rc(nk), tp_pr(nk);
   for (size_t a = 0; a < A; a++) {
     int64_t npig_i = 0;
     for (size_t i = 0; i < I; i++) npig_i += gt_count[a * cells + k * I + i];
@@ -236,32 +254,29 @@ void AccumulateCategory(const CocoEvalInput& in, size_t k, const uint8_t* state,
     const double npig = static_cast<double>(npig_i);
     for (size_t m = 0; m < M; m++) {
       const int64_t max_det = in.max_dets[m];
-      std::fill(len.begin(), len.end(), 0);
-      std::fill(tp.begin(), tp.end(), 0.0);
-      std::fill(fp.begin(), fp.end(), 0.0);
-      for (size_t j = 0; j < nk; j++) {
-        const size_t n = order[j];
-        if (rank[n - n0] >= max_det) continue;
-        const uint8_t* st = state + (n * A + a) * T;
-        for (size_t t = 0; t < T; t++) {
-          if (st[t] == kIgnored) continue;
-          if (st[t] == kTp) tp[t]++;
-          else fp[t]++;
-          const size_t at = t * nk + len[t]++;
-          rc[at] = tp[t] / npig;
-          pr[at] = tp[t] / (fp[t] + tp[t] + eps);
-        }
-      }
       for (size_t t = 0; t < T; t++) {
-        const size_t nd = len[t], off = t * nk;
-        recall[((t * K + k) * A + a) * M + m] = tp[t] / npig;
-        for (size_t i = nd > 0 ? nd - 1 : 0; i > 0; i--)
-          if (pr[off + i] > pr[off + i - 1]) pr[off + i - 1] = pr[off + i];
+        const uint8_t* st = sstate.data() + (a * T + t) * nk;
+        double tp = 0, fp = 0;
+        size_t ntp = 0;
+        for (size_t j = 0; j < nk; j++) {
+          if (srank[j] >= max_det || st[j] == kIgnored) continue;
+          if (st[j] == kTp) {
+            tp++;
+            tp_rc[ntp] = tp / npig;
+            tp_pr[ntp] = tp / (fp + tp + eps);
+            ntp++;
+          } else {
+            fp++;
+          }
+        }
+        recall[((t * K + k) * A + a) * M + m] = tp / npig;
+        for (size_t i = ntp > 0 ? ntp - 1 : 0; i > 0; i--)
+          if (tp_pr[i] > tp_pr[i - 1]) tp_pr[i - 1] = tp_pr[i];
         size_t j = 0;
         for (size_t r = 0; r < R; r++) {
           const double thr = in.rec_thrs[r];
-          while (j < nd && rc[off + j] < thr) j++;
-          precision[(((t * R + r) * K + k) * A + a) * M + m] = j < nd ? pr[off + j] : 0;
+          while (j < ntp && tp_rc[j] < thr) j++;
+          precision[(((t * R + r) * K + k) * A + a) * M + m] = j < ntp ? tp_pr[j] : 0;
         }
       }
     }

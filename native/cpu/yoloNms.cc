@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "cpu/nms.h"
@@ -28,6 +29,48 @@ struct Cand {
 constexpr size_t kBlock = 1024;
 // Below this many prediction values the scan runs on the calling thread (waking helpers costs more).
 constexpr size_t kParallelValues = size_t{1} << 18;
+
+// The reference's best class: scan c = 0..n-1 keeping the first s = f32(cls[c] * obj) that is > the best so
+// far (from -inf), so the lowest index wins ties and NaN never wins. Four interleaved lanes, each keeping
+// its own first maximum, then the lanes merged by (value desc, index asc), give the same class and value.
+template <bool kObj>
+inline void ArgMax(const float* cls, size_t n, float obj, float* best_out, int32_t* class_out) {
+  float best = -INFINITY;
+  int32_t bc = 0;
+  size_t c = 0;
+#if defined(__GNUC__)
+  typedef float F4 __attribute__((vector_size(16)));
+  typedef int32_t I4 __attribute__((vector_size(16)));
+  if (n >= 8) {
+    F4 vb = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    I4 vi = {0, 0, 0, 0}, vc = {0, 1, 2, 3};
+    const I4 four = {4, 4, 4, 4};
+    for (; c + 4 <= n; c += 4, vc += four) {
+      F4 s;
+      std::memcpy(&s, cls + c, sizeof s);
+      if (kObj) s *= obj;
+      const I4 g = s > vb;  // -1 where s wins
+      vb = (F4)((g & (I4)s) | (~g & (I4)vb));
+      vi = (g & vc) | (~g & vi);
+    }
+    for (int l = 0; l < 4; l++) {
+      if (vb[l] > best || (vb[l] == best && vi[l] < bc)) {
+        best = vb[l];
+        bc = vi[l];
+      }
+    }
+  }
+#endif
+  for (; c < n; c++) {  // the rest (all of it without vector extensions): higher indices, strict >
+    const float s = kObj ? cls[c] * obj : cls[c];
+    if (s > best) {
+      best = s;
+      bc = static_cast<int32_t>(c);
+    }
+  }
+  *best_out = best;
+  *class_out = bc;
+}
 
 struct Decode {
   const YoloNmsOptions& o;
@@ -51,16 +94,9 @@ struct Decode {
         obj = p[4];
         if (!(static_cast<double>(obj) > o.conf)) continue;
       }
-      const float* cls = p + cs;
-      float best = -INFINITY;
-      int32_t bc = 0;
-      for (size_t c = 0; c < nc; c++) {
-        const float s = kObj ? cls[c] * obj : cls[c];
-        if (s > best) {
-          best = s;
-          bc = static_cast<int32_t>(c);
-        }
-      }
+      float best;
+      int32_t bc;
+      ArgMax<kObj>(p + cs, nc, obj, &best, &bc);
       Push(out, r, bc, best);
     }
   }

@@ -46,29 +46,41 @@ export function useNativeCocoJson(size: number): boolean {
 
 /**
  * Parses a results file's bytes natively. Returns `null` when the native loader is unavailable or
- * declines (then `parseCocoResults` on the JS side decides: a result or a ParseError).
+ * declines (then `parseCocoResults` on the JS side decides: a result or a ParseError); `why.reason`
+ * then says why (for tests and debugging).
  */
 export async function parseCocoResultsNative(
   bytes: Uint8Array,
   gt: CocoGroundTruth,
   source: string,
+  why: { reason?: string } = {},
 ): Promise<CocoResults | null> {
   const addon = loadNative() as unknown as CocoJsonAddon | null;
-  if (!addon || typeof addon.parseCocoResults !== 'function') return null;
+  if (!addon || typeof addon.parseCocoResults !== 'function') {
+    why.reason = 'no native loader';
+    return null;
+  }
   let r: FlatResults;
   try {
     r = await addon.parseCocoResults({ bytes });
-  } catch {
+  } catch (err) {
+    why.reason = (err as Error).message;
     return null; // out of memory and the like: the JS path reports what it can
   }
-  if (r.error !== undefined) return null;
+  if (r.error !== undefined) {
+    why.reason = r.error;
+    return null;
+  }
   const n = r.score.length;
   const segm = r.kind === 'segm';
   const { imageId, categoryId, score, bbox: b, area, segKind, segSize, text, textStart, counts, countsStart } = r;
   const detections: CocoDetection[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const image = gt.imageById.get(imageId[i]!);
-    if (!image) return null;
+    if (!image) {
+      why.reason = `results[${i}]: image_id ${imageId[i]} is not an image of the ground truth`;
+      return null;
+    }
     const bbox: CocoBbox = [b[4 * i]!, b[4 * i + 1]!, b[4 * i + 2]!, b[4 * i + 3]!];
     let segmentation: CocoSegmentation | null = null;
     let rle: CocoRle | null = null;
@@ -83,7 +95,10 @@ export async function parseCocoResultsNative(
         counts: kind === 1 ? text.toString('latin1', textStart[i]!, textStart[i + 1]!) : Array.from(counts.subarray(c0, c1)),
       };
       if (segm) {
-        if ((image.height !== null && image.height !== h) || (image.width !== null && image.width !== w)) return null;
+        if ((image.height !== null && image.height !== h) || (image.width !== null && image.width !== w)) {
+          why.reason = `results[${i}]: segmentation.size differs from the image's`;
+          return null;
+        }
         rle = { height: h, width: w, counts: counts.subarray(c0, c1) };
       }
     }

@@ -7,10 +7,11 @@
  *
  * Every numeric parameter is a range `[lo, hi]`: each image draws its own value (and each vesicle its
  * own size, brightness, shape). docs/simulator.md documents the model and every parameter.
- * This file is pure computation; `cdvDataset.ts` writes images and labels.
+ * This file is pure computation (scene and ground truth); `cdvRender.ts` renders, `cdvDataset.ts` writes files.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { checkInteger, checkOneOf, checkRange, invalid } from '../validate.js';
+import { develop, Splatter } from './cdvRender.js';
 import { deriveSeed, Prng } from './prng.js';
 
 export type Range = readonly [number, number];
@@ -151,9 +152,25 @@ export interface CdvImage {
 }
 
 const RANGE_KEYS = [
-  'density', 'boxFrac', 'aspect', 'sites', 'locsPerSite', 'locPrecision', 'ringWidth', 'spotSigma',
-  'brightness', 'spotLevel', 'touching', 'bgDensity', 'clutter', 'haze', 'offset', 'readNoise',
-  'shotNoise', 'gamma', 'jpegQuality',
+  'density',
+  'boxFrac',
+  'aspect',
+  'sites',
+  'locsPerSite',
+  'locPrecision',
+  'ringWidth',
+  'spotSigma',
+  'brightness',
+  'spotLevel',
+  'touching',
+  'bgDensity',
+  'clutter',
+  'haze',
+  'offset',
+  'readNoise',
+  'shotNoise',
+  'gamma',
+  'jpegQuality',
 ] as const satisfies readonly (keyof CdvParams)[];
 
 /** Upper limits that keep one image's work bounded. */
@@ -192,11 +209,13 @@ export function resolveCdvParams(overrides: Partial<CdvParams> = {}, preset: Cdv
     if (!Array.isArray(r) || r.length !== 2) invalid(key, 'a range [lo, hi]', r);
     checkRange(`${key}[0]`, r[0], lo, hi);
     checkRange(`${key}[1]`, r[1], lo, hi);
-    if (r[1] < r[0]) throw new InvalidArgumentError(key, `Expected lo <= hi for ${key} but received [${r[0]}, ${r[1]}]`);
+    if (r[1] < r[0])
+      throw new InvalidArgumentError(key, `Expected lo <= hi for ${key} but received [${r[0]}, ${r[1]}]`);
   }
   checkRange('minGap', p.minGap, -1000, 1000);
   checkRange('jpegProb', p.jpegProb, 0, 1);
-  if (!Array.isArray(p.shapes) || p.shapes.length === 0) invalid('shapes', `a non-empty list of ${VESICLE_SHAPES.join(', ')}`, p.shapes);
+  if (!Array.isArray(p.shapes) || p.shapes.length === 0)
+    invalid('shapes', `a non-empty list of ${VESICLE_SHAPES.join(', ')}`, p.shapes);
   p.shapes.forEach((s, i) => checkOneOf(`shapes[${i}]`, s, VESICLE_SHAPES));
   return p;
 }
@@ -284,12 +303,16 @@ export function simulateCdv(params: CdvParams, seed: number, index: number): Cdv
     }
     const pad = 1.5 * spotSigma;
     v.localizations = count;
-    v.box = count === 0 ? [0, 0, 0, 0] : [Math.max(0, x1 - pad), Math.max(0, y1 - pad), Math.min(W, x2 + pad), Math.min(H, y2 + pad)];
+    v.box =
+      count === 0
+        ? [0, 0, 0, 0]
+        : [Math.max(0, x1 - pad), Math.max(0, y1 - pad), Math.min(W, x2 + pad), Math.min(H, y2 + pad)];
   }
 
   // Background: isolated localizations and small debris clumps (not vesicles: too few spots).
   const nBg = rng.poisson(bgDensity * mpix);
-  for (let i = 0; i < nBg; i++) splat.add(rng.uniform(0, W), rng.uniform(0, H), spotSigma, spotLevel * Math.exp(0.4 * rng.normal()));
+  for (let i = 0; i < nBg; i++)
+    splat.add(rng.uniform(0, W), rng.uniform(0, H), spotSigma, spotLevel * Math.exp(0.4 * rng.normal()));
   const nClutter = rng.poisson(draw(rng, params.clutter) * mpix);
   for (let i = 0; i < nClutter; i++) {
     const cx = rng.uniform(0, W);
@@ -306,7 +329,15 @@ export function simulateCdv(params: CdvParams, seed: number, index: number): Cdv
   const jpeg = rng.chance(params.jpegProb) ? Math.round(draw(rng, params.jpegQuality)) : undefined;
   const out: CdvVesicle[] = vesicles
     .filter((v) => v.localizations > 0 && v.box[2] - v.box[0] >= 1 && v.box[3] - v.box[1] >= 1)
-    .map(({ box, shape, cx, cy, radius, nearestGap, localizations }) => ({ box, shape, cx, cy, radius, nearestGap, localizations }));
+    .map(({ box, shape, cx, cy, radius, nearestGap, localizations }) => ({
+      box,
+      shape,
+      cx,
+      cy,
+      radius,
+      nearestGap,
+      localizations,
+    }));
   return { width: W, height: H, pixels, vesicles: out, jpeg, seed: imageSeed };
 }
 
@@ -316,7 +347,14 @@ interface Placed extends CdvVesicle {
 }
 
 /** Place up to `n` vesicles without overlap closer than minGap; some touch an earlier one. */
-function placeVesicles(rng: Prng, p: CdvParams, n: number, touching: number, spotSigma: number, locPrecision: number): Placed[] {
+function placeVesicles(
+  rng: Prng,
+  p: CdvParams,
+  n: number,
+  touching: number,
+  spotSigma: number,
+  locPrecision: number,
+): Placed[] {
   const { width: W, height: H, minGap } = p;
   const side = Math.min(W, H);
   const placed: Placed[] = [];
@@ -347,7 +385,16 @@ function placeVesicles(rng: Prng, p: CdvParams, n: number, touching: number, spo
         }
       }
       if (!ok) continue;
-      placed.push({ box: [0, 0, 0, 0], shape, cx, cy, radius, inner: Math.max(0.5, radius - margin), nearestGap: Infinity, localizations: 0 });
+      placed.push({
+        box: [0, 0, 0, 0],
+        shape,
+        cx,
+        cy,
+        radius,
+        inner: Math.max(0.5, radius - margin),
+        nearestGap: Infinity,
+        localizations: 0,
+      });
       break;
     }
   }
@@ -361,74 +408,4 @@ function placeVesicles(rng: Prng, p: CdvParams, n: number, touching: number, spo
     }
   }
   return placed;
-}
-
-/** Adds Gaussian spots (peak = amplitude) into a float image, with separable weights. */
-class Splatter {
-  private wx = new Float64Array(256);
-  private wy = new Float64Array(256);
-  constructor(
-    private readonly img: Float32Array,
-    private readonly W: number,
-    private readonly H: number,
-  ) {}
-
-  add(x: number, y: number, sigma: number, amplitude: number): void {
-    const R = Math.min(100, Math.ceil(3 * sigma));
-    // Pixel (i, j) covers [i, i+1): its centre is at i + 0.5.
-    const ix = Math.floor(x);
-    const iy = Math.floor(y);
-    const x0 = Math.max(0, ix - R);
-    const x1 = Math.min(this.W - 1, ix + R);
-    const y0 = Math.max(0, iy - R);
-    const y1 = Math.min(this.H - 1, iy + R);
-    const k = -1 / (2 * sigma * sigma);
-    for (let i = x0; i <= x1; i++) {
-      const d = i + 0.5 - x;
-      this.wx[i - x0] = Math.exp(k * d * d);
-    }
-    for (let j = y0; j <= y1; j++) {
-      const d = j + 0.5 - y;
-      this.wy[j - y0] = amplitude * Math.exp(k * d * d);
-    }
-    for (let j = y0; j <= y1; j++) {
-      const wy = this.wy[j - y0]!;
-      const row = j * this.W;
-      for (let i = x0; i <= x1; i++) this.img[row + i]! += wy * this.wx[i - x0]!;
-    }
-  }
-}
-
-/** Haze, gamma, camera offset, shot and read noise; returns grey levels clipped to [0, 255]. */
-function develop(rng: Prng, p: CdvParams, signal: Float32Array, W: number, H: number, read: number): Float32Array {
-  const gamma = draw(rng, p.gamma);
-  const offset = draw(rng, p.offset);
-  const shot = draw(rng, p.shotNoise);
-  const haze = draw(rng, p.haze);
-  // Haze: a 5x5 grid of random levels, bilinearly interpolated.
-  const G = 5;
-  const grid = new Float64Array(G * G);
-  for (let i = 0; i < grid.length; i++) grid[i] = haze * rng.next();
-  const out = signal;
-  for (let y = 0; y < H; y++) {
-    const gy = (y / Math.max(1, H - 1)) * (G - 1);
-    const j0 = Math.min(G - 2, Math.floor(gy));
-    const fy = gy - j0;
-    for (let x = 0; x < W; x++) {
-      const gx = (x / Math.max(1, W - 1)) * (G - 1);
-      const i0 = Math.min(G - 2, Math.floor(gx));
-      const fx = gx - i0;
-      const h =
-        (1 - fy) * ((1 - fx) * grid[j0 * G + i0]! + fx * grid[j0 * G + i0 + 1]!) +
-        fy * ((1 - fx) * grid[(j0 + 1) * G + i0]! + fx * grid[(j0 + 1) * G + i0 + 1]!);
-      const k = y * W + x;
-      let s = out[k]! + h;
-      s = s <= 0 ? 0 : 255 * Math.pow(Math.min(s, 1e6) / 255, gamma);
-      let v = offset + s;
-      const sd = Math.sqrt(read * read + shot * s);
-      if (sd > 0) v += sd * rng.normal();
-      out[k] = v < 0 ? 0 : v > 255 ? 255 : v;
-    }
-  }
-  return out;
 }

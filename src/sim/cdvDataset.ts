@@ -78,7 +78,9 @@ export async function writeCdvDataset(params: CdvParams, options: CdvDatasetOpti
       const [x1, y1, x2, y2] = v.box;
       const w = x2 - x1;
       const h = y2 - y1;
-      lines.push(`0 ${((x1 + w / 2) / W).toFixed(6)} ${((y1 + h / 2) / H).toFixed(6)} ${(w / W).toFixed(6)} ${(h / H).toFixed(6)}`);
+      lines.push(
+        `0 ${((x1 + w / 2) / W).toFixed(6)} ${((y1 + h / 2) / H).toFixed(6)} ${(w / W).toFixed(6)} ${(h / H).toFixed(6)}`,
+      );
       const isTouching = v.nearestGap <= TOUCHING_GAP_PX;
       if (isTouching) touching++;
       const bbox: [number, number, number, number] = [round(x1, 2), round(y1, 2), round(w, 2), round(h, 2)];
@@ -116,12 +118,17 @@ export async function encodeImage(img: CdvImage, format: CdvFormat, params: CdvP
   if (format === 'tif') {
     const u16 = new Uint16Array(width * height);
     for (let i = 0; i < u16.length; i++) u16[i] = Math.round(pixels[i]! * 257);
-    return sharp(u16, { raw: { width, height, channels: 1 } }).toColourspace('grey16').tiff({ compression: 'deflate' }).toBuffer();
+    return sharp(u16, { raw: { width, height, channels: 1 } })
+      .toColourspace('grey16')
+      .tiff({ compression: 'deflate' })
+      .toBuffer();
   }
   let grey = new Uint8Array(width * height);
   for (let i = 0; i < grey.length; i++) grey[i] = Math.round(pixels[i]!);
   if (img.jpeg !== undefined) {
-    const jpg = await sharp(grey, { raw: { width, height, channels: 1 } }).jpeg({ quality: img.jpeg }).toBuffer();
+    const jpg = await sharp(grey, { raw: { width, height, channels: 1 } })
+      .jpeg({ quality: img.jpeg })
+      .toBuffer();
     grey = new Uint8Array(await sharp(jpg).extractChannel(0).raw().toBuffer());
   }
   const rgb = new Uint8Array(width * height * 3);

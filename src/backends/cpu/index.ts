@@ -94,11 +94,11 @@ export const cpuKernels: Kernel<any, any>[] = [
     supports: () => nativeHasOp('logitsToRle'),
     run: (a: LogitsToRleArgs): Promise<LogitsToRleOutput> => call<LogitsToRleOutput>('logitsToRle', a),
   },
-  { op: 'rleEncode', backend: 'cpu', minWork: 1 << 16, supports: () => nativeHasOp('rleEncode'), run: rleEncodeCpu }, // mask bytes
-  { op: 'rleDecode', backend: 'cpu', minWork: 1 << 16, supports: () => nativeHasOp('rleDecode'), run: rleDecodeCpu }, // mask bytes
-  { op: 'rleOverlap', backend: 'cpu', minWork: 1 << 12, supports: () => nativeHasOp('rleOverlap'), run: rleOverlapCpu }, // run values
-  { op: 'dice', backend: 'cpu', minWork: 1 << 16, supports: () => nativeHasOp('dice'), run: diceCpu }, // mask bytes per side
+  { op: 'rleEncode', backend: 'cpu', minWork: 1 << 17, supports: () => nativeHasOp('rleEncode'), run: rleEncodeCpu }, // mask bytes
+  { op: 'rleDecode', backend: 'cpu', minWork: 1 << 20, supports: () => nativeHasOp('rleDecode'), run: rleDecodeCpu }, // mask bytes
+  { op: 'rleOverlap', backend: 'cpu', minWork: 1 << 15, supports: () => nativeHasOp('rleOverlap'), run: rleOverlapCpu }, // run values
+  { op: 'dice', backend: 'cpu', minWork: 1 << 17, supports: () => nativeHasOp('dice'), run: diceCpu }, // mask bytes per side
   { op: 'cocoEval', backend: 'cpu', minWork: 1 << 12, supports: () => nativeHasOp('cocoEval'), run: cocoEvalCpu }, // detections x ground truths (TODO measure)
-  { op: 'dbscan', backend: 'cpu', minWork: 1 << 30, supports: () => nativeHasOp('dbscan'), run: dbscanCpu }, // points (TODO measure)
-  { op: 'baseline', backend: 'cpu', minWork: 1 << 30, supports: () => nativeHasOp('baseline'), run: baselineCpu }, // image pixels (TODO measure)
+  { op: 'dbscan', backend: 'cpu', minWork: 256, supports: () => nativeHasOp('dbscan'), run: dbscanCpu }, // points (js ~equal at 64-128, slower from 256)
+  { op: 'baseline', backend: 'cpu', minWork: 512, supports: () => nativeHasOp('baseline'), run: baselineCpu }, // image pixels (equal at 16x16, js 2.5x slower at 24x24)
 ];

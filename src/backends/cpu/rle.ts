@@ -19,9 +19,7 @@ interface RleAddon {
   rleEncode(args: RleEncodeArgs & { format: 'rle' | 'cocoString' }): Promise<string[]>;
   rleDecode(
     args: { height: number; width: number; order: RleOrder; out: Uint8Array; zeroed?: boolean } & (
-      | { runs: readonly Uint32Array[] }
-      | { rle: readonly string[] }
-      | { coco: readonly string[] }
+      { runs: readonly Uint32Array[] } | { rle: readonly string[] } | { coco: readonly string[] }
     ),
   ): Promise<void>;
   rleOverlap(args: RleOverlapArgs & { out: Float64Array }): Promise<void>;

@@ -1,7 +1,15 @@
 /** `maskbox simulate cdv`: write a simulated vesicle dataset with YOLO and COCO ground truth. */
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../../errors.js';
-import { CDV_PRESETS, resolveCdvParams, VESICLE_SHAPES, type CdvParams, type CdvPreset, type Range, type VesicleShape } from '../../sim/cdv.js';
+import {
+  CDV_PRESETS,
+  resolveCdvParams,
+  VESICLE_SHAPES,
+  type CdvParams,
+  type CdvPreset,
+  type Range,
+  type VesicleShape,
+} from '../../sim/cdv.js';
 import { CDV_FORMATS, writeCdvDataset, type CdvFormat } from '../../sim/cdvDataset.js';
 import { numberFlag, parseFlags, printJson, printTable, requireFlag, type Command } from '../command.js';
 
@@ -30,7 +38,8 @@ const RANGE_FLAGS = {
 
 function rangeFlag(name: string, value: string): Range {
   const parts = value.split(':');
-  if (parts.length > 2) throw new InvalidArgumentError(name, `Expected a number or lo:hi for --${name} but received '${value}'`);
+  if (parts.length > 2)
+    throw new InvalidArgumentError(name, `Expected a number or lo:hi for --${name} but received '${value}'`);
   const lo = numberFlag(name, parts[0]);
   const hi = parts.length === 2 ? numberFlag(name, parts[1]) : lo;
   return [lo, hi];
@@ -84,15 +93,23 @@ export const simulateCommand: Command = {
       const shapes = v.shapes.split(',').map((s) => s.trim());
       for (const s of shapes) {
         if (!(VESICLE_SHAPES as readonly string[]).includes(s)) {
-          throw new InvalidArgumentError('shapes', `Expected a list of ${VESICLE_SHAPES.join(', ')} for --shapes but received '${v.shapes}'`);
+          throw new InvalidArgumentError(
+            'shapes',
+            `Expected a list of ${VESICLE_SHAPES.join(', ')} for --shapes but received '${v.shapes}'`,
+          );
         }
       }
       overrides.shapes = shapes as VesicleShape[];
     }
     const preset = (v.preset ?? 'lab') as CdvPreset;
-    if (!(preset in CDV_PRESETS)) throw new InvalidArgumentError('preset', `Expected one of lab, wide for --preset but received '${preset}'`);
+    if (!(preset in CDV_PRESETS))
+      throw new InvalidArgumentError('preset', `Expected one of lab, wide for --preset but received '${preset}'`);
     const format = (v.format ?? 'png') as CdvFormat;
-    if (!CDV_FORMATS.includes(format)) throw new InvalidArgumentError('format', `Expected one of ${CDV_FORMATS.join(', ')} for --format but received '${format}'`);
+    if (!CDV_FORMATS.includes(format))
+      throw new InvalidArgumentError(
+        'format',
+        `Expected one of ${CDV_FORMATS.join(', ')} for --format but received '${format}'`,
+      );
     const params = resolveCdvParams(overrides, preset);
     const summary = await writeCdvDataset(params, {
       n,
@@ -102,7 +119,11 @@ export const simulateCommand: Command = {
       format,
     });
     if (v.json) printJson(summary);
-    else printTable(['out', 'images', 'boxes', 'touching', 'seed', 'format'], [[summary.out, summary.images, summary.boxes, summary.touching, summary.seed, summary.format]]);
+    else
+      printTable(
+        ['out', 'images', 'boxes', 'touching', 'seed', 'format'],
+        [[summary.out, summary.images, summary.boxes, summary.touching, summary.seed, summary.format]],
+      );
     return 0;
   },
 };

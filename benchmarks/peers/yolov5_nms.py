@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""The YOLO post-process as the lab (and Ultralytics) run it, with torch + torchvision on the CPU, timed
+for benchmarks/yoloNms.bench.ts:
+
+  /usr/bin/python3 benchmarks/peers/yolov5_nms.py PRED.f32 B D1 D2 LAYOUT CONF IOU MAX_DET REPEATS OUT.json
+
+PRED.f32 holds B*D1*D2 little-endian float32. LAYOUT 'yolov5' (also YOLOv6: [B, N, 5+C], objectness
+column) runs YOLOv5 v7.0's utils/general.py non_max_suppression (single-label, no masks, merge off);
+'yolov8' ([B, 4+C, N], no objectness) runs Ultralytics 8's ultralytics/utils/ops.py non_max_suppression
+(in_place=True, so each run gets a fresh clone, made outside the timed region). Both are reproduced
+line by line below, minus the time_limit warning. Every call is timed with time.perf_counter (one
+warm-up, then REPEATS runs; median) with torch.set_num_threads(os.cpu_count()).
+
+OUT.json gets {"det": [[x1, y1, x2, y2, conf, cls], ...]} of image 0 from the last run; stdout gets one
+JSON line of timings in ms.
+"""
+import json, os, sys, time
+import numpy as np
+import torch
+import torchvision
+
+
+def xywh2xyxy(x):
+    y = x.clone()
+    y[..., 0] = x[..., 0] - x[..., 2] / 2  # top left x
+    y[..., 1] = x[..., 1] - x[..., 3] / 2  # top left y
+    y[..., 2] = x[..., 0] + x[..., 2] / 2  # bottom right x
+    y[..., 3] = x[..., 1] + x[..., 3] / 2  # bottom right y
+    return y
+
+
+def yolov5_nms(prediction, conf_thres=0.25, iou_thres=0.45, classes=None, agnostic=False, max_det=300):
+    """YOLOv5 v7.0 non_max_suppression, multi_label=False, labels=(), nm=0."""
+    bs = prediction.shape[0]  # batch size
+    xc = prediction[..., 4] > conf_thres  # candidates
+    max_wh = 7680  # (pixels) maximum box width and height
+    max_nms = 30000  # maximum number of boxes into torchvision.ops.nms()
+    mi = prediction.shape[2]  # mask start index (no masks)
+    output = [torch.zeros((0, 6), device=prediction.device)] * bs
+    for xi, x in enumerate(prediction):  # image index, image inference
+        x = x[xc[xi]]  # confidence
+        if not x.shape[0]:
+            continue
+        x[:, 5:] *= x[:, 4:5]  # conf = obj_conf * cls_conf
+        box = xywh2xyxy(x[:, :4])
+        conf, j = x[:, 5:mi].max(1, keepdim=True)
+        x = torch.cat((box, conf, j.float()), 1)[conf.view(-1) > conf_thres]
+        if classes is not None:
+            x = x[(x[:, 5:6] == torch.tensor(classes, device=x.device)).any(1)]
+        n = x.shape[0]  # number of boxes
+        if not n:
+            continue
+        x = x[x[:, 4].argsort(descending=True)[:max_nms]]  # sort by confidence and remove excess boxes
+        c = x[:, 5:6] * (0 if agnostic else max_wh)  # classes
+        boxes, scores = x[:, :4] + c, x[:, 4]  # boxes (offset by class), scores
+        i = torchvision.ops.nms(boxes, scores, iou_thres)  # NMS
+        i = i[:max_det]  # limit detections
+        output[xi] = x[i]
+    return output
+
+
+def yolov8_nms(prediction, conf_thres=0.25, iou_thres=0.45, classes=None, agnostic=False, max_det=300):
+    """Ultralytics 8 ops.non_max_suppression, multi_label=False, nc=0 (inferred), no masks, in_place=True."""
+    bs = prediction.shape[0]  # batch size (BCN, i.e. 1,84,6300)
+    nc = prediction.shape[1] - 4  # number of classes
+    mi = 4 + nc  # mask start index
+    xc = prediction[:, 4:mi].amax(1) > conf_thres  # candidates
+    max_wh = 7680
+    max_nms = 30000
+    prediction = prediction.transpose(-1, -2)  # shape(1,84,6300) to shape(1,6300,84)
+    prediction[..., :4] = xywh2xyxy(prediction[..., :4])  # xywh to xyxy
+    output = [torch.zeros((0, 6), device=prediction.device)] * bs
+    for xi, x in enumerate(prediction):  # image index, image inference
+        x = x[xc[xi]]  # confidence
+        if not x.shape[0]:
+            continue
+        box, cls = x.split((4, nc), 1)
+        conf, j = cls.max(1, keepdim=True)
+        x = torch.cat((box, conf, j.float()), 1)[conf.view(-1) > conf_thres]
+        if classes is not None:
+            x = x[(x[:, 5:6] == torch.tensor(classes, device=x.device)).any(1)]
+        n = x.shape[0]  # number of boxes
+        if not n:
+            continue
+        if n > max_nms:  # excess boxes
+            x = x[x[:, 4].argsort(descending=True)[:max_nms]]  # sort by confidence and remove excess boxes
+        c = x[:, 5:6] * (0 if agnostic else max_wh)  # classes
+        boxes, scores = x[:, :4] + c, x[:, 4]  # boxes (offset by class), scores
+        i = torchvision.ops.nms(boxes, scores, iou_thres)  # NMS
+        i = i[:max_det]  # limit detections
+        output[xi] = x[i]
+    return output
+
+
+def main():
+    path, B, D1, D2, layout, conf, iou, max_det, repeats, out = sys.argv[1:11]
+    B, D1, D2, max_det, repeats = int(B), int(D1), int(D2), int(max_det), int(repeats)
+    conf, iou = float(conf), float(iou)
+    torch.set_num_threads(os.cpu_count())
+    pred = torch.from_numpy(np.fromfile(path, dtype='<f4').reshape(B, D1, D2))
+    fn = yolov8_nms if layout == 'yolov8' else yolov5_nms
+
+    def run():
+        x = pred.clone()  # yolov8_nms writes into its input; clone outside the timed region for both
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            det = fn(x, conf, iou, None, False, max_det)
+        return (time.perf_counter() - t0) * 1e3, det
+
+    run()  # warm-up
+    times = [run() for _ in range(repeats)]
+    with open(out, 'w') as f:
+        json.dump({'det': times[-1][1][0].numpy().astype(np.float64).tolist()}, f)
+    ms = [t[0] for t in times]
+    print(json.dumps({'torch': torch.__version__, 'torchvision': torchvision.__version__, 'threads': torch.get_num_threads(),
+                      'runs': repeats, 'median': float(np.median(ms)), 'min': min(ms)}))
+
+
+if __name__ == '__main__':
+    main()

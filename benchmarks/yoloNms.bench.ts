@@ -1,0 +1,248 @@
+/**
+ * YOLO post-process over raw predictions (decode + score + class-offset NMS): maskbox js vs cpu vs
+ * torch/torchvision running YOLOv5's non_max_suppression (Ultralytics 8's for the [4+C, N] layout),
+ * benchmarks/peers/yolov5_nms.py via /usr/bin/python3 on the same float32 input. ONNX Runtime has no
+ * YOLO decode op, so it has no row here. Outputs are checked identical (boxes, scores, classes bit for
+ * bit against the js reference) before timing.
+ *
+ * Inputs: YOLOv5 COCO [1,8400,85] and YOLOv8 COCO [1,84,8400], synthetic (anchor grid of strides
+ * 8/16/32 over 640, 15 objects, cells near an object's centre at a matching stride score high, the rest
+ * are background with sigmoid(N(-5, 1.2)) objectness and sigmoid(N(-6, 1)) class scores), plus a
+ * "dense" YOLOv5 variant with uniform random values (most rows pass conf: worst case for NMS); and the
+ * lab's YOLOv6 single class [1,8400,6]: the real output of models/cdv-yolov6-tiny.onnx on
+ * samples/cdv/images/cdv_00000.jpg. iou 0.45, maxDetections 1000 (the op's default).
+ *
+ * Run: npx tsx benchmarks/yoloNms.bench.ts [--quick] [--crossover]
+ *   --crossover  instead time js vs cpu kernels on small inputs (the `minWork` of src/backends/cpu/index.ts)
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureBackends } from '../src/backends/index.js';
+import { getKernel } from '../src/backends/registry.js';
+import type { YoloDetections, YoloNmsArgs } from '../src/backends/js/yoloNms.js';
+import { nonMaxSuppression, type YoloLayout } from '../src/ops/yoloNms.js';
+import { Detector } from '../src/model/detector.js';
+import { readImage } from '../src/io/image.js';
+import { availableBackends } from '../test/helpers.js';
+import { machine, table, timeit } from './harness.js';
+
+const quick = process.argv.includes('--quick');
+const crossover = process.argv.includes('--crossover');
+const repeats = quick ? 5 : 15;
+const root = join(import.meta.dirname, '..');
+
+function prng(seed: number): { r: () => number; gauss: () => number } {
+  let s = seed >>> 0;
+  const r = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), (s + 0.5) / 4294967296);
+  return { r, gauss: () => Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r()) };
+}
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** Synthetic COCO-like raw output on the 8400-cell anchor-free grid; rows [N, 5+C] or columns [4+C, N]. */
+function cocoLike(seed: number, columns: boolean, nc = 80): Float32Array {
+  const { r, gauss } = prng(seed);
+  const objects = Array.from({ length: 15 }, () => ({
+    cx: 40 + r() * 560, cy: 40 + r() * 560, w: 16 + r() * 300, h: 16 + r() * 300, cls: Math.floor(r() * nc),
+  }));
+  const cells: [number, number, number][] = [];
+  for (const stride of [8, 16, 32]) {
+    for (let gy = 0; gy < 640 / stride; gy++) for (let gx = 0; gx < 640 / stride; gx++) cells.push([(gx + 0.5) * stride, (gy + 0.5) * stride, stride]);
+  }
+  const n = cells.length, width = columns ? 4 + nc : 5 + nc;
+  const out = new Float32Array(n * width);
+  const set = (i: number, k: number, v: number) => (out[columns ? k * n + i : i * width + k] = v);
+  cells.forEach(([x, y, stride], i) => {
+    let best: (typeof objects)[number] | null = null, bestQ = 0;
+    for (const o of objects) {
+      const scale = Math.max(o.w, o.h) / stride;
+      if (scale < 2 || scale > 20) continue;
+      const q = 1 - Math.hypot(o.cx - x, o.cy - y) / (2.5 * stride);
+      if (q > bestQ) [best, bestQ] = [o, q];
+    }
+    let obj: number, box: number[];
+    const cls = Array.from({ length: nc }, () => sigmoid(-6 + gauss()));
+    if (best) {
+      const j = 0.15 * (1 - bestQ);
+      box = [best.cx + best.w * j * gauss(), best.cy + best.h * j * gauss(), best.w * (1 + j * gauss()), best.h * (1 + j * gauss())];
+      obj = 0.15 + 0.8 * bestQ * (0.7 + 0.3 * r());
+      cls[best.cls] = 0.5 + 0.45 * r();
+      if (r() < 0.3) cls[Math.floor(r() * nc)] = 0.1 + 0.3 * r();
+    } else {
+      box = [x + stride * gauss(), y + stride * gauss(), stride * (1 + 3 * r()), stride * (1 + 3 * r())];
+      obj = sigmoid(-5 + 1.2 * gauss());
+    }
+    box.forEach((v, k) => set(i, k, v));
+    if (columns) cls.forEach((c, k) => set(i, 4 + k, Math.fround(obj) * Math.fround(c)));
+    else {
+      set(i, 4, obj);
+      cls.forEach((c, k) => set(i, 5 + k, c));
+    }
+  });
+  return out;
+}
+
+/** Uniform random rows [N, 5+C]: boxes anywhere in 640, objectness and class scores U(0, 1). */
+function dense(seed: number, n: number, nc: number): Float32Array {
+  const { r } = prng(seed);
+  const out = new Float32Array(n * (5 + nc));
+  for (let i = 0; i < n; i++) {
+    out.set([r() * 640, r() * 640, 8 + r() * 120, 8 + r() * 120], i * (5 + nc));
+    for (let k = 4; k < 5 + nc; k++) out[i * (5 + nc) + k] = r();
+  }
+  return out;
+}
+
+/** The bundled YOLOv6 CDV model's raw [1, 8400, 6] output on a sample frame (captured through a decoder). */
+async function yolov6Output(): Promise<Float32Array> {
+  let raw: Float32Array | null = null;
+  const det = await Detector.load(join(root, 'models/cdv-yolov6-tiny.onnx'), {
+    decoder: (outputs) => {
+      raw = Float32Array.from(Object.values(outputs)[0]!.data as Float32Array);
+      return { boxes: new Float32Array(0), scores: new Float32Array(0), classes: new Int32Array(0) };
+    },
+  });
+  await det.detect(await readImage(join(root, 'samples/cdv/images/cdv_00000.jpg')));
+  await det.dispose();
+  return raw!;
+}
+
+interface Case {
+  name: string;
+  layout: YoloLayout;
+  shape: [number, number, number];
+  pred: Float32Array;
+}
+
+const cases: Case[] = crossover ? [] : [
+  { name: 'YOLOv5 COCO [1,8400,85]', layout: 'yolov5', shape: [1, 8400, 85], pred: cocoLike(1, false) },
+  { name: 'YOLOv8 COCO [1,84,8400]', layout: 'yolov8', shape: [1, 84, 8400], pred: cocoLike(2, true) },
+  { name: 'YOLOv6 CDV [1,8400,6] (real model output)', layout: 'yolov6', shape: [1, 8400, 6], pred: await yolov6Output() },
+  { name: 'YOLOv5 dense uniform [1,8400,85]', layout: 'yolov5', shape: [1, 8400, 85], pred: dense(3, 8400, 80) },
+];
+const iou = 0.45, maxDetections = 1000;
+const python = '/usr/bin/python3';
+const peer = join(import.meta.dirname, 'peers', 'yolov5_nms.py');
+const backends = availableBackends().filter((b) => b === 'js' || b === 'cpu');
+ensureBackends();
+const notes: string[] = [];
+
+const f32bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
+const sameDet = (a: YoloDetections, b: YoloDetections) =>
+  JSON.stringify([Array.from(a.rows), Array.from(a.classes), f32bits(a.scores), f32bits(a.boxes)]) ===
+  JSON.stringify([Array.from(b.rows), Array.from(b.classes), f32bits(b.scores), f32bits(b.boxes)]);
+
+/** Torch's detections vs the reference: identical, or how many differ (ties are ordered differently by torch's unstable sorts). */
+function compareTorch(det: number[][], ref: YoloDetections): string {
+  if (det.length !== ref.scores.length) return `NO (${det.length} vs ${ref.scores.length} detections)`;
+  let diff = 0;
+  det.forEach((d, i) => {
+    const want = [...ref.boxes.subarray(i * 4, i * 4 + 4), ref.scores[i]!, ref.classes[i]!];
+    if (d.some((v, k) => Math.fround(v) !== want[k])) diff++;
+  });
+  return diff === 0 ? 'yes' : `NO (${diff} rows differ)`;
+}
+
+interface TorchRun {
+  ms: number;
+  det: number[][];
+  meta: string;
+}
+
+function runTorch(c: Case, conf: number): TorchRun | null {
+  if (!existsSync(python)) {
+    notes.push(`torch rows skipped: ${python} not found`);
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'maskbox-bench-'));
+  try {
+    const f = join(dir, 'pred.f32'), out = join(dir, 'out.json');
+    writeFileSync(f, new Uint8Array(c.pred.buffer, c.pred.byteOffset, c.pred.byteLength));
+    const layout = c.layout === 'yolov8' ? 'yolov8' : 'yolov5';
+    const p = spawnSync(python, [peer, f, ...c.shape.map(String), layout, String(conf), String(iou), String(maxDetections), String(repeats), out], {
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
+    if (p.status !== 0) {
+      notes.push(`torch failed on ${c.name}: ${p.stderr.trim().split('\n').slice(-1)[0]}`);
+      return null;
+    }
+    const t = JSON.parse(p.stdout.trim().split('\n').pop()!);
+    const det = JSON.parse(readFileSync(out, 'utf8')).det as number[][];
+    return { ms: t.median, det, meta: `torch ${t.torch}, torchvision ${t.torchvision}, ${t.threads} threads` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const rows: (string | number)[][] = [];
+let torchMeta = '';
+for (const c of cases) {
+  for (const conf of [0.25, 0.4]) {
+    const opts = { layout: c.layout, conf, iou, maxDetections };
+    const [ref] = await nonMaxSuppression(c.pred, c.shape, { ...opts, backend: 'js' });
+    const count = c.layout === 'yolov8' ? c.shape[2] : c.shape[1];
+    const kargs: YoloNmsArgs = {
+      pred: c.pred, count, layout: c.layout === 'yolov8' ? 'columns' : 'rows', hasObjectness: c.layout !== 'yolov8',
+      numClasses: (c.layout === 'yolov8' ? c.shape[1] : c.shape[2]) - (c.layout === 'yolov8' ? 4 : 5),
+      conf, iou, classFilter: null, agnostic: false, maxCandidates: 30000, maxDetections, maxWh: 7680,
+    };
+    const candidates = (() => {
+      let m = 0;
+      const w = c.shape[2];
+      for (let i = 0; i < count; i++) {
+        if (c.layout === 'yolov8') {
+          let best = -Infinity;
+          for (let k = 4; k < c.shape[1]; k++) best = Math.max(best, c.pred[k * count + i]!);
+          if (best > conf) m++;
+        } else {
+          const obj = c.pred[i * w + 4]!;
+          if (!(obj > conf)) continue;
+          let best = -Infinity;
+          for (let k = 5; k < w; k++) best = Math.max(best, Math.fround(c.pred[i * w + k]! * obj));
+          if (best > conf) m++;
+        }
+      }
+      return m;
+    })();
+    const impls: [string, () => Promise<YoloDetections>][] = [];
+    for (const b of backends) {
+      impls.push([`maskbox ${b} (nonMaxSuppression)`, async () => (await nonMaxSuppression(c.pred, c.shape, { ...opts, backend: b }))[0]!]);
+      impls.push([`maskbox ${b} kernel only`, async () => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', b)!.run(kargs)]);
+    }
+    const timed: [string, number, string][] = [];
+    for (const [name, fn] of impls) timed.push([name, (await timeit(fn, repeats, 2)).median, sameDet(await fn(), ref!) ? 'yes' : 'NO']);
+    const t = runTorch(c, conf);
+    if (t) {
+      timed.push([`torch ${c.layout === 'yolov8' ? 'Ultralytics 8' : 'YOLOv5'} non_max_suppression`, t.ms, compareTorch(t.det, ref!)]);
+      torchMeta = t.meta;
+    }
+    const js = timed[0]![1], torch = t?.ms;
+    for (const [name, ms, same] of timed) {
+      rows.push([c.name, conf, `${candidates} / ${ref!.scores.length}`, name, ms, (js / ms).toFixed(1) + 'x', torch ? (torch / ms).toFixed(1) + 'x' : '-', same]);
+    }
+  }
+}
+
+if (!crossover) console.log(`YOLO post-process (decode + NMS), iou ${iou}, maxDetections ${maxDetections} — ${machine()}; ${torchMeta}\n`);
+if (!crossover) console.log(table(['input', 'conf', 'candidates / kept', 'implementation', 'median ms', 'speed vs js op', 'speed vs torch', 'identical to reference'], rows));
+if (notes.length) console.log('\n' + notes.map((n) => `- ${n}`).join('\n'));
+
+if (crossover) {
+  // Small inputs: where does the native call (thread-pool round trip) start to pay? Work = prediction values.
+  const xs: (string | number)[][] = [];
+  for (const [layout, w] of [['rows', 6], ['rows', 85], ['columns', 84]] as const) {
+    for (const n of [8, 16, 32, 64, 128, 256, 1024]) {
+      const pred = dense(n, n, w - 5).subarray(0, n * w); // columns: the same uniform values read as [w, n]
+      const a: YoloNmsArgs = {
+        pred, count: n, layout, hasObjectness: layout === 'rows', numClasses: layout === 'rows' ? w - 5 : w - 4, conf: 0.25, iou,
+        classFilter: null, agnostic: false, maxCandidates: 30000, maxDetections, maxWh: 7680,
+      };
+      const [tj, tc] = [await timeit(() => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', 'js')!.run(a), 41, 5), await timeit(() => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', 'cpu')!.run(a), 41, 5)];
+      xs.push([`${layout} [${n}, ${w}]`, n * w, tj.median * 1e3, tc.median * 1e3, (tj.median / tc.median).toFixed(2) + 'x']);
+    }
+  }
+  console.log('\nCrossover (kernel only, median µs)\n');
+  console.log(table(['input', 'work (values)', 'js µs', 'cpu µs', 'cpu speed-up'], xs));
+}

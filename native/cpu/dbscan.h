@@ -1,0 +1,33 @@
+// DBSCAN core (no N-API: baseline.cc and fuzz/ call it). Semantics: DESIGN "Kernel contracts" / DBSCAN
+// and src/backends/js/dbscan.ts, whose labels (scikit-learn's) this must equal point for point.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace maskbox::cpu {
+
+struct DbscanOptions {
+  size_t n = 0;             // points
+  size_t dims = 2;          // coordinates per point, >= 1 (the grid indexes the first two)
+  double eps = 0.5;         // finite, > 0
+  int64_t min_samples = 5;  // >= 1
+};
+
+/**
+ * Labels `[n]` (0.. in order of each cluster's lowest-index core point, -1 noise) and core flags `[n]`
+ * for `points` `[n * dims]`, point-major. Returns the number of clusters. Throws std::invalid_argument
+ * for a non-finite coordinate, n > INT32_MAX or dims == 0.
+ *
+ * Multi-threaded (pool::ParallelFor) over the cells of a grid with cells slightly wider than eps:
+ * neighbour counts, a lock-free union of core points, deterministic numbering, border points. Inputs
+ * with sqrt-tie pairs (dbscanTies.h; never integer data) and n <= 11 take sklearn's own sequential
+ * labelling over its directed neighbourhoods instead, on one thread.
+ */
+template <typename T>
+int32_t Dbscan(const T* points, const DbscanOptions& o, int32_t* labels, uint8_t* core);
+
+extern template int32_t Dbscan<double>(const double*, const DbscanOptions&, int32_t*, uint8_t*);
+extern template int32_t Dbscan<float>(const float*, const DbscanOptions&, int32_t*, uint8_t*);
+
+}  // namespace maskbox::cpu

@@ -146,6 +146,7 @@ function compareTorch(det: number[][], ref: YoloDetections): string {
 
 interface TorchRun {
   ms: number;
+  min: number;
   det: number[][];
   meta: string;
 }
@@ -170,7 +171,7 @@ function runTorch(c: Case, conf: number): TorchRun | null {
     }
     const t = JSON.parse(p.stdout.trim().split('\n').pop()!);
     const det = JSON.parse(readFileSync(out, 'utf8')).det as number[][];
-    return { ms: t.median, det, meta: `torch ${t.torch}, torchvision ${t.torchvision}, ${t.threads} threads` };
+    return { ms: t.median, min: t.min, det, meta: `torch ${t.torch}, torchvision ${t.torchvision}, ${t.threads} threads` };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -211,22 +212,25 @@ for (const c of cases) {
       impls.push([`maskbox ${b} (nonMaxSuppression)`, async () => (await nonMaxSuppression(c.pred, c.shape, { ...opts, backend: b }))[0]!]);
       impls.push([`maskbox ${b} kernel only`, async () => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', b)!.run(kargs)]);
     }
-    const timed: [string, number, string][] = [];
-    for (const [name, fn] of impls) timed.push([name, (await timeit(fn, repeats, 2)).median, sameDet(await fn(), ref!) ? 'yes' : 'NO']);
+    const timed: [string, number, number, string][] = [];
+    for (const [name, fn] of impls) {
+      const t = await timeit(fn, repeats, 2);
+      timed.push([name, t.median, t.min, sameDet(await fn(), ref!) ? 'yes' : 'NO']);
+    }
     const t = runTorch(c, conf);
     if (t) {
-      timed.push([`torch ${c.layout === 'yolov8' ? 'Ultralytics 8' : 'YOLOv5'} non_max_suppression`, t.ms, compareTorch(t.det, ref!)]);
+      timed.push([`torch ${c.layout === 'yolov8' ? 'Ultralytics 8' : 'YOLOv5'} non_max_suppression`, t.ms, t.min, compareTorch(t.det, ref!)]);
       torchMeta = t.meta;
     }
     const js = timed[0]![1], torch = t?.ms;
-    for (const [name, ms, same] of timed) {
-      rows.push([c.name, conf, `${candidates} / ${ref!.scores.length}`, name, ms, (js / ms).toFixed(1) + 'x', torch ? (torch / ms).toFixed(1) + 'x' : '-', same]);
+    for (const [name, ms, min, same] of timed) {
+      rows.push([c.name, conf, `${candidates} / ${ref!.scores.length}`, name, ms, min, (js / ms).toFixed(1) + 'x', torch ? (torch / ms).toFixed(1) + 'x' : '-', same]);
     }
   }
 }
 
 if (!crossover) console.log(`YOLO post-process (decode + NMS), iou ${iou}, maxDetections ${maxDetections} — ${machine()}; ${torchMeta}\n`);
-if (!crossover) console.log(table(['input', 'conf', 'candidates / kept', 'implementation', 'median ms', 'speed vs js op', 'speed vs torch', 'identical to reference'], rows));
+if (!crossover) console.log(table(['input', 'conf', 'candidates / kept', 'implementation', 'median ms', 'min ms', 'speed vs js op', 'speed vs torch', 'identical to reference'], rows));
 if (notes.length) console.log('\n' + notes.map((n) => `- ${n}`).join('\n'));
 
 if (crossover) {

@@ -52,7 +52,7 @@ export const cpuKernels: Kernel<any, any>[] = [
   {
     op: 'yoloNms',
     backend: 'cpu',
-    minWork: 2048, // prediction values (js faster at 16x85 and 8x6 rows, cpu from 32x85 and 64x6: benchmarks/results/yoloNms.md)
+    minWork: 2048, // prediction values (85 wide: js faster at 1360, cpu at 2720; 6 wide crosses ~400 but both < 60 µs there)
     supports: () => nativeHasOp('yoloNms'),
     run: (a: YoloNmsArgs): Promise<YoloDetections> => call<YoloDetections>('yoloNms', a),
   },

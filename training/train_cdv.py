@@ -292,7 +292,7 @@ def cmd_train(a):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
         opt.step()
-        d = min(0.998, (1 + it) / (10 + it))
+        d = min(a.ema_decay, (1 + it) / (10 + it))
         with torch.no_grad():
             for pe, pm in zip(ema.state_dict().values(), model.state_dict().values()):
                 if pe.dtype.is_floating_point:
@@ -472,6 +472,7 @@ def main():
     t.add_argument("--lr", type=float, default=3e-3); t.add_argument("--width", type=int, default=64)
     t.add_argument("--reg-weight", type=float, default=1.0); t.add_argument("--seed", type=int, default=0)
     t.add_argument("--resume", action="store_true")
+    t.add_argument("--ema-decay", type=float, default=0.998)  # 0.995 for the short fine-tune
     e = sub.add_parser("eval")
     e.add_argument("--data", default="/tmp/cdvdata"); e.add_argument("--run", default="/tmp/cdvrun")
     e.add_argument("--sets", default="val_lab,val_wide"); e.add_argument("--threads", type=int, default=2)

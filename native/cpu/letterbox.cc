@@ -1,7 +1,10 @@
 // Fused letterbox: uint8/uint16 HWC (1, 3 or 4 channels) -> bilinear resize -> normalise -> pad ->
-// CHW float32 [3, outHeight, outWidth], in one pass over the output (no intermediate image).
-// Bit-identical to src/backends/js/letterbox.ts: the same float64 taps (`MakeTaps<double>`), the same
-// float64 operations in the same order per sample (`Sample` = `letterboxSample`), one rounding to float32.
+// CHW float32 [3, outHeight, outWidth], in one pass over the output (no intermediate image), output rows
+// split over the shared pool. Bit-identical to src/backends/js/letterbox.ts: the same float64 taps
+// (`MakeTaps<double>`), the same float64 operations in the same order per sample (`letterboxSample`),
+// one rounding to float32, whether a pixel goes through the scalar path or the AVX2 one (RGB/RGBA, where
+// the vector lanes are the channels). Percentile stretch: a histogram (per-chunk, summed) and numpy's
+// linear interpolation, as `imagePercentiles`.
 // JS: addon.letterbox({ data, maxValue, width, height, channels, newWidth, newHeight, left, top, outWidth,
 //   outHeight, pad, stretch, percentileLow, percentileHigh, out }) -> Promise<{ low, high }>
 // `data` is a Uint8Array when maxValue is 255, a Uint16Array when it is 65535; `out` is allocated in JS.

@@ -4,7 +4,8 @@
  * vesicle image. Backends: js (TypeScript reference) and cpu (native addon, when built). Peer:
  * scikit-learn 1.2 (Debian's /usr/bin/python3) on the same points / the lab's torch conv2d + sklearn
  * pipeline on the same image; outputs are checked identical (cpu vs js vs the peer) in the same run.
- * Run: npx tsx benchmarks/dbscan.bench.ts [--repeats 3] [--no-python] [--no-js]
+ * Run: npx tsx benchmarks/dbscan.bench.ts [--repeats 3] [--peer-repeats 1] [--no-python] [--no-js]
+ * (MASKBOX_THREADS=1 for the native kernels on one thread.)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,9 +19,16 @@ import { ensureBackends } from '../src/backends/index.js';
 import { machine, table, timeit, type Timing } from './harness.js';
 
 const { values } = parseArgs({
-  options: { repeats: { type: 'string' }, 'no-python': { type: 'boolean' }, 'no-js': { type: 'boolean' } },
+  options: {
+    repeats: { type: 'string' },
+    'peer-repeats': { type: 'string' },
+    'no-python': { type: 'boolean' },
+    'no-js': { type: 'boolean' },
+  },
 });
 const REPEATS = Number(values.repeats ?? 3);
+/** Timed runs of each Python peer, in one process (median reported). */
+const PEER_REPEATS = Number(values['peer-repeats'] ?? 1);
 const PY = !values['no-python'];
 const JS = !values['no-js'];
 ensureBackends();
@@ -85,25 +93,30 @@ const SK_DBSCAN = `
 import sys, time, numpy as np
 from sklearn.cluster import DBSCAN
 X = np.fromfile(sys.argv[1], dtype=np.float64).reshape(-1, 2)
-t = time.perf_counter(); labels = DBSCAN(eps=3, min_samples=2).fit(X).labels_; dt = time.perf_counter() - t
-labels.astype(np.int32).tofile(sys.argv[2]); print(dt * 1000)
+times = []
+for _ in range(int(sys.argv[3])):
+    t = time.perf_counter(); labels = DBSCAN(eps=3, min_samples=2).fit(X).labels_; times.append(time.perf_counter() - t)
+labels.astype(np.int32).tofile(sys.argv[2]); print(float(np.median(times)) * 1000)
 `;
 const LAB = `
 import sys, time, numpy as np, torch, torch.nn.functional as F
 from sklearn.cluster import DBSCAN
 torch.set_num_threads(1)
 img = np.fromfile(sys.argv[1], dtype=np.uint8).reshape(2048, 2048, 3)
-t = time.perf_counter()
-x = torch.from_numpy(img.astype(np.float32)).permute(2, 0, 1)[None] / 255
-b = torch.tensor([-11.0]); k3 = torch.ones(1, 3, 3, 3); k3[:, :, 1, 1] = 10; k1 = torch.ones(1, 1, 3, 3); k1[:, :, 1, 1] = 10
-def rest(x):
-    for _ in range(4): x = (F.conv2d(x, k1, b, padding=1) > 0).float()
-    pts = np.argwhere(x[0, 0].numpy() > 0)
-    labels = DBSCAN(eps=3, min_samples=2).fit(pts).labels_
-    return np.array([[pts[labels == k][:, 1].min(), pts[labels == k][:, 0].min(), pts[labels == k][:, 1].max(), pts[labels == k][:, 0].max()] for k in range(labels.max() + 1)], dtype=np.float32)
-first = F.conv2d(x, k3, b, padding=1) > 0
-boxes = rest(first.float())
-dt = time.perf_counter() - t
+times = []
+for _ in range(int(sys.argv[4])):
+  t = time.perf_counter()
+  x = torch.from_numpy(img.astype(np.float32)).permute(2, 0, 1)[None] / 255
+  b = torch.tensor([-11.0]); k3 = torch.ones(1, 3, 3, 3); k3[:, :, 1, 1] = 10; k1 = torch.ones(1, 1, 3, 3); k1[:, :, 1, 1] = 10
+  def rest(x):
+      for _ in range(4): x = (F.conv2d(x, k1, b, padding=1) > 0).float()
+      pts = np.argwhere(x[0, 0].numpy() > 0)
+      labels = DBSCAN(eps=3, min_samples=2).fit(pts).labels_
+      return np.array([[pts[labels == k][:, 1].min(), pts[labels == k][:, 0].min(), pts[labels == k][:, 1].max(), pts[labels == k][:, 0].max()] for k in range(labels.max() + 1)], dtype=np.float32)
+  first = F.conv2d(x, k3, b, padding=1) > 0
+  boxes = rest(first.float())
+  times.append(time.perf_counter() - t)
+dt = float(np.median(times))
 # the same chain with the first pass decided exactly (integer sums): differs from torch only at exact ties
 s = img.astype(np.int64).sum(2); p = np.pad(s, 1)
 conv = sum(p[1 + dy:1 + dy + 2048, 1 + dx:1 + dx + 2048] for dy in (-1, 0, 1) for dx in (-1, 0, 1)) + 9 * s
@@ -150,7 +163,7 @@ try {
     let peer = NaN;
     if (PY) {
       writeFileSync(join(dir, 'pts.bin'), pts);
-      [peer = NaN] = python(SK_DBSCAN, [join(dir, 'pts.bin'), join(dir, 'labels.bin')]);
+      [peer = NaN] = python(SK_DBSCAN, [join(dir, 'pts.bin'), join(dir, 'labels.bin'), String(PEER_REPEATS)]);
       const skLabels = readTyped(join(dir, 'labels.bin'), Int32Array);
       for (const [name, r] of [['js', js], ['cpu', native]] as const)
         if (r) checks.push(`${name} = sklearn: ${sameArray(skLabels, r.labels) ? 'yes' : 'NO'}`);
@@ -174,7 +187,7 @@ try {
   let peer = NaN;
   if (PY) {
     writeFileSync(join(dir, 'img.bin'), img);
-    const [ms = NaN, flips, ties] = python(LAB, [join(dir, 'img.bin'), join(dir, 'boxes.bin'), join(dir, 'exact.bin')]);
+    const [ms = NaN, flips, ties] = python(LAB, [join(dir, 'img.bin'), join(dir, 'boxes.bin'), join(dir, 'exact.bin'), String(PEER_REPEATS)]);
     peer = ms;
     const boxes = readTyped(join(dir, 'boxes.bin'), Float32Array);
     const exact = readTyped(join(dir, 'exact.bin'), Float32Array);
@@ -192,7 +205,7 @@ try {
 console.log(`DBSCAN — ${machine()}; cpu: ${cpu.reason}\n`);
 console.log(
   table(
-    ['case', 'js median ms', 'cpu median ms', 'cpu min ms', 'peer ms (1 run)', 'peer / js', 'peer / cpu', 'identical'],
+    ['case', 'js median ms', 'cpu median ms', 'cpu min ms', `peer median ms (${PEER_REPEATS} run${PEER_REPEATS > 1 ? 's' : ''})`, 'peer / js', 'peer / cpu', 'identical'],
     rows,
   ),
 );

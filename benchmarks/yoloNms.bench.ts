@@ -17,7 +17,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBackends } from '../src/backends/index.js';
 import { getKernel } from '../src/backends/registry.js';
@@ -30,7 +30,7 @@ import { machine, table, timeit } from './harness.js';
 
 const quick = process.argv.includes('--quick');
 const crossover = process.argv.includes('--crossover');
-const repeats = quick ? 5 : 15;
+const repeats = quick ? 5 : 25;
 const root = join(import.meta.dirname, '..');
 
 function prng(seed: number): { r: () => number; gauss: () => number } {
@@ -151,7 +151,7 @@ interface TorchRun {
   meta: string;
 }
 
-function runTorch(c: Case, conf: number): TorchRun | null {
+function runTorch(c: Case, conf: number, threads: number): TorchRun | null {
   if (!existsSync(python)) {
     notes.push(`torch rows skipped: ${python} not found`);
     return null;
@@ -161,7 +161,7 @@ function runTorch(c: Case, conf: number): TorchRun | null {
     const f = join(dir, 'pred.f32'), out = join(dir, 'out.json');
     writeFileSync(f, new Uint8Array(c.pred.buffer, c.pred.byteOffset, c.pred.byteLength));
     const layout = c.layout === 'yolov8' ? 'yolov8' : 'yolov5';
-    const p = spawnSync(python, [peer, f, ...c.shape.map(String), layout, String(conf), String(iou), String(maxDetections), String(repeats), out], {
+    const p = spawnSync(python, [peer, f, ...c.shape.map(String), layout, String(conf), String(iou), String(maxDetections), String(repeats), out, String(threads)], {
       encoding: 'utf8',
       timeout: 600_000,
     });
@@ -217,12 +217,15 @@ for (const c of cases) {
       const t = await timeit(fn, repeats, 2);
       timed.push([name, t.median, t.min, sameDet(await fn(), ref!) ? 'yes' : 'NO']);
     }
-    const t = runTorch(c, conf);
-    if (t) {
-      timed.push([`torch ${c.layout === 'yolov8' ? 'Ultralytics 8' : 'YOLOv5'} non_max_suppression`, t.ms, t.min, compareTorch(t.det, ref!)]);
-      torchMeta = t.meta;
+    let torch: number | undefined;
+    for (const threads of [cpus().length, 1]) {
+      const t = runTorch(c, conf, threads);
+      if (!t) break;
+      timed.push([`torch ${c.layout === 'yolov8' ? 'Ultralytics 8' : 'YOLOv5'} non_max_suppression, ${threads} thread${threads > 1 ? 's' : ''}`, t.ms, t.min, compareTorch(t.det, ref!)]);
+      torch = Math.min(torch ?? Infinity, t.ms);
+      torchMeta = t.meta.replace(/, \d+ threads$/, '');
     }
-    const js = timed[0]![1], torch = t?.ms;
+    const js = timed[0]![1];
     for (const [name, ms, min, same] of timed) {
       rows.push([c.name, conf, `${candidates} / ${ref!.scores.length}`, name, ms, min, (js / ms).toFixed(1) + 'x', torch ? (torch / ms).toFixed(1) + 'x' : '-', same]);
     }
@@ -230,7 +233,7 @@ for (const c of cases) {
 }
 
 if (!crossover) console.log(`YOLO post-process (decode + NMS), iou ${iou}, maxDetections ${maxDetections} — ${machine()}; ${torchMeta}\n`);
-if (!crossover) console.log(table(['input', 'conf', 'candidates / kept', 'implementation', 'median ms', 'min ms', 'speed vs js op', 'speed vs torch', 'identical to reference'], rows));
+if (!crossover) console.log(table(['input', 'conf', 'candidates / kept', 'implementation', 'median ms', 'min ms', 'speed vs js op', 'speed vs best torch', 'identical to reference'], rows));
 if (notes.length) console.log('\n' + notes.map((n) => `- ${n}`).join('\n'));
 
 if (crossover) {

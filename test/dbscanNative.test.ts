@@ -65,6 +65,21 @@ run(`native dbscan equals the JS reference (${reason})`, () => {
     await check(Float32Array.from(pts), 2, 3, 9);
   });
 
+  it('integer points on both native paths: raster (pixels) and grid (duplicates, eps > 8, huge or sparse coordinates)', async () => {
+    const pts = pixelPoints(300, 400, 2);
+    const n = pts.length / 2;
+    await check(pts, 2, 8, 20); // raster, largest eps it takes
+    await check(pts, 2, 8.5, 20); // grid
+    const dup = Float64Array.from([...pts, ...pts.subarray(0, 200)]); // 100 duplicated points: grid
+    await check(dup, 2, 3, 3);
+    await check(pts.map((v, i) => (i % 2 ? v : v + 2 ** 31)), 2, 3, 2); // beyond 2^30: grid
+    await check(pts.map((v) => v * 40), 2, 90, 3); // bounding box > 8n pixels: grid
+    // integer data with sqrt-ties: eps^2 just below a sum of two squares (sqrt(13)^2 = 12.999999999999998,
+    // so offsets (2, 3) are ties): grid path; eps^2 just above (sqrt(5), sqrt(8)) or exact: raster
+    for (const eps of [Math.sqrt(13), Math.sqrt(18), Math.sqrt(5), Math.sqrt(8), Math.SQRT2, 2.5]) await check(pts, 2, eps, 4);
+    expect(n).toBeGreaterThan(10_000);
+  });
+
   it('sqrt-tie data on the grid path (decimal lattices: (0.3, 0.4) with eps 0.5) decides as sklearn', async () => {
     for (const [step, eps, m, seed] of [
       [0.1, 0.5, 4, 2],

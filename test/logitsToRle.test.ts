@@ -197,7 +197,8 @@ describe('logitsToRle: the cpu kernel equals the js kernel exactly', () => {
       const js = await logitsToRle(x, shape, size, { threshold: t, backend: 'js' });
       const native = await logitsToRle(x, shape, size, { threshold: t, backend: 'cpu' });
       expect(native.backend).toBe('cpu');
-      for (let c = 0; c < shape[0]; c++) expect(native.rle[c] === js.rle[c], `${shape} -> ${size} class ${c}`).toBe(true);
+      for (let c = 0; c < shape[0]; c++)
+        expect(native.rle[c] === js.rle[c], `${shape} -> ${size} class ${c}`).toBe(true);
       expect(native.areas).toEqual(js.areas);
     }
     // Logits a few float32 steps around a cutoff of 1, where the rounding margin decides which cells
@@ -216,10 +217,20 @@ describe('logitsToRle: the cpu kernel equals the js kernel exactly', () => {
 
   cpu('rejects bad arguments in C++ with a JS error naming them (never a crash)', async () => {
     const addon = loadNative()! as unknown as Record<string, (a: unknown) => Promise<unknown>>;
-    const ok = { data: new Float32Array(2 * 3 * 4), channels: 2, inHeight: 3, inWidth: 4, outHeight: 5, outWidth: 6, cutoff: 0 };
+    const ok = {
+      data: new Float32Array(2 * 3 * 4),
+      channels: 2,
+      inHeight: 3,
+      inWidth: 4,
+      outHeight: 5,
+      outWidth: 6,
+      cutoff: 0,
+    };
     await expect(addon.logitsToRle!(ok)).resolves.toBeTruthy();
     const bad = (patch: object) => () => addon.logitsToRle!({ ...ok, ...patch });
-    expect(bad({ data: new Float32Array(23) })).toThrow(/Expected a Float32Array of length channels \* inHeight \* inWidth \(length 24\) for data but received length 23/);
+    expect(bad({ data: new Float32Array(23) })).toThrow(
+      /Expected a Float32Array of length channels \* inHeight \* inWidth \(length 24\) for data but received length 23/,
+    );
     expect(bad({ data: new Float64Array(24) })).toThrow(/Float32Array for data/);
     expect(bad({ channels: 0 })).toThrow(RangeError);
     expect(bad({ outWidth: 2.5 })).toThrow(/outWidth/);
@@ -242,14 +253,23 @@ describe('logitsToRle argument checks', () => {
     await expect(logitsToRle(x, [2, 3, 5], [4, 4])).rejects.toThrow(/length 30 for logits/);
     await expect(logitsToRle(x, [2, 3, 4], [0, 4])).rejects.toThrow(/size\[0\]/);
     await expect(logitsToRle(x, [2, 3, 4] as never, [4] as never)).rejects.toThrow(/\[height, width\] for size/);
-    await expect(logitsToRle(new Uint8Array(24) as never, [2, 3, 4], [4, 4])).rejects.toThrow(/Float32Array for logits/);
-    await expect(logitsToRle(x, [2, 3, 4], [4, 4], { threshold: 2 })).rejects.toThrow(/threshold/);
-    await expect(logitsToRle(x, [2, 3, 4], [4, 4], { threshold: 0.5, logitCutoff: 0 })).rejects.toThrow(
-      /logitCutoff/,
+    await expect(logitsToRle(new Uint8Array(24) as never, [2, 3, 4], [4, 4])).rejects.toThrow(
+      /Float32Array for logits/,
     );
+    await expect(logitsToRle(x, [2, 3, 4], [4, 4], { threshold: 2 })).rejects.toThrow(/threshold/);
+    await expect(logitsToRle(x, [2, 3, 4], [4, 4], { threshold: 0.5, logitCutoff: 0 })).rejects.toThrow(/logitCutoff/);
     await expect(logitsToRle(x, [2, 3, 4], [4, 4], { logitCutoff: NaN })).rejects.toBeInstanceOf(InvalidArgumentError);
     const bad = x.slice();
     bad[13] = NaN;
     await expect(logitsToRle(bad, [2, 3, 4], [4, 4])).rejects.toThrow(/logits\[13\]/);
+    bad[13] = 0;
+    bad[0] = -Infinity;
+    bad[20] = NaN;
+    await expect(logitsToRle(bad, [2, 3, 4], [4, 4])).rejects.toThrow(/logits\[0\]/);
+    const odd = new Float32Array(3 * 5 * 5); // 75: the last element is past the 4-at-a-time loop
+    odd[74] = Infinity;
+    await expect(logitsToRle(odd, [3, 5, 5], [4, 4])).rejects.toThrow(
+      'Expected a finite number for logits[74] but received Infinity of type number',
+    );
   });
 });

@@ -71,14 +71,38 @@ describe.runIf(has('resize'))('resize: cpu is bit-identical to js', () => {
   it('on random shapes (up, down, mixed, unchanged axes, 1-pixel sides) and values', async () => {
     const r = rng(6);
     const shapes: [[number, number, number], [number, number]][] = [
-      [[29, 16, 16], [64, 64]],
-      [[3, 64, 48], [17, 200]],
-      [[2, 1, 9], [7, 9]],
-      [[2, 9, 1], [9, 33]],
-      [[1, 40, 40], [40, 40]],
-      [[1, 128, 128], [2048, 512]], // one plane: rows split into blocks
-      [[2, 100, 70], [31, 29]],
-      [[1, 1, 1], [3, 5]],
+      [
+        [29, 16, 16],
+        [64, 64],
+      ],
+      [
+        [3, 64, 48],
+        [17, 200],
+      ],
+      [
+        [2, 1, 9],
+        [7, 9],
+      ],
+      [
+        [2, 9, 1],
+        [9, 33],
+      ],
+      [
+        [1, 40, 40],
+        [40, 40],
+      ],
+      [
+        [1, 128, 128],
+        [2048, 512],
+      ], // one plane: rows split into blocks
+      [
+        [2, 100, 70],
+        [31, 29],
+      ],
+      [
+        [1, 1, 1],
+        [3, 5],
+      ],
     ];
     for (const [shape, size] of shapes) {
       const n = shape[0] * shape[1] * shape[2];
@@ -144,7 +168,11 @@ describe.runIf(has('letterbox') && has('resize') && has('scaleBoxes'))('native p
     };
     await expect(addon().letterbox!(ok)).resolves.toEqual({ low: 0, high: 255 });
     const bad = (patch: object) => () => addon().letterbox!({ ...ok, ...patch });
-    expectNamed(bad({ data: new Uint8Array(59) }), 'data', /width \* height \* channels samples \(length 60\) for data but received length 59/);
+    expectNamed(
+      bad({ data: new Uint8Array(59) }),
+      'data',
+      /width \* height \* channels samples \(length 60\) for data but received length 59/,
+    );
     expectNamed(bad({ data: new Uint16Array(60) }), 'data', /Uint8Array for data but received Uint16Array/);
     expectNamed(bad({ maxValue: 65535 }), 'data', /Uint16Array for data/);
     expectNamed(bad({ maxValue: 1000 }), 'maxValue', /255 or 65535/);
@@ -159,16 +187,37 @@ describe.runIf(has('letterbox') && has('resize') && has('scaleBoxes'))('native p
   });
 
   it('resize and scaleBoxes: lengths, overlap and numbers', () => {
-    const ok = { data: new Float32Array(24), channels: 2, inHeight: 3, inWidth: 4, outHeight: 5, outWidth: 5, out: new Float32Array(50) };
+    const ok = {
+      data: new Float32Array(24),
+      channels: 2,
+      inHeight: 3,
+      inWidth: 4,
+      outHeight: 5,
+      outWidth: 5,
+      out: new Float32Array(50),
+    };
     const bad = (patch: object) => () => addon().resize!({ ...ok, ...patch });
     expectNamed(bad({ data: new Float32Array(25) }), 'data', /length 24/);
     expectNamed(bad({ out: new Float32Array(49) }), 'out', /length 50/);
     expectNamed(bad({ inHeight: 0 }), 'inHeight', /between 1/);
-    expectNamed(bad({ channels: 2 ** 31 - 1, outHeight: 2 ** 31 - 1, outWidth: 2 ** 31 - 1 }), 'channels', /fits in memory/);
+    expectNamed(
+      bad({ channels: 2 ** 31 - 1, outHeight: 2 ** 31 - 1, outWidth: 2 ** 31 - 1 }),
+      'channels',
+      /fits in memory/,
+    );
     const buf = new Float32Array(80);
     expectNamed(bad({ data: buf.subarray(0, 24), out: buf.subarray(20, 70) }), 'out', /overlap/);
 
-    const sb = { boxes: new Float32Array(8), out: new Float32Array(8), gain: 1, padX: 0, padY: 0, imageWidth: 10, imageHeight: 10, clip: true };
+    const sb = {
+      boxes: new Float32Array(8),
+      out: new Float32Array(8),
+      gain: 1,
+      padX: 0,
+      padY: 0,
+      imageWidth: 10,
+      imageHeight: 10,
+      clip: true,
+    };
     const badSb = (patch: object) => () => addon().scaleBoxes!({ ...sb, ...patch });
     expectNamed(badSb({ boxes: new Float32Array(7), out: new Float32Array(7) }), 'boxes', /multiple of 4/);
     expectNamed(badSb({ out: new Float32Array(4) }), 'out', /length 8/);

@@ -2,14 +2,14 @@
 """The YOLO post-process as the lab (and Ultralytics) run it, with torch + torchvision on the CPU, timed
 for benchmarks/yoloNms.bench.ts:
 
-  /usr/bin/python3 benchmarks/peers/yolov5_nms.py PRED.f32 B D1 D2 LAYOUT CONF IOU MAX_DET REPEATS OUT.json
+  /usr/bin/python3 benchmarks/peers/yolov5_nms.py PRED.f32 B D1 D2 LAYOUT CONF IOU MAX_DET REPEATS OUT.json [THREADS]
 
 PRED.f32 holds B*D1*D2 little-endian float32. LAYOUT 'yolov5' (also YOLOv6: [B, N, 5+C], objectness
 column) runs YOLOv5 v7.0's utils/general.py non_max_suppression (single-label, no masks, merge off);
 'yolov8' ([B, 4+C, N], no objectness) runs Ultralytics 8's ultralytics/utils/ops.py non_max_suppression
 (in_place=True, so each run gets a fresh clone, made outside the timed region). Both are reproduced
 line by line below, minus the time_limit warning. Every call is timed with time.perf_counter (one
-warm-up, then REPEATS runs; median) with torch.set_num_threads(os.cpu_count()).
+warm-up, then REPEATS runs; median) with torch.set_num_threads(THREADS), default os.cpu_count().
 
 OUT.json gets {"det": [[x1, y1, x2, y2, conf, cls], ...]} of image 0 from the last run; stdout gets one
 JSON line of timings in ms.
@@ -96,7 +96,7 @@ def main():
     path, B, D1, D2, layout, conf, iou, max_det, repeats, out = sys.argv[1:11]
     B, D1, D2, max_det, repeats = int(B), int(D1), int(D2), int(max_det), int(repeats)
     conf, iou = float(conf), float(iou)
-    torch.set_num_threads(os.cpu_count())
+    torch.set_num_threads(int(sys.argv[11]) if len(sys.argv) > 11 else os.cpu_count())
     pred = torch.from_numpy(np.fromfile(path, dtype='<f4').reshape(B, D1, D2))
     fn = yolov8_nms if layout == 'yolov8' else yolov5_nms
 

@@ -247,29 +247,35 @@ void AccumulateCategory(const CocoEvalInput& in, size_t k, const uint8_t* state,
     for (size_t at = 0; at < A * T; at++) sstate[at * nk + j] = st[at];
   }
   std::vector<double> tp_rc(nk), tp_pr(nk);
+  std::vector<uint32_t> tp_fp(nk + 1);  // per true positive: the false positives ranked before it
+  const int32_t* rk = srank.data();
+  uint32_t* fps = tp_fp.data();
   for (size_t a = 0; a < A; a++) {
     int64_t npig_i = 0;
     for (size_t i = 0; i < I; i++) npig_i += gt_count[a * cells + k * I + i];
     if (npig_i == 0) continue;
     const double npig = static_cast<double>(npig_i);
     for (size_t m = 0; m < M; m++) {
-      const int64_t max_det = in.max_dets[m];
+      const int32_t max_det = static_cast<int32_t>(std::min<int64_t>(in.max_dets[m], INT32_MAX));
       for (size_t t = 0; t < T; t++) {
         const uint8_t* st = sstate.data() + (a * T + t) * nk;
-        double tp = 0, fp = 0;
+        // Branch-free count (TP/FP are unpredictable): each TP records the FP count before it.
+        uint32_t fp = 0;
         size_t ntp = 0;
         for (size_t j = 0; j < nk; j++) {
-          if (srank[j] >= max_det || st[j] == kIgnored) continue;
-          if (st[j] == kTp) {
-            tp++;
-            tp_rc[ntp] = tp / npig;
-            tp_pr[ntp] = tp / (fp + tp + eps);
-            ntp++;
-          } else {
-            fp++;
-          }
+          const uint32_t s = st[j];
+          const uint32_t in_cut = rk[j] < max_det;
+          const uint32_t is_tp = in_cut & (s == kTp);
+          fp += in_cut & (s == kFp);
+          fps[ntp] = fp;
+          ntp += is_tp;
         }
-        recall[((t * K + k) * A + a) * M + m] = tp / npig;
+        for (size_t i = 0; i < ntp; i++) {
+          const double tp = static_cast<double>(i + 1), f = static_cast<double>(fps[i]);
+          tp_rc[i] = tp / npig;
+          tp_pr[i] = tp / (f + tp + eps);
+        }
+        recall[((t * K + k) * A + a) * M + m] = static_cast<double>(ntp) / npig;
         for (size_t i = ntp > 0 ? ntp - 1 : 0; i > 0; i--)
           if (tp_pr[i] > tp_pr[i - 1]) tp_pr[i - 1] = tp_pr[i];
         size_t j = 0;

@@ -6,11 +6,16 @@
 // (`dx*dx + dy*dy <= eps*eps` both ways), and then sklearn's sequential expansion equals DESIGN's
 // order-independent definition: clusters are the connected components of core points, numbered by
 // their lowest-index core point; a border point takes the smallest label among its core neighbours.
-// Sqrt-tie pairs (S > eps^2 but sqrt(S) <= eps, which integer data never has) make some neighbourhoods
-// one-way, where the definition no longer holds: such inputs (and n <= 11, sklearn's brute force) are
-// labelled by sklearn's own sequential expansion over the directed neighbourhoods, in C++ too — the
-// same rules as the JS kernel (dbscanTies.cc), no fallback to JS. The tie test costs one comparison in
+// Sqrt-tie pairs (S > eps^2 but sqrt(S) <= eps: integer data has them only when eps^2 rounds just below
+// an integer, e.g. eps = sqrt(13), never with eps = 3) make some neighbourhoods one-way, where the
+// definition no longer holds: such inputs (and n <= 11, sklearn's brute force) are labelled by sklearn's
+// own sequential expansion over the directed neighbourhoods, in C++ too — the same rules as the JS
+// kernel (dbscanTies.cc), no fallback to JS. The tie test costs one comparison in
 // the counting pass; the sequential path runs only when it finds a tie.
+//
+// Paths, in the order tried: n <= 11 (sklearn's brute force) -> integer 2-D coordinates through a
+// raster of point indices (dbscanRaster.cc: pixels, the baseline's case) -> the grid below. Each gives
+// the JS kernel's labels; test/dbscanNative.test.ts checks every path against it.
 #include "cpu/dbscan.h"
 
 #include <algorithm>
@@ -24,7 +29,9 @@
 #include <utility>
 #include <vector>
 
+#include "cpu/dbscanRaster.h"
 #include "cpu/dbscanTies.h"
+#include "cpu/unionFind.h"
 #include "pool.h"
 
 namespace maskbox::cpu {
@@ -214,43 +221,6 @@ inline void ForLaterNeighbours(const Grid& g, size_t c, int32_t a, Fn&& fn) {
   for (int32_t b = a + 1, e = r[3]; b < e; b++) fn(b);  // this row: later in a's cell, the cell after
   for (int32_t b = r[4], e = r[5]; b < e; b++) fn(b);    // the row below
 }
-
-// Lock-free union-find over sorted positions: a root is its set's lowest position (larger roots are
-// linked under smaller ones with CAS, so parent[x] <= x and no cycle can form); Find halves paths.
-class UnionFind {
- public:
-  explicit UnionFind(size_t n) : parent_(new std::atomic<int32_t>[n]) {
-    pool::ParallelFor(n, size_t{1} << 16, [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; i++) parent_[i].store(static_cast<int32_t>(i), std::memory_order_relaxed);
-    });
-  }
-  int32_t Parent(int32_t x) const { return parent_[x].load(std::memory_order_relaxed); }
-  int32_t Find(int32_t x) const {
-    for (;;) {
-      const int32_t p = parent_[x].load(std::memory_order_acquire);
-      if (p == x) return x;
-      const int32_t gp = parent_[p].load(std::memory_order_acquire);
-      // Path halving with a plain store: x is not a root, so only other Finds write parent[x], each an
-      // ancestor of x (links are never undone); whichever store lands last still points up the tree.
-      if (gp != p) parent_[x].store(gp, std::memory_order_release);
-      x = gp;
-    }
-  }
-  /** Joins the sets of a and b; returns the root of the union (as of the link). */
-  int32_t Link(int32_t a, int32_t b) {
-    for (;;) {
-      a = Find(a);
-      b = Find(b);
-      if (a == b) return a;
-      if (a < b) std::swap(a, b);
-      int32_t expected = a;  // link the larger root under the smaller, if it is still a root
-      if (parent_[a].compare_exchange_strong(expected, b, std::memory_order_acq_rel)) return b;
-    }
-  }
-
- private:
-  std::unique_ptr<std::atomic<int32_t>[]> parent_;
-};
 
 // Points of [b, e) within eps of a (k) and sqrt-ties with a (t), 2-D. Branch-free with double
 // accumulators (exact below 2^53) so that GCC vectorizes it even for SSE2.
@@ -477,6 +447,8 @@ int32_t Dbscan(const T* points, const DbscanOptions& o, int32_t* labels, uint8_t
   if (o.n == 0) return 0;
   CheckFinite(points, o.n * o.dims);
   if (o.n <= kSklearnBruteMax) return LabelSmall(points, o, labels, core);
+  int32_t clusters = 0;
+  if (DbscanRaster(points, o, labels, core, &clusters)) return clusters;
   const Grid g = BuildGrid(points, o.n, o.dims, o.eps);
   return o.dims == 2 ? LabelGrid<true>(g, o, labels, core) : LabelGrid<false>(g, o, labels, core);
 }

@@ -20,9 +20,10 @@ struct DbscanOptions {
  * for a non-finite coordinate, n > INT32_MAX or dims == 0.
  *
  * Multi-threaded (pool::ParallelFor) over the cells of a grid with cells slightly wider than eps:
- * neighbour counts, a lock-free union of core points, deterministic numbering, border points. Inputs
- * with sqrt-tie pairs (dbscanTies.h; never integer data) and n <= 11 take sklearn's own sequential
- * labelling over its directed neighbourhoods instead, on one thread.
+ * neighbour counts, a lock-free union of core points (unionFind.h), deterministic numbering, border
+ * points. Integer 2-D coordinates (pixels) take a raster instead of the grid (dbscanRaster.h), same
+ * passes. Inputs with sqrt-tie pairs (dbscanTies.h; with eps = 3 never integer data) and n <= 11 take
+ * sklearn's own sequential labelling over its directed neighbourhoods instead, on one thread.
  */
 template <typename T>
 int32_t Dbscan(const T* points, const DbscanOptions& o, int32_t* labels, uint8_t* core);

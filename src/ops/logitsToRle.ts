@@ -6,7 +6,7 @@
 import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
 import type { LogitsToRleArgs, LogitsToRleOutput } from '../backends/js/logitsToRle.js';
-import { checkAllFinite, checkFloat32Array, checkInteger, checkRange, invalid } from '../validate.js';
+import { checkFloat32Array, checkInteger, checkRange, invalid } from '../validate.js';
 import { checkPlaneSize } from './resize.js';
 
 export interface LogitsToRleOptions {
@@ -83,6 +83,21 @@ export function sigmoidCutoff(threshold: number): number {
 }
 
 /**
+ * `checkAllFinite('logits', a)` (same error, naming the first bad index), about twice as fast on the
+ * millions of logits this op takes (it was most of the native path's time): four elements at a time,
+ * `x * 0` is +-0 for a finite x and NaN for NaN or an infinity.
+ */
+function checkLogitsFinite(a: Float32Array): void {
+  const n = a.length;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) if (a[i]! * 0 + a[i + 1]! * 0 + a[i + 2]! * 0 + a[i + 3]! * 0 !== 0) break;
+  for (; i < n; i++) {
+    const v = a[i]!;
+    if (v - v !== 0) invalid(`logits[${i}]`, 'a finite number', v);
+  }
+}
+
+/**
  * Logits to the competition's RLE strings, fused: per class, bilinear resize to `size`, sigmoid,
  * `> threshold`, row-major RLE. Equal, string for string, to `resizeBilinear` -> `sigmoid > t` ->
  * `encodeRle` (the JS kernel is that composition); the native kernel never materialises the `[H, W]`
@@ -115,7 +130,7 @@ export async function logitsToRle(
   checkPlaneSize('shape', inHeight, inWidth, 'shape[1]', 'shape[2]');
   checkPlaneSize('size', outHeight, outWidth, 'size[0]', 'size[1]');
   checkFloat32Array('logits', logits, channels * inHeight * inWidth);
-  checkAllFinite('logits', logits);
+  checkLogitsFinite(logits);
   let cutoff: number;
   if (options.logitCutoff !== undefined) {
     if (options.threshold !== undefined) invalid('logitCutoff', 'no threshold alongside it', options.threshold);

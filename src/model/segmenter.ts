@@ -18,6 +18,7 @@ import { checkRawImage } from '../io/image.js';
 import type { SubmissionRow } from '../io/submissionCsv.js';
 import { encodeRle } from '../ops/rle.js';
 import { resizeBilinear } from '../ops/resize.js';
+import { logitsToRle, sigmoidCutoff } from '../ops/logitsToRle.js';
 import { checkInteger, checkRange, invalid } from '../validate.js';
 import { HANDBONE_CLASSES } from './classes.js';
 import { checkInputSize, flipRows, stretchToTensor, type ModelImage } from './preprocess.js';
@@ -198,15 +199,28 @@ export class Segmenter {
     const H = image.height,
       W = image.width,
       P = H * W;
+    if (logits.length === 1 && !options.masks) {
+      // One model: the fused op resizes, thresholds and encodes without materialising full-size planes.
+      const l = logits[0]!;
+      const fused = await logitsToRle(l.data, [C, l.h, l.w], [H, W], { threshold, backend });
+      const t3f = performance.now();
+      return {
+        rows: fused.rle.map((r, c) => ({ image_name: name, class: this.classes[c]!, rle: r })),
+        rle: fused.rle,
+        areas: fused.areas,
+        timings: { preprocess: t1 - t0, infer: t2 - t1, postprocess: t3f - t2 },
+        provider: this.provider,
+      };
+    }
     const rle: string[] = [],
       areas: number[] = [];
     const masks = options.masks ? new Uint8Array(C * P) : null;
     // One upsampled plane per model (reused across classes): memory is K full-size planes, not C.
     const ups = logits.map(() => new Float32Array(P));
     const mask = new Uint8Array(P);
-    // sigmoid(x) > t  <=>  x > log(t / (1 - t)): one model needs no exp at all, and an ensemble only
-    // where its models disagree (if every model is above the threshold, so is their mean; below alike).
-    const logitThr = threshold >= 1 ? Infinity : threshold <= 0 ? -Infinity : Math.log(threshold / (1 - threshold));
+    // x > cutoff iff float32 sigmoid(x) > t (as torch computes it): one model needs no exp at all, and an
+    // ensemble only where its models disagree (all above the threshold means the mean is too; below alike).
+    const logitThr = sigmoidCutoff(threshold);
     const K = logits.length;
     for (let c = 0; c < C; c++) {
       for (let k = 0; k < K; k++) {

@@ -54,7 +54,9 @@ function pixelPoints(target: number, seed: number): Float64Array {
   const mask = new Uint8Array(side * side);
   let on = 0;
   while (on < target) {
-    const cx = r() * side, cy = r() * side, rad = 2 + r() * 8;
+    const cx = r() * side,
+      cy = r() * side,
+      rad = 2 + r() * 8;
     for (let y = Math.max(0, Math.floor(cy - rad)); y <= Math.min(side - 1, cy + rad); y++) {
       for (let x = Math.max(0, Math.floor(cx - rad)); x <= Math.min(side - 1, cx + rad); x++) {
         if ((x - cx) ** 2 + (y - cy) ** 2 <= rad * rad && r() < 0.7 && !mask[y * side + x]) {
@@ -65,17 +67,23 @@ function pixelPoints(target: number, seed: number): Float64Array {
     }
   }
   const pts = new Float64Array(on * 2);
-  for (let y = 0, k = 0; y < side; y++) for (let x = 0; x < side; x++) if (mask[y * side + x]) (pts[k++] = x), (pts[k++] = y);
+  for (let y = 0, k = 0; y < side; y++)
+    for (let x = 0; x < side; x++) if (mask[y * side + x]) ((pts[k++] = x), (pts[k++] = y));
   return pts;
 }
 
 /** 2048x2048 RGB: ~250 vesicles (filled and ring, radius 12..20, some touching), dark noisy background. */
 function vesicleImage(seed: number): Uint8Array {
-  const W = 2048, r = prng(seed);
+  const W = 2048,
+    r = prng(seed);
   const img = new Float32Array(W * W);
   for (let i = 0; i < img.length; i++) img[i] = r() * 20;
   for (let v = 0; v < 250; v++) {
-    const cx = r() * W, cy = r() * W, rad = 12 + r() * 8, ring = r() < 0.4, peak = 120 + r() * 135;
+    const cx = r() * W,
+      cy = r() * W,
+      rad = 12 + r() * 8,
+      ring = r() < 0.4,
+      peak = 120 + r() * 135;
     for (let y = Math.max(0, Math.floor(cy - rad - 4)); y < Math.min(W, cy + rad + 4); y++) {
       for (let x = Math.max(0, Math.floor(cx - rad - 4)); x < Math.min(W, cx + rad + 4); x++) {
         const d = Math.hypot(x - cx, y - cy);
@@ -127,17 +135,22 @@ boxes.tofile(sys.argv[2]); exact.tofile(sys.argv[3]); print(dt * 1000, flips, in
 
 const dir = mkdtempSync(join(tmpdir(), 'maskbox-dbscan-bench-'));
 const python = (code: string, args: string[]) =>
-  execFileSync('/usr/bin/python3', ['-c', code, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim().split(' ').map(Number);
+  execFileSync('/usr/bin/python3', ['-c', code, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 })
+    .trim()
+    .split(' ')
+    .map(Number);
 /** A typed copy of a binary file (readFileSync's Buffer may sit inside a larger pooled ArrayBuffer). */
 const readTyped = <T>(path: string, Ctor: { new (b: ArrayBuffer): T }): T => {
   const b = readFileSync(path);
   return new Ctor(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
 };
-const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
+const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
 
 const rows: (string | number)[][] = [];
 const ms = (t: Timing | null) => (t ? t.median : '-');
-const ratio = (peer: number, t: Timing | null) => (t && Number.isFinite(peer) ? `${(peer / t.median).toFixed(1)}x` : '-');
+const ratio = (peer: number, t: Timing | null) =>
+  t && Number.isFinite(peer) ? `${(peer / t.median).toFixed(1)}x` : '-';
 const row = (name: string, tJs: Timing | null, tCpu: Timing | null, peer: number, checks: string[]) => [
   name,
   ms(tJs),
@@ -165,7 +178,10 @@ try {
       writeFileSync(join(dir, 'pts.bin'), pts);
       [peer = NaN] = python(SK_DBSCAN, [join(dir, 'pts.bin'), join(dir, 'labels.bin'), String(PEER_REPEATS)]);
       const skLabels = readTyped(join(dir, 'labels.bin'), Int32Array);
-      for (const [name, r] of [['js', js], ['cpu', native]] as const)
+      for (const [name, r] of [
+        ['js', js],
+        ['cpu', native],
+      ] as const)
         if (r) checks.push(`${name} = sklearn: ${sameArray(skLabels, r.labels) ? 'yes' : 'NO'}`);
     }
     rows.push(row(`dbscan ${n} points (${ours.clusters} clusters)`, tJs, tCpu, peer, checks));
@@ -181,13 +197,19 @@ try {
   const ours = (native ?? js)!;
   const checks: string[] = [];
   if (js && native) {
-    const same = sameArray(native.boxes, js.boxes) && sameArray(native.labels, js.labels) && sameArray(native.points, js.points);
+    const same =
+      sameArray(native.boxes, js.boxes) && sameArray(native.labels, js.labels) && sameArray(native.points, js.points);
     checks.push(`cpu = js (points, labels, boxes): ${same ? 'yes' : 'NO'}`);
   }
   let peer = NaN;
   if (PY) {
     writeFileSync(join(dir, 'img.bin'), img);
-    const [ms = NaN, flips, ties] = python(LAB, [join(dir, 'img.bin'), join(dir, 'boxes.bin'), join(dir, 'exact.bin'), String(PEER_REPEATS)]);
+    const [ms = NaN, flips, ties] = python(LAB, [
+      join(dir, 'img.bin'),
+      join(dir, 'boxes.bin'),
+      join(dir, 'exact.bin'),
+      String(PEER_REPEATS),
+    ]);
     peer = ms;
     const boxes = readTyped(join(dir, 'boxes.bin'), Float32Array);
     const exact = readTyped(join(dir, 'exact.bin'), Float32Array);
@@ -197,7 +219,15 @@ try {
         : `boxes = torch+sklearn with the first pass decided exactly: ${sameArray(exact, ours.boxes) ? 'yes' : 'NO'} (torch float32 flipped ${flips} of ${ties} exact-0 pixels)`,
     );
   }
-  rows.push(row(`baseline detector 2048x2048 (${ours.labels.length} px kept, ${ours.sizes.length} boxes)`, tJs, tCpu, peer, checks));
+  rows.push(
+    row(
+      `baseline detector 2048x2048 (${ours.labels.length} px kept, ${ours.sizes.length} boxes)`,
+      tJs,
+      tCpu,
+      peer,
+      checks,
+    ),
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
@@ -205,7 +235,16 @@ try {
 console.log(`DBSCAN — ${machine()}; cpu: ${cpu.reason}\n`);
 console.log(
   table(
-    ['case', 'js median ms', 'cpu median ms', 'cpu min ms', `peer median ms (${PEER_REPEATS} run${PEER_REPEATS > 1 ? 's' : ''})`, 'peer / js', 'peer / cpu', 'identical'],
+    [
+      'case',
+      'js median ms',
+      'cpu median ms',
+      'cpu min ms',
+      `peer median ms (${PEER_REPEATS} run${PEER_REPEATS > 1 ? 's' : ''})`,
+      'peer / js',
+      'peer / cpu',
+      'identical',
+    ],
     rows,
   ),
 );

@@ -44,17 +44,24 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 function cocoLike(seed: number, columns: boolean, nc = 80): Float32Array {
   const { r, gauss } = prng(seed);
   const objects = Array.from({ length: 15 }, () => ({
-    cx: 40 + r() * 560, cy: 40 + r() * 560, w: 16 + r() * 300, h: 16 + r() * 300, cls: Math.floor(r() * nc),
+    cx: 40 + r() * 560,
+    cy: 40 + r() * 560,
+    w: 16 + r() * 300,
+    h: 16 + r() * 300,
+    cls: Math.floor(r() * nc),
   }));
   const cells: [number, number, number][] = [];
   for (const stride of [8, 16, 32]) {
-    for (let gy = 0; gy < 640 / stride; gy++) for (let gx = 0; gx < 640 / stride; gx++) cells.push([(gx + 0.5) * stride, (gy + 0.5) * stride, stride]);
+    for (let gy = 0; gy < 640 / stride; gy++)
+      for (let gx = 0; gx < 640 / stride; gx++) cells.push([(gx + 0.5) * stride, (gy + 0.5) * stride, stride]);
   }
-  const n = cells.length, width = columns ? 4 + nc : 5 + nc;
+  const n = cells.length,
+    width = columns ? 4 + nc : 5 + nc;
   const out = new Float32Array(n * width);
   const set = (i: number, k: number, v: number) => (out[columns ? k * n + i : i * width + k] = v);
   cells.forEach(([x, y, stride], i) => {
-    let best: (typeof objects)[number] | null = null, bestQ = 0;
+    let best: (typeof objects)[number] | null = null,
+      bestQ = 0;
     for (const o of objects) {
       const scale = Math.max(o.w, o.h) / stride;
       if (scale < 2 || scale > 20) continue;
@@ -65,7 +72,12 @@ function cocoLike(seed: number, columns: boolean, nc = 80): Float32Array {
     const cls = Array.from({ length: nc }, () => sigmoid(-6 + gauss()));
     if (best) {
       const j = 0.15 * (1 - bestQ);
-      box = [best.cx + best.w * j * gauss(), best.cy + best.h * j * gauss(), best.w * (1 + j * gauss()), best.h * (1 + j * gauss())];
+      box = [
+        best.cx + best.w * j * gauss(),
+        best.cy + best.h * j * gauss(),
+        best.w * (1 + j * gauss()),
+        best.h * (1 + j * gauss()),
+      ];
       obj = 0.15 + 0.8 * bestQ * (0.7 + 0.3 * r());
       cls[best.cls] = 0.5 + 0.45 * r();
       if (r() < 0.3) cls[Math.floor(r() * nc)] = 0.1 + 0.3 * r();
@@ -115,13 +127,21 @@ interface Case {
   pred: Float32Array;
 }
 
-const cases: Case[] = crossover ? [] : [
-  { name: 'YOLOv5 COCO [1,8400,85]', layout: 'yolov5', shape: [1, 8400, 85], pred: cocoLike(1, false) },
-  { name: 'YOLOv8 COCO [1,84,8400]', layout: 'yolov8', shape: [1, 84, 8400], pred: cocoLike(2, true) },
-  { name: 'YOLOv6 CDV [1,8400,6] (real model output)', layout: 'yolov6', shape: [1, 8400, 6], pred: await yolov6Output() },
-  { name: 'YOLOv5 dense uniform [1,8400,85]', layout: 'yolov5', shape: [1, 8400, 85], pred: dense(3, 8400, 80) },
-];
-const iou = 0.45, maxDetections = 1000;
+const cases: Case[] = crossover
+  ? []
+  : [
+      { name: 'YOLOv5 COCO [1,8400,85]', layout: 'yolov5', shape: [1, 8400, 85], pred: cocoLike(1, false) },
+      { name: 'YOLOv8 COCO [1,84,8400]', layout: 'yolov8', shape: [1, 84, 8400], pred: cocoLike(2, true) },
+      {
+        name: 'YOLOv6 CDV [1,8400,6] (real model output)',
+        layout: 'yolov6',
+        shape: [1, 8400, 6],
+        pred: await yolov6Output(),
+      },
+      { name: 'YOLOv5 dense uniform [1,8400,85]', layout: 'yolov5', shape: [1, 8400, 85], pred: dense(3, 8400, 80) },
+    ];
+const iou = 0.45,
+  maxDetections = 1000;
 const python = '/usr/bin/python3';
 const peer = join(import.meta.dirname, 'peers', 'yolov5_nms.py');
 const backends = availableBackends().filter((b) => b === 'js' || b === 'cpu');
@@ -158,20 +178,41 @@ function runTorch(c: Case, conf: number, threads: number): TorchRun | null {
   }
   const dir = mkdtempSync(join(tmpdir(), 'maskbox-bench-'));
   try {
-    const f = join(dir, 'pred.f32'), out = join(dir, 'out.json');
+    const f = join(dir, 'pred.f32'),
+      out = join(dir, 'out.json');
     writeFileSync(f, new Uint8Array(c.pred.buffer, c.pred.byteOffset, c.pred.byteLength));
     const layout = c.layout === 'yolov8' ? 'yolov8' : 'yolov5';
-    const p = spawnSync(python, [peer, f, ...c.shape.map(String), layout, String(conf), String(iou), String(maxDetections), String(repeats), out, String(threads)], {
-      encoding: 'utf8',
-      timeout: 600_000,
-    });
+    const p = spawnSync(
+      python,
+      [
+        peer,
+        f,
+        ...c.shape.map(String),
+        layout,
+        String(conf),
+        String(iou),
+        String(maxDetections),
+        String(repeats),
+        out,
+        String(threads),
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 600_000,
+      },
+    );
     if (p.status !== 0) {
       notes.push(`torch failed on ${c.name}: ${p.stderr.trim().split('\n').slice(-1)[0]}`);
       return null;
     }
     const t = JSON.parse(p.stdout.trim().split('\n').pop()!);
     const det = JSON.parse(readFileSync(out, 'utf8')).det as number[][];
-    return { ms: t.median, min: t.min, det, meta: `torch ${t.torch}, torchvision ${t.torchvision}, ${t.threads} threads` };
+    return {
+      ms: t.median,
+      min: t.min,
+      det,
+      meta: `torch ${t.torch}, torchvision ${t.torchvision}, ${t.threads} threads`,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -185,9 +226,18 @@ for (const c of cases) {
     const [ref] = await nonMaxSuppression(c.pred, c.shape, { ...opts, backend: 'js' });
     const count = c.layout === 'yolov8' ? c.shape[2] : c.shape[1];
     const kargs: YoloNmsArgs = {
-      pred: c.pred, count, layout: c.layout === 'yolov8' ? 'columns' : 'rows', hasObjectness: c.layout !== 'yolov8',
+      pred: c.pred,
+      count,
+      layout: c.layout === 'yolov8' ? 'columns' : 'rows',
+      hasObjectness: c.layout !== 'yolov8',
       numClasses: (c.layout === 'yolov8' ? c.shape[1] : c.shape[2]) - (c.layout === 'yolov8' ? 4 : 5),
-      conf, iou, classFilter: null, agnostic: false, maxCandidates: 30000, maxDetections, maxWh: 7680,
+      conf,
+      iou,
+      classFilter: null,
+      agnostic: false,
+      maxCandidates: 30000,
+      maxDetections,
+      maxWh: 7680,
     };
     const candidates = (() => {
       let m = 0;
@@ -209,8 +259,14 @@ for (const c of cases) {
     })();
     const impls: [string, () => Promise<YoloDetections>][] = [];
     for (const b of backends) {
-      impls.push([`maskbox ${b} (nonMaxSuppression)`, async () => (await nonMaxSuppression(c.pred, c.shape, { ...opts, backend: b }))[0]!]);
-      impls.push([`maskbox ${b} kernel only`, async () => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', b)!.run(kargs)]);
+      impls.push([
+        `maskbox ${b} (nonMaxSuppression)`,
+        async () => (await nonMaxSuppression(c.pred, c.shape, { ...opts, backend: b }))[0]!,
+      ]);
+      impls.push([
+        `maskbox ${b} kernel only`,
+        async () => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', b)!.run(kargs),
+      ]);
     }
     const timed: [string, number, number, string][] = [];
     for (const [name, fn] of impls) {
@@ -221,33 +277,90 @@ for (const c of cases) {
     for (const threads of [cpus().length, 1]) {
       const t = runTorch(c, conf, threads);
       if (!t) break;
-      timed.push([`torch ${c.layout === 'yolov8' ? 'Ultralytics 8' : 'YOLOv5'} non_max_suppression, ${threads} thread${threads > 1 ? 's' : ''}`, t.ms, t.min, compareTorch(t.det, ref!)]);
+      timed.push([
+        `torch ${c.layout === 'yolov8' ? 'Ultralytics 8' : 'YOLOv5'} non_max_suppression, ${threads} thread${threads > 1 ? 's' : ''}`,
+        t.ms,
+        t.min,
+        compareTorch(t.det, ref!),
+      ]);
       torch = Math.min(torch ?? Infinity, t.ms);
       torchMeta = t.meta.replace(/, \d+ threads$/, '');
     }
     const js = timed[0]![1];
     for (const [name, ms, min, same] of timed) {
-      rows.push([c.name, conf, `${candidates} / ${ref!.scores.length}`, name, ms, min, (js / ms).toFixed(1) + 'x', torch ? (torch / ms).toFixed(1) + 'x' : '-', same]);
+      rows.push([
+        c.name,
+        conf,
+        `${candidates} / ${ref!.scores.length}`,
+        name,
+        ms,
+        min,
+        (js / ms).toFixed(1) + 'x',
+        torch ? (torch / ms).toFixed(1) + 'x' : '-',
+        same,
+      ]);
     }
   }
 }
 
-if (!crossover) console.log(`YOLO post-process (decode + NMS), iou ${iou}, maxDetections ${maxDetections} — ${machine()}; ${torchMeta}\n`);
-if (!crossover) console.log(table(['input', 'conf', 'candidates / kept', 'implementation', 'median ms', 'min ms', 'speed vs js op', 'speed vs best torch', 'identical to reference'], rows));
+if (!crossover)
+  console.log(
+    `YOLO post-process (decode + NMS), iou ${iou}, maxDetections ${maxDetections} — ${machine()}; ${torchMeta}\n`,
+  );
+if (!crossover)
+  console.log(
+    table(
+      [
+        'input',
+        'conf',
+        'candidates / kept',
+        'implementation',
+        'median ms',
+        'min ms',
+        'speed vs js op',
+        'speed vs best torch',
+        'identical to reference',
+      ],
+      rows,
+    ),
+  );
 if (notes.length) console.log('\n' + notes.map((n) => `- ${n}`).join('\n'));
 
 if (crossover) {
   // Small inputs: where does the native call (thread-pool round trip) start to pay? Work = prediction values.
   const xs: (string | number)[][] = [];
-  for (const [layout, w] of [['rows', 6], ['rows', 85], ['columns', 84]] as const) {
+  for (const [layout, w] of [
+    ['rows', 6],
+    ['rows', 85],
+    ['columns', 84],
+  ] as const) {
     for (const n of [8, 16, 32, 64, 128, 256, 1024]) {
       const pred = dense(n, n, w - 5).subarray(0, n * w); // columns: the same uniform values read as [w, n]
       const a: YoloNmsArgs = {
-        pred, count: n, layout, hasObjectness: layout === 'rows', numClasses: layout === 'rows' ? w - 5 : w - 4, conf: 0.25, iou,
-        classFilter: null, agnostic: false, maxCandidates: 30000, maxDetections, maxWh: 7680,
+        pred,
+        count: n,
+        layout,
+        hasObjectness: layout === 'rows',
+        numClasses: layout === 'rows' ? w - 5 : w - 4,
+        conf: 0.25,
+        iou,
+        classFilter: null,
+        agnostic: false,
+        maxCandidates: 30000,
+        maxDetections,
+        maxWh: 7680,
       };
-      const [tj, tc] = [await timeit(() => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', 'js')!.run(a), 41, 5), await timeit(() => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', 'cpu')!.run(a), 41, 5)];
-      xs.push([`${layout} [${n}, ${w}]`, n * w, tj.median * 1e3, tc.median * 1e3, (tj.median / tc.median).toFixed(2) + 'x']);
+      const [tj, tc] = [
+        await timeit(() => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', 'js')!.run(a), 41, 5),
+        await timeit(() => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', 'cpu')!.run(a), 41, 5),
+      ];
+      xs.push([
+        `${layout} [${n}, ${w}]`,
+        n * w,
+        tj.median * 1e3,
+        tc.median * 1e3,
+        (tj.median / tc.median).toFixed(2) + 'x',
+      ]);
     }
   }
   console.log('\nCrossover (kernel only, median µs)\n');

@@ -72,11 +72,22 @@ run(`native dbscan equals the JS reference (${reason})`, () => {
     await check(pts, 2, 8.5, 20); // grid
     const dup = Float64Array.from([...pts, ...pts.subarray(0, 200)]); // 100 duplicated points: grid
     await check(dup, 2, 3, 3);
-    await check(pts.map((v, i) => (i % 2 ? v : v + 2 ** 31)), 2, 3, 2); // beyond 2^30: grid
-    await check(pts.map((v) => v * 40), 2, 90, 3); // bounding box > 8n pixels: grid
+    await check(
+      pts.map((v, i) => (i % 2 ? v : v + 2 ** 31)),
+      2,
+      3,
+      2,
+    ); // beyond 2^30: grid
+    await check(
+      pts.map((v) => v * 5),
+      2,
+      7.5,
+      3,
+    ); // bounding box above 16n pixels: grid
     // integer data with sqrt-ties: eps^2 just below a sum of two squares (sqrt(13)^2 = 12.999999999999998,
     // so offsets (2, 3) are ties): grid path; eps^2 just above (sqrt(5), sqrt(8)) or exact: raster
-    for (const eps of [Math.sqrt(13), Math.sqrt(18), Math.sqrt(5), Math.sqrt(8), Math.SQRT2, 2.5]) await check(pts, 2, eps, 4);
+    for (const eps of [Math.sqrt(13), Math.sqrt(18), Math.sqrt(5), Math.sqrt(8), Math.SQRT2, 2.5])
+      await check(pts, 2, eps, 4);
     expect(n).toBeGreaterThan(10_000);
   });
 
@@ -137,7 +148,8 @@ run('native baseline equals the JS reference', () => {
           grey[y * w + x]! += peak * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (rad * rad)) * (0.6 + 0.8 * r());
     }
     const out = new Uint8Array(w * h * ch);
-    for (let i = 0; i < w * h; i++) for (let c = 0; c < ch; c++) out[i * ch + c] = Math.min(255, grey[i]! * (0.8 + 0.4 * r()));
+    for (let i = 0; i < w * h; i++)
+      for (let c = 0; c < ch; c++) out[i * ch + c] = Math.min(255, grey[i]! * (0.8 + 0.4 * r()));
     return out;
   };
   const check = async (args: BaselineArgs) => {
@@ -165,11 +177,13 @@ run('native baseline equals the JS reference', () => {
         const r = await check({ ...base, data, width: w, height: h, channels: ch });
         if (w * h > 10_000) expect(r.sizes.length).toBeGreaterThan(3);
         // raw 0..255 values: the first pass dilates the noisy background, DBSCAN gets one huge cluster
-        if (ch === 1) await check({ ...base, data, width: w, height: h, channels: ch, scale: 'raw', passes: 2, box: 'edges' });
+        if (ch === 1)
+          await check({ ...base, data, width: w, height: h, channels: ch, scale: 'raw', passes: 2, box: 'edges' });
       }
     }
     const data = image(500, 700, 3, 99);
-    for (const passes of [1, 2, 3, 7, 18, 30]) await check({ ...base, data, width: 500, height: 700, channels: 3, passes });
+    for (const passes of [1, 2, 3, 7, 18, 30])
+      await check({ ...base, data, width: 500, height: 700, channels: 3, passes });
     await check({ ...base, data, width: 500, height: 700, channels: 3, eps: 1.5, minSamples: 4 });
   });
 });

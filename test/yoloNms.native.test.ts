@@ -46,7 +46,12 @@ function makePred(r: () => number, s: PredSpec): Float32Array {
   const rows = new Float32Array(s.count * width);
   for (let i = 0; i < s.count; i++) {
     const [ox, oy, ow, oh] = objects[Math.floor(r() * objects.length)]!;
-    const v = [snap(ox! + (r() - 0.5) * 10), snap(oy! + (r() - 0.5) * 10), snap(ow! * (0.8 + 0.4 * r())), snap(oh! * (0.8 + 0.4 * r()))];
+    const v = [
+      snap(ox! + (r() - 0.5) * 10),
+      snap(oy! + (r() - 0.5) * 10),
+      snap(ow! * (0.8 + 0.4 * r())),
+      snap(oh! * (0.8 + 0.4 * r())),
+    ];
     if (s.hasObjectness) v.push(q(r()));
     const base = Math.fround(r());
     for (let c = 0; c < s.numClasses; c++) {
@@ -66,8 +71,19 @@ function makePred(r: () => number, s: PredSpec): Float32Array {
 
 function args(pred: Float32Array, s: PredSpec, o: Partial<YoloNmsArgs> = {}): YoloNmsArgs {
   return {
-    pred, count: s.count, layout: s.columns ? 'columns' : 'rows', hasObjectness: s.hasObjectness, numClasses: s.numClasses,
-    conf: 0.25, iou: 0.45, classFilter: null, agnostic: false, maxCandidates: 30000, maxDetections: 1000, maxWh: 7680, ...o,
+    pred,
+    count: s.count,
+    layout: s.columns ? 'columns' : 'rows',
+    hasObjectness: s.hasObjectness,
+    numClasses: s.numClasses,
+    conf: 0.25,
+    iou: 0.45,
+    classFilter: null,
+    agnostic: false,
+    maxCandidates: 30000,
+    maxDetections: 1000,
+    maxWh: 7680,
+    ...o,
   };
 }
 
@@ -104,7 +120,11 @@ describeNative('yoloNms native kernel equals the JS reference', () => {
         maxDetections: t % 3 === 2 ? 1 + Math.floor(r() * 20) : 1000,
       };
       const a = args(pred, s, o);
-      expectSame(await cpu!.run(a), await js.run(a), `case ${t} ${JSON.stringify({ ...s, ...o, classFilter: o.classFilter && Array.from(o.classFilter) })}`);
+      expectSame(
+        await cpu!.run(a),
+        await js.run(a),
+        `case ${t} ${JSON.stringify({ ...s, ...o, classFilter: o.classFilter && Array.from(o.classFilter) })}`,
+      );
     }
   });
 
@@ -124,7 +144,13 @@ describeNative('yoloNms native kernel equals the JS reference', () => {
     for (const numClasses of [8, 13, 80]) {
       for (const columns of [false, true]) {
         for (const spec of [{ adjacent: true }, { levels: 3 }, { levels: 0 }]) {
-          const s: PredSpec = { count: 700, numClasses, hasObjectness: !columns || numClasses === 13, columns, ...spec };
+          const s: PredSpec = {
+            count: 700,
+            numClasses,
+            hasObjectness: !columns || numClasses === 13,
+            columns,
+            ...spec,
+          };
           const a = args(makePred(r, s), s, { conf: 0.05, iou: 0.6 });
           expectSame(await cpu!.run(a), await js.run(a), JSON.stringify(s));
         }
@@ -142,7 +168,9 @@ describeNative('yoloNms native kernel equals the JS reference', () => {
       for (const columns of [false, true]) {
         const rows = [ax!, ay!, aw!, ah!, 0.9, bx!, by!, bw!, bh!, 0.8];
         const s: PredSpec = { count: 2, numClasses: 1, hasObjectness: false, columns };
-        const pred = columns ? Float32Array.from([ax!, bx!, ay!, by!, aw!, bw!, ah!, bh!, 0.9, 0.8]) : Float32Array.from(rows);
+        const pred = columns
+          ? Float32Array.from([ax!, bx!, ay!, by!, aw!, bw!, ah!, bh!, 0.9, 0.8])
+          : Float32Array.from(rows);
         for (const iou of [0.5, 0.49999, 0.45]) {
           const a = args(pred, s, { iou });
           const got = await cpu!.run(a);
@@ -160,10 +188,18 @@ describeNative('yoloNms native kernel equals the JS reference', () => {
       ['yolov8', [2, 84, 900]],
       ['yolov6', [1, 3000, 6]],
     ] as const) {
-      const s: PredSpec = { count: layout === 'yolov8' ? shape[2] : shape[1], numClasses: layout === 'yolov6' ? 1 : 80, hasObjectness: layout !== 'yolov8', columns: layout === 'yolov8' };
+      const s: PredSpec = {
+        count: layout === 'yolov8' ? shape[2] : shape[1],
+        numClasses: layout === 'yolov6' ? 1 : 80,
+        hasObjectness: layout !== 'yolov8',
+        columns: layout === 'yolov8',
+      };
       const pred = new Float32Array(shape[0] * shape[1] * shape[2]);
       for (let b = 0; b < shape[0]; b++) pred.set(makePred(r, s), b * shape[1] * shape[2]);
-      const [x, y] = [await nonMaxSuppression(pred, shape, { layout, conf: 0.25, backend: 'js' }), await nonMaxSuppression(pred, shape, { layout, conf: 0.25, backend: 'cpu' })];
+      const [x, y] = [
+        await nonMaxSuppression(pred, shape, { layout, conf: 0.25, backend: 'js' }),
+        await nonMaxSuppression(pred, shape, { layout, conf: 0.25, backend: 'cpu' }),
+      ];
       expect(x.length).toBe(shape[0]);
       for (let b = 0; b < shape[0]; b++) {
         expect(y[b]!.backend).toBe('cpu');
@@ -175,7 +211,10 @@ describeNative('yoloNms native kernel equals the JS reference', () => {
   it('on inputs large enough for the thread pool (100k rows, [84, 8400], [8400, 85])', async () => {
     const r = rng(9);
     const specs: [PredSpec, Partial<YoloNmsArgs>][] = [
-      [{ count: 100_000, numClasses: 1, hasObjectness: true, columns: false, levels: 50, objects: 400 }, { conf: 0.9, maxCandidates: 4000 }],
+      [
+        { count: 100_000, numClasses: 1, hasObjectness: true, columns: false, levels: 50, objects: 400 },
+        { conf: 0.9, maxCandidates: 4000 },
+      ],
       [{ count: 8400, numClasses: 80, hasObjectness: false, columns: true, objects: 50 }, { conf: 0.95 }],
       [{ count: 8400, numClasses: 80, hasObjectness: true, columns: false, levels: 20, objects: 50 }, { conf: 0.6 }],
     ];
@@ -209,7 +248,10 @@ describeNative('yoloNms native kernel equals the JS reference', () => {
       console.log(JSON.stringify(out));`;
     const runs = ['1', '3'].map((threads) => {
       const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-        cwd: REPO, env: { ...process.env, MASKBOX_THREADS: threads }, encoding: 'utf8', timeout: 120_000,
+        cwd: REPO,
+        env: { ...process.env, MASKBOX_THREADS: threads },
+        encoding: 'utf8',
+        timeout: 120_000,
       });
       expect(p.status, p.stderr).toBe(0);
       return JSON.parse(p.stdout) as [number, number, string][];
@@ -223,8 +265,18 @@ describeNative('yoloNms native kernel equals the JS reference', () => {
 
 describeNative('yoloNms native argument checks', () => {
   const ok = () => ({
-    pred: new Float32Array(2 * 6), count: 2, layout: 'rows', hasObjectness: true, numClasses: 1, conf: 0.25, iou: 0.45,
-    classFilter: null, agnostic: false, maxCandidates: 10, maxDetections: 10, maxWh: 7680,
+    pred: new Float32Array(2 * 6),
+    count: 2,
+    layout: 'rows',
+    hasObjectness: true,
+    numClasses: 1,
+    conf: 0.25,
+    iou: 0.45,
+    classFilter: null,
+    agnostic: false,
+    maxCandidates: 10,
+    maxDetections: 10,
+    maxWh: 7680,
   });
   it('throws a TypeError/RangeError naming the argument for bad lengths, types and ranges', async () => {
     const call = addon!.yoloNms as (a: unknown) => Promise<unknown>;

@@ -75,6 +75,7 @@ BaselineOutput Baseline(const uint8_t* data, const BaselineOptions& o) {
   d.dims = 2;
   d.eps = o.eps;
   d.min_samples = o.min_samples;
+  d.raster_pixels = (w + 16) * (h + 16);  // the pixels are a raster already: DBSCAN may use one this size
   const size_t clusters = static_cast<size_t>(Dbscan(rc.data(), d, out.labels.data(), core.data()));
 
   std::vector<int32_t> box(4 * clusters);

@@ -12,6 +12,10 @@ struct DbscanOptions {
   size_t dims = 2;          // coordinates per point, >= 1 (the grid indexes the first two)
   double eps = 0.5;         // finite, > 0
   int64_t min_samples = 5;  // >= 1
+  // Integer 2-D input may take a raster path (dbscanRaster.h) of 5 bytes per pixel of its bounding box
+  // (+ margins), normally when that is at most 16n + 65536 pixels; a caller that holds an image already
+  // (the baseline) allows this many pixels regardless.
+  size_t raster_pixels = 0;
 };
 
 /**

@@ -37,7 +37,8 @@ bool DbscanRaster(const T* pts, const DbscanOptions& o, int32_t* labels, uint8_t
   // Raster with a margin of R = floor(eps) pixels, so that every offset stays inside it.
   const int64_t r = static_cast<int64_t>(std::floor(o.eps));
   const int64_t w = static_cast<int64_t>(max_x - min_x) + 1 + 2 * r, h = static_cast<int64_t>(max_y - min_y) + 1 + 2 * r;
-  if (static_cast<double>(w) * static_cast<double>(h) > 8.0 * static_cast<double>(n) + 65536) return false;
+  const double area = static_cast<double>(w) * static_cast<double>(h);
+  if (area > 16.0 * static_cast<double>(n) + 65536 && area > static_cast<double>(o.raster_pixels)) return false;
 
   // Offsets within eps (all, and the "later" half: below, or right on the same row), decided with the
   // grid path's arithmetic. Any sqrt-tie offset (eps^2 < S, sqrt(S) <= eps) sends the input there.

@@ -16,8 +16,9 @@ namespace maskbox::cpu {
  *
  * Returns false, having written nothing, when the input does not qualify, and the caller takes the
  * grid path: not 2-D, n <= 11, a coordinate that is not an integer in [-2^30, 2^30], eps > 8, two
- * points on one pixel, a bounding box above 8n + 65536 pixels, or an eps whose offsets include
- * sqrt-ties (`eps*eps` just below an integer, e.g. eps = sqrt(3); dbscanTies.h).
+ * points on one pixel, a bounding box (with margins) above max(16n + 65536, o.raster_pixels) pixels, or
+ * an eps whose offsets include sqrt-ties (`eps*eps` rounding just below a sum of two squares, e.g.
+ * eps = sqrt(13): offsets (2, 3) are ties; dbscanTies.h).
  */
 template <typename T>
 bool DbscanRaster(const T* points, const DbscanOptions& o, int32_t* labels, uint8_t* core, int32_t* clusters);

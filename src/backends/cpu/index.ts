@@ -99,6 +99,6 @@ export const cpuKernels: Kernel<any, any>[] = [
   { op: 'rleOverlap', backend: 'cpu', minWork: 1 << 15, supports: () => nativeHasOp('rleOverlap'), run: rleOverlapCpu }, // run values
   { op: 'dice', backend: 'cpu', minWork: 1 << 17, supports: () => nativeHasOp('dice'), run: diceCpu }, // mask bytes per side
   { op: 'cocoEval', backend: 'cpu', minWork: 1 << 12, supports: () => nativeHasOp('cocoEval'), run: cocoEvalCpu }, // detections x ground truths (TODO measure)
-  { op: 'dbscan', backend: 'cpu', minWork: 256, supports: () => nativeHasOp('dbscan'), run: dbscanCpu }, // points (js ~equal at 64-128, slower from 256)
-  { op: 'baseline', backend: 'cpu', minWork: 512, supports: () => nativeHasOp('baseline'), run: baselineCpu }, // image pixels (equal at 16x16, js 2.5x slower at 24x24)
+  { op: 'dbscan', backend: 'cpu', minWork: 128, supports: () => nativeHasOp('dbscan'), run: dbscanCpu }, // points (equal at 128, js 1.8x slower at 256)
+  { op: 'baseline', backend: 'cpu', minWork: 256, supports: () => nativeHasOp('baseline'), run: baselineCpu }, // image pixels (js 2x slower at 8x8, 3x at 16x16)
 ];

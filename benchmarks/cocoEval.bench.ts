@@ -32,6 +32,7 @@ import { cocoEvalCpu } from '../src/backends/cpu/cocoEval.js';
 import { parseCocoResultsNative } from '../src/io/cocoJsonNative.js';
 import { nativeStatus } from '../bindings/native.js';
 import { machine, table } from './harness.js';
+import { rng } from '../test/helpers.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,16 +51,6 @@ const BACKENDS = (values.backends ?? 'js,cpu')
   .split(',')
   .filter((b) => b === 'js' || (b === 'cpu' && getKernel('cocoEval', 'cpu') !== undefined)) as ('js' | 'cpu')[];
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
@@ -98,7 +89,7 @@ function ellipseCounts(x: number, y: number, w: number, h: number, H: number, W:
 
 /** Synthetic ground truth (JSON) and bbox + segm results (JSON). */
 function synthetic(n: number, seed = 7) {
-  const r = prng(seed);
+  const r = rng(seed);
   const W = 640,
     H = 480;
   const images = Array.from({ length: n }, (_, i) => ({ id: i + 1, width: W, height: H }));

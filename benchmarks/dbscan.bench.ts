@@ -17,6 +17,7 @@ import { dbscanBaseline } from '../src/ops/baseline.js';
 import { backendStatus } from '../src/backends/registry.js';
 import { ensureBackends } from '../src/backends/index.js';
 import { machine, table, timeit, type Timing } from './harness.js';
+import { rng } from '../test/helpers.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,21 +37,11 @@ const cpu = backendStatus('cpu');
 if (!cpu.available) console.error(`cpu backend unavailable (${cpu.reason}): js rows only`);
 const CPU = cpu.available;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** About `target` on-pixels of random blobs (radius 2..10, 70 % filled) on a square canvas at ~25 % cover. */
 function pixelPoints(target: number, seed: number): Float64Array {
   const side = Math.ceil(Math.sqrt(target / 0.25));
-  const r = prng(seed);
+  const r = rng(seed);
   const mask = new Uint8Array(side * side);
   let on = 0;
   while (on < target) {
@@ -75,7 +66,7 @@ function pixelPoints(target: number, seed: number): Float64Array {
 /** 2048x2048 RGB: ~250 vesicles (filled and ring, radius 12..20, some touching), dark noisy background. */
 function vesicleImage(seed: number): Uint8Array {
   const W = 2048,
-    r = prng(seed);
+    r = rng(seed);
   const img = new Float32Array(W * W);
   for (let i = 0; i < img.length; i++) img[i] = r() * 20;
   for (let v = 0; v < 250; v++) {

@@ -21,6 +21,7 @@ import { availableBackends } from '../test/helpers.js';
 import { getKernel } from '../src/backends/registry.js';
 import { loadNative } from '../bindings/native.js';
 import { machine, table, timeit } from './harness.js';
+import { rng } from '../test/helpers.js';
 
 const quick = process.argv.includes('--quick');
 const C = 29,
@@ -31,20 +32,10 @@ const C = 29,
 const shape = [C, h, w] as const,
   size = [H, W] as const;
 
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Per class 1-3 rotated ellipses (bone-like: long and thin to round), logit 10 inside falling to -15. */
 function bones(): Float32Array {
-  const r = mulberry(2048);
+  const r = rng(2048);
   const x = new Float32Array(C * h * w);
   for (let c = 0; c < C; c++) {
     const blobs = Array.from({ length: 1 + Math.floor(r() * 3) }, () => {
@@ -74,7 +65,7 @@ const inputs: [string, Float32Array, { threshold?: number; logitCutoff?: number 
 ];
 {
   // Every cell straddles the cutoff within the rounding margin: values 1 +- 2^-20, cutoff 1 - 2^-21.
-  const r = mulberry(7);
+  const r = rng(7);
   const x = Float32Array.from({ length: C * h * w }, () => 1 + (r() - 0.5) * 2 ** -21);
   inputs.push(['worst case (every pixel interpolated)', x, { logitCutoff: 1 - 2 ** -21 }]);
 }

@@ -12,6 +12,11 @@
 // 2. per category, in parallel: the stable score sort and, per area range and maxDets, the precision at
 //    each recall threshold (searchsorted left) and the final recall.
 #include <algorithm>
+#include <chrono>
+#include <ctime>
+static double ThreadCpuMs() { timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6; }
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -117,8 +122,20 @@ void EvaluateCell(const CocoEvalInput& in, size_t c, const double* thr, CellScra
     }
     return;
   }
-  // IoU [D, G] (bboxIouXywh, then rleIou where the boxes overlap).
-  s->iou.assign(D * G, 0.0);
+  if (D == 0) {  // nothing to match: only the count of ground truths in each area range
+    for (size_t a = 0; a < A; a++) {
+      const double lo = in.area_ranges[2 * a], hi = in.area_ranges[2 * a + 1];
+      int32_t kept = 0;
+      for (size_t g = 0; g < G; g++) {
+        const double ar = in.gt_area[g0 + g];
+        kept += !(in.gt_crowd[g0 + g] != 0 || ar < lo || ar > hi);
+      }
+      gt_count[a * cells + c] = kept;
+    }
+    return;
+  }
+  // IoU [D, G] (bboxIouXywh, then rleIou where the boxes overlap); every entry is written below.
+  if (s->iou.size() < D * G) s->iou.resize(D * G);
   double* iou = s->iou.data();
   for (size_t g = 0; g < G; g++) {
     const double* gb = in.gt_box + 4 * (g0 + g);
@@ -231,24 +248,29 @@ void AccumulateCategory(const CocoEvalInput& in, size_t k, const uint8_t* state,
   std::sort(order.begin(), order.end(), [score](int32_t x, int32_t y) {
     return score[x] > score[y] || (score[x] == score[y] && x < y);
   });
-  // Rank within its cell and states, gathered into score order ([a][t][j]: each pass below is sequential).
-  std::vector<int32_t> rank(nk);
+  // Per (area range, IoU threshold): the detections that are not ignored, in score order, each as
+  // code = rank-in-cell << 1 | is-true-positive (one gather pass; the maxDets passes below are sequential).
+  std::vector<uint32_t> rank(nk);
   for (size_t i = 0; i < I; i++) {
     const size_t c = k * I + i;
     for (size_t n = in.dt_start[c]; n < static_cast<size_t>(in.dt_start[c + 1]); n++)
-      rank[n - n0] = static_cast<int32_t>(n - in.dt_start[c]);
+      rank[n - n0] = static_cast<uint32_t>(n - in.dt_start[c]);  // < 2^31: fits with the flag
   }
-  std::vector<int32_t> srank(nk);
-  std::vector<uint8_t> sstate(A * T * nk);
+  const size_t AT = A * T;
+  std::vector<uint32_t> codes(AT * nk);
+  std::vector<size_t> len(AT, 0);
   for (size_t j = 0; j < nk; j++) {
     const size_t n = order[j];
-    srank[j] = rank[n - n0];
-    const uint8_t* st = state + n * A * T;
-    for (size_t at = 0; at < A * T; at++) sstate[at * nk + j] = st[at];
+    const uint32_t r2 = rank[n - n0] << 1;
+    const uint8_t* st = state + n * AT;
+    for (size_t at = 0; at < AT; at++) {
+      const uint32_t s = st[at];
+      codes[at * nk + len[at]] = r2 | (s == kTp);
+      len[at] += s != kIgnored;  // branch-free append
+    }
   }
   std::vector<double> tp_rc(nk), tp_pr(nk);
   std::vector<uint32_t> tp_fp(nk + 1);  // per true positive: the false positives ranked before it
-  const int32_t* rk = srank.data();
   uint32_t* fps = tp_fp.data();
   for (size_t a = 0; a < A; a++) {
     int64_t npig_i = 0;
@@ -256,19 +278,19 @@ void AccumulateCategory(const CocoEvalInput& in, size_t k, const uint8_t* state,
     if (npig_i == 0) continue;
     const double npig = static_cast<double>(npig_i);
     for (size_t m = 0; m < M; m++) {
-      const int32_t max_det = static_cast<int32_t>(std::min<int64_t>(in.max_dets[m], INT32_MAX));
+      const uint32_t max_det = static_cast<uint32_t>(std::clamp<int64_t>(in.max_dets[m], 0, INT32_MAX));
       for (size_t t = 0; t < T; t++) {
-        const uint8_t* st = sstate.data() + (a * T + t) * nk;
+        const uint32_t* code = codes.data() + (a * T + t) * nk;
+        const size_t nc = len[a * T + t];
         // Branch-free count (TP/FP are unpredictable): each TP records the FP count before it.
         uint32_t fp = 0;
         size_t ntp = 0;
-        for (size_t j = 0; j < nk; j++) {
-          const uint32_t s = st[j];
-          const uint32_t in_cut = rk[j] < max_det;
-          const uint32_t is_tp = in_cut & (s == kTp);
-          fp += in_cut & (s == kFp);
+        for (size_t j = 0; j < nc; j++) {
+          const uint32_t c = code[j];
+          const uint32_t in_cut = (c >> 1) < max_det;
+          fp += in_cut & ~c & 1u;
           fps[ntp] = fp;
-          ntp += is_tp;
+          ntp += in_cut & c & 1u;
         }
         for (size_t i = 0; i < ntp; i++) {
           const double tp = static_cast<double>(i + 1), f = static_cast<double>(fps[i]);
@@ -300,14 +322,18 @@ void CocoEvaluate(const CocoEvalInput& in, double* precision, double* recall) {
   std::vector<uint8_t> state(N * A * T);
   std::vector<int32_t> gt_count(A * cells);
   // ~64 cells a chunk (a few hundred IoUs each): enough to amortise the chunk overhead.
+  auto T0 = ThreadCpuMs();
   pool::ParallelFor(cells, 64, [&](size_t begin, size_t end) {
     CellScratch s;
     for (size_t c = begin; c < end; c++) EvaluateCell(in, c, thr.data(), &s, state.data(), gt_count.data());
   });
+  auto T1 = ThreadCpuMs();
   pool::ParallelFor(in.K, 1, [&](size_t begin, size_t end) {
     for (size_t k = begin; k < end; k++)
       AccumulateCategory(in, k, state.data(), gt_count.data(), precision, recall);
   });
+  auto T2 = ThreadCpuMs();
+  if (getenv("COCO_TIMING")) fprintf(stderr, "stage1 %.1f ms stage2 %.1f ms\n", T1 - T0, T2 - T1);
 }
 
 }  // namespace

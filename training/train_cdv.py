@@ -32,11 +32,12 @@ INPUT = 640
 LAB_SCALE = INPUT / 2048  # the inference letterbox maps a 2048 image to 640
 
 # Datasets written by the simulator: (name, preset, seed, n). Training mixes lab-like and wide ranges.
-# The shipped model saw train_lab 0-119 and train_wide 0-63 (the simulator was still writing
-# train_wide during training; see training/README.md), and was scored on val_lab and val_wide.
+# The shipped model saw train_lab 0-119 and train_wide 0-63 in phases 1-2 (the simulator was still
+# writing train_wide during training; see training/README.md), train_wide 0-106 in the phase-3
+# fine-tune, and was scored on val_lab and val_wide. Images depend only on (seed, index).
 DATASETS = [
     ("train_lab", "lab", 202, 120),
-    ("train_wide", "wide", 101, 64),
+    ("train_wide", "wide", 101, 107),
     ("val_lab", "lab", 9001, 30),
     ("val_wide", "wide", 9002, 20),
 ]

@@ -5,7 +5,8 @@
 // JSON.parse rejects — and the flat output is consistent: one value per entry in every array, offsets
 // monotone and ending at the buffers' ends, counts strings printable ASCII; mask results: every mask's
 // counts sum to height * width, re-parse from the kept string to the same counts, and give the
-// area and (when derived) the box of the RLE.
+// area of the RLE. The input is also read as raw counts: CocoCountsToBbox (which avoids dividing) must
+// equal a plain one-division-per-count rleToBbox, uint32 wrap-around included.
 //
 //   build/fuzz/fuzz_coco_json -dict=fuzz/coco_json.dict -max_total_time=120 build/fuzz/corpus/coco_json
 #include <cstdint>
@@ -127,9 +128,46 @@ struct Ref {
 #define CHECK(x) \
   if (!(x)) __builtin_trap()
 
+/** pycocotools' rleToBbox, written plainly (one division per count) to check CocoCountsToBbox's shortcut. */
+void RefBbox(const uint32_t* counts, size_t m, uint64_t h, uint64_t w, double* out) {
+  m = m / 2 * 2;
+  out[0] = out[1] = out[2] = out[3] = 0;
+  if (m == 0 || h == 0) return;
+  uint64_t xs = w, ys = h, xe = 0, ye = 0, xp = 0;
+  uint32_t cc = 0;
+  for (size_t j = 0; j < m; j++) {
+    cc += counts[j];
+    const uint32_t t = cc - static_cast<uint32_t>(j & 1);
+    const uint64_t y = t % h, x = t / h;
+    if (j % 2 == 0) xp = x;
+    else if (xp < x) ys = 0, ye = h - 1;
+    xs = x < xs ? x : xs, xe = x > xe ? x : xe, ys = y < ys ? y : ys, ye = y > ye ? y : ye;
+  }
+  out[0] = static_cast<double>(xs), out[1] = static_cast<double>(ys);
+  out[2] = static_cast<double>(xe - xs + 1), out[3] = static_cast<double>(ye - ys + 1);
+}
+
+/** The input read as [h, w, counts...] (small uint16 values, or any uint32 bits): boxes must agree. */
+void CheckBbox(const uint8_t* data, size_t size) {
+  if (size < 3) return;
+  const bool wide = data[0] & 1;
+  const uint64_t h = wide ? (uint64_t{data[1]} << 24 | uint64_t{data[2]} << 8 | 1) : data[1], w = data[2];
+  std::vector<uint32_t> c;
+  for (size_t i = 3; i + (wide ? 4 : 1) <= size; i += wide ? 4 : 1) {
+    uint32_t v = data[i];
+    if (wide) std::memcpy(&v, data + i, 4);
+    c.push_back(v);
+  }
+  double a[4], b[4];
+  CocoCountsToBbox(c.data(), c.size(), h, w, a);
+  RefBbox(c.data(), c.size(), h, w, b);
+  CHECK(std::memcmp(a, b, sizeof a) == 0);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  CheckBbox(data, size);
   CocoResultsFlat r;
   std::string error;
   const bool ok = ParseCocoResultsJson(data, size, &r, &error);
@@ -172,8 +210,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       CHECK(ParseCocoString<char>(s, r.text_start[j + 1] - r.text_start[j], h, w, &again, &err));
       CHECK(again.size() == m && (m == 0 || std::memcmp(again.data(), c, m * 4) == 0));
     }
-    double box[4];
+    double box[4], ref[4];
     CocoCountsToBbox(c, m, h, w, box);
+    RefBbox(c, m, h, w, ref);
+    CHECK(std::memcmp(box, ref, sizeof box) == 0);
     if (area > 0) CHECK(box[0] + box[2] <= static_cast<double>(w) && box[1] + box[3] <= static_cast<double>(h));
   }
   return 0;

@@ -28,10 +28,20 @@ void CocoCountsToBbox(const uint32_t* counts, size_t m, uint64_t h, uint64_t w, 
   }
   uint64_t xs = w, ys = h, xe = 0, ye = 0, xp = 0;
   uint32_t cc = 0;  // uint32 wrap-around, as maskApi.c (malformed counts only)
+  uint64_t col = 0, col_start = 0;  // the column of the last position, and its first position
   for (size_t j = 0; j < m; j++) {
     cc += counts[j];
     const uint32_t t = cc - static_cast<uint32_t>(j & 1);
-    const uint64_t y = t % h, x = (t - y) / h;
+    // x = t / h, y = t % h; without dividing when t is in the same column as the last one or the next.
+    uint64_t x, y;
+    const uint64_t off = t - col_start;  // wraps to huge when t < col_start
+    if (t >= col_start && off < h) {
+      x = col, y = off;
+    } else if (t >= col_start && off - h < h) {
+      x = ++col, y = off - h, col_start += h;
+    } else {
+      x = t / h, y = t % h, col = x, col_start = x * h;
+    }
     if (j % 2 == 0) {
       xp = x;
     } else if (xp < x) {

@@ -51,7 +51,6 @@ const BACKENDS = (values.backends ?? 'js,cpu')
   .split(',')
   .filter((b) => b === 'js' || (b === 'cpu' && getKernel('cocoEval', 'cpu') !== undefined)) as ('js' | 'cpu')[];
 
-
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
 function ellipsePolygon(x: number, y: number, w: number, h: number): number[] {

@@ -37,7 +37,6 @@ const cpu = backendStatus('cpu');
 if (!cpu.available) console.error(`cpu backend unavailable (${cpu.reason}): js rows only`);
 const CPU = cpu.available;
 
-
 /** About `target` on-pixels of random blobs (radius 2..10, 70 % filled) on a square canvas at ~25 % cover. */
 function pixelPoints(target: number, seed: number): Float64Array {
   const side = Math.ceil(Math.sqrt(target / 0.25));

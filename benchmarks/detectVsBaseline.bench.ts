@@ -197,7 +197,16 @@ async function evalSet(s: SetSpec, setIndex: number, det: Detector) {
   const maxGap = s.minGap + TOUCHING_GAP_PX; // the band pairs are placed in; = touching threshold at minGap 0
   const acc = {
     det: { ms: [] as number[], pairs: 0, recalled: 0, merged: 0, boxes: 0, split: 0, res: [] as object[] },
-    base: { ms: [] as number[], pairs: 0, recalled: 0, merged: 0, boxes: 0, split: 0, res: [] as object[], bySize: [] as object[] },
+    base: {
+      ms: [] as number[],
+      pairs: 0,
+      recalled: 0,
+      merged: 0,
+      boxes: 0,
+      split: 0,
+      res: [] as object[],
+      bySize: [] as object[],
+    },
   };
   let touchingPairsAll = 0;
   for (const im of gt.images) {
@@ -205,7 +214,8 @@ async function evalSet(s: SetSpec, setIndex: number, det: Detector) {
     if (img.bitDepth !== 8) throw new Error(`${im.fileName}: expected an 8-bit PNG`);
     const discs = geo.images[im.id - 1]!;
     const g = gtBoxes(gt, im.id);
-    if (g.length / 4 !== discs.length) throw new Error(`${s.name}: geometry and annotations disagree on image ${im.id}`);
+    if (g.length / 4 !== discs.length)
+      throw new Error(`${s.name}: geometry and annotations disagree on image ${im.id}`);
     const pairs = touchingPairs(discs, maxGap);
     touchingPairsAll += touchingPairs(discs, TOUCHING_GAP_PX).length / 2;
 
@@ -222,7 +232,12 @@ async function evalSet(s: SetSpec, setIndex: number, det: Detector) {
     acc.det.split += fragmented(g, boxCentres(d.boxes));
 
     t = performance.now();
-    const b: BaselineResult = await dbscanBaseline({ data: img.data as Uint8Array, width: img.width, height: img.height, channels: img.channels });
+    const b: BaselineResult = await dbscanBaseline({
+      data: img.data as Uint8Array,
+      width: img.width,
+      height: img.height,
+      channels: img.channels,
+    });
     acc.base.ms.push(performance.now() - t);
     baselineBackends.add(b.backend);
     const K = b.sizes.length;
@@ -334,11 +349,31 @@ function structureCheck(structures: Float64Array, refs: Float64Array[], det: num
   const found = (pts: number[]) => within(structures, pts, SMLM_R).filter(Boolean).length;
   const n = structures.length / 2;
   return table(
-    ['points (all frames)', 'count', `within ${SMLM_R} px of a structure`, `structures with a point within ${SMLM_R} px`],
     [
-      ["Picasso's localizations", String(locs.length / 2), fmt(frac(within(locs, structures, SMLM_R))), `${found(locs)} / ${n}`],
-      ['detector box centres', String(det.length / 2), fmt(frac(within(det, structures, SMLM_R))), `${found(det)} / ${n}`],
-      ['baseline box centres', String(base.length / 2), fmt(frac(within(base, structures, SMLM_R))), `${found(base)} / ${n}`],
+      'points (all frames)',
+      'count',
+      `within ${SMLM_R} px of a structure`,
+      `structures with a point within ${SMLM_R} px`,
+    ],
+    [
+      [
+        "Picasso's localizations",
+        String(locs.length / 2),
+        fmt(frac(within(locs, structures, SMLM_R))),
+        `${found(locs)} / ${n}`,
+      ],
+      [
+        'detector box centres',
+        String(det.length / 2),
+        fmt(frac(within(det, structures, SMLM_R))),
+        `${found(det)} / ${n}`,
+      ],
+      [
+        'baseline box centres',
+        String(base.length / 2),
+        fmt(frac(within(base, structures, SMLM_R))),
+        `${found(base)} / ${n}`,
+      ],
     ],
   );
 }
@@ -361,12 +396,17 @@ async function main() {
     }
     const r = await evalSet(sets[i]!, i, det);
     results.push(r);
-    console.error(`${r.set.name}: det AP ${fmt(r.det.ap)} base AP ${fmt(r.base.ap)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    console.error(
+      `${r.set.name}: det AP ${fmt(r.det.ap)} base AP ${fmt(r.base.ap)} (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+    );
   }
 
   const rows: (string | number)[][] = [];
   for (const r of results) {
-    for (const [method, m] of [['detector', r.det], ['DBSCAN baseline', r.base]] as const) {
+    for (const [method, m] of [
+      ['detector', r.det],
+      ['DBSCAN baseline', r.base],
+    ] as const) {
       rows.push([
         r.set.name,
         r.gtPerImage.toFixed(0),
@@ -382,7 +422,19 @@ async function main() {
       ]);
     }
   }
-  const header = ['set (density/gap)', 'GT/img', 'pairs (gap band)', 'method', 'boxes/img', 'AP', 'AP50', 'pair recall', 'merged pairs', 'split GT', 'images/s'];
+  const header = [
+    'set (density/gap)',
+    'GT/img',
+    'pairs (gap band)',
+    'method',
+    'boxes/img',
+    'AP',
+    'AP50',
+    'pair recall',
+    'merged pairs',
+    'split GT',
+    'images/s',
+  ];
   const mainTable = table(header, rows);
   const sizeTable = table(
     ['set', 'baseline AP (score 1)', 'AP50', 'baseline AP (score = cluster pixels)', 'AP50'],
@@ -397,13 +449,22 @@ async function main() {
       `${fmt(r.base.recalled / r.base.pairs, 2)} (${r.base.recalled}/${r.base.pairs})`,
       `${r.det.merged} / ${r.base.merged}`,
     ]);
-  const touchTable = table(['set', 'touching pairs (gap ≤ 2 px)', 'detector recall', 'baseline recall', 'merged: detector / baseline'], touchRows);
+  const touchTable = table(
+    ['set', 'touching pairs (gap ≤ 2 px)', 'detector recall', 'baseline recall', 'merged: detector / baseline'],
+    touchRows,
+  );
   const allMs = (k: 'det' | 'base') => results.flatMap((r) => r[k].ms);
   const speed = table(
     ['method', 'images', 'median ms/image', 'images/s (median)', 'images/s (total)'],
     (['det', 'base'] as const).map((k) => {
       const ms = allMs(k);
-      return [k === 'det' ? 'detector (conf 0.4)' : 'DBSCAN baseline', String(ms.length), median(ms).toFixed(0), (1000 / median(ms)).toFixed(2), ((1000 * ms.length) / ms.reduce((a, b) => a + b, 0)).toFixed(2)];
+      return [
+        k === 'det' ? 'detector (conf 0.4)' : 'DBSCAN baseline',
+        String(ms.length),
+        median(ms).toFixed(0),
+        (1000 / median(ms)).toFixed(2),
+        ((1000 * ms.length) / ms.reduce((a, b) => a + b, 0)).toFixed(2),
+      ];
     }),
   );
 
@@ -419,18 +480,53 @@ async function main() {
         continue;
       }
       const isPicasso = spec.name.startsWith('picasso');
-      const { row, siteCheck } = await evalMovie(SHARED_SMLM, spec, det, isPicasso ? (await picassoStructures(SHARED_SMLM)).centres : undefined);
+      const { row, siteCheck } = await evalMovie(
+        SHARED_SMLM,
+        spec,
+        det,
+        isPicasso ? (await picassoStructures(SHARED_SMLM)).centres : undefined,
+      );
       if (siteCheck) siteTable = siteCheck;
-      for (const [method, c] of [['detector', row.det], ['DBSCAN baseline', row.base]] as const) {
+      for (const [method, c] of [
+        ['detector', row.det],
+        ['DBSCAN baseline', row.base],
+      ] as const) {
         const p = prf(c);
         const off = c.tp ? `${(c.dx / c.tp).toFixed(2)}, ${(c.dy / c.tp).toFixed(2)}` : '–';
-        smlmRows.push([row.name, `${row.size}x${row.frames}`, String(row.refs), method, String(c.boxes), String(c.tp), fmt(p.precision), fmt(p.recall), fmt(p.f1), off]);
+        smlmRows.push([
+          row.name,
+          `${row.size}x${row.frames}`,
+          String(row.refs),
+          method,
+          String(c.boxes),
+          String(c.tp),
+          fmt(p.precision),
+          fmt(p.recall),
+          fmt(p.f1),
+          off,
+        ]);
       }
       console.error(`${spec.name}: done (${((performance.now() - started) / 1000).toFixed(0)} s)`);
     }
     smlm =
-      table(['movie', 'size x frames', 'reference emitters', 'method', 'boxes', `matched (≤ ${SMLM_R} px)`, 'precision', 'recall', 'F1', 'mean offset x, y (px)'], smlmRows) +
-      (siteTable ? `\n\nPicasso against its ground truth (93 binding sites on 9 structures), all ${QUICK ? MAX_FRAMES : 100} frames pooled:\n\n${siteTable}` : '');
+      table(
+        [
+          'movie',
+          'size x frames',
+          'reference emitters',
+          'method',
+          'boxes',
+          `matched (≤ ${SMLM_R} px)`,
+          'precision',
+          'recall',
+          'F1',
+          'mean offset x, y (px)',
+        ],
+        smlmRows,
+      ) +
+      (siteTable
+        ? `\n\nPicasso against its ground truth (93 binding sites on 9 structures), all ${QUICK ? MAX_FRAMES : 100} frames pooled:\n\n${siteTable}`
+        : '');
   }
 
   const load1 = loadavg()[0]!;
@@ -444,11 +540,11 @@ async function main() {
     '',
     mainTable,
     '',
-    'Touching pairs (gap ≤ 2 px, the simulator\'s `touching` flag), at the touching level:',
+    "Touching pairs (gap ≤ 2 px, the simulator's `touching` flag), at the touching level:",
     '',
     touchTable,
     '',
-    'Baseline AP with a score: the lab\'s baseline has none (score 1 for every box above); ranking its clusters by size instead:',
+    "Baseline AP with a score: the lab's baseline has none (score 1 for every box above); ranking its clusters by size instead:",
     '',
     sizeTable,
     '',
@@ -467,7 +563,10 @@ async function main() {
 
 async function writeResults(report: string) {
   const path = join(REPO, 'benchmarks/results/detectVsBaseline.md');
-  await writeFile(path, `# Detector vs DBSCAN baseline\n\nGenerated by \`npx tsx benchmarks/detectVsBaseline.bench.ts\`.\n\n${report}\n${METHOD}`);
+  await writeFile(
+    path,
+    `# Detector vs DBSCAN baseline\n\nGenerated by \`npx tsx benchmarks/detectVsBaseline.bench.ts\`.\n\n${report}\n${METHOD}`,
+  );
   console.error(`wrote ${path}`);
 }
 

@@ -26,6 +26,11 @@ export function machine(): string {
 }
 
 export function table(header: string[], rows: (string | number)[][]): string {
-  const fmt = (v: string | number) => (typeof v === 'number' ? (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(3)) : v);
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`)].join('\n');
+  const fmt = (v: string | number) =>
+    typeof v === 'number' ? (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(3)) : v;
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`),
+  ].join('\n');
 }

@@ -32,7 +32,6 @@ const C = 29,
 const shape = [C, h, w] as const,
   size = [H, W] as const;
 
-
 /** Per class 1-3 rotated ellipses (bone-like: long and thin to round), logit 10 inside falling to -15. */
 function bones(): Float32Array {
   const r = rng(2048);
@@ -91,16 +90,29 @@ for (const [name, logits, opts] of inputs) {
         const f = join(dir, 'logits.f32');
         writeFileSync(f, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
         const out = join(dir, 'out.json');
-        const p = spawnSync(python, [peer, f, ...[C, h, w, H, W].map(String), String(opts.threshold ?? 0.5), quick ? '1' : '3', out], {
-          encoding: 'utf8',
-          maxBuffer: 1 << 26,
-        });
-        if (p.status !== 0) notes.push(`torch row skipped: the peer failed (${(p.stderr || p.error?.message || '').trim().split('\n').pop()})`);
+        const p = spawnSync(
+          python,
+          [peer, f, ...[C, h, w, H, W].map(String), String(opts.threshold ?? 0.5), quick ? '1' : '3', out],
+          {
+            encoding: 'utf8',
+            maxBuffer: 1 << 26,
+          },
+        );
+        if (p.status !== 0)
+          notes.push(
+            `torch row skipped: the peer failed (${(p.stderr || p.error?.message || '').trim().split('\n').pop()})`,
+          );
         else {
           const t = JSON.parse(p.stdout.trim().split('\n').pop()!);
           torchMs = t.median;
           results.set('torch', JSON.parse(readFileSync(out, 'utf8')).rle);
-          rows.push([name, `torch ${t.torch} (${t.threads} threads): interpolate + sigmoid > 0.5 + numpy RLE`, t.median, t.min, '1.0']);
+          rows.push([
+            name,
+            `torch ${t.torch} (${t.threads} threads): interpolate + sigmoid > 0.5 + numpy RLE`,
+            t.median,
+            t.min,
+            '1.0',
+          ]);
           notes.push(
             `torch ${name}: interpolate ${t.interpolate.toFixed(0)} ms, sigmoid + threshold ${t.sigmoid_threshold.toFixed(0)} ms, numpy RLE ${t.rle.toFixed(0)} ms (medians of ${t.runs})`,
           );
@@ -132,7 +144,9 @@ for (const [name, logits, opts] of inputs) {
     const cutoff = opts.logitCutoff ?? 8.940696716308594e-8; // sigmoidCutoff(0.5)
     const args = { data: logits, channels: C, inHeight: h, inWidth: w, outHeight: H, outWidth: W, cutoff };
     const t = await timeit(() => addon.logitsToRle!(args), quick ? 3 : 7);
-    notes.push(`${name}: the native kernel alone (addon called directly) ${t.median.toFixed(1)} ms of the op's ${times.get('cpu')!.toFixed(1)} ms; the rest is the op's argument checks (${C * h * w} logits checked finite in JS) and dispatch`);
+    notes.push(
+      `${name}: the native kernel alone (addon called directly) ${t.median.toFixed(1)} ms of the op's ${times.get('cpu')!.toFixed(1)} ms; the rest is the op's argument checks (${C * h * w} logits checked finite in JS) and dispatch`,
+    );
   }
 
   // Identical strings, every implementation.
@@ -143,7 +157,9 @@ for (const [name, logits, opts] of inputs) {
   }
   const chars = ref![1].reduce((s, x) => s + x.length, 0);
   if (others.length) {
-    notes.push(`${name}: ${[...results.keys()].join(', ')} gave identical strings (${(chars / 1e3).toFixed(0)} k characters in all)`);
+    notes.push(
+      `${name}: ${[...results.keys()].join(', ')} gave identical strings (${(chars / 1e3).toFixed(0)} k characters in all)`,
+    );
   }
 }
 

@@ -17,11 +17,14 @@ function yoloLikeBoxes(n: number, seed = 1): { boxes: Float32Array; scores: Floa
   const r = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 4294967296);
   const objects = Math.max(1, Math.round(n / 30));
   const centers = Array.from({ length: objects }, () => [r() * 2048, r() * 2048, 20 + r() * 60, 20 + r() * 60]);
-  const boxes = new Float32Array(n * 4), scores = new Float32Array(n);
+  const boxes = new Float32Array(n * 4),
+    scores = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const [cx, cy, w, h] = centers[i % objects]!;
-    const x = cx! + (r() - 0.5) * w! * 0.4, y = cy! + (r() - 0.5) * h! * 0.4;
-    const ww = w! * (0.8 + r() * 0.4), hh = h! * (0.8 + r() * 0.4);
+    const x = cx! + (r() - 0.5) * w! * 0.4,
+      y = cy! + (r() - 0.5) * h! * 0.4;
+    const ww = w! * (0.8 + r() * 0.4),
+      hh = h! * (0.8 + r() * 0.4);
     boxes.set([x - ww / 2, y - hh / 2, x + ww / 2, y + hh / 2], i * 4);
     scores[i] = r();
   }
@@ -50,7 +53,13 @@ for (const n of sizes) {
     return Int32Array.from({ length: sel.length / 3 }, (_, i) => Number(sel[i * 3 + 2]));
   };
   const runTf = async () => {
-    const idx = await tf.image.nonMaxSuppressionAsync(tf.tensor2d(yxyx, [n, 4]), tf.tensor1d(scores), n, iou, -Infinity);
+    const idx = await tf.image.nonMaxSuppressionAsync(
+      tf.tensor2d(yxyx, [n, 4]),
+      tf.tensor1d(scores),
+      n,
+      iou,
+      -Infinity,
+    );
     const v = (await idx.data()) as Int32Array;
     idx.dispose();
     return v;
@@ -60,7 +69,13 @@ for (const n of sizes) {
   const peers: [string, () => Promise<Int32Array>][] = [
     ['onnxruntime-node NonMaxSuppression', runOrt],
     ['tfjs-core cpu nonMaxSuppression', runTf],
-    ...availableBackends().map((b) => [`maskbox ${b}`, async () => (await nms(boxes, scores, { iouThreshold: iou, backend: b })).indices] as [string, () => Promise<Int32Array>]),
+    ...availableBackends().map(
+      (b) =>
+        [`maskbox ${b}`, async () => (await nms(boxes, scores, { iouThreshold: iou, backend: b })).indices] as [
+          string,
+          () => Promise<Int32Array>,
+        ],
+    ),
   ];
   const results: [string, number, boolean][] = [];
   for (const [name, fn] of peers) {

@@ -66,7 +66,11 @@ for (const [name, fn] of lbPeers) {
 {
   // Radiograph-like: smooth background gradient, soft bright discs, mild noise (compresses like a photo).
   const pic = new Uint8Array(W * H * 3);
-  const discs = Array.from({ length: 40 }, (_, k) => [((k * 7919) % 97) / 97, ((k * 104729) % 89) / 89, 20 + (k % 9) * 15]);
+  const discs = Array.from({ length: 40 }, (_, k) => [
+    ((k * 7919) % 97) / 97,
+    ((k * 104729) % 89) / 89,
+    20 + (k % 9) * 15,
+  ]);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       let v = 40 + (60 * (x + y)) / (W + H);
@@ -98,19 +102,35 @@ for (const [name, fn] of lbPeers) {
     };
     const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
     for (const [kind, file] of files) {
-      const dec: number[] = [], lb: number[] = [];
+      const dec: number[] = [],
+        lb: number[] = [];
       for (let i = 0; i < 27; i++) {
         const d = await wall(() => sharp(file).raw().toBuffer({ resolveWithObject: true }));
         const { data, info } = d.r as { data: Buffer; info: { width: number; height: number; channels: number } };
         const l = await wall(() =>
-          letterbox({ data, width: info.width, height: info.height, channels: info.channels }, { backend: 'cpu', out: picOut }),
+          letterbox(
+            { data, width: info.width, height: info.height, channels: info.channels },
+            { backend: 'cpu', out: picOut },
+          ),
         );
         if (i < 2) continue; // warm-up
         dec.push(d.ms);
         lb.push(l.ms);
       }
-      rows.push([`decode 2048x2048 ${kind} (${(file.length / 1e6).toFixed(1)} MB) -> raw RGB`, 'sharp (libvips)', med(dec), Math.min(...dec), ((W * H * 3) / med(dec) / 1e3).toFixed(0)]);
-      rows.push([`  then letterbox those pixels -> 3x640x640 f32`, 'maskbox cpu', med(lb), Math.min(...lb), (lbOut / med(lb) / 1e3).toFixed(0)]);
+      rows.push([
+        `decode 2048x2048 ${kind} (${(file.length / 1e6).toFixed(1)} MB) -> raw RGB`,
+        'sharp (libvips)',
+        med(dec),
+        Math.min(...dec),
+        ((W * H * 3) / med(dec) / 1e3).toFixed(0),
+      ]);
+      rows.push([
+        `  then letterbox those pixels -> 3x640x640 f32`,
+        'maskbox cpu',
+        med(lb),
+        Math.min(...lb),
+        (lbOut / med(lb) / 1e3).toFixed(0),
+      ]);
       notes.push(
         `${kind}: the cpu letterbox adds ${((100 * med(lb)) / med(dec)).toFixed(0)}% to sharp's decode by median wall time, ` +
           `${((100 * Math.min(...lb)) / Math.min(...dec)).toFixed(0)}% by best times (target <= 25%)`,

@@ -35,7 +35,9 @@ export async function readTiffFrames(path: string, maxFrames = Infinity): Promis
   let width = 0;
   let height = 0;
   for (let i = 0; i < pages; i++) {
-    const s = sharp(path, { page: i }).toColourspace(sixteen ? 'grey16' : 'b-w').raw(sixteen ? { depth: 'ushort' } : {});
+    const s = sharp(path, { page: i })
+      .toColourspace(sixteen ? 'grey16' : 'b-w')
+      .raw(sixteen ? { depth: 'ushort' } : {});
     const { data, info } = await s.toBuffer({ resolveWithObject: true });
     if (info.channels !== 1) throw new ParseError(path, `page ${i}: expected 1 channel, got ${info.channels}`);
     if (i === 0) ({ width, height } = info);
@@ -110,7 +112,15 @@ export interface SmlmSet {
   load(dir: string, frames: number): Promise<PointsPerFrame>;
 }
 
-function perFrame(frames: number, rows: number[][], f: number, x: number, y: number, frameBase: number, toEdge: (v: number) => number): PointsPerFrame {
+function perFrame(
+  frames: number,
+  rows: number[][],
+  f: number,
+  x: number,
+  y: number,
+  frameBase: number,
+  toEdge: (v: number) => number,
+): PointsPerFrame {
   const lists: number[][] = Array.from({ length: frames }, () => []);
   for (const r of rows) {
     const k = r[f]! - frameBase;
@@ -148,22 +158,28 @@ export const SMLM_SETS: readonly SmlmSet[] = [
     async load(dir, frames) {
       const p = join(dir, 'deepstorm/positions_demo1.csv');
       const c = await readNumericCsv(p);
-      return perFrame(frames, c.rows, column(c, 'frame', p), column(c, 'x [nm]', p), column(c, 'y [nm]', p), 1, (v) => v / 100);
+      return perFrame(
+        frames,
+        c.rows,
+        column(c, 'frame', p),
+        column(c, 'x [nm]', p),
+        column(c, 'y [nm]', p),
+        1,
+        (v) => v / 100,
+      );
     },
   },
-  ...(['test', 'test_300x200', 'test_low_snr'] as const).map(
-    (stem): SmlmSet => ({
-      name: `storm-analysis ${stem}`,
-      tif: `storm-analysis/${stem}.tif`,
-      truth: `simulated emitters (${stem}_groundtruth.csv)`,
-      async load(dir, frames) {
-        const p = join(dir, `storm-analysis/${stem}_groundtruth.csv`);
-        const c = await readNumericCsv(p);
-        const [f, x, y] = [column(c, 'frame_1based', p), column(c, 'x_px_0based', p), column(c, 'y_px_0based', p)];
-        return perFrame(frames, c.rows, f, x, y, 1, (v) => v + 0.5);
-      },
-    }),
-  ),
+  ...(['test', 'test_300x200', 'test_low_snr'] as const).map((stem): SmlmSet => ({
+    name: `storm-analysis ${stem}`,
+    tif: `storm-analysis/${stem}.tif`,
+    truth: `simulated emitters (${stem}_groundtruth.csv)`,
+    async load(dir, frames) {
+      const p = join(dir, `storm-analysis/${stem}_groundtruth.csv`);
+      const c = await readNumericCsv(p);
+      const [f, x, y] = [column(c, 'frame_1based', p), column(c, 'x_px_0based', p), column(c, 'y_px_0based', p)];
+      return perFrame(frames, c.rows, f, x, y, 1, (v) => v + 0.5);
+    },
+  })),
 ];
 
 /**
@@ -181,10 +197,12 @@ export async function picassoStructures(dir: string): Promise<{ centres: Float64
     acc.set(r[s]!, [a[0] + r[x]!, a[1] + r[y]!, a[2] + 1]);
   }
   const keys = [...acc.keys()].sort((a, b) => a - b);
-  const centres = Float64Array.from(keys.flatMap((k) => {
-    const [sx, sy, n] = acc.get(k)!;
-    return [sx / n + 0.5, sy / n + 0.5];
-  }));
+  const centres = Float64Array.from(
+    keys.flatMap((k) => {
+      const [sx, sy, n] = acc.get(k)!;
+      return [sx / n + 0.5, sy / n + 0.5];
+    }),
+  );
   return { centres, sites: c.rows.length };
 }
 
@@ -193,7 +211,12 @@ export async function picassoStructures(dir: string): Promise<{ centres: Float64
  * in a (2r+1)² window around each (r = 2): near (0, 0) when the coordinate convention is right, near
  * (-0.5, -0.5) or (+0.5, +0.5) when it is off by half a pixel.
  */
-export function offsetCheck(movie: Movie, points: PointsPerFrame, background: number, r = 2): { dx: number; dy: number; n: number } {
+export function offsetCheck(
+  movie: Movie,
+  points: PointsPerFrame,
+  background: number,
+  r = 2,
+): { dx: number; dy: number; n: number } {
   let sx = 0;
   let sy = 0;
   let n = 0;

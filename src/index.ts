@@ -16,7 +16,13 @@ export { backends } from './backends/status.js';
 // Boxes and detection post-processing
 export { boxIou, type IouOptions, type IouResult } from './ops/iou.js';
 export { nms, type NmsOptions, type NmsResult } from './ops/nms.js';
-export { nonMaxSuppression, YOLO_LAYOUTS, type YoloLayout, type YoloNmsOptions, type YoloNmsResult } from './ops/yoloNms.js';
+export {
+  nonMaxSuppression,
+  YOLO_LAYOUTS,
+  type YoloLayout,
+  type YoloNmsOptions,
+  type YoloNmsResult,
+} from './ops/yoloNms.js';
 
 // Preprocessing
 export {
@@ -28,7 +34,13 @@ export {
   type LetterboxResult,
   type LetterboxGeometry,
 } from './ops/letterbox.js';
-export { scaleBoxes, letterboxTransform, type BoxTransform, type ScaleBoxesOptions, type ScaleBoxesResult } from './ops/scaleBoxes.js';
+export {
+  scaleBoxes,
+  letterboxTransform,
+  type BoxTransform,
+  type ScaleBoxesOptions,
+  type ScaleBoxesResult,
+} from './ops/scaleBoxes.js';
 export { resizeBilinear, type ResizeOptions, type ResizeResult } from './ops/resize.js';
 
 // Masks: RLE, Dice, fused logits -> RLE
@@ -50,12 +62,27 @@ export {
   type RleOptions,
   type CocoCounts,
 } from './ops/rle.js';
-export { dice, rleDice, diceFromCsv, diceScore, type DiceOptions, type DiceResult, type CsvDiceOptions, type CsvDiceResult } from './ops/dice.js';
+export {
+  dice,
+  rleDice,
+  diceFromCsv,
+  diceScore,
+  type DiceOptions,
+  type DiceResult,
+  type CsvDiceOptions,
+  type CsvDiceResult,
+} from './ops/dice.js';
 export { logitsToRle, type LogitsToRleOptions, type LogitsToRleResult } from './ops/logitsToRle.js';
 
 // Scoring
 export { cocoEval, type CocoEvalOptions, type CocoEvalResult } from './ops/cocoEval.js';
-export { COCO_STAT_NAMES, formatCocoSummary, cocoPerClass, type CocoStats, type CocoStatName } from './ops/cocoSummary.js';
+export {
+  COCO_STAT_NAMES,
+  formatCocoSummary,
+  cocoPerClass,
+  type CocoStats,
+  type CocoStatName,
+} from './ops/cocoSummary.js';
 export { vocAp, type VocApOptions, type VocApResult } from './ops/vocAp.js';
 
 // Clustering and the DBSCAN baseline detector
@@ -72,8 +99,20 @@ export { HANDBONE_CLASSES } from './model/classes.js';
 // I/O
 export { readImage, MAX_IMAGE_PIXELS, type RawImage as DecodedImage, type ReadImageOptions } from './io/image.js';
 export { readCocoGroundTruth, readCocoResults, parseCocoGroundTruth, parseCocoResults } from './io/cocoJson.js';
-export { readSubmissionCsv, formatSubmissionCsv, SubmissionCsvWriter, SUBMISSION_HEADER, type SubmissionRow } from './io/submissionCsv.js';
-export { detectionsToRows, formatDetectionsCsv, parseDetectionsCsv, roundHalfEven, DETECTIONS_CSV_HEADER } from './io/detectionsCsv.js';
+export {
+  readSubmissionCsv,
+  formatSubmissionCsv,
+  SubmissionCsvWriter,
+  SUBMISSION_HEADER,
+  type SubmissionRow,
+} from './io/submissionCsv.js';
+export {
+  detectionsToRows,
+  formatDetectionsCsv,
+  parseDetectionsCsv,
+  roundHalfEven,
+  DETECTIONS_CSV_HEADER,
+} from './io/detectionsCsv.js';
 export { parseYoloTxt, formatYoloTxt } from './io/yoloTxt.js';
 
 // Pipelines and simulation

@@ -10,7 +10,8 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'number') return `${value} of type number`;
   if (typeof value === 'string') return `'${value.length > 40 ? value.slice(0, 40) + '…' : value}' of type string`;
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name} of length ${(value as unknown as { length: number }).length}`;
+  if (ArrayBuffer.isView(value))
+    return `${value.constructor.name} of length ${(value as unknown as { length: number }).length}`;
   if (Array.isArray(value)) return `Array of length ${value.length}`;
   return `value of type ${typeof value}`;
 }

@@ -507,7 +507,12 @@ function randomCoco(seed: number, n: number) {
       const score = Math.round(r() * 20) / 20;
       bboxRes.push({ image_id: im, category_id: cat, bbox: b, score });
       const m = cocoRleFromPolygon(poly(b), H, W);
-      segmRes.push({ image_id: im, category_id: cat, segmentation: { size: [H, W], counts: cocoRleToString(m.counts) }, score });
+      segmRes.push({
+        image_id: im,
+        category_id: cat,
+        segmentation: { size: [H, W], counts: cocoRleToString(m.counts) },
+        score,
+      });
     }
   }
   const gt = parseCocoGroundTruth(
@@ -560,7 +565,11 @@ describeEachKernel('cocoEval', 'cocoEval on random sets equals the reference exa
       bbox.detections.map((d) => ({ image_id: d.imageId, category_id: d.categoryId, bbox: d.bbox, score: 0.5 })),
       gt,
     );
-    const empty = parseCocoGroundTruth({ images: [{ id: 1, width: 9, height: 9 }], categories: [{ id: 1 }], annotations: [] });
+    const empty = parseCocoGroundTruth({
+      images: [{ id: 1, width: 9, height: 9 }],
+      categories: [{ id: 1 }],
+      annotations: [],
+    });
     const cases: [typeof gt, typeof bbox][] = [
       [gt, parseCocoResults([], gt)],
       [gt, same],
@@ -569,7 +578,10 @@ describeEachKernel('cocoEval', 'cocoEval on random sets equals the reference exa
     for (const [g, d] of cases) {
       for (const iouType of ['bbox', 'segm'] as const) {
         const opts = { iouType, useCats: g !== empty };
-        expectSameAsReference(await cocoEval(g, d, { ...opts, backend }), await cocoEval(g, d, { ...opts, backend: 'js' }));
+        expectSameAsReference(
+          await cocoEval(g, d, { ...opts, backend }),
+          await cocoEval(g, d, { ...opts, backend: 'js' }),
+        );
       }
     }
   });

@@ -26,7 +26,8 @@ import { describeShared, rng, SHARED } from './helpers.js';
 const HAS_LOADER = nativeHasOp('parseCocoResults') === true;
 const describeNative = HAS_LOADER
   ? describe
-  : (name: string, fn: () => void) => describe.skip(`${name} (skipped: ${String(nativeHasOp('parseCocoResults'))})`, fn);
+  : (name: string, fn: () => void) =>
+      describe.skip(`${name} (skipped: ${String(nativeHasOp('parseCocoResults'))})`, fn);
 const COCO = join(SHARED, 'fixtures', 'coco');
 
 /** Comparable form: mask counts as plain arrays (the native path's are views into one buffer). */
@@ -59,7 +60,9 @@ const W = 64,
   H = 48;
 const GT = parseCocoGroundTruth(
   {
-    images: [1, 2, 3].map((id) => ({ id, width: W, height: H })).concat([{ id: 4 } as { id: number; width: number; height: number }]),
+    images: [1, 2, 3]
+      .map((id) => ({ id, width: W, height: H }))
+      .concat([{ id: 4 } as { id: number; width: number; height: number }]),
     categories: [{ id: 1 }, { id: 2 }],
     annotations: [],
   },
@@ -95,7 +98,12 @@ function spell(v: unknown, r: () => number): string {
     [entries[i], entries[j]] = [entries[j]!, entries[i]!];
   }
   const parts = entries.map(([k, x]) => `${spell(k, r)}${ws()}:${ws()}${spell(x, r)}`);
-  if (r() < 0.3) parts.splice(Math.floor(r() * (parts.length + 1)), 0, `"extra"${ws()}:${ws()}${spell({ a: [1.5e-3, 'é ✓ \u2028', true, null], b: { c: [] } }, r)}`);
+  if (r() < 0.3)
+    parts.splice(
+      Math.floor(r() * (parts.length + 1)),
+      0,
+      `"extra"${ws()}:${ws()}${spell({ a: [1.5e-3, 'é ✓ \u2028', true, null], b: { c: [] } }, r)}`,
+    );
   return `{${ws()}${parts.join(`${ws()},${ws()}`)}${ws()}}`;
 }
 
@@ -118,7 +126,8 @@ function randomResults(r: () => number, kind: 'bbox' | 'segm' | 'bbox+rle', n: n
       return { size: [H, W], counts: r() < 0.7 ? cocoRleToString(m.counts) : Array.from(m.counts) };
     };
     // Mask results: the first has no box (else the file is box results), the others may have one.
-    if (kind !== 'segm' || r() < 0.3) o.bbox = kind === 'segm' && (i === 0 || r() < 0.5) ? [] : [r() < 0.1 ? -0 : x, y, w, h];
+    if (kind !== 'segm' || r() < 0.3)
+      o.bbox = kind === 'segm' && (i === 0 || r() < 0.5) ? [] : [r() < 0.1 ? -0 : x, y, w, h];
     if (kind !== 'bbox' || r() < 0.1) o.segmentation = mask();
     out.push(o);
   }
@@ -207,7 +216,10 @@ describeNative('native COCO results loader', () => {
     ];
     for (const t of bad) {
       expect(await parseCocoResultsNative(Buffer.from(t, 'utf8'), GT, 'r.json'), t.slice(0, 120)).toBeNull();
-      expect(typeof jsPath(t, GT, 'r.json') === 'string' || t.startsWith('[[') || t.includes('[-0'), t.slice(0, 120)).toBe(true);
+      expect(
+        typeof jsPath(t, GT, 'r.json') === 'string' || t.startsWith('[[') || t.includes('[-0'),
+        t.slice(0, 120),
+      ).toBe(true);
     }
     // Polygon segmentations are left to the JS path, which accepts them.
     const poly = `[{"image_id":1,"category_id":1,"score":1,"bbox":[1,2,3,4],"segmentation":[[1,1,5,1,5,5]]}]`;
@@ -225,7 +237,12 @@ describeNative('native COCO results loader', () => {
         const p = Math.floor(r() * (t.length + 1));
         const op = r();
         const c = alphabet[Math.floor(r() * alphabet.length)]!;
-        t = op < 0.4 ? t.slice(0, p) + t.slice(p + 1) : op < 0.7 ? t.slice(0, p) + c + t.slice(p) : t.slice(0, p) + c + t.slice(p + 1);
+        t =
+          op < 0.4
+            ? t.slice(0, p) + t.slice(p + 1)
+            : op < 0.7
+              ? t.slice(0, p) + c + t.slice(p)
+              : t.slice(0, p) + c + t.slice(p + 1);
       }
       const nat = await parseCocoResultsNative(Buffer.from(t, 'utf8'), GT, 'r.json');
       if (nat !== null) accepted++;
@@ -259,7 +276,7 @@ describeNative('readCocoResults on large files (the native path)', () => {
     });
   }
 
-  it('a malformed large file: the JS path\'s ParseError, naming the file and the entry', async () => {
+  it("a malformed large file: the JS path's ParseError, naming the file and the entry", async () => {
     const res = big('bbox') as Record<string, unknown>[];
     res[res.length - 3] = { ...res[0], score: 'high' };
     const text = JSON.stringify(res);

@@ -12,8 +12,12 @@ describe('boxIou', () => {
     expect(iou[3]).toBe(0);
   });
   it('rejects bad input naming the argument', async () => {
-    await expect(boxIou(new Float32Array(3), new Float32Array(4))).rejects.toThrow(/for a but received Float32Array of length 3/);
-    await expect(boxIou(new Float32Array([0, 0, NaN, 1]), new Float32Array(4))).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(boxIou(new Float32Array(3), new Float32Array(4))).rejects.toThrow(
+      /for a but received Float32Array of length 3/,
+    );
+    await expect(boxIou(new Float32Array([0, 0, NaN, 1]), new Float32Array(4))).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
     await expect(boxIou(new Float32Array(4), new Float32Array(4), { backend: 'cuda' })).rejects.toThrow(/cuda/);
   });
 });

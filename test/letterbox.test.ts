@@ -6,7 +6,6 @@ import { InvalidArgumentError } from '../src/errors.js';
 import { getKernel, type BackendName } from '../src/backends/registry.js';
 import { REPO, describeEachKernel, rng } from './helpers.js';
 
-
 const golden = (name: string) => JSON.parse(readFileSync(join(REPO, 'test/goldens/preprocess', name), 'utf8'));
 const geometry = golden('letterbox_params.json').cases as any[];
 const pixels = golden('letterbox_pixels.json').cases as any[];

@@ -7,7 +7,6 @@ import { InvalidArgumentError } from '../src/errors.js';
 import { getKernel, type BackendName } from '../src/backends/registry.js';
 import { REPO, describeEachKernel, rng } from './helpers.js';
 
-
 const cases = JSON.parse(readFileSync(join(REPO, 'test/goldens/preprocess/scale_boxes.json'), 'utf8')).cases as any[];
 
 describe('letterboxTransform (YOLOv5 scale_boxes with ratio_pad=None)', () => {

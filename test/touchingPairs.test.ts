@@ -21,12 +21,23 @@ describe('touchingPairs', () => {
     expect([...touchingPairs(discs)]).toEqual([0, 1]);
     expect([...touchingPairs(discs, 0.5)]).toEqual([]);
     expect([...touchingPairs(discs, 1)]).toEqual([0, 1]); // gap exactly 1: inclusive
-    expect([...touchingPairs([{ cx: 0, cy: 0, radius: 5 }, { cx: 12, cy: 0, radius: 5 }])]).toEqual([0, 1]); // gap 2
+    expect([
+      ...touchingPairs([
+        { cx: 0, cy: 0, radius: 5 },
+        { cx: 12, cy: 0, radius: 5 },
+      ]),
+    ]).toEqual([0, 1]); // gap 2
     expect(touchingPairs([]).length).toBe(0);
   });
 
-  it('agrees with the simulator\'s per-vesicle touching flag (nearestGap <= 2)', () => {
-    const p = resolveCdvParams({ width: 512, height: 512, density: [200, 200], touching: [0.5, 0.5], boxFrac: [0.04, 0.06] });
+  it("agrees with the simulator's per-vesicle touching flag (nearestGap <= 2)", () => {
+    const p = resolveCdvParams({
+      width: 512,
+      height: 512,
+      density: [200, 200],
+      touching: [0.5, 0.5],
+      boxFrac: [0.04, 0.06],
+    });
     const img = simulateCdv(p, 7, 0);
     const pairs = touchingPairs(img.vesicles);
     const inPair = new Set(pairs);

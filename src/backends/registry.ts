@@ -70,7 +70,10 @@ export function backendStatus(name: BackendName): BackendStatus {
 /** Set the backend used when a call passes none (`'auto'` by default). */
 export function setDefaultBackend(choice: BackendChoice): void {
   if (choice !== 'auto' && !BACKEND_NAMES.includes(choice)) {
-    throw new InvalidArgumentError('backend', `Expected one of auto, ${BACKEND_NAMES.join(', ')} for backend but received '${String(choice)}'`);
+    throw new InvalidArgumentError(
+      'backend',
+      `Expected one of auto, ${BACKEND_NAMES.join(', ')} for backend but received '${String(choice)}'`,
+    );
   }
   defaultBackend = choice;
 }
@@ -84,7 +87,10 @@ export function selectKernel<A, R>(op: string, args: A, choice: BackendChoice | 
   const wanted = choice ?? defaultBackend;
   if (wanted !== 'auto') {
     if (!BACKEND_NAMES.includes(wanted)) {
-      throw new InvalidArgumentError('backend', `Expected one of auto, ${BACKEND_NAMES.join(', ')} for backend but received '${String(wanted)}'`);
+      throw new InvalidArgumentError(
+        'backend',
+        `Expected one of auto, ${BACKEND_NAMES.join(', ')} for backend but received '${String(wanted)}'`,
+      );
     }
     const status = backendStatus(wanted);
     if (!status.available) throw new BackendUnavailableError(wanted, status.reason);

@@ -29,7 +29,8 @@ export function numberFlag(name: string, value: string | undefined, fallback?: n
     return fallback;
   }
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(name, `Expected a number for --${name} but received '${value}'`);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new InvalidArgumentError(name, `Expected a number for --${name} but received '${value}'`);
   return n;
 }
 
@@ -47,7 +48,13 @@ export function printJson(value: unknown): void {
 export function printTable(header: string[], rows: (string | number)[][]): void {
   const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? formatNumber(c) : c)))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  for (const r of cells) process.stdout.write(r.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+  for (const r of cells)
+    process.stdout.write(
+      r
+        .map((c, i) => (c ?? '').padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd() + '\n',
+    );
 }
 
 function formatNumber(x: number): string {

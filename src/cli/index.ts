@@ -15,7 +15,19 @@ import { baselineCommand } from './commands/baseline.js';
 import { evalCocoCommand } from './commands/evalCoco.js';
 import { dbscanCommand } from './commands/dbscan.js';
 
-const commands: Command[] = [simulateCommand, doctorCommand, evalDiceCommand, rleEncodeCommand, rleDecodeCommand, detectCommand, segmentCommand, ensembleCommand, evalCocoCommand, dbscanCommand, baselineCommand];
+const commands: Command[] = [
+  simulateCommand,
+  doctorCommand,
+  evalDiceCommand,
+  rleEncodeCommand,
+  rleDecodeCommand,
+  detectCommand,
+  segmentCommand,
+  ensembleCommand,
+  evalCocoCommand,
+  dbscanCommand,
+  baselineCommand,
+];
 
 function usage(): string {
   const lines = commands.map((c) => `  maskbox ${c.path.join(' ').padEnd(16)} ${c.summary}`);

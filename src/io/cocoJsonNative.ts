@@ -98,7 +98,8 @@ export async function parseCocoResultsNative(
         c1 = countsStart[i + 1]!;
       segmentation = {
         size: [h, w],
-        counts: kind === 1 ? text.toString('latin1', textStart[i]!, textStart[i + 1]!) : Array.from(counts.subarray(c0, c1)),
+        counts:
+          kind === 1 ? text.toString('latin1', textStart[i]!, textStart[i + 1]!) : Array.from(counts.subarray(c0, c1)),
       };
       if (segm) {
         if ((image.height !== null && image.height !== h) || (image.width !== null && image.width !== w)) {

@@ -160,7 +160,10 @@ export class Detector {
     checkOneOf('resize', options.resize ?? 'letterbox', ['letterbox', 'stretch']);
     checkOneOf('channelOrder', options.channelOrder ?? 'rgb', ['rgb', 'bgr']);
     if (options.batchSize !== undefined) checkInteger('batchSize', options.batchSize, 1, 4096);
-    if (options.names !== undefined && (!Array.isArray(options.names) || options.names.some((n) => typeof n !== 'string')))
+    if (
+      options.names !== undefined &&
+      (!Array.isArray(options.names) || options.names.some((n) => typeof n !== 'string'))
+    )
       invalid('names', 'an array of class names', options.names);
     const wanted = checkInputSize(options.inputSize);
     const ms = await createSession(model, options);

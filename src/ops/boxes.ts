@@ -6,7 +6,10 @@ export function checkBoxes(name: string, boxes: unknown): number {
   const b = checkFloat32Array(name, boxes);
   if (b.length % 4 !== 0) invalid(name, 'a Float32Array whose length is a multiple of 4 (x1,y1,x2,y2 per box)', b);
   for (let i = 0; i < b.length; i += 4) {
-    const x1 = b[i]!, y1 = b[i + 1]!, x2 = b[i + 2]!, y2 = b[i + 3]!;
+    const x1 = b[i]!,
+      y1 = b[i + 1]!,
+      x2 = b[i + 2]!,
+      y2 = b[i + 3]!;
     if (x1 - x1 !== 0 || y1 - y1 !== 0 || x2 - x2 !== 0 || y2 - y2 !== 0) {
       invalid(`${name}[${i / 4}]`, 'finite box coordinates', `${x1},${y1},${x2},${y2}`);
     }

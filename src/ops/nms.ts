@@ -34,7 +34,8 @@ export function nmsArgs(boxes: Float32Array, scores: Float32Array, options: NmsO
   checkAllFinite('scores', scores);
   const iouThreshold = checkRange('iouThreshold', options.iouThreshold ?? 0.45, 0, 1);
   const scoreThreshold = options.scoreThreshold ?? -Infinity;
-  if (typeof scoreThreshold !== 'number' || Number.isNaN(scoreThreshold)) invalid('scoreThreshold', 'a number', scoreThreshold);
+  if (typeof scoreThreshold !== 'number' || Number.isNaN(scoreThreshold))
+    invalid('scoreThreshold', 'a number', scoreThreshold);
   const maxCandidates = checkInteger('maxCandidates', options.maxCandidates ?? n, 0);
   const maxDetections = checkInteger('maxDetections', options.maxDetections ?? n, 0);
   let classes: Int32Array | null = null;

@@ -55,7 +55,10 @@ export async function nonMaxSuppression(
   const dims = shape.length === 2 ? [1, ...shape] : [...shape];
   const [batch, d1, d2] = dims as [number, number, number];
   if (batch * d1 * d2 !== pred.length) {
-    throw new InvalidArgumentError('pred', `Expected ${batch * d1 * d2} values for shape ${JSON.stringify(shape)} but received ${pred.length}`);
+    throw new InvalidArgumentError(
+      'pred',
+      `Expected ${batch * d1 * d2} values for shape ${JSON.stringify(shape)} but received ${pred.length}`,
+    );
   }
   const columns = layout === 'yolov8';
   const hasObjectness = !columns;
@@ -63,7 +66,10 @@ export async function nonMaxSuppression(
   const width = columns ? d1 : d2;
   const numClasses = width - (hasObjectness ? 5 : 4);
   if (numClasses < 1) {
-    throw new InvalidArgumentError('shape', `Expected at least ${hasObjectness ? 6 : 5} values per prediction for layout ${layout} but shape is ${JSON.stringify(shape)}`);
+    throw new InvalidArgumentError(
+      'shape',
+      `Expected at least ${hasObjectness ? 6 : 5} values per prediction for layout ${layout} but shape is ${JSON.stringify(shape)}`,
+    );
   }
   checkAllFinite('pred', pred);
   const conf = checkRange('conf', options.conf ?? 0.4, 0, 1);
@@ -72,7 +78,8 @@ export async function nonMaxSuppression(
   const maxDetections = checkInteger('maxDetections', options.maxDetections ?? 1000, 1);
   let classFilter: Int32Array | null = null;
   if (options.classes !== undefined) {
-    if (!Array.isArray(options.classes)) throw new InvalidArgumentError('classes', 'Expected an array of class indices for classes');
+    if (!Array.isArray(options.classes))
+      throw new InvalidArgumentError('classes', 'Expected an array of class indices for classes');
     options.classes.forEach((c, i) => checkInteger(`classes[${i}]`, c, 0, numClasses - 1));
     classFilter = Int32Array.from(options.classes);
   }
@@ -81,8 +88,18 @@ export async function nonMaxSuppression(
   const results: YoloNmsResult[] = [];
   for (let b = 0; b < batch; b++) {
     const args: YoloNmsArgs = {
-      pred: pred.subarray(b * per, (b + 1) * per), count, layout: columns ? 'columns' : 'rows', hasObjectness, numClasses,
-      conf, iou, classFilter, agnostic: options.agnostic ?? false, maxCandidates, maxDetections, maxWh: MAX_WH,
+      pred: pred.subarray(b * per, (b + 1) * per),
+      count,
+      layout: columns ? 'columns' : 'rows',
+      hasObjectness,
+      numClasses,
+      conf,
+      iou,
+      classFilter,
+      agnostic: options.agnostic ?? false,
+      maxCandidates,
+      maxDetections,
+      maxWh: MAX_WH,
     };
     const { result, backend } = await dispatch<YoloNmsArgs, YoloDetections>('yoloNms', args, options.backend, per);
     results.push({ ...result, backend });

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, ModelError, ParseError } from '../src/errors.js';
 import { MAX_IMAGE_PIXELS, readImage, type RawImage } from '../src/io/image.js';
@@ -10,7 +9,7 @@ import { fastestDetOptions, FASTESTDET_THRESHOLDS } from '../src/model/decoders/
 import type { DetectorDecoder } from '../src/model/decoders/types.js';
 import { inferLayout } from '../src/model/layouts.js';
 import { providerList } from '../src/model/session.js';
-import { REPO, SHARED, describeShared } from './helpers.js';
+import { REPO, SHARED, describeShared, pngHeaderOnly } from './helpers.js';
 
 const FIX = join(REPO, 'test/fixtures/models');
 const model = (name: string) => join(FIX, `${name}.onnx`);
@@ -294,7 +293,7 @@ describe('readImage errors', () => {
   });
   it('a 30000x30000 image is refused from its header, before decoding', async () => {
     const huge = join(TMP, 'huge.png');
-    writeFileSync(huge, pngHeader(30000, 30000));
+    writeFileSync(huge, pngHeaderOnly(30000, 30000));
     await expect(readImage(huge)).rejects.toThrow(InvalidArgumentError);
     await expect(readImage(huge)).rejects.toThrow(
       /huge\.png: 30000x30000 = 900000000 pixels exceeds the limit of 268402689/,
@@ -309,38 +308,6 @@ describe('readImage errors', () => {
     expect([g.channels, g.data.length]).toEqual([1, 128 * 64]);
   });
 });
-
-/** A PNG with a signature, an IHDR chunk (8-bit RGB), a tiny IDAT and IEND: the header reads, the pixels would not. */
-function pngHeader(width: number, height: number): Buffer {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (b: Buffer) => {
-    let c = 0xffffffff;
-    for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const c = Buffer.alloc(4);
-    c.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, c]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([
-    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.alloc(64))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
 
 describeShared('real third-party models (../shared/models)', () => {
   /** The four persons drawn in FastestDet's result.jpg, measured from its cyan box lines. */

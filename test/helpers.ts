@@ -1,5 +1,6 @@
 /** Test helpers shared by every spec: locating ../shared, and running one spec on every backend. */
 import { existsSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
@@ -60,4 +61,37 @@ export function describeEachKernel(ops: string | string[], name: string, fn: (ba
     if (missing.length === 0) fn(backend);
     else it.skip(`(skipped: no ${backend} kernel for ${missing.map((m) => `'${m}'`).join(', ')} yet)`, () => {});
   });
+}
+
+/** A PNG whose header claims `w x h` pixels, with almost no pixel data (a "huge image" without the memory). */
+export function pngHeaderOnly(w: number, h: number): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Buffer) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const idat = chunk('IDAT', deflateSync(Buffer.alloc(64))); // decoders want one IDAT before they report the size
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    idat,
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cocoImagesPath } from '../src/io/cocoResults.js';
@@ -23,40 +22,7 @@ import { journalPath } from '../src/pipeline/journal.js';
 import { detectorProcessor, type DetectorLike } from '../src/pipeline/processors.js';
 import { createProgress, formatProgress, NO_PROGRESS } from '../src/pipeline/progress.js';
 import { runBatch, type DecodedImage, type Sink } from '../src/pipeline/runner.js';
-import { rng } from './helpers.js';
-
-/** A PNG whose header claims `w x h` pixels, with almost no pixel data (a "huge image" without the memory). */
-function pngHeaderOnly(w: number, h: number): Buffer {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (b: Buffer) => {
-    let c = 0xffffffff;
-    for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const c = Buffer.alloc(4);
-    c.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, c]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  const idat = chunk('IDAT', deflateSync(Buffer.alloc(64))); // decoders want one IDAT before they report the size
-  return Buffer.concat([
-    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
-    chunk('IHDR', ihdr),
-    idat,
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
+import { pngHeaderOnly, rng } from './helpers.js';
 
 function png(w: number, h: number, shade: number): Promise<Buffer> {
   return sharp({ create: { width: w, height: h, channels: 3, background: { r: shade, g: shade, b: shade } } })

@@ -54,6 +54,24 @@ export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
   );
 }
 
+/**
+ * Checks a resize's `shape` `[C, h, w]` and target `size` `[H, W]` (integers, planes within MAX_PIXELS)
+ * and returns them by name. Shared by every op that resizes planes.
+ */
+export function checkResizeShapes(
+  shape: readonly number[],
+  size: readonly number[],
+): { channels: number; inHeight: number; inWidth: number; outHeight: number; outWidth: number } {
+  if (!Array.isArray(shape) || shape.length !== 3) invalid('shape', '[channels, height, width]', shape);
+  if (!Array.isArray(size) || size.length !== 2) invalid('size', '[height, width]', size);
+  const [channels, inHeight, inWidth] = shape as [number, number, number];
+  const [outHeight, outWidth] = size as [number, number];
+  checkInteger('shape[0]', channels, 1);
+  checkPlaneSize('shape', inHeight, inWidth, 'shape[1]', 'shape[2]');
+  checkPlaneSize('size', outHeight, outWidth, 'size[0]', 'size[1]');
+  return { channels, inHeight, inWidth, outHeight, outWidth };
+}
+
 /** Validates and normalises resize arguments into the kernel's argument object. */
 export function resizeArgs(
   data: Float32Array,
@@ -62,13 +80,7 @@ export function resizeArgs(
   options: ResizeOptions,
 ): ResizeArgs {
   checkFloat32Array('data', data);
-  if (!Array.isArray(shape) || shape.length !== 3) invalid('shape', '[channels, height, width]', shape);
-  if (!Array.isArray(size) || size.length !== 2) invalid('size', '[height, width]', size);
-  const [channels, inHeight, inWidth] = shape as [number, number, number];
-  const [outHeight, outWidth] = size as [number, number];
-  checkInteger('shape[0]', channels, 1);
-  checkPlaneSize('shape', inHeight, inWidth, 'shape[1]', 'shape[2]');
-  checkPlaneSize('size', outHeight, outWidth, 'size[0]', 'size[1]');
+  const { channels, inHeight, inWidth, outHeight, outWidth } = checkResizeShapes(shape, size);
   if (channels * inHeight * inWidth > MAX_ELEMENTS || channels * outHeight * outWidth > MAX_ELEMENTS) {
     invalid(
       'shape',

@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { NmsArgs } from '../src/backends/js/nms.js';
 
 /** Build facts reported by the addon's `info()`. */
 export interface NativeInfo {
@@ -36,15 +37,7 @@ export interface NativeAddon {
   /** Pairwise IoU of boxes `a` [nA*4] and `b` [nB*4] into `out` [nA*nB]. */
   iou(args: { a: Float32Array; b: Float32Array; out: Float32Array }): Promise<void>;
   /** Greedy NMS; kept indices in visiting order. */
-  nms(args: {
-    boxes: Float32Array;
-    scores: Float32Array;
-    classes: Int32Array | null;
-    iouThreshold: number;
-    scoreThreshold: number;
-    maxCandidates: number;
-    maxDetections: number;
-  }): Promise<Int32Array>;
+  nms(args: NmsArgs): Promise<Int32Array>;
   /** Ops added by later kernels are looked up by name (see `nativeOp`). */
   [op: string]: unknown;
 }

@@ -5,18 +5,12 @@
  * channel at a time (one `[H, W]` float plane and one mask reused across channels), so it is the spec
  * the fused native kernel is held to: identical strings.
  */
-import { resize } from './resize.js';
+import { resize, type ResizeArgs } from './resize.js';
 import { rleEncode, runsArea } from './rle.js';
 import { formatRle } from '../../ops/rle.js';
 
-export interface LogitsToRleArgs {
-  /** `[channels, inHeight, inWidth]` float32 logits, finite. */
-  data: Float32Array;
-  channels: number;
-  inHeight: number;
-  inWidth: number;
-  outHeight: number;
-  outWidth: number;
+/** The resize's geometry (`data`: `[channels, inHeight, inWidth]` finite logits), without an output plane. */
+export interface LogitsToRleArgs extends Omit<ResizeArgs, 'out'> {
   /** A pixel is in the mask when its interpolated float32 logit is `> cutoff` (may be +Infinity). */
   cutoff: number;
 }

@@ -20,7 +20,7 @@ namespace {
 
 constexpr unsigned kTile = 64;
 constexpr unsigned kReduceThreads = 256;
-constexpr size_t kMaxSharedWords = (48 * 1024) / sizeof(uint64_t);
+constexpr size_t kMaxSharedWords = (48 * 1024 - 256) / sizeof(uint64_t);  // + the kernel's static smem <= 48 KiB
 
 __global__ void __launch_bounds__(256) NmsKeys(const float* scores, size_t n, double score_threshold, uint32_t* keys, int32_t* vals,
                                                unsigned* count) {

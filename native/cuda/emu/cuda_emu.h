@@ -235,7 +235,7 @@ struct Block {
   ucontext_t sched;
   std::vector<unsigned> ready;
   uint64_t rng = 1;
-  void* sched_stack_bottom = nullptr;
+  const void* sched_stack_bottom = nullptr;
   size_t sched_stack_size = 0;
 #endif
 };

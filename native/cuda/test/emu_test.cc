@@ -131,6 +131,11 @@ void TestNms(const char* sched) {
   std::printf("  nms: %d cases [%s]\n", cases, sched);
 }
 
+// Float vectors equal bit for bit (NaN == NaN, -0 != +0).
+bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), 4 * a.size()) == 0);
+}
+
 void TestYolo(const char* sched) {
   std::mt19937 g(777);
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
@@ -170,10 +175,8 @@ void TestYolo(const char* sched) {
       o.max_detections = variant == 4 ? 10 : 1000;
       const maskbox::cpu::YoloDetections want = maskbox::cpu::YoloNms(o);
       const maskbox::cpu::YoloDetections got = maskbox::cuda::YoloNms(o);
-      const bool same = got.rows == want.rows && got.classes == want.classes &&
-                        std::memcmp(got.scores.data(), want.scores.data(), 4 * want.scores.size()) == 0 &&
-                        got.scores.size() == want.scores.size() && got.boxes.size() == want.boxes.size() &&
-                        std::memcmp(got.boxes.data(), want.boxes.data(), 4 * want.boxes.size()) == 0;
+      const bool same = got.rows == want.rows && got.classes == want.classes && SameBits(got.scores, want.scores) &&
+                        SameBits(got.boxes, want.boxes);
       EXPECT(same, "[%s] yoloNms count=%zu variant=%d: cuda rows %s cpu rows %s", sched, count, variant, Str(got.rows).c_str(),
              Str(want.rows).c_str());
       cases++;

@@ -8,6 +8,8 @@ import { BackendUnavailableError } from '../../errors.js';
 import type { Kernel } from '../registry.js';
 import type { NmsArgs } from '../js/nms.js';
 import type { YoloDetections, YoloNmsArgs } from '../js/yoloNms.js';
+import type { RleEncodeArgs } from '../js/rle.js';
+import type { LogitsToRleArgs, LogitsToRleOutput } from '../js/logitsToRle.js';
 import { cudaHasOp, cudaStatus, loadCuda, type CudaAddon } from '../../../bindings/cuda.js';
 
 function addon(): CudaAddon {
@@ -41,6 +43,21 @@ export function cudaKernels(): Kernel<any, any>[] {
       minWork: minWork(1 << 16), // prediction values
       supports: () => cudaHasOp('yoloNms'),
       run: (a: YoloNmsArgs): Promise<YoloDetections> => call<YoloDetections>('yoloNms', a),
+    },
+    {
+      op: 'rleEncode',
+      backend: 'cuda',
+      minWork: minWork(1 << 22), // mask bytes (the mask crosses PCIe once; runs come back)
+      supports: () => cudaHasOp('rleEncode'),
+      run: ({ mask, channels, height, width, order }: RleEncodeArgs): Promise<Uint32Array[]> =>
+        call<Uint32Array[]>('rleEncode', { mask, channels, height, width, order }),
+    },
+    {
+      op: 'logitsToRle',
+      backend: 'cuda',
+      minWork: minWork(1 << 20), // output pixels, all channels
+      supports: () => cudaHasOp('logitsToRle'),
+      run: (a: LogitsToRleArgs): Promise<LogitsToRleOutput> => call<LogitsToRleOutput>('logitsToRle', a),
     },
   ];
 }

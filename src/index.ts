@@ -87,7 +87,15 @@ export { vocAp, type VocApOptions, type VocApResult } from './ops/vocAp.js';
 
 // Clustering and the DBSCAN baseline detector
 export { dbscan, type DbscanOptions, type DbscanResult } from './ops/dbscan.js';
-export { dbscanBaseline, type BaselineImage, type BaselineOptions, type BaselineResult } from './ops/baseline.js';
+export {
+  dbscanBaseline,
+  baselineScore,
+  BASELINE_DEFAULTS,
+  BASELINE_SCORE_HALF,
+  type BaselineImage,
+  type BaselineOptions,
+  type BaselineResult,
+} from './ops/baseline.js';
 
 // Models
 export { Detector, type DetectorOptions, type Detections, type DetectorImage } from './model/detector.js';

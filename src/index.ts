@@ -16,6 +16,9 @@ export { backends } from './backends/status.js';
 // Boxes and detection post-processing
 export { boxIou, type IouOptions, type IouResult } from './ops/iou.js';
 export { nms, type NmsOptions, type NmsResult } from './ops/nms.js';
+export { softNms, type SoftNmsOptions, type SoftNmsResult, type SoftNmsMethod } from './ops/softNms.js';
+export { nmm, type NmmOptions, type NmmResult, type MatchMetric } from './ops/nmm.js';
+export { weightedBoxesFusion, type WbfInput, type WbfOptions, type WbfResult, type WbfConfType } from './ops/wbf.js';
 export {
   nonMaxSuppression,
   YOLO_LAYOUTS,

@@ -92,6 +92,16 @@ describeEachKernel('softNms', 'softNms: goldens (Bodla et al., numpy)', (backend
     const capped = await softNms(boxes, scores, { maxDetections: 5, backend });
     expect(capped.indices.length).toBe(5);
   });
+  it('random inputs with ties equal the JS reference (every method)', async () => {
+    const { boxes, scores } = randomBoxes(5, 1500, 500);
+    const classes = Int32Array.from({ length: 1500 }, (_, i) => i % 3);
+    for (const method of ['linear', 'gaussian', 'hard'] as const) {
+      const a = await softNms(boxes, scores, { method, classes, backend });
+      const b = await softNms(boxes, scores, { method, classes, backend: 'js' });
+      expect(Array.from(a.indices)).toEqual(Array.from(b.indices));
+      expect(Array.from(a.scores)).toEqual(Array.from(b.scores));
+    }
+  });
 });
 
 describeEachKernel('nmm', 'nmm: goldens (SAHI greedy_nmm, numpy)', (backend) => {
@@ -173,6 +183,21 @@ describeEachKernel('wbf', 'weightedBoxesFusion: goldens (ensemble_boxes algorith
       backend,
     });
     expect(lone.scores[0]).toBeCloseTo(0.45, 6);
+  });
+  it('random inputs with ties equal the JS reference', async () => {
+    const models = [1, 2, 3].map((s) => ({
+      ...randomBoxes(20 + s, 600, 400),
+      classes: Int32Array.from({ length: 600 }, (_, i) => (i * s) % 4),
+    }));
+    for (const confType of ['avg', 'max'] as const) {
+      const opts = { weights: [1, 0.3, 2], confType, skipBoxThreshold: 0.1 };
+      const a = await weightedBoxesFusion(models, { ...opts, backend });
+      const b = await weightedBoxesFusion(models, { ...opts, backend: 'js' });
+      expect(Array.from(a.boxes)).toEqual(Array.from(b.boxes));
+      expect(Array.from(a.scores)).toEqual(Array.from(b.scores));
+      expect(Array.from(a.classes)).toEqual(Array.from(b.classes));
+      expect(Array.from(a.counts)).toEqual(Array.from(b.counts));
+    }
   });
 });
 

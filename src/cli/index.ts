@@ -14,6 +14,7 @@ import { ensembleCommand } from './commands/ensemble.js';
 import { baselineCommand } from './commands/baseline.js';
 import { evalCocoCommand } from './commands/evalCoco.js';
 import { dbscanCommand } from './commands/dbscan.js';
+import { serveCommand } from './commands/serve.js';
 
 const commands: Command[] = [
   simulateCommand,
@@ -27,6 +28,7 @@ const commands: Command[] = [
   evalCocoCommand,
   dbscanCommand,
   baselineCommand,
+  serveCommand,
 ];
 
 function usage(): string {

@@ -132,7 +132,7 @@ export async function createServer(models: ServedModels, options: ServeOptions =
     },
     transform: ({ schema, url, route }) => {
       const body = route.config?.body;
-      return { schema: body ? ({ ...schema, body: undefined, requestBody: body } as typeof schema) : schema, url };
+      return { schema: body ? ({ ...schema, body } as typeof schema) : schema, url };
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -143,15 +143,13 @@ export async function createServer(models: ServedModels, options: ServeOptions =
     return reply.code(status).headers(headers).send(body);
   });
   app.setNotFoundHandler((req, reply) =>
-    reply
-      .code(404)
-      .send({
-        error: {
-          statusCode: 404,
-          code: 'ERR_NOT_FOUND',
-          message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`,
-        },
-      }),
+    reply.code(404).send({
+      error: {
+        statusCode: 404,
+        code: 'ERR_NOT_FOUND',
+        message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`,
+      },
+    }),
   );
 
   const token = opts.token ? digest(`Bearer ${opts.token}`) : null;

@@ -12,7 +12,7 @@ import { unzipSync, strFromU8 } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs build script without types
 import { buildPage } from '../scripts/build-page.mjs';
-import { cli, listen, loadModels, SAMPLES, tmp } from './serverHelpers.js';
+import { cli, FIX, listen, loadModels, SAMPLES, tmp } from './serverHelpers.js';
 
 const CHROMIUM = process.env.MASKBOX_CHROMIUM ?? '/usr/bin/chromium';
 const HAVE = existsSync(CHROMIUM);
@@ -33,7 +33,7 @@ if (!HAVE && !CI) {
       const pageDir = tmp();
       const files = (await buildPage({ out: pageDir, quiet: true })) as { file: string; bytes: number }[];
       expect(files.find((f) => f.file === 'page.js')!.bytes).toBeLessThan(200_000);
-      models = await loadModels();
+      models = await loadModels(true);
       server = await listen(models, { pageDir });
       const { chromium } = await import('playwright-core');
       browser = await chromium.launch({
@@ -51,7 +51,7 @@ if (!HAVE && !CI) {
     afterAll(async () => {
       await browser?.close();
       await server?.app.close();
-      for (const m of models?.detectors ?? []) await m.dispose();
+      for (const m of [...(models?.detectors ?? []), ...(models?.segmenters ?? [])]) await m.dispose();
     });
 
     async function detectCsv(image: string, conf: number, iou: number): Promise<string> {
@@ -116,6 +116,23 @@ if (!HAVE && !CI) {
       const zip = unzipSync(readFileSync((await download.path())!));
       expect(Object.keys(zip).sort()).toEqual(['cdv_00000_result.csv', 'cdv_00001_result.csv']);
       expect(strFromU8(zip['cdv_00001_result.csv']!)).toBe(await detectCsv('cdv_00001.jpg', 0.4, 0.45));
+      await page.close();
+    });
+
+    it('a segmentation model: masks drawn as coloured overlays with their class names', async () => {
+      const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+      await page.goto(server.url + '/');
+      await page.waitForFunction("document.getElementById('model').options.length > 1");
+      await page.selectOption('#model', 'tiny_seg_fold0');
+      await page.setInputFiles('#files', join(FIX, 'seg.png'));
+      await page.waitForFunction("document.getElementById('count').textContent.includes('masks')");
+      const legend = await page.locator('#legend-classes span').allTextContents();
+      expect(legend.length).toBeGreaterThan(0);
+      for (const l of legend)
+        expect(l).toMatch(
+          /^■ (finger-\d+|Trapezium|Trapezoid|Capitate|Hamate|Scaphoid|Lunate|Triquetrum|Pisiform|Radius|Ulna)$/,
+        );
+      await page.screenshot({ path: join(SHOTS, '4-segmentation.png') });
       await page.close();
     });
   });

@@ -221,6 +221,11 @@ async function show(i: number): Promise<void> {
 async function draw(item: Item): Promise<void> {
   canvas.width = item.width;
   canvas.height = item.height;
+  // Fit the view (small images are enlarged, pixels kept sharp).
+  const room = Math.min(canvas.parentElement!.clientWidth / item.width, (0.85 * innerHeight) / item.height);
+  canvas.style.width = `${Math.floor(item.width * room)}px`;
+  canvas.style.height = `${Math.floor(item.height * room)}px`;
+  canvas.style.imageRendering = room > 1 ? 'pixelated' : 'auto';
   const g = canvas.getContext('2d')!;
   if (item.bitmap) g.drawImage(item.bitmap, 0, 0);
   else {

@@ -14,32 +14,15 @@ import { join } from 'node:path';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/index.js';
 import { COMBINE_QUEUE, IMAGE_QUEUE } from '../src/distributed/connection.js';
 import { runStatus, type RunStatus } from '../src/distributed/status.js';
 import { submit } from '../src/distributed/submit.js';
+import { cli } from './distributedHelpers.js';
 import { REPO } from './helpers.js';
 
 const HAS_REDIS = spawnSync('redis-server', ['--version']).status === 0;
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 const SEG_MODEL = join(REPO, 'test/fixtures/models/tiny_seg_fold0.onnx');
-
-/** Run the CLI in-process, capturing stdout and stderr. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write;
-  const ew = process.stderr.write;
-  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

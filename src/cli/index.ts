@@ -17,6 +17,7 @@ import { dbscanCommand } from './commands/dbscan.js';
 import { submitCommand } from './commands/submit.js';
 import { workerCommand } from './commands/worker.js';
 import { statusCommand } from './commands/status.js';
+import { mergeCommand } from './commands/merge.js';
 
 const commands: Command[] = [
   simulateCommand,
@@ -33,6 +34,7 @@ const commands: Command[] = [
   submitCommand,
   workerCommand,
   statusCommand,
+  mergeCommand,
 ];
 
 function usage(): string {

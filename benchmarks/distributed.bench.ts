@@ -49,10 +49,11 @@ function freePort(): Promise<number> {
   });
 }
 
-function startWorker(url: string): Promise<ChildProcess> {
-  const p = spawn(process.execPath, [join(REPO, 'bin/maskbox.js'), 'worker', '--queue', url], {
+function startWorker(url: string, concurrency: number): Promise<ChildProcess> {
+  const args = ['worker', '--queue', url, '--concurrency', String(concurrency)];
+  const p = spawn(process.execPath, [join(REPO, 'bin/maskbox.js'), ...args], {
     env: { ...process.env, MASKBOX_QUIET: '1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -66,6 +67,47 @@ function startWorker(url: string): Promise<ChildProcess> {
 
 async function stop(ps: ChildProcess[]): Promise<void> {
   await Promise.all(ps.map((p) => new Promise((r) => (p.once('exit', r), p.kill('SIGTERM')))));
+}
+
+/** The local command against 1..k worker processes (each `[workers, concurrency]`) on the same images. */
+async function compare(
+  url: string,
+  kind: 'detect' | 'baseline',
+  images: string,
+  n: number,
+  configs: (readonly [number, number])[],
+): Promise<{ rows: (string | number)[][]; overheadMs: number }> {
+  const rows: (string | number)[][] = [];
+  // Local runner, in this process (timed by the runner itself: start-up excluded, like a warm worker).
+  let localBest = Infinity;
+  let localCsv = '';
+  for (let r = 0; r < REPEATS; r++) {
+    localCsv = join(DIR, `local-${kind}-${r}.csv`);
+    const { out: json } = await quiet(() => main([kind, images, '--out', localCsv, '--json']));
+    localBest = Math.min(localBest, (JSON.parse(json) as { seconds: number }).seconds);
+  }
+  rows.push([`local \`maskbox ${kind}\` (1 process)`, String(n), localBest, n / localBest, '', '']);
+  let one = 0;
+  for (const [workers, concurrency] of configs) {
+    const ps = await Promise.all(Array.from({ length: workers }, () => startWorker(url, concurrency)));
+    let best = Infinity;
+    let identical = true;
+    for (let r = 0; r < REPEATS; r++) {
+      const run = `${kind}-w${workers}c${concurrency}r${r}`;
+      const out = join(DIR, `dist-${run}.csv`);
+      rmSync(join(DIR, `.maskbox-run-${run}`), { recursive: true, force: true });
+      const t0 = performance.now();
+      await submit({ queue: url, run, kind, inputs: [images], out });
+      while ((await runStatus(url, run)).state !== 'done') await sleep(50);
+      best = Math.min(best, (performance.now() - t0) / 1000);
+      identical &&= readFileSync(out).equals(readFileSync(localCsv));
+    }
+    await stop(ps);
+    if (workers === 1 && concurrency === 1) one = best;
+    const label = `${workers} worker process${workers > 1 ? 'es' : ''}, --concurrency ${concurrency}`;
+    rows.push([label, String(n), best, n / best, (one / best).toFixed(2), identical ? 'yes' : 'NO']);
+  }
+  return { rows, overheadMs: ((one - localBest) / n) * 1000 };
 }
 
 async function main_(): Promise<void> {
@@ -96,47 +138,25 @@ async function main_(): Promise<void> {
   );
   await sleep(300);
   const load0 = loadavg()[0]!;
-  const rows: (string | number)[][] = [];
   try {
-    // Local runner, in this process (model loaded first, like a warm worker).
-    let localBest = Infinity;
-    let localCsv = '';
-    for (let r = 0; r < REPEATS; r++) {
-      const out = join(DIR, `local-${r}.csv`);
-      const { out: json } = await quiet(() => main(['detect', images, '--out', out, '--json']));
-      const s = JSON.parse(json) as { seconds: number };
-      localBest = Math.min(localBest, s.seconds);
-      localCsv = out;
-    }
-    rows.push(['local `maskbox detect` (1 process)', N, localBest, N / localBest, 1, '']);
-    let one = 0;
-    for (const workers of [1, 2, 4]) {
-      const ps = await Promise.all(Array.from({ length: workers }, () => startWorker(url)));
-      let best = Infinity;
-      let identical = true;
-      for (let r = 0; r < REPEATS; r++) {
-        const out = join(DIR, `dist-${workers}-${r}.csv`);
-        rmSync(join(DIR, `.maskbox-run-w${workers}r${r}`), { recursive: true, force: true });
-        const t0 = performance.now();
-        await submit({ queue: url, run: `w${workers}r${r}`, kind: 'detect', inputs: [images], out });
-        for (;;) {
-          const s = await runStatus(url, `w${workers}r${r}`);
-          if (s.state === 'done') break;
-          await sleep(50);
-        }
-        best = Math.min(best, (performance.now() - t0) / 1000);
-        identical &&= readFileSync(out).equals(readFileSync(localCsv));
-      }
-      await stop(ps);
-      if (workers === 1) one = best;
-      rows.push([`${workers} worker process(es)`, N, best, N / best, one / best, identical ? 'yes' : 'NO']);
-    }
-    const overheadMs = ((one - localBest) / N) * 1000;
+    const det = await compare(url, 'detect', images, N, [
+      [1, 1],
+      [1, 2],
+      [2, 1],
+      [4, 1],
+    ]);
+    const tinyDir = join(DIR, 'sim-200-64');
+    if (!existsSync(tinyDir))
+      await quiet(() => main(['simulate', 'cdv', '--n', '200', '--size', '64', '--seed', '18', '--out', tinyDir]));
+    const tiny = await compare(url, 'baseline', join(tinyDir, 'images'), 200, [[1, 1]]);
+    const header = ['runner', 'images', 'seconds', 'images/s', 'speed-up vs 1 worker', 'output identical to local'];
     const text =
-      `Machine: ${machine()}; load average before: ${load0.toFixed(2)}, after: ${loadavg()[0]!.toFixed(2)}.\n` +
-      `${N} simulated ${SIZE}x${SIZE} PNG frames, bundled detector (onnxruntime CPU), best of ${REPEATS}.\n\n` +
-      table(['runner', 'images', 'seconds', 'images/s', 'speed-up vs 1 worker', 'output identical to local'], rows) +
-      `\n\nQueue overhead per image (1 worker vs local runner): ${overheadMs.toFixed(1)} ms\n`;
+      `Machine: ${machine()}; load average before: ${load0.toFixed(2)}, after: ${loadavg()[0]!.toFixed(2)}.\n\n` +
+      `Throughput: ${N} simulated ${SIZE}x${SIZE} PNG frames, bundled detector (onnxruntime CPU), best of ${REPEATS}, ` +
+      `from submit to the combined CSV written.\n\n${table(header, det.rows)}\n\n` +
+      `Queue overhead per image, detector (1 worker, --concurrency 1 vs the local runner): ${det.overheadMs.toFixed(1)} ms\n\n` +
+      `Queue overhead alone: 200 simulated 64x64 frames, DBSCAN baseline (almost no compute per image).\n\n` +
+      `${table(header, tiny.rows)}\n\nQueue overhead per image (1 worker vs the local runner): ${tiny.overheadMs.toFixed(1)} ms\n`;
     process.stdout.write(text);
   } finally {
     redis.kill('SIGTERM');

@@ -55,3 +55,6 @@ export { runBatch, type RunOptions, type BatchSummary, type Processor, type Sink
 export { defaultModelPath } from './pipeline/defaultModel.js';
 export { simulateCdv, resolveCdvParams, CDV_DEFAULTS, CDV_PRESETS, type CdvParams } from './sim/cdv.js';
 export { writeCdvDataset, type CdvDatasetOptions } from './sim/cdvDataset.js';
+
+// Distributed runs on BullMQ + Redis, and the --shard split (src/distributed).
+export * from './distributed/index.js';

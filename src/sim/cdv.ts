@@ -67,6 +67,11 @@ export interface CdvParams {
   jpegProb: number;
   /** JPEG quality for that round trip and for `--format jpg`. */
   jpegQuality: Range;
+  /**
+   * Vesicles placed first at fixed centres with fixed outer radii (px), before the random ones (which
+   * keep `minGap` from them): e.g. on tile seams. Default none (and then no PRNG draw changes).
+   */
+  planted?: readonly { cx: number; cy: number; radius: number }[];
 }
 
 /** Lab-like defaults: 2048x2048, boxes 1.2–2 % of the side, dozens to hundreds of vesicles. */
@@ -213,6 +218,14 @@ export function resolveCdvParams(overrides: Partial<CdvParams> = {}, preset: Cdv
       throw new InvalidArgumentError(key, `Expected lo <= hi for ${key} but received [${r[0]}, ${r[1]}]`);
   }
   checkRange('minGap', p.minGap, -1000, 1000);
+  if (p.planted !== undefined) {
+    if (!Array.isArray(p.planted)) invalid('planted', 'an array of { cx, cy, radius }', p.planted);
+    p.planted.forEach((v, i) => {
+      checkRange(`planted[${i}].cx`, v?.cx, 0, p.width);
+      checkRange(`planted[${i}].cy`, v?.cy, 0, p.height);
+      checkRange(`planted[${i}].radius`, v?.radius, 1.5, Math.min(p.width, p.height) / 2);
+    });
+  }
   checkRange('jpegProb', p.jpegProb, 0, 1);
   if (!Array.isArray(p.shapes) || p.shapes.length === 0)
     invalid('shapes', `a non-empty list of ${VESICLE_SHAPES.join(', ')}`, p.shapes);
@@ -359,6 +372,20 @@ function placeVesicles(
   const side = Math.min(W, H);
   const placed: Placed[] = [];
   const margin = 1.5 * spotSigma + locPrecision;
+  for (const v of p.planted ?? []) {
+    const shape = p.shapes[rng.int(0, p.shapes.length - 1)]!;
+    const inner = Math.max(0.5, v.radius - margin);
+    placed.push({
+      box: [0, 0, 0, 0],
+      shape,
+      cx: v.cx,
+      cy: v.cy,
+      radius: v.radius,
+      inner,
+      nearestGap: Infinity,
+      localizations: 0,
+    });
+  }
   for (let i = 0; i < n; i++) {
     const radius = Math.max(1.5, (draw(rng, p.boxFrac) * side) / 2);
     const shape = p.shapes[rng.int(0, p.shapes.length - 1)]!;

@@ -3,6 +3,9 @@
 #include <napi.h>
 
 #include "pool.h"
+#if MASKBOX_WITH_CUDA
+#include "cuda/addon_cuda.h"
+#endif
 
 #define MASKBOX_CPU_OPS(X) \
   X(iou, JsIou)            \
@@ -67,6 +70,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #define MASKBOX_REGISTER(name, fn) exports.Set(#name, Napi::Function::New(env, maskbox::cpu::fn, #name));
   MASKBOX_CPU_OPS(MASKBOX_REGISTER)
 #undef MASKBOX_REGISTER
+#if MASKBOX_WITH_CUDA
+  exports.Set("cuda", maskbox::cuda::Exports(env));  // native/cuda/addon_cuda.cc
+#endif
   return exports;
 }
 

@@ -14,6 +14,9 @@ import { ensembleCommand } from './commands/ensemble.js';
 import { baselineCommand } from './commands/baseline.js';
 import { evalCocoCommand } from './commands/evalCoco.js';
 import { dbscanCommand } from './commands/dbscan.js';
+import { submitCommand } from './commands/submit.js';
+import { workerCommand } from './commands/worker.js';
+import { statusCommand } from './commands/status.js';
 
 const commands: Command[] = [
   simulateCommand,
@@ -27,6 +30,9 @@ const commands: Command[] = [
   evalCocoCommand,
   dbscanCommand,
   baselineCommand,
+  submitCommand,
+  workerCommand,
+  statusCommand,
 ];
 
 function usage(): string {

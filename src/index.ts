@@ -25,7 +25,14 @@ export {
 export { vocAp, type VocApOptions, type VocApResult } from './ops/vocAp.js';
 
 // Models
-export { Detector, type DetectorOptions, type Detections, type DetectorImage } from './model/detector.js';
+export {
+  Detector,
+  type DetectorOptions,
+  type DetectorDetectOptions,
+  type Detections,
+  type DetectorImage,
+} from './model/detector.js';
+export { autoTile, tileGrid, AUTO_TILE_SCALE, type TileOptions, type Tile } from './model/tiling.js';
 export { Segmenter, type SegmenterOptions, type SegmentOptions, type Segmentation } from './model/segmenter.js';
 export { hardVoteCsv, voteRuns, type HardVoteOptions } from './model/ensemble.js';
 export { inferLayout, DETECTOR_LAYOUTS, type DetectorLayout } from './model/layouts.js';

@@ -7,6 +7,7 @@
 import type { Backend, KernelList } from '../registry.js';
 import type { NmsArgs } from '../../ops/nms.js';
 import type { YoloDetections, YoloNmsArgs } from '../../ops/yoloNms.js';
+import type { LogitsToRleOutput } from '../../ops/logitsToRle.js';
 import { cudaHasOp, cudaStatus, loadCuda, type CudaAddon } from '../../../bindings/cuda.js';
 
 export const cudaBackend: Backend<CudaAddon> = {
@@ -45,5 +46,20 @@ export const cudaKernels: KernelList<CudaAddon> = [
     minWork: 1 << 16, // prediction values
     supports: () => cudaHasOp('yoloNms'),
     run: (args: YoloNmsArgs, addon) => call<YoloDetections>(addon, 'yoloNms', args),
+  },
+  {
+    op: 'rleEncode',
+    backend: 'cuda',
+    minWork: 1 << 22, // mask bytes (the mask crosses PCIe once; runs come back)
+    supports: () => cudaHasOp('rleEncode'),
+    run: ({ mask, channels, height, width, order }, addon) =>
+      call<Uint32Array[]>(addon, 'rleEncode', { mask, channels, height, width, order }),
+  },
+  {
+    op: 'logitsToRle',
+    backend: 'cuda',
+    minWork: 1 << 20, // output pixels, all channels
+    supports: () => cudaHasOp('logitsToRle'),
+    run: (args, addon) => call<LogitsToRleOutput>(addon, 'logitsToRle', args),
   },
 ];

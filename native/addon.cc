@@ -23,7 +23,10 @@
   X(scaleBoxes, JsScaleBoxes)   \
   X(logitsToRle, JsLogitsToRle) \
   X(dbscan, JsDbscan)           \
-  X(baseline, JsBaseline)
+  X(baseline, JsBaseline)       \
+  X(softNms, JsSoftNms)         \
+  X(nmm, JsNmm)                 \
+  X(wbf, JsWbf)
 
 namespace maskbox::cpu {
 #define MASKBOX_DECLARE(name, fn) Napi::Value fn(const Napi::CallbackInfo& info);

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { encodeCocoRle, encodeRle, maskToRuns } from '../src/ops/rle.js';
+import { dice } from '../src/ops/dice.js';
 import { nms } from '../src/ops/nms.js';
 import { nonMaxSuppression } from '../src/ops/yoloNms.js';
 import { backends } from '../src/backends/status.js';
@@ -58,6 +59,7 @@ describe('cuda backend: which build serves it', () => {
     const entry = backends().find((b) => b.name === 'cuda')!;
     expect(entry.available).toBe(true);
     expect(entry.reason).toMatch(/^EMULATED: /);
+    expect(entry.software).toBe(true);
     const { boxes, scores } = randomBoxes(rng(1), 20000);
     const auto = await nms(boxes, scores, { iouThreshold: 0.5 });
     expect(auto.backend).not.toBe('cuda');
@@ -185,4 +187,37 @@ describe.runIf(status.available)('cuda rleEncode (numpy goldens and random masks
       }
     }
   }, 120_000);
+});
+
+// test/dice.test.ts needs dice and rleOverlap kernels; cuda has dice only, so its half runs here.
+describe.runIf(status.available)('cuda dice (numpy goldens and random masks)', () => {
+  const fromRows = (rows: string[]) => Uint8Array.from(rows.join(''), (ch) => (ch === '1' ? 1 : 0));
+  const multi = JSON.parse(readFileSync(join(REPO, 'test/goldens/rle/dice_numpy.json'), 'utf8')).multi;
+  const stack = (imgs: string[][][]) =>
+    imgs.map((chs) => {
+      const m = new Uint8Array(chs.length * multi.height * multi.width);
+      chs.forEach((rows, c) => m.set(fromRows(rows), c * multi.height * multi.width));
+      return m;
+    });
+
+  it('per image, per class and mean equal numpy', async () => {
+    const shape = { classes: multi.classes, height: multi.height, width: multi.width };
+    const r = await dice(stack(multi.pred), stack(multi.truth), shape, { backend: 'cuda' });
+    expect(r.backend).toBe('cuda');
+    Array.from(r.perImage).forEach((d, k) =>
+      expect(d).toBeCloseTo(multi.per_image[Math.floor(k / multi.classes)][k % multi.classes], 12),
+    );
+    expect(r.mean).toBeCloseTo(multi.mean, 12);
+  });
+
+  it('counts equal js on random masks (several 64 KiB pieces per channel, non-zero = 1)', async () => {
+    const r = rng(5);
+    const shape = { classes: 2, height: 300, width: 301 };
+    const n = 2 * 300 * 301;
+    const pred = [0, 1, 2].map(() => Uint8Array.from({ length: n }, () => (r() < 0.3 ? 1 + Math.floor(r() * 255) : 0)));
+    const truth = [0, 1, 2].map(() => Uint8Array.from({ length: n }, () => (r() < 0.5 ? 1 : 0)));
+    const want = await dice(pred, truth, shape, { backend: 'js' });
+    const got = await dice(pred, truth, shape, { backend: 'cuda' });
+    expect(Array.from(got.counts)).toEqual(Array.from(want.counts));
+  }, 60_000);
 });

@@ -37,7 +37,11 @@ export interface NativeInfo {
  * options object (validated again in C++) and returns a Promise. test/contract.test.ts checks that a
  * built addon exports every one of them.
  */
-export type NativeAddon = { info(): NativeInfo } & {
+export type NativeAddon = {
+  info(): NativeInfo;
+  /** The CUDA kernels' object when built with nvcc (typed and loaded by bindings/cuda.ts). */
+  cuda?: unknown;
+} & {
   [Op in keyof NativeOpTable]: (args: NativeOpTable[Op]['args']) => Promise<NativeOpTable[Op]['result']>;
 };
 

@@ -18,6 +18,9 @@ export { backends } from './backends/status.js';
 
 export { boxIou, type IouOptions, type IouResult } from './ops/iou.js';
 export { nms, type NmsOptions, type NmsResult } from './ops/nms.js';
+export { softNms, type SoftNmsOptions, type SoftNmsResult, type SoftNmsMethod } from './ops/softNms.js';
+export { nmm, type NmmOptions, type NmmResult, type MatchMetric } from './ops/nmm.js';
+export { weightedBoxesFusion, type WbfInput, type WbfOptions, type WbfResult, type WbfConfType } from './ops/wbf.js';
 export {
   nonMaxSuppression,
   YOLO_LAYOUTS,
@@ -54,4 +57,12 @@ export {
 export { dice, rleDice, diceScore, type DiceOptions, type DiceResult } from './ops/dice.js';
 export { logitsToRle, type LogitsToRleOptions, type LogitsToRleResult } from './ops/logitsToRle.js';
 export { dbscan, type DbscanOptions, type DbscanResult } from './ops/dbscan.js';
-export { dbscanBaseline, type BaselineImage, type BaselineOptions, type BaselineResult } from './ops/baseline.js';
+export {
+  dbscanBaseline,
+  baselineScore,
+  BASELINE_DEFAULTS,
+  BASELINE_SCORE_HALF,
+  type BaselineImage,
+  type BaselineOptions,
+  type BaselineResult,
+} from './ops/baseline.js';

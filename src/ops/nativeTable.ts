@@ -46,6 +46,9 @@ export interface NativeOpTable {
     args: Omit<BaselineArgs, 'scale' | 'box'> & { unit: boolean; edges: boolean };
     result: OpResult<'baseline'>;
   };
+  softNms: { args: OpArgs<'softNms'>; result: OpResult<'softNms'> };
+  nmm: { args: OpArgs<'nmm'>; result: OpResult<'nmm'> };
+  wbf: { args: OpArgs<'wbf'>; result: OpResult<'wbf'> };
   /** Reads every byte once on the native pool (the benchmarks' stream-read floor). */
   readFloor: { args: { mask: Uint8Array }; result: number };
   /** The COCO results-file tokenizer (src/io/cocoJsonNative.ts). */
@@ -69,6 +72,9 @@ const NATIVE_OPS: Record<NativeOpName, true> = {
   cocoEval: true,
   dbscan: true,
   baseline: true,
+  softNms: true,
+  nmm: true,
+  wbf: true,
   readFloor: true,
   parseCocoResults: true,
 };

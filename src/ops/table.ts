@@ -19,6 +19,9 @@ import type { DiceArgs } from './dice.js';
 import type { DbscanArgs, DbscanKernelResult } from './dbscan.js';
 import type { BaselineArgs, BaselineKernelResult } from './baseline.js';
 import type { LogitsToRleArgs, LogitsToRleOutput } from './logitsToRle.js';
+import type { SoftNmsArgs, SoftNmsOutput } from './softNms.js';
+import type { NmmArgs, NmmOutput } from './nmm.js';
+import type { WbfArgs, WbfOutput } from './wbf.js';
 
 /**
  * Each op's kernel arguments (validated and normalised by `src/ops/<op>.ts`) and kernel result.
@@ -40,6 +43,9 @@ export interface OpTable {
   dbscan: { args: DbscanArgs; result: DbscanKernelResult };
   baseline: { args: BaselineArgs; result: BaselineKernelResult };
   logitsToRle: { args: LogitsToRleArgs; result: LogitsToRleOutput };
+  softNms: { args: SoftNmsArgs; result: SoftNmsOutput };
+  nmm: { args: NmmArgs; result: NmmOutput };
+  wbf: { args: WbfArgs; result: WbfOutput };
 }
 
 export type OpName = keyof OpTable;
@@ -61,6 +67,9 @@ const OPS: Record<Exclude<OpName, 'cocoEval' | 'vocAp'>, true> = {
   dbscan: true,
   baseline: true,
   logitsToRle: true,
+  softNms: true,
+  nmm: true,
+  wbf: true,
 };
 export const OP_NAMES = Object.keys(OPS) as OpName[];
 /** The ops only the Node entry registers. */

@@ -98,6 +98,27 @@ export const cpuKernels: KernelList<NativeAddon> = [
   { op: 'cocoEval', backend: 'cpu', minWork: 256, supports: () => nativeHasOp('cocoEval'), run: cocoEvalCpu }, // detections x ground truths (cpu as fast as js at 2 images / work 328, 3x at 100 images)
   { op: 'dbscan', backend: 'cpu', minWork: 128, supports: () => nativeHasOp('dbscan'), run: dbscanCpu }, // points (equal at 128, js 1.8x slower at 256)
   { op: 'baseline', backend: 'cpu', minWork: 256, supports: () => nativeHasOp('baseline'), run: baselineCpu }, // image pixels (js 2x slower at 8x8, 3x at 16x16)
+  {
+    op: 'softNms',
+    backend: 'cpu',
+    minWork: 64,
+    supports: () => nativeHasOp('softNms'),
+    run: (a, addon) => addon.softNms(a),
+  }, // boxes
+  {
+    op: 'nmm',
+    backend: 'cpu',
+    minWork: 64,
+    supports: () => nativeHasOp('nmm'),
+    run: (a, addon) => addon.nmm(a),
+  }, // boxes
+  {
+    op: 'wbf',
+    backend: 'cpu',
+    minWork: 64,
+    supports: () => nativeHasOp('wbf'),
+    run: (a, addon) => addon.wbf(a),
+  }, // boxes, all models
 ];
 
 const NOTICE = Symbol.for('maskbox.nativeFallbackNotice');

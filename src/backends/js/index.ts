@@ -11,6 +11,9 @@ import { dice } from './dice.js';
 import { dbscan } from './dbscan.js';
 import { baseline } from './baseline.js';
 import { logitsToRle } from './logitsToRle.js';
+import { softNms } from './softNms.js';
+import { nmm } from './nmm.js';
+import { wbf } from './wbf.js';
 
 /** The js backend: nothing to acquire or release. */
 export const jsBackend: Backend<null> = {
@@ -35,4 +38,7 @@ export const jsKernels: KernelList<null> = [
   { op: 'dbscan', backend: 'js', run: dbscan },
   { op: 'baseline', backend: 'js', run: baseline },
   { op: 'logitsToRle', backend: 'js', run: logitsToRle },
+  { op: 'softNms', backend: 'js', run: softNms },
+  { op: 'nmm', backend: 'js', run: nmm },
+  { op: 'wbf', backend: 'js', run: wbf },
 ];

@@ -9,7 +9,14 @@ import { GpuContext, f32Below, type Uniform } from './context.js';
 import { WGSL } from './wgsl.js';
 
 /** Mask bytes per block of rows (also bounded by the adapter's storage binding size). */
-const MASK_BLOCK_BYTES = 64 << 20;
+let maskBlockBytes = 64 << 20;
+
+/** Sets the mask block size (tests use a small one to run many blocks); returns the previous one. */
+export function setMaskBlockBytes(bytes: number): number {
+  const old = maskBlockBytes;
+  maskBlockBytes = bytes;
+  return old;
+}
 
 /** The Params struct of kernels/nms.wgsl, in declaration order. */
 interface NmsParams {
@@ -91,7 +98,7 @@ export async function suppress(ctx: GpuContext, r: Ranked): Promise<Int32Array> 
   const maxDet = Math.min(r.maxDetections, m);
   if (m === 0 || maxDet === 0) return new Int32Array(0);
   const words = Math.ceil(m / 32);
-  const budget = Math.min(MASK_BLOCK_BYTES, ctx.limits.maxStorageBufferBindingSize);
+  const budget = Math.min(maskBlockBytes, ctx.limits.maxStorageBufferBindingSize);
   const rowsPerBlock = Math.max(32, Math.floor(budget / (words * 4) / 32) * 32);
   const blocks = Math.ceil(m / rowsPerBlock);
   const base: NmsParams = {

@@ -26,6 +26,7 @@ struct Params {
   offset: f32,      // gather: class offset (YOLOv5's max_wh trick), 0 for plain NMS
   k: u32,           // sort: bitonic sequence size
   j: u32,           // sort: compare distance
+  never: u32,       // always 0: see opaque()
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -92,13 +93,19 @@ fn gather(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   sorted_classes[i] = c;
 }
 
+// x, hidden from the shader compiler's algebra: WGSL lets it fuse a product into the addition that
+// uses it (and reassociate), which would change the float32 rounding torchvision's IoU has.
+fn opaque(x: f32) -> f32 {
+  return select(x, 0.0, p.never != 0u);
+}
+
 fn iou(a: vec4<f32>, b: vec4<f32>) -> f32 {
-  let area_a = (a.z - a.x) * (a.w - a.y);
-  let area_b = (b.z - b.x) * (b.w - b.y);
+  let area_a = opaque((a.z - a.x) * (a.w - a.y));
+  let area_b = opaque((b.z - b.x) * (b.w - b.y));
   let w = max(0.0, min(a.z, b.z) - max(a.x, b.x));
   let h = max(0.0, min(a.w, b.w) - max(a.y, b.y));
-  let inter = w * h;
-  let uni = (area_a + area_b) - inter;
+  let inter = opaque(w * h);
+  let uni = opaque(area_a + area_b) - inter;
   return select(0.0, inter / uni, uni > 0.0);
 }
 

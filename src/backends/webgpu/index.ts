@@ -8,6 +8,7 @@ import type { KernelList } from '../registry.js';
 import type { GpuContext } from './context.js';
 import { nmsWebgpu } from './nms.js';
 import { yoloNmsWebgpu } from './yoloNms.js';
+import { logitsToRleWebgpu } from './logitsToRle.js';
 
 export { webgpuBackend, type GpuSource } from './device.js';
 export type { GpuContext } from './context.js';
@@ -16,4 +17,5 @@ export type { GpuContext } from './context.js';
 export const webgpuKernels: KernelList<GpuContext> = [
   { op: 'nms', backend: 'webgpu', minWork: 2048, run: nmsWebgpu }, // boxes
   { op: 'yoloNms', backend: 'webgpu', minWork: 1 << 16, run: yoloNmsWebgpu }, // prediction values
+  { op: 'logitsToRle', backend: 'webgpu', minWork: 1 << 16, run: logitsToRleWebgpu }, // output pixels, all channels
 ];

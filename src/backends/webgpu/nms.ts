@@ -50,6 +50,7 @@ function params(v: NmsParams): Uniform[] {
     { f32: v.offset ?? 0 },
     { u32: v.k ?? 0 },
     { u32: v.j ?? 0 },
+    { u32: 0 }, // never
   ];
 }
 

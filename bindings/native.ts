@@ -39,7 +39,7 @@ export interface NativeInfo {
  */
 export type NativeAddon = {
   info(): NativeInfo;
-  /** The CUDA kernels' object when built with nvcc (typed and loaded by bindings/cuda.ts). */
+  /** The CUDA functions of a build made with nvcc (bindings/cuda.ts types and checks them). */
   cuda?: unknown;
 } & {
   [Op in keyof NativeOpTable]: (args: NativeOpTable[Op]['args']) => Promise<NativeOpTable[Op]['result']>;

@@ -25,7 +25,14 @@ export {
 export { vocAp, type VocApOptions, type VocApResult } from './ops/vocAp.js';
 
 // Models
-export { Detector, type DetectorOptions, type Detections, type DetectorImage } from './model/detector.js';
+export {
+  Detector,
+  type DetectorOptions,
+  type DetectorDetectOptions,
+  type Detections,
+  type DetectorImage,
+} from './model/detector.js';
+export { autoTile, tileGrid, AUTO_TILE_SCALE, type TileOptions, type Tile } from './model/tiling.js';
 export { Segmenter, type SegmenterOptions, type SegmentOptions, type Segmentation } from './model/segmenter.js';
 export { hardVoteCsv, voteRuns, type HardVoteOptions } from './model/ensemble.js';
 export { inferLayout, DETECTOR_LAYOUTS, type DetectorLayout } from './model/layouts.js';
@@ -55,3 +62,6 @@ export { runBatch, type RunOptions, type BatchSummary, type Processor, type Sink
 export { defaultModelPath } from './pipeline/defaultModel.js';
 export { simulateCdv, resolveCdvParams, CDV_DEFAULTS, CDV_PRESETS, type CdvParams } from './sim/cdv.js';
 export { writeCdvDataset, type CdvDatasetOptions } from './sim/cdvDataset.js';
+
+// Distributed runs on BullMQ + Redis, and the --shard split (src/distributed).
+export * from './distributed/index.js';

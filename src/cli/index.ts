@@ -18,6 +18,7 @@ import { dbscanCommand } from './commands/dbscan.js';
 import { submitCommand } from './commands/submit.js';
 import { workerCommand } from './commands/worker.js';
 import { statusCommand } from './commands/status.js';
+import { mergeCommand } from './commands/merge.js';
 import { serveCommand } from './commands/serve.js';
 
 const commands: Command[] = [
@@ -35,6 +36,7 @@ const commands: Command[] = [
   submitCommand,
   workerCommand,
   statusCommand,
+  mergeCommand,
   serveCommand,
 ];
 

@@ -1,57 +1,65 @@
 /**
- * The CUDA kernels (native/cuda/<op>.cu, loaded by bindings/cuda.ts), registered explicitly (one entry
- * per op) when a CUDA build is usable: the GPU build, or the CPU emulation under tests/CI. Arguments and
- * results are the cpu kernels' (the addon reuses their argument parsing). On the emulated build every
- * kernel has `minWork: Infinity`, so `auto` never picks it; `backend: 'cuda'` still runs it.
+ * The CUDA backend: kernels in native/cuda/<op>.cu, loaded by bindings/cuda.ts — the GPU build, or the
+ * CPU emulation of CUDA (../shared/CUDA-TESTING.md) under tests/CI. Its context is the loaded addon's
+ * `cuda` object; arguments and results are the op table's (the addon reuses the cpu argument parsing).
+ * The emulated build reports `software: true`, so `auto` never picks it; `backend: 'cuda'` still runs it.
  */
 import type { Backend, KernelList } from '../registry.js';
+import type { NmsArgs } from '../../ops/nms.js';
+import type { YoloDetections, YoloNmsArgs } from '../../ops/yoloNms.js';
+import type { LogitsToRleOutput } from '../../ops/logitsToRle.js';
 import { cudaHasOp, cudaStatus, loadCuda, type CudaAddon } from '../../../bindings/cuda.js';
-import type { OpArgs, OpResult } from '../../ops/table.js';
 
-/** The cuda backend; its context is the CUDA build in use. The emulated build is `software`: `auto` never picks it. */
 export const cudaBackend: Backend<CudaAddon> = {
   name: 'cuda',
   autoInit: true,
   status() {
     const s = cudaStatus();
+    const d = s.device;
     return {
       name: 'cuda',
       available: s.available,
       reason: s.reason,
-      ...(s.device && s.available ? { device: s.device.name } : {}),
-      ...(s.emulated && s.available ? { software: true } : {}),
+      software: s.emulated,
+      ...(d && d.count > 0 ? { device: `${d.name} (sm_${d.major}${d.minor})` } : {}),
     };
   },
   init: async () => loadCuda(),
-  dispose: () => {},
+  dispose: () => {}, // the addon stays loaded for the life of the process (Node cannot unload it)
 };
 
-/** A kernel of the CUDA build (its functions take the cpu kernels' arguments; see native/cuda/addon_cuda.cc). */
-function call<Op extends 'nms' | 'yoloNms'>(op: Op) {
-  return (args: OpArgs<Op>, addon: CudaAddon) => (addon[op] as (a: OpArgs<Op>) => Promise<OpResult<Op>>)(args);
+function call<R>(addon: CudaAddon, op: string, args: object): Promise<R> {
+  return (addon[op] as (a: object) => Promise<R>)(args);
 }
 
-/** Below this work `auto` keeps to the cpu/js kernels (a GPU round trip costs ~50 µs); Infinity when emulated. */
-function minWork(gpu: number): number {
-  return cudaStatus().emulated ? Infinity : gpu;
-}
-
-/** The cuda backend's kernels; `minWork` is read when they are registered (after the build is chosen). */
-export function cudaKernels(): KernelList<CudaAddon> {
-  return [
-    {
-      op: 'nms',
-      backend: 'cuda',
-      minWork: minWork(4096), // boxes
-      supports: () => cudaHasOp('nms'),
-      run: call('nms'),
-    },
-    {
-      op: 'yoloNms',
-      backend: 'cuda',
-      minWork: minWork(1 << 16), // prediction values
-      supports: () => cudaHasOp('yoloNms'),
-      run: call('yoloNms'),
-    },
-  ];
-}
+export const cudaKernels: KernelList<CudaAddon> = [
+  {
+    op: 'nms',
+    backend: 'cuda',
+    minWork: 4096, // boxes: below this a GPU round trip (~50 µs) costs more than the cpu kernel
+    supports: () => cudaHasOp('nms'),
+    run: (args: NmsArgs, addon) => call<Int32Array>(addon, 'nms', args),
+  },
+  {
+    op: 'yoloNms',
+    backend: 'cuda',
+    minWork: 1 << 16, // prediction values
+    supports: () => cudaHasOp('yoloNms'),
+    run: (args: YoloNmsArgs, addon) => call<YoloDetections>(addon, 'yoloNms', args),
+  },
+  {
+    op: 'rleEncode',
+    backend: 'cuda',
+    minWork: 1 << 22, // mask bytes (the mask crosses PCIe once; runs come back)
+    supports: () => cudaHasOp('rleEncode'),
+    run: ({ mask, channels, height, width, order }, addon) =>
+      call<Uint32Array[]>(addon, 'rleEncode', { mask, channels, height, width, order }),
+  },
+  {
+    op: 'logitsToRle',
+    backend: 'cuda',
+    minWork: 1 << 20, // output pixels, all channels
+    supports: () => cudaHasOp('logitsToRle'),
+    run: (args, addon) => call<LogitsToRleOutput>(addon, 'logitsToRle', args),
+  },
+];

@@ -8,10 +8,9 @@
  * area (a box cut by a tile seam lies inside the whole one: its IoS is ~1, its IoU may be 0.5).
  * O(N²): the spec the native kernel is tested against.
  */
-import type { MatchMetric, NmmArgs, NmmOutput } from '../../ops/nmm.js';
-export type { MatchMetric, NmmArgs, NmmOutput } from '../../ops/nmm.js';
 import { rankCandidates } from './nms.js';
 import { iouF32 } from './iou.js';
+import type { MatchMetric, NmmArgs, NmmOutput } from '../../ops/nmm.js';
 
 const f = Math.fround;
 

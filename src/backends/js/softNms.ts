@@ -9,9 +9,8 @@
  * A box whose score is no longer `> scoreThreshold` dies. Scores are decayed in float64.
  * O(N²): the spec the native kernel is tested against.
  */
-import type { SoftNmsMethod, SoftNmsArgs, SoftNmsOutput } from '../../ops/softNms.js';
-export type { SoftNmsMethod, SoftNmsArgs, SoftNmsOutput } from '../../ops/softNms.js';
 import { iouF32 } from './iou.js';
+import type { SoftNmsMethod, SoftNmsArgs, SoftNmsOutput } from '../../ops/softNms.js';
 
 /** The decay factor for IoU `o` (shared by the JS and native kernels' definition). */
 export function softNmsWeight(method: SoftNmsMethod, o: number, iouThreshold: number, sigma: number): number {

@@ -16,7 +16,6 @@
  * `argsort()[::-1]` puts equal scores in reverse order).
  */
 import type { WbfConfType, WbfArgs, WbfOutput } from '../../ops/wbf.js';
-export type { WbfConfType, WbfArgs, WbfOutput } from '../../ops/wbf.js';
 const f = Math.fround;
 
 function iou64(a: ArrayLike<number>, ai: number, b: ArrayLike<number>, bi: number): number {

@@ -21,6 +21,12 @@ export function invalid(name: string, expected: string, value: unknown): never {
   throw new InvalidArgumentError(name, `Expected ${expected} for ${name} but received ${describe(value)}`);
 }
 
+/**
+ * A decimal number as text (CSV cells, CLI flags): optional sign, digits with an optional fraction, an
+ * optional exponent. `Number()` also takes `0x10`, `0b1`, `Infinity` and blanks; these readers do not.
+ */
+export const DECIMAL_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 export function isFiniteNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }

@@ -70,8 +70,9 @@ gap >= minGap. Everything else is the lab preset's ranges (box side 1.2–2 % of
 **Methods.** Detector: \`Detector.load('${MODEL.slice(REPO.length + 1)}')\`, CPU, letterbox 640. Boxes, pair
 recall and speed at the lab's operating point (conf ${DET.conf}, iou ${DET.iou}); AP from a second, untimed pass
 at conf ${DET_EVAL.conf} (as YOLO's val.py), up to ${DET_EVAL.maxDetections} boxes. Baseline: \`dbscanBaseline(image)\`
-with the lab's settings (scale 'unit', 5 passes, DBSCAN eps 3 / min_samples 2, box = min/max pixel
-index), on the backend the registry picks (reported above). It has no confidence: every box gets score 1 (a second table ranks by cluster size).
+with the lab's settings (BASELINE_DEFAULTS: scale 'unit', 5 passes, DBSCAN eps 3 / min_samples 2, box
+\`[min, max + 1]\` of the cluster's pixels), on the backend the registry picks (reported above). Its score is
+the cluster's size n as n/(n+100) (\`baselineScore\`; a second table ranks by the raw size, the same order).
 
 **AP, AP50.** \`cocoEval\` (pycocotools semantics), bbox, per set, maxDets ${JSON.stringify(MAX_DETS)} with summary
 'largest' (AP uses ${MAX_DETS[2]} detections per image: with 100, as pycocotools' default, dense images
@@ -94,8 +95,7 @@ after one untimed warm-up, 1000 / median ms. The machine is shared and heavily l
 (the model was trained on renderings of vesicles). Each 16-bit frame is read with sharp (\`{ page: i }\`,
 \`grey16\`), stretched to 8 bits with one fixed linear map per movie (median -> 0, 99.9th percentile -> 255),
 and given to both methods as a 1-channel image (the detector letterboxes it up to 640). A reference
-emitter is found when a box centre lies within ${SMLM_R} camera px (one-to-one, nearest first; baseline
-box centres + 0.5 px, as its boxes are pixel indices); the mean offset of the matched pairs (prediction
+emitter is found when a box centre lies within ${SMLM_R} camera px (one-to-one, nearest first); the mean offset of the matched pairs (prediction
 minus reference) shows any systematic shift. Reference positions: Picasso — its *binding
 sites* file has no frames (93 sites, each blinking in a few frames; Picasso's reference localizations run
 to frame 990, this movie holds frames 0–99), so per-frame scoring uses Picasso's own localizations
@@ -241,7 +241,7 @@ async function evalSet(s: SetSpec, setIndex: number, det: Detector) {
     acc.base.ms.push(performance.now() - t);
     baselineBackends.add(b.backend);
     const K = b.sizes.length;
-    acc.base.res.push(...xyxyToCoco(b.boxes, new Float32Array(K).fill(1), im.id));
+    acc.base.res.push(...xyxyToCoco(b.boxes, b.scores, im.id));
     acc.base.bySize.push(...xyxyToCoco(b.boxes, b.sizes, im.id));
     acc.base.boxes += K;
     const rb = touchingPairRecall(g, pairs, b.boxes);
@@ -314,7 +314,7 @@ async function evalMovie(dir: string, spec: (typeof SMLM_SETS)[number], det: Det
     addCounts(row.det, matchPoints(pd, refs[k]!, SMLM_R));
     row.det.boxes += d.scores.length;
     const b = await dbscanBaseline(img);
-    const pb = boxCentres(b.boxes, 0.5); // minmax boxes are in pixel-index units
+    const pb = boxCentres(b.boxes); // [min, max + 1] boxes: centres are pixel centres already
     addCounts(row.base, matchPoints(pb, refs[k]!, SMLM_R));
     row.base.boxes += b.sizes.length;
     allDet.push(...pd);
@@ -437,7 +437,7 @@ async function main() {
   ];
   const mainTable = table(header, rows);
   const sizeTable = table(
-    ['set', 'baseline AP (score 1)', 'AP50', 'baseline AP (score = cluster pixels)', 'AP50'],
+    ['set', 'baseline AP (score n/(n+100))', 'AP50', 'baseline AP (score = cluster pixels n)', 'AP50'],
     results.map((r) => [r.set.name, fmt(r.base.ap), fmt(r.base.ap50), fmt(r.bySize.ap), fmt(r.bySize.ap50)]),
   );
   const touchRows = results
@@ -544,7 +544,7 @@ async function main() {
     '',
     touchTable,
     '',
-    "Baseline AP with a score: the lab's baseline has none (score 1 for every box above); ranking its clusters by size instead:",
+    'Baseline AP by score: \`baselineScore\` n/(n+100) (above) and the raw cluster size n rank clusters the same way, so the two must agree:',
     '',
     sizeTable,
     '',

@@ -3,6 +3,9 @@
 #include <napi.h>
 
 #include "pool.h"
+#if MASKBOX_WITH_CUDA
+#include "cuda/addon_cuda.h"
+#endif
 
 #define MASKBOX_CPU_OPS(X) \
   X(iou, JsIou)            \
@@ -20,7 +23,10 @@
   X(scaleBoxes, JsScaleBoxes)   \
   X(logitsToRle, JsLogitsToRle) \
   X(dbscan, JsDbscan)           \
-  X(baseline, JsBaseline)
+  X(baseline, JsBaseline)       \
+  X(softNms, JsSoftNms)         \
+  X(nmm, JsNmm)                 \
+  X(wbf, JsWbf)
 
 namespace maskbox::cpu {
 #define MASKBOX_DECLARE(name, fn) Napi::Value fn(const Napi::CallbackInfo& info);
@@ -64,6 +70,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #define MASKBOX_REGISTER(name, fn) exports.Set(#name, Napi::Function::New(env, maskbox::cpu::fn, #name));
   MASKBOX_CPU_OPS(MASKBOX_REGISTER)
 #undef MASKBOX_REGISTER
+#if MASKBOX_WITH_CUDA
+  exports.Set("cuda", maskbox::cuda::Exports(env));  // native/cuda/addon_cuda.cc
+#endif
   return exports;
 }
 

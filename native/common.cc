@@ -104,6 +104,9 @@ Napi::TypedArrayOf<T> Args::Typed(const char* name, napi_typedarray_type type, c
 Napi::TypedArrayOf<float> Args::Float32(const char* name) const {
   return Typed<float>(name, napi_float32_array, "Float32Array");
 }
+Napi::TypedArrayOf<double> Args::Float64(const char* name) const {
+  return Typed<double>(name, napi_float64_array, "Float64Array");
+}
 Napi::TypedArrayOf<int32_t> Args::Int32(const char* name) const {
   return Typed<int32_t>(name, napi_int32_array, "Int32Array");
 }

@@ -62,6 +62,7 @@ class Args {
   const char* Op() const { return op_; }
 
   Napi::TypedArrayOf<float> Float32(const char* name) const;
+  Napi::TypedArrayOf<double> Float64(const char* name) const;
   Napi::TypedArrayOf<int32_t> Int32(const char* name) const;
   Napi::TypedArrayOf<uint8_t> Uint8(const char* name) const;
   Napi::TypedArrayOf<uint16_t> Uint16(const char* name) const;

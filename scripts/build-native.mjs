@@ -7,6 +7,9 @@
  *   node scripts/build-native.mjs --install    what `npm install` runs: on failure prints one message and
  *                                              exits 0, so the JS backend still works (MASKBOX_SKIP_NATIVE_BUILD=1
  *                                              skips the build)
+ *   node scripts/build-native.mjs --emu        also build/Release/maskbox-emu.node: the CUDA kernels on the CPU
+ *                                              emulation (native/cuda/emu), which serves backend 'cuda' in tests
+ *                                              without a GPU (on by default under CI or with MASKBOX_CUDA_EMU=1)
  *   node scripts/build-native.mjs --asan       AddressSanitizer + UBSan build in build/asan/Release (npm run build:native:asan)
  *   node scripts/build-native.mjs --asan --test [test files...]
  *                                              ...then runs vitest on those files (default: test/native.test.ts
@@ -89,6 +92,10 @@ if (existsSync(join(out, 'CMakeCache.txt')) && !existsSync(join(out, 'build.ninj
 }
 const cmakeArgs = [cmakeJs, 'build', '--directory', root, '--out', out, '--parallel', String(Math.max(1, cpus().length))];
 if (asan) cmakeArgs.push('--CDMASKBOX_SANITIZE=ON');
+// maskbox-emu.node (the CUDA kernels on the CPU emulation, for the cuda backend's tests): under CI, with
+// --emu, or with MASKBOX_CUDA_EMU=1.
+const emu = !asan && (args.includes('--emu') || process.env.MASKBOX_CUDA_EMU === '1' || (process.env.CI ?? '') !== '');
+cmakeArgs.push(`--CDMASKBOX_CUDA_EMU=${emu ? 'ON' : 'OFF'}`);
 const started = Date.now();
 let result;
 if (install) {
@@ -121,6 +128,14 @@ process.stderr.write(
   `maskbox: built ${relative(root, addon)} in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
     `(ops: ${info.ops.join(', ')}; ${info.compiler}${info.sanitize ? '; ASan+UBSan' : ''}${info.cuda ? '; CUDA' : ''})\n`,
 );
+if (emu) {
+  const emuAddon = join(out, 'Release', 'maskbox-emu.node');
+  const c = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(emuAddon)}).cuda.ops))`], {
+    encoding: 'utf8',
+  });
+  if (c.status !== 0) fail(`the emulated CUDA addon ${emuAddon} does not load: ${(c.stderr || '').trim().split('\n').slice(-3).join(' ')}`);
+  process.stderr.write(`maskbox: built ${relative(root, emuAddon)} (CUDA kernels on the CPU emulation: ${JSON.parse(c.stdout).join(', ')})\n`);
+}
 
 if (runTests) {
   const files = testFiles.length ? testFiles : ['test/native.test.ts', 'test/nms.test.ts'];

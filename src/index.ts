@@ -16,6 +16,9 @@ export { backends } from './backends/status.js';
 // Boxes and detection post-processing
 export { boxIou, type IouOptions, type IouResult } from './ops/iou.js';
 export { nms, type NmsOptions, type NmsResult } from './ops/nms.js';
+export { softNms, type SoftNmsOptions, type SoftNmsResult, type SoftNmsMethod } from './ops/softNms.js';
+export { nmm, type NmmOptions, type NmmResult, type MatchMetric } from './ops/nmm.js';
+export { weightedBoxesFusion, type WbfInput, type WbfOptions, type WbfResult, type WbfConfType } from './ops/wbf.js';
 export {
   nonMaxSuppression,
   YOLO_LAYOUTS,
@@ -87,7 +90,15 @@ export { vocAp, type VocApOptions, type VocApResult } from './ops/vocAp.js';
 
 // Clustering and the DBSCAN baseline detector
 export { dbscan, type DbscanOptions, type DbscanResult } from './ops/dbscan.js';
-export { dbscanBaseline, type BaselineImage, type BaselineOptions, type BaselineResult } from './ops/baseline.js';
+export {
+  dbscanBaseline,
+  baselineScore,
+  BASELINE_DEFAULTS,
+  BASELINE_SCORE_HALF,
+  type BaselineImage,
+  type BaselineOptions,
+  type BaselineResult,
+} from './ops/baseline.js';
 
 // Models
 export { Detector, type DetectorOptions, type Detections, type DetectorImage } from './model/detector.js';

@@ -61,7 +61,7 @@ describeEachKernel('baseline', 'dbscanBaseline: torch conv2d + sklearn DBSCAN go
         const want = g[scale];
         const r = await dbscanBaseline(
           { data, width: g.width, height: g.height, channels: g.channels },
-          { scale, backend },
+          { scale, box: 'minmax', backend },
         );
         expect(r.labels.length).toBe(want.points);
         expect(Array.from(r.labels)).toEqual(want.labels);
@@ -86,11 +86,15 @@ describeEachKernel('baseline', 'dbscanBaseline: behaviour', (backend) => {
     for (let y = 3; y <= 6; y++) for (let x = 2; x <= 11; x++) data[y * w + x] = 200; // two 4x5 blobs touching at x=6/7
     data[0 * w + 19] = 255; // isolated: removed by passes 2..5
     const r = await dbscanBaseline({ data, width: w, height: h, channels: 1 }, { backend });
-    expect(Array.from(r.boxes)).toEqual([2, 3, 11, 6]);
+    expect(Array.from(r.boxes)).toEqual([2, 3, 12, 7]); // default box: [min, max + 1] (the lab's)
     expect(Array.from(r.sizes)).toEqual([40]);
+    expect(Array.from(r.scores)).toEqual([Math.fround(40 / 140)]); // n / (n + 100)
     expect(Array.from(r.points.subarray(0, 4))).toEqual([2, 3, 3, 3]);
     // with 0..255 values the first pass keeps every pixel next to a non-zero one: it dilates
-    const raw = await dbscanBaseline({ data, width: w, height: h, channels: 1 }, { scale: 'raw', backend });
+    const raw = await dbscanBaseline(
+      { data, width: w, height: h, channels: 1 },
+      { scale: 'raw', box: 'minmax', backend },
+    );
     expect(Array.from(raw.boxes)).toEqual([18, 0, 19, 1, 1, 2, 12, 7]);
   });
   it('treats grey as R = G = B and ignores alpha', async () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { cli } from './cliRun.js';
 import { planOutput } from '../src/cli/detectionCli.js';
 import { detectionsToRows, parseDetectionsCsv } from '../src/io/detectionsCsv.js';
+import { dbscanBaseline } from '../src/ops/baseline.js';
 import { readSubmissionCsv } from '../src/io/submissionCsv.js';
 import { defaultModelPath } from '../src/pipeline/defaultModel.js';
 import { REPO } from './helpers.js';
@@ -131,7 +132,7 @@ describe('maskbox detect', () => {
 });
 
 describe('maskbox baseline', () => {
-  it('writes the same outputs as detect, from the DBSCAN baseline (score 1.0)', async () => {
+  it('writes the same outputs as detect, from the DBSCAN baseline with the library defaults', async () => {
     const d = tmp();
     const px = new Uint8Array(64 * 48);
     const blobs: [number, number][] = [
@@ -153,10 +154,13 @@ describe('maskbox baseline', () => {
     ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ images: 1, detections: 2, detector: 'dbscan-baseline' });
-    // the first (raw-scale) pass grows each 5x5 blob by one pixel: boxes 9..15
+    // scale 'unit' (as the library): each 5x5 blob stays 5x5; box [min, max+1]; score 25 / (25 + 100) as float32
     expect(readFileSync(join(d, 'all.csv'), 'utf8')).toBe(
-      'image,x_center,y_center,width,height,confidence,area\nblobs.png,12,12,6,6,1.0,36\nblobs.png,42,32,6,6,1.0,36\n',
+      'image,x_center,y_center,width,height,confidence,area\nblobs.png,12,12,5,5,0.20000000298023224,25\nblobs.png,42,32,5,5,0.20000000298023224,25\n',
     );
+    // the library and the CLI agree box for box
+    const lib = await dbscanBaseline({ data: px, width: 64, height: 48, channels: 1 });
+    expect(Array.from(lib.boxes)).toEqual([10, 10, 15, 15, 40, 30, 45, 35]);
     expect(existsSync(join(d, 'ov/blobs_overlay.png'))).toBe(true);
     expect((await cli(['baseline', join(d, 'blobs.png'), '--box', 'square'])).code).toBe(2);
   });

@@ -246,6 +246,7 @@ namespace {
 class NmsWorker : public Worker {
  public:
   using Worker::Worker;
+  NmsKernel kernel = Nms;
   View<const float> boxes, scores;
   View<const int32_t> classes;
   NmsOptions options;
@@ -255,16 +256,22 @@ class NmsWorker : public Worker {
     options.boxes = boxes.data;
     options.scores = scores.data;
     options.classes = classes.data;
-    keep = Nms(options);
+    keep = kernel(options);
   }
   Napi::Value Result(Napi::Env env) override { return ToInt32Array(env, keep); }
 };
 
 }  // namespace
 
-Napi::Value JsNms(const Napi::CallbackInfo& info) {
-  Args args(info, "nms");
-  auto w = std::make_unique<NmsWorker>(info.Env(), "nms");
+// The binding with a given kernel (the cuda build passes its own: native/cuda/addon_cuda.cc).
+Napi::Value JsNmsWith(const Napi::CallbackInfo& info, NmsKernel kernel, const char* op);
+
+Napi::Value JsNms(const Napi::CallbackInfo& info) { return JsNmsWith(info, Nms, "nms"); }
+
+Napi::Value JsNmsWith(const Napi::CallbackInfo& info, NmsKernel kernel, const char* op) {
+  Args args(info, op);
+  auto w = std::make_unique<NmsWorker>(info.Env(), op);
+  w->kernel = kernel;
   auto boxes = args.Float32("boxes");
   args.MultipleOf("boxes", boxes.ElementLength(), 4, "a Float32Array whose length is a multiple of 4");
   const size_t n = boxes.ElementLength() / 4;

@@ -34,6 +34,9 @@ std::vector<int32_t> RankCandidates(const float* scores, size_t n, double score_
  */
 std::vector<int32_t> Nms(const NmsOptions& o);
 
+/** A kernel with Nms's contract (the CUDA build passes its own to the shared binding, JsNmsWith in nms.cc). */
+using NmsKernel = std::vector<int32_t> (*)(const NmsOptions&);
+
 /** All-pairs reference (O(candidates x kept)), for tests and fuzzing. */
 std::vector<int32_t> NmsNaive(const NmsOptions& o);
 

@@ -238,6 +238,7 @@ namespace {
 class YoloNmsWorker : public Worker {
  public:
   using Worker::Worker;
+  YoloNmsKernel kernel = YoloNms;
   View<const float> pred;
   View<const int32_t> class_filter;
   YoloNmsOptions options;
@@ -247,7 +248,7 @@ class YoloNmsWorker : public Worker {
     options.pred = pred.data;
     options.class_filter = class_filter.data;
     options.class_filter_length = class_filter.length;
-    det = YoloNms(options);
+    det = kernel(options);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
@@ -261,9 +262,15 @@ class YoloNmsWorker : public Worker {
 
 }  // namespace
 
-Napi::Value JsYoloNms(const Napi::CallbackInfo& info) {
-  Args args(info, "yoloNms");
-  auto w = std::make_unique<YoloNmsWorker>(info.Env(), "yoloNms");
+// The binding with a given kernel (the cuda build passes its own: native/cuda/addon_cuda.cc).
+Napi::Value JsYoloNmsWith(const Napi::CallbackInfo& info, YoloNmsKernel kernel, const char* op);
+
+Napi::Value JsYoloNms(const Napi::CallbackInfo& info) { return JsYoloNmsWith(info, YoloNms, "yoloNms"); }
+
+Napi::Value JsYoloNmsWith(const Napi::CallbackInfo& info, YoloNmsKernel kernel, const char* op) {
+  Args args(info, op);
+  auto w = std::make_unique<YoloNmsWorker>(info.Env(), op);
+  w->kernel = kernel;
   YoloNmsOptions& o = w->options;
   auto pred = args.Float32("pred");
   o.count = static_cast<size_t>(args.Integer("count", 0, INT32_MAX));

@@ -39,4 +39,7 @@ struct YoloDetections {
  */
 YoloDetections YoloNms(const YoloNmsOptions& o);
 
+/** A kernel with YoloNms's contract (the CUDA build passes its own to the shared binding, JsYoloNmsWith). */
+using YoloNmsKernel = YoloDetections (*)(const YoloNmsOptions&);
+
 }  // namespace maskbox::cpu

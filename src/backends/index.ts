@@ -2,6 +2,7 @@
  * Wires every backend into the registry, once. Ops call `ensureBackends()` before dispatching.
  *
  * - js: always.
+ * - cuda: bindings/cuda.ts (the GPU build, or the CPU emulation in tests/CI, never chosen by `auto`).
  * - cpu: the native addon (bindings/native.ts). Its probe reports the loader's exact reason; its
  *   kernels are registered only when the addon loads. When it does not, `auto` runs JS and one notice
  *   goes to stderr, once per process (not when MASKBOX_QUIET is set, nor under vitest).
@@ -10,6 +11,8 @@ import { registerBackend, registerKernels } from './registry.js';
 import { jsKernels } from './js/index.js';
 import { cpuKernels } from './cpu/index.js';
 import { nativeStatus } from '../../bindings/native.js';
+import { cudaKernels } from './cuda/index.js';
+import { cudaStatus } from '../../bindings/cuda.js';
 
 let wired = false;
 
@@ -23,6 +26,12 @@ export function wireBackends(): void {
     return { name: 'cpu', available: s.available, reason: s.reason };
   });
   if (nativeStatus().available) registerKernels(cpuKernels);
+  // cuda: the GPU build, or the CPU emulation under tests/CI (reported as EMULATED, never chosen by auto).
+  registerBackend('cuda', () => {
+    const s = cudaStatus();
+    return { name: 'cuda', available: s.available, reason: s.reason };
+  });
+  if (cudaStatus().available) registerKernels(cudaKernels());
 }
 
 /** What every op calls before dispatching: wires the backends, and notes a missing addon once. */

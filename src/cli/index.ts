@@ -16,6 +16,10 @@ import { ensembleCommand } from './commands/ensemble.js';
 import { baselineCommand } from './commands/baseline.js';
 import { evalCocoCommand } from './commands/evalCoco.js';
 import { dbscanCommand } from './commands/dbscan.js';
+import { submitCommand } from './commands/submit.js';
+import { workerCommand } from './commands/worker.js';
+import { statusCommand } from './commands/status.js';
+import { serveCommand } from './commands/serve.js';
 
 const commands: Command[] = [
   simulateCommand,
@@ -29,6 +33,10 @@ const commands: Command[] = [
   evalCocoCommand,
   dbscanCommand,
   baselineCommand,
+  submitCommand,
+  workerCommand,
+  statusCommand,
+  serveCommand,
 ];
 
 function usage(): string {

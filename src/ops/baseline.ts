@@ -37,9 +37,10 @@ export interface BaselineOptions {
    */
   scale?: 'raw' | 'unit';
   /**
-   * Box rule. `'minmax'` (default, the lab's): `x1 = min column, y1 = min row, x2 = max column,
-   * y2 = max row` over the cluster's pixels, so a one-pixel cluster has zero width. `'edges'`: the
-   * box around the pixels' squares, `x2 = max column + 1`, `y2 = max row + 1`.
+   * Box rule. `'edges'` (default, the lab's `[min, max+1]`): the box around the cluster's pixel
+   * squares, `x1 = min column, y1 = min row, x2 = max column + 1, y2 = max row + 1`, so a one-pixel
+   * cluster is 1x1. `'minmax'`: `x2 = max column, y2 = max row` (pixel indices; a one-pixel cluster
+   * has zero width, which no IoU can match).
    */
   box?: 'minmax' | 'edges';
   backend?: BackendChoice;
@@ -50,10 +51,37 @@ export interface BaselineResult extends Ran {
   boxes: Float32Array;
   /** `[K]` pixels per cluster. */
   sizes: Int32Array;
+  /** `[K]` confidence per cluster, {@link baselineScore} of its size: `n / (n + 100)`, so AP can rank boxes. */
+  scores: Float32Array;
   /** `[M*2]` x (column), y (row) of every pixel the filter kept, in row-major order. */
   points: Int32Array;
   /** `[M]` cluster of each of those pixels, -1 for DBSCAN noise (noise makes no box). */
   labels: Int32Array;
+}
+
+/**
+ * The lab's settings, shared by the library and `maskbox baseline` (the CLI passes no value of its own).
+ * `scale: 'unit'` because the lab's pipeline fed torchvision tensors (0..1) to the filter; `box: 'edges'`
+ * because its boxes spanned the cluster's pixels, `[min, max + 1]`.
+ */
+export const BASELINE_DEFAULTS = Object.freeze({
+  eps: 3,
+  minSamples: 2,
+  passes: 5,
+  scale: 'unit' as const,
+  box: 'edges' as const,
+});
+
+/** Cluster size (pixels) at which {@link baselineScore} is 0.5. */
+export const BASELINE_SCORE_HALF = 100;
+
+/**
+ * A baseline box's confidence from its cluster's size `n` (pixels kept by the filter):
+ * `n / (n + 100)`. Monotone in `n` (bigger clusters rank first; a 2-pixel speck scores 0.02, a
+ * 20x20 vesicle 0.8), in (0, 1), so COCO AP has a ranking to work with instead of a constant.
+ */
+export function baselineScore(n: number): number {
+  return n / (n + BASELINE_SCORE_HALF);
 }
 
 /** Validates the image and options into the kernel's argument object. */
@@ -84,11 +112,11 @@ export function baselineArgs(image: BaselineImage, options: BaselineOptions): Ba
     width,
     height,
     channels,
-    eps: checkPositive('eps', options.eps ?? 3),
-    minSamples: checkInteger('minSamples', options.minSamples ?? 2, 1, 2 ** 31 - 1),
-    passes: checkInteger('passes', options.passes ?? 5, 1, 100),
-    scale: checkOneOf('scale', options.scale ?? 'unit', ['raw', 'unit'] as const),
-    box: checkOneOf('box', options.box ?? 'minmax', ['minmax', 'edges'] as const),
+    eps: checkPositive('eps', options.eps ?? BASELINE_DEFAULTS.eps),
+    minSamples: checkInteger('minSamples', options.minSamples ?? BASELINE_DEFAULTS.minSamples, 1, 2 ** 31 - 1),
+    passes: checkInteger('passes', options.passes ?? BASELINE_DEFAULTS.passes, 1, 100),
+    scale: checkOneOf('scale', options.scale ?? BASELINE_DEFAULTS.scale, ['raw', 'unit'] as const),
+    box: checkOneOf('box', options.box ?? BASELINE_DEFAULTS.box, ['minmax', 'edges'] as const),
   };
 }
 
@@ -97,7 +125,8 @@ export function baselineArgs(image: BaselineImage, options: BaselineOptions): Ba
  * zero padding, same size) then binarize `> 0`, applied `passes` (5) times, the first over the RGB
  * channels summed; the coordinates of the remaining pixels (row-major, as `np.argwhere`) are clustered
  * with DBSCAN(eps=3, min_samples=2) (scikit-learn's exact labels); each cluster is one object, its box
- * the min/max of its pixels. Known fault (kept on purpose): touching vesicles become one cluster.
+ * `[min, max + 1]` of its pixels, its score {@link baselineScore} of its size. Known fault (kept on
+ * purpose): touching vesicles become one cluster.
  *
  * @param image HWC uint8, `width * height <= MAX_BASELINE_PIXELS`
  * @throws InvalidArgumentError for a wrong data length, channels other than 1/3/4, an image above
@@ -115,5 +144,7 @@ export async function dbscanBaseline(image: BaselineImage, options: BaselineOpti
     options.backend,
     args.width * args.height,
   );
-  return { ...result, backend };
+  const scores = new Float32Array(result.sizes.length);
+  for (let k = 0; k < scores.length; k++) scores[k] = baselineScore(result.sizes[k]!);
+  return { ...result, scores, backend };
 }

@@ -18,6 +18,9 @@ import { loadNative, nativeHasOp, nativeStatus, type NativeAddon } from '../../.
 import { diceCpu, rleDecodeCpu, rleEncodeCpu, rleOverlapCpu } from './rle.js';
 import { baselineCpu, dbscanCpu } from './dbscan.js';
 import { cocoEvalCpu } from './cocoEval.js';
+import type { SoftNmsArgs, SoftNmsOutput } from '../js/softNms.js';
+import type { NmmArgs, NmmOutput } from '../js/nmm.js';
+import type { WbfArgs, WbfOutput } from '../js/wbf.js';
 
 function addon(): NativeAddon {
   const a = loadNative();
@@ -101,4 +104,25 @@ export const cpuKernels: Kernel<any, any>[] = [
   { op: 'cocoEval', backend: 'cpu', minWork: 256, supports: () => nativeHasOp('cocoEval'), run: cocoEvalCpu }, // detections x ground truths (cpu as fast as js at 2 images / work 328, 3x at 100 images)
   { op: 'dbscan', backend: 'cpu', minWork: 128, supports: () => nativeHasOp('dbscan'), run: dbscanCpu }, // points (equal at 128, js 1.8x slower at 256)
   { op: 'baseline', backend: 'cpu', minWork: 256, supports: () => nativeHasOp('baseline'), run: baselineCpu }, // image pixels (js 2x slower at 8x8, 3x at 16x16)
+  {
+    op: 'softNms',
+    backend: 'cpu',
+    minWork: 64,
+    supports: () => nativeHasOp('softNms'),
+    run: (a: SoftNmsArgs) => call<SoftNmsOutput>('softNms', a),
+  }, // boxes
+  {
+    op: 'nmm',
+    backend: 'cpu',
+    minWork: 64,
+    supports: () => nativeHasOp('nmm'),
+    run: (a: NmmArgs) => call<NmmOutput>('nmm', a),
+  }, // boxes
+  {
+    op: 'wbf',
+    backend: 'cpu',
+    minWork: 64,
+    supports: () => nativeHasOp('wbf'),
+    run: (a: WbfArgs) => call<WbfOutput>('wbf', a),
+  }, // boxes, all models
 ];

@@ -13,6 +13,9 @@ import { baseline } from './baseline.js';
 import { cocoEval } from './cocoEval.js';
 import { vocAp } from './vocAp.js';
 import { logitsToRle } from './logitsToRle.js';
+import { softNms } from './softNms.js';
+import { nmm } from './nmm.js';
+import { wbf } from './wbf.js';
 
 export const jsKernels: Kernel<any, any>[] = [
   { op: 'iou', backend: 'js', run: iou },
@@ -30,4 +33,7 @@ export const jsKernels: Kernel<any, any>[] = [
   { op: 'cocoEval', backend: 'js', run: cocoEval },
   { op: 'vocAp', backend: 'js', run: vocAp },
   { op: 'logitsToRle', backend: 'js', run: logitsToRle },
+  { op: 'softNms', backend: 'js', run: softNms },
+  { op: 'nmm', backend: 'js', run: nmm },
+  { op: 'wbf', backend: 'js', run: wbf },
 ];

@@ -1,12 +1,13 @@
 /**
  * `maskbox baseline`: the lab's DBSCAN baseline detector (src/ops/baseline.ts) over a batch of images,
- * with the same outputs as `maskbox detect`. The baseline gives no score: every box is written with
- * confidence 1.0 and class 0. 16-bit images are brought to 8 bits as OpenCV's `imread` does (`v >> 8`),
+ * with the same outputs as `maskbox detect`, and the library's defaults (BASELINE_DEFAULTS: scale
+ * 'unit', boxes `[min, max+1]`). Each box's confidence is its cluster's size n as `n / (n + 100)`
+ * (baselineScore), class 0. 16-bit images are brought to 8 bits as OpenCV's `imread` does (`v >> 8`),
  * since the baseline's threshold is defined on 8-bit pixels.
  */
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../../errors.js';
-import { dbscanBaseline, type BaselineOptions } from '../../ops/baseline.js';
+import { BASELINE_DEFAULTS, dbscanBaseline, type BaselineOptions } from '../../ops/baseline.js';
 import type { DetectionLike } from '../../pipeline/detectionSinks.js';
 import type { DecodedImage, Processor } from '../../pipeline/runner.js';
 import { intFlag, numberFlag, parseFlags, type Command } from '../command.js';
@@ -29,7 +30,7 @@ export function to8bit(image: DecodedImage): Uint8Array {
   return out;
 }
 
-/** A runner processor for the DBSCAN baseline: boxes with score 1 and class 0. */
+/** A runner processor for the DBSCAN baseline: boxes scored `n / (n + 100)` by cluster size, class 0. */
 export function baselineProcessor(
   opts: BaselineOptions = {},
   onBackend?: (backend: string) => void,
@@ -40,7 +41,7 @@ export function baselineProcessor(
       const r = await dbscanBaseline({ data: to8bit(job.image), width, height, channels }, opts);
       onBackend?.(r.backend);
       const k = r.boxes.length / 4;
-      return { boxes: r.boxes, scores: new Float32Array(k).fill(1), classes: new Int32Array(k) };
+      return { boxes: r.boxes, scores: r.scores, classes: new Int32Array(k) };
     },
   };
 }
@@ -51,9 +52,10 @@ export const baselineCommand: Command = {
   summary: "Detect vesicles with the lab's DBSCAN baseline (same outputs as detect)",
   usage:
     'maskbox baseline <files|dirs|globs|zip...> [--out DIR|file.csv|file.json] [--format csv|coco|yolo] [--overlay DIR]\n' +
-    '    [--eps 3] [--min-samples 2] [--passes 5] [--scale raw|unit] [--box minmax|edges] [--resume] [--json]\n' +
-    '  3x3 filter (weights 1, centre 10, bias -11, > 0) x passes, DBSCAN(eps, min_samples) on the kept pixels,\n' +
-    '  one box per cluster (min/max of its pixels). Boxes have confidence 1.0 and class 0.\n' +
+    '    [--eps 3] [--min-samples 2] [--passes 5] [--scale unit|raw] [--box edges|minmax] [--resume] [--json]\n' +
+    "  3x3 filter (weights 1, centre 10, bias -11, > 0) x passes over 0..1 pixels (--scale unit, the lab's),\n" +
+    '  DBSCAN(eps, min_samples) on the kept pixels, one box per cluster spanning its pixels [min, max+1]\n' +
+    '  (--box edges). Confidence n/(n+100) for a cluster of n pixels (so AP can rank boxes), class 0.\n' +
     OUTPUT_USAGE,
   async run(argv) {
     const { values: v, positionals } = parseFlags(() =>
@@ -72,18 +74,25 @@ export const baselineCommand: Command = {
       }
     }
     const opts: BaselineOptions = {
-      eps: numberFlag('eps', v.eps, 3, { above: 0 }),
-      minSamples: intFlag('min-samples', v['min-samples'], 2, 1),
-      passes: intFlag('passes', v.passes, 5, 0, 1000),
-      scale: (v.scale ?? 'raw') as 'raw' | 'unit',
-      box: (v.box ?? 'minmax') as 'minmax' | 'edges',
+      eps: numberFlag('eps', v.eps, BASELINE_DEFAULTS.eps, { above: 0 }),
+      minSamples: intFlag('min-samples', v['min-samples'], BASELINE_DEFAULTS.minSamples, 1),
+      passes: intFlag('passes', v.passes, BASELINE_DEFAULTS.passes, 0, 1000),
+      scale: (v.scale ?? BASELINE_DEFAULTS.scale) as 'raw' | 'unit',
+      box: (v.box ?? BASELINE_DEFAULTS.box) as 'minmax' | 'edges',
     };
     const prepared = await prepareDetectionRun(positionals, v);
     const ran = new Set<string>();
     return runDetectionCommand(prepared, {
       processor: baselineProcessor(opts, (b) => ran.add(b)),
       backends: () => ran,
-      info: { detector: 'dbscan-baseline', eps: opts.eps!, 'min samples': opts.minSamples!, passes: opts.passes! },
+      info: {
+        detector: 'dbscan-baseline',
+        eps: opts.eps!,
+        'min samples': opts.minSamples!,
+        passes: opts.passes!,
+        scale: opts.scale!,
+        box: opts.box!,
+      },
     });
   },
 };

@@ -1,0 +1,75 @@
+// Pieces shared by the .cu files (host side): error checks, a device buffer, the stable device sort and
+// the NMS core. Not part of the addon's API (that is maskbox_cuda.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cuda_compat.h"
+
+namespace maskbox::cuda::detail {
+
+inline void Check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) {
+    throw std::runtime_error(std::string("CUDA error ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ") in " + what);
+  }
+}
+#define MB_CHECK(expr) ::maskbox::cuda::detail::Check((expr), #expr)
+/** After every LAUNCH: launch-configuration errors come back from cudaGetLastError(). */
+#define MB_CHECK_LAUNCH(name) ::maskbox::cuda::detail::Check(cudaGetLastError(), "launch of " name)
+
+/** Device memory for n elements of T (freed on scope exit). */
+template <typename T>
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(size_t n) : n_(n) {
+    if (n) MB_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(T)));
+  }
+  ~DeviceBuffer() {
+    if (p_) cudaFree(p_);
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  T* get() const { return p_; }
+  size_t size() const { return n_; }
+  void Upload(const T* host, size_t n, cudaStream_t s) {
+    if (n > n_) throw std::length_error("DeviceBuffer::Upload past the end");
+    if (n) MB_CHECK(cudaMemcpyAsync(p_, host, n * sizeof(T), cudaMemcpyHostToDevice, s));
+  }
+  void Download(T* host, size_t n, cudaStream_t s) const {
+    if (n > n_) throw std::length_error("DeviceBuffer::Download past the end");
+    if (n) MB_CHECK(cudaMemcpyAsync(host, p_, n * sizeof(T), cudaMemcpyDeviceToHost, s));
+  }
+
+ private:
+  T* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+/** Blocks for `n` items at `threads` per block (at least 1, so callers guard n == 0 themselves). */
+inline unsigned Blocks(size_t n, unsigned threads) { return static_cast<unsigned>((n + threads - 1) / threads); }
+
+/**
+ * Stable sort of (keys, vals) by key ascending on the device (LSD radix, 8-bit digits, 4 passes),
+ * in place; tmp_keys/tmp_vals hold n elements each. n <= INT32_MAX.
+ */
+void StableSortByKey(uint32_t* keys, int32_t* vals, uint32_t* tmp_keys, int32_t* tmp_vals, size_t n, cudaStream_t s);
+
+/** Key whose ascending order is the score's descending order (-0 == +0). Filtered-out rows use kNoKey. */
+constexpr uint32_t kNoKey = 0xFFFFFFFFu;
+
+/**
+ * Greedy NMS over m boxes already in visiting order (d_boxes [m*4] x1,y1,x2,y2; d_cls [m] or null for
+ * class-agnostic): 64-bit IoU mask tiles, then the greedy scan on the device. Writes the kept
+ * positions (0..m-1, ascending) to d_keep [m] and returns how many (at most max_det). Only that count
+ * crosses to the host.
+ */
+size_t NmsSorted(const float* d_boxes, const int32_t* d_cls, size_t m, double iou, size_t max_det, int32_t* d_keep, cudaStream_t s);
+
+/** float32 threshold t' with (x > t') == ((double)x > t) for every float x (t rounded down to float). */
+float ThresholdDown(double t);
+
+}  // namespace maskbox::cuda::detail

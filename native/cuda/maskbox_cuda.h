@@ -1,0 +1,35 @@
+// The CUDA kernels' plain C++ API (no CUDA types): what the N-API bindings (addon_cuda.cc) and the
+// standalone test binary (test/) call. Implemented by the .cu files in this folder, compiled either by
+// nvcc (the real kernels) or by g++ against emu/cuda_emu.h (the emulated build, maskbox-emu.node).
+// Options and results reuse the CPU kernels' structs: every backend computes the same function.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cpu/nms.h"
+#include "cpu/yoloNms.h"
+
+namespace maskbox::cuda {
+
+/** What cudaGetDeviceCount and the first device say; `code != 0` or `count == 0` means "no CUDA". */
+struct DeviceStatus {
+  int code = 0;          // cudaGetDeviceCount's return (35 without a driver)
+  std::string error;     // cudaGetErrorName + cudaGetErrorString when code != 0
+  int count = 0;
+  std::string name;      // device 0
+  int major = 0, minor = 0;
+  bool emulated = false; // the CPU emulation (maskbox-emu.node), never a GPU
+};
+
+DeviceStatus Probe();
+
+/** Greedy NMS (cpu::Nms semantics, same indices). Throws std::runtime_error on CUDA errors. */
+std::vector<int32_t> Nms(const cpu::NmsOptions& o);
+
+/** The fused YOLO post-process (cpu::YoloNms semantics, same outputs). */
+cpu::YoloDetections YoloNms(const cpu::YoloNmsOptions& o);
+
+}  // namespace maskbox::cuda

@@ -1,0 +1,451 @@
+// Standalone test of the CUDA kernels on the CPU emulation (no Node: sanitizers need no LD_PRELOAD).
+// Built and run by native/cuda/test/run.sh in three flavours: fibers (-O2), fibers with ASan+UBSan,
+// and one OS thread per CUDA thread with TSan (small sizes). Each flavour:
+//   1. compares cuda::Nms / cuda::YoloNms with the CPU kernels (cpu::Nms, cpu::NmsNaive, cpu::YoloNms)
+//      on seeded random inputs (ties, boxes planted at the IoU threshold, NaN and empty boxes, limits),
+//      under the forward, reverse and two random fiber schedules;
+//   2. checks that launch-configuration errors come back from cudaGetLastError();
+//   3. runs each deliberate bug in a child process (this binary with --bug NAME) and requires it to fail:
+//      a missing __syncthreads, a divergent barrier, an out-of-bounds write, a warp reduction without
+//      __syncwarp, a shuffle whose mask names a returned lane, a host pointer passed to a kernel.
+// Usage: emu_test [--quick] | emu_test --bug NAME
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cpu/nms.h"
+#include "cpu/yoloNms.h"
+#include "cuda/cuda_compat.h"
+#include "cuda/maskbox_cuda.h"
+
+extern char** environ;
+
+namespace {
+
+int failures = 0;
+#define EXPECT(cond, ...)                                  \
+  do {                                                     \
+    if (!(cond)) {                                         \
+      failures++;                                          \
+      std::fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+      std::fprintf(stderr, __VA_ARGS__);                   \
+      std::fprintf(stderr, "\n");                          \
+    }                                                      \
+  } while (0)
+
+bool quick = false;
+
+struct Boxes {
+  std::vector<float> boxes, scores;
+  std::vector<int32_t> classes;
+};
+
+Boxes RandomBoxes(std::mt19937& g, size_t n, int ncls, bool ties, bool weird) {
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  Boxes b;
+  b.boxes.resize(4 * n);
+  b.scores.resize(n);
+  b.classes.resize(n);
+  const float extent = 100.0f + 900.0f * u(g);
+  for (size_t i = 0; i < n; i++) {
+    float x = u(g) * extent, y = u(g) * extent, w = 2.0f + u(g) * 40.0f, h = 2.0f + u(g) * 40.0f;
+    if (i > 0 && u(g) < 0.3f) {  // near-duplicates of an earlier box
+      const size_t j = g() % i;
+      x = b.boxes[4 * j] + (u(g) - 0.5f) * 4.0f;
+      y = b.boxes[4 * j + 1] + (u(g) - 0.5f) * 4.0f;
+      w = b.boxes[4 * j + 2] - b.boxes[4 * j];
+      h = b.boxes[4 * j + 3] - b.boxes[4 * j + 1];
+    }
+    b.boxes[4 * i] = x;
+    b.boxes[4 * i + 1] = y;
+    b.boxes[4 * i + 2] = x + w;
+    b.boxes[4 * i + 3] = y + h;
+    b.scores[i] = ties ? std::floor(u(g) * 8.0f) / 8.0f : u(g);
+    b.classes[i] = static_cast<int32_t>(g() % static_cast<unsigned>(ncls));
+    if (weird) {
+      const unsigned k = g() % 40;
+      if (k == 0) b.boxes[4 * i + 2] = b.boxes[4 * i];               // zero width
+      if (k == 1) b.boxes[4 * i + 1] = NAN;                           // NaN coordinate
+      if (k == 2) b.scores[i] = NAN;                                  // NaN score
+      if (k == 3) b.scores[i] = -0.0f;                                // -0 ties +0
+      if (k == 4) b.boxes[4 * i + 3] = INFINITY;                      // infinite area
+    }
+  }
+  // A pair planted exactly at the IoU threshold 0.5: [0,0,2,1] and [0,0,1,1]... IoU = 1/2.
+  if (n >= 2) {
+    const float a[4] = {0, 0, 2, 1}, c[4] = {0, 0, 1, 1};
+    std::memcpy(&b.boxes[0], a, sizeof a);
+    std::memcpy(&b.boxes[4], c, sizeof c);
+    b.classes[1] = b.classes[0];
+  }
+  return b;
+}
+
+std::string Str(const std::vector<int32_t>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size() && i < 20; i++) s += std::to_string(v[i]) + " ";
+  return s + (v.size() > 20 ? "..." : "") + "(" + std::to_string(v.size()) + ")";
+}
+
+void TestNms(const char* sched) {
+  std::mt19937 g(12345);
+  const size_t sizes_full[] = {0, 1, 2, 5, 63, 64, 65, 200, 1000, 4000};
+  const size_t sizes_quick[] = {0, 1, 2, 5, 63, 64, 65, 130, 300};
+  const size_t* sizes = quick ? sizes_quick : sizes_full;
+  const size_t nsizes = quick ? std::size(sizes_quick) : std::size(sizes_full);
+  int cases = 0;
+  for (size_t si = 0; si < nsizes; si++) {
+    for (int variant = 0; variant < 6; variant++) {
+      const size_t n = sizes[si];
+      const bool ties = variant & 1, weird = variant >= 2, with_classes = variant % 3 == 1;
+      Boxes b = RandomBoxes(g, n, with_classes ? 3 : 1, ties, weird);
+      maskbox::cpu::NmsOptions o;
+      o.boxes = b.boxes.data();
+      o.scores = b.scores.data();
+      o.classes = with_classes ? b.classes.data() : nullptr;
+      o.n = n;
+      const double thrs[] = {0.5, 0.0, 1.0, 0.3, 0.7};
+      o.iou_threshold = thrs[variant % 5];
+      o.score_threshold = variant == 4 ? 0.25 : -INFINITY;
+      o.max_candidates = variant == 5 ? n / 2 + 1 : SIZE_MAX;
+      o.max_detections = variant == 3 ? 7 : SIZE_MAX;
+      const std::vector<int32_t> want = maskbox::cpu::Nms(o);
+      const std::vector<int32_t> got = maskbox::cuda::Nms(o);
+      EXPECT(got == want, "[%s] nms n=%zu variant=%d thr=%g: cuda %s cpu %s", sched, n, variant, o.iou_threshold, Str(got).c_str(),
+             Str(want).c_str());
+      if (n <= 300) {
+        const std::vector<int32_t> naive = maskbox::cpu::NmsNaive(o);
+        EXPECT(got == naive, "[%s] nms n=%zu variant=%d: cuda differs from NmsNaive", sched, n, variant);
+      }
+      cases++;
+    }
+  }
+  std::printf("  nms: %d cases [%s]\n", cases, sched);
+}
+
+// Float vectors equal bit for bit (NaN == NaN, -0 != +0).
+bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), 4 * a.size()) == 0);
+}
+
+void TestYolo(const char* sched) {
+  std::mt19937 g(777);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  int cases = 0;
+  const size_t counts[] = {0, 1, 100, quick ? size_t(600) : size_t(3000)};
+  for (size_t count : counts) {
+    for (int variant = 0; variant < 8; variant++) {
+      maskbox::cpu::YoloNmsOptions o;
+      o.count = count;
+      o.columns = variant & 1;
+      o.has_objectness = variant & 2;
+      o.num_classes = variant & 4 ? 5 : 1;
+      const size_t width = 4 + (o.has_objectness ? 1 : 0) + o.num_classes;
+      std::vector<float> pred(count * width);
+      for (size_t r = 0; r < count; r++) {
+        float v[64];
+        v[0] = u(g) * 640.0f;
+        v[1] = u(g) * 640.0f;
+        v[2] = 4.0f + u(g) * 60.0f;
+        v[3] = 4.0f + u(g) * 60.0f;
+        for (size_t k = 4; k < width; k++) v[k] = std::floor(u(g) * 16.0f) / 16.0f;  // ties between classes
+        if (r > 0 && u(g) < 0.4f) {  // duplicates of an earlier row's box
+          const size_t q = g() % r;
+          for (int k = 0; k < 4; k++) v[k] = o.columns ? pred[k * count + q] : pred[q * width + k];
+        }
+        for (size_t k = 0; k < width; k++) (o.columns ? pred[k * count + r] : pred[r * width + k]) = v[k];
+      }
+      std::vector<int32_t> filter = {0, 2, 9, -1};
+      o.pred = pred.data();
+      o.conf = variant == 3 ? 0.0 : 0.25;
+      o.iou = variant == 5 ? 0.0 : 0.45;
+      o.agnostic = variant == 6;
+      o.has_class_filter = variant == 7;
+      o.class_filter = filter.data();
+      o.class_filter_length = filter.size();
+      o.max_candidates = variant == 2 ? 50 : 30000;
+      o.max_detections = variant == 4 ? 10 : 1000;
+      const maskbox::cpu::YoloDetections want = maskbox::cpu::YoloNms(o);
+      const maskbox::cpu::YoloDetections got = maskbox::cuda::YoloNms(o);
+      const bool same = got.rows == want.rows && got.classes == want.classes && SameBits(got.scores, want.scores) &&
+                        SameBits(got.boxes, want.boxes);
+      EXPECT(same, "[%s] yoloNms count=%zu variant=%d: cuda rows %s cpu rows %s", sched, count, variant, Str(got.rows).c_str(),
+             Str(want.rows).c_str());
+      cases++;
+    }
+  }
+  std::printf("  yoloNms: %d cases [%s]\n", cases, sched);
+}
+
+// ---------------------------------------------------------------- kernels for the harness checks
+__global__ void Fill(int* out, int n) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) out[i] = i;
+}
+
+// Each thread stores its value, then reads its right neighbour's (correct: a barrier in between).
+template <bool kSync>
+__global__ void Neighbour(const int* in, int* out) {
+  __shared__ int s[128];
+  const unsigned t = threadIdx.x;
+  s[t] = in[blockIdx.x * 128 + t];
+  if (kSync) __syncthreads();
+  out[blockIdx.x * 128 + t] = s[(t + 1) % 128];
+}
+
+// Warp sum in shared memory, the legacy "warp-synchronous" way; correct only with __syncwarp.
+template <bool kSync>
+__global__ void WarpSum(const int* in, int* out) {
+  __shared__ int s[64];
+  const unsigned t = threadIdx.x;
+  s[t] = in[blockIdx.x * 32 + t];
+  s[t + 32] = 0;
+  __syncwarp();
+  for (unsigned o = 16; o > 0; o >>= 1) {
+    const int v = s[t] + s[t + o];
+    if (kSync) __syncwarp();
+    s[t] = v;
+    if (kSync) __syncwarp();
+  }
+  if (t == 0) out[blockIdx.x] = s[0];
+}
+
+__global__ void DivergentBarrier(int* out) {
+  const unsigned t = threadIdx.x;
+  if (t % 2) {
+    __syncthreads();
+    out[t] = 1;
+  } else {
+    __syncthreads();
+    out[t] = 2;
+  }
+}
+
+__global__ void EarlyReturnBarrier(int* out) {
+  const unsigned t = threadIdx.x;
+  if (t >= 16) return;
+  __syncthreads();
+  out[t] = 1;
+}
+
+__global__ void ShuffleReturnedLane(int* out) {
+  const unsigned t = threadIdx.x;
+  if (t >= 16) return;
+  out[t] = __shfl_down_sync(0xffffffffu, static_cast<int>(t), 1);
+}
+
+__global__ void OutOfBounds(int* out, int n) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  out[i] = i;  // no `if (i < n)`: the last block writes past the end
+  (void)n;
+}
+
+template <typename T>
+T* DeviceCopy(const std::vector<T>& h) {
+  T* d = nullptr;
+  cudaMalloc(&d, h.size() * sizeof(T));
+  cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice);
+  return d;
+}
+
+// Returns true when the kernel's result is right.
+bool RunNeighbour(bool sync) {
+  const int blocks = 4;
+  std::vector<int> in(blocks * 128), out(blocks * 128);
+  for (size_t i = 0; i < in.size(); i++) in[i] = static_cast<int>(i * 7 + 3);
+  int* din = DeviceCopy(in);
+  int* dout = DeviceCopy(out);
+  if (sync) {
+    LAUNCH((Neighbour<true>), blocks, 128, 0, nullptr, din, dout);
+  } else {
+    LAUNCH((Neighbour<false>), blocks, 128, 0, nullptr, din, dout);
+  }
+  cudaMemcpy(out.data(), dout, out.size() * sizeof(int), cudaMemcpyDeviceToHost);
+  cudaFree(din);
+  cudaFree(dout);
+  for (int b = 0; b < blocks; b++)
+    for (int t = 0; t < 128; t++)
+      if (out[b * 128 + t] != in[b * 128 + (t + 1) % 128]) return false;
+  return true;
+}
+
+bool RunWarpSum(bool sync) {
+  const int blocks = 3;
+  std::vector<int> in(blocks * 32), out(blocks);
+  for (size_t i = 0; i < in.size(); i++) in[i] = static_cast<int>(i % 13) + 1;
+  int* din = DeviceCopy(in);
+  int* dout = DeviceCopy(out);
+  if (sync) {
+    LAUNCH((WarpSum<true>), blocks, 32, 0, nullptr, din, dout);
+  } else {
+    LAUNCH((WarpSum<false>), blocks, 32, 0, nullptr, din, dout);
+  }
+  cudaMemcpy(out.data(), dout, out.size() * sizeof(int), cudaMemcpyDeviceToHost);
+  cudaFree(din);
+  cudaFree(dout);
+  for (int b = 0; b < blocks; b++) {
+    int want = 0;
+    for (int t = 0; t < 32; t++) want += in[b * 32 + t];
+    if (out[b] != want) return false;
+  }
+  return true;
+}
+
+void TestHarness() {
+  EXPECT(RunNeighbour(true), "Neighbour with __syncthreads gave a wrong result");
+  EXPECT(RunWarpSum(true), "WarpSum with __syncwarp gave a wrong result");
+  int* d = nullptr;
+  cudaMalloc(&d, 64 * sizeof(int));
+  cudaGetLastError();
+  LAUNCH(Fill, 1, 2048, 0, nullptr, d, 64);
+  EXPECT(cudaGetLastError() == cudaErrorInvalidConfiguration, "a 2048-thread block was not refused");
+  LAUNCH(Fill, 0, 64, 0, nullptr, d, 64);
+  EXPECT(cudaGetLastError() == cudaErrorInvalidConfiguration, "an empty grid was not refused");
+  LAUNCH(Fill, dim3(1, 70000), 64, 0, nullptr, d, 64);
+  EXPECT(cudaGetLastError() == cudaErrorInvalidConfiguration, "grid.y > 65535 was not refused");
+  LAUNCH(Fill, 1, 64, 64 * 1024, nullptr, d, 64);
+  EXPECT(cudaGetLastError() == cudaErrorInvalidValue, "64 KiB of dynamic shared memory was not refused");
+  LAUNCH(Fill, 1, 64, 0, nullptr, d, 64);
+  EXPECT(cudaGetLastError() == cudaSuccess, "a valid launch failed");
+  std::vector<int> h(64);
+  cudaMemcpy(h.data(), d, 64 * sizeof(int), cudaMemcpyDeviceToHost);
+  for (int i = 0; i < 64; i++) EXPECT(h[i] == i, "Fill wrote %d at %d", h[i], i);
+  cudaFree(d);
+  maskbox::cuda::DeviceStatus st = maskbox::cuda::Probe();
+  EXPECT(st.code == 0 && st.count == 1 && st.emulated, "Probe: code %d count %d emulated %d", st.code, st.count, int(st.emulated));
+}
+
+// ---------------------------------------------------------------- deliberate bugs (child process)
+int RunBug(const std::string& bug) {
+  if (bug == "missing-syncthreads") {
+    if (!RunNeighbour(false)) {
+      std::fprintf(stderr, "wrong result: a thread read its neighbour's slot before it was written\n");
+      return 1;
+    }
+    return 0;
+  }
+  if (bug == "warp-without-syncwarp") {
+    if (!RunWarpSum(false)) {
+      std::fprintf(stderr, "wrong result: the warp reduction read partial sums not yet written\n");
+      return 1;
+    }
+    return 0;
+  }
+  int* d = nullptr;
+  cudaMalloc(&d, 100 * sizeof(int));
+  if (bug == "divergent-barrier") LAUNCH(DivergentBarrier, 1, 64, 0, nullptr, d);
+  if (bug == "barrier-after-return") LAUNCH(EarlyReturnBarrier, 1, 64, 0, nullptr, d);
+  if (bug == "shuffle-returned-lane") LAUNCH(ShuffleReturnedLane, 1, 32, 0, nullptr, d);
+  if (bug == "out-of-bounds-write") LAUNCH(OutOfBounds, 4, 32, 0, nullptr, d, 100);
+  if (bug == "host-pointer") {
+    std::vector<int> h(100);
+    LAUNCH(Fill, 1, 100, 0, nullptr, h.data(), 100);
+  }
+  if (bug == "memcpy-overlong") {
+    std::vector<int> h(200);
+    cudaMemcpy(h.data(), d, 200 * sizeof(int), cudaMemcpyDeviceToHost);
+  }
+  cudaFree(d);
+  return 0;  // not caught
+}
+
+// Runs this binary with --bug NAME; the child must fail, and its stderr must contain `expect`.
+void ExpectCaught(const char* self, const char* bug, const std::vector<const char*>& expect) {
+  char tmpl[] = "/tmp/mbemu-bug-XXXXXX";
+  const int fd = mkstemp(tmpl);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fd, 2);
+  posix_spawn_file_actions_adddup2(&fa, fd, 1);
+  char* argv[] = {const_cast<char*>(self), const_cast<char*>("--bug"), const_cast<char*>(bug), nullptr};
+  pid_t pid;
+  int status = 0;
+  if (posix_spawn(&pid, self, &fa, nullptr, argv, environ) != 0) {
+    EXPECT(false, "could not start %s --bug %s", self, bug);
+    return;
+  }
+  waitpid(pid, &status, 0);
+  posix_spawn_file_actions_destroy(&fa);
+  std::string text;
+  char buf[4096];
+  lseek(fd, 0, SEEK_SET);
+  for (ssize_t r; (r = read(fd, buf, sizeof buf)) > 0;) text.append(buf, size_t(r));
+  close(fd);
+  unlink(tmpl);
+  const bool failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  bool matched = false;
+  for (const char* e : expect) matched = matched || text.find(e) != std::string::npos;
+  std::string first = text.substr(0, text.find('\n'));
+  for (const std::string& line : {std::string("mbemu:"), std::string("ERROR: "), std::string("WARNING: ThreadSanitizer"), std::string("wrong result")}) {
+    const size_t p = text.find(line);
+    if (p != std::string::npos) {
+      first = text.substr(p, text.find('\n', p) - p);
+      break;
+    }
+  }
+  EXPECT(failed && matched, "deliberate bug '%s' was not caught (exit %d): %s", bug, status, text.substr(0, 600).c_str());
+  if (failed && matched) std::printf("  caught %-24s %s\n", bug, first.substr(0, 150).c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; i++) {
+    if (std::strcmp(argv[i], "--quick") == 0) quick = true;
+    if (std::strcmp(argv[i], "--bug") == 0 && i + 1 < argc) return RunBug(argv[i + 1]);
+  }
+#ifdef MBEMU_OS_THREADS
+  quick = true;  // an OS thread per CUDA thread: keep it small
+  const char* flavour = "os-threads";
+  struct S {
+    mbemu::Sched k;
+    uint64_t seed;
+    const char* name;
+  } scheds[] = {{mbemu::Sched::Forward, 1, "threads"}};
+#else
+  const char* flavour = "fibers";
+  struct S {
+    mbemu::Sched k;
+    uint64_t seed;
+    const char* name;
+  } scheds[] = {{mbemu::Sched::Forward, 1, "forward"}, {mbemu::Sched::Reverse, 1, "reverse"},
+                {mbemu::Sched::Random, 1, "random:1"}, {mbemu::Sched::Random, 2, "random:2"}};
+#endif
+  std::printf("emu_test (%s%s)\n", flavour, quick ? ", quick" : "");
+  for (const S& s : scheds) {
+    mbemu::SetSchedule(s.k, s.seed);
+    TestHarness();
+    TestNms(s.name);
+    TestYolo(s.name);
+    if (quick && s.k != mbemu::Sched::Forward) break;
+  }
+  const char* self = "/proc/self/exe";
+  char path[4096];
+  const ssize_t len = readlink(self, path, sizeof path - 1);
+  if (len > 0) {
+    path[len] = 0;
+    self = path;
+  }
+  ExpectCaught(self, "missing-syncthreads", {"wrong result", "data race"});
+  ExpectCaught(self, "warp-without-syncwarp", {"wrong result", "data race"});
+  ExpectCaught(self, "divergent-barrier", {"divergent __syncthreads"});
+  ExpectCaught(self, "barrier-after-return", {"__syncthreads reached after thread"});
+  ExpectCaught(self, "shuffle-returned-lane", {"has returned"});
+  ExpectCaught(self, "out-of-bounds-write", {"write past the end", "heap-buffer-overflow"});
+  ExpectCaught(self, "host-pointer", {"host pointer passed"});
+  ExpectCaught(self, "memcpy-overlong", {"reads past the end"});
+  if (failures) {
+    std::printf("emu_test: %d FAILURES\n", failures);
+    return 1;
+  }
+  std::printf("emu_test: all passed\n");
+  return 0;
+}

@@ -1,0 +1,106 @@
+/**
+ * The per-image computation of a run, built from its {@link RunSpec} with the local commands' own
+ * pieces (the Detector and `detectorProcessor`, `baselineProcessor`, the Segmenter), so a worker computes
+ * exactly what `maskbox detect|baseline|segment` computes. Models are loaded once per worker and shared
+ * by its concurrent jobs.
+ */
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { baselineProcessor } from '../cli/commands/baseline.js';
+import { ModelError } from '../errors.js';
+import { Detector } from '../model/detector.js';
+import { Segmenter } from '../model/segmenter.js';
+import type { ExecutionProvider } from '../model/session.js';
+import { defaultModelPath } from '../pipeline/defaultModel.js';
+import type { DetectionLike } from '../pipeline/detectionSinks.js';
+import { detectorProcessor } from '../pipeline/processors.js';
+import type { Processor } from '../pipeline/runner.js';
+import type { RunSpec } from './spec.js';
+
+/** Loaded models of one worker, keyed by what was loaded. */
+export class ModelCache {
+  private readonly detectors = new Map<string, Promise<Detector>>();
+  private readonly segmenters = new Map<string, Promise<Segmenter>>();
+
+  constructor(
+    readonly provider: ExecutionProvider,
+    /** The worker's `--model`: the detector for runs that name none. */
+    readonly defaultDetector?: string,
+  ) {}
+
+  /** The model a detect run uses on this worker. */
+  detectorPath(spec: RunSpec): string {
+    return spec.detect?.model ?? this.defaultDetector ?? defaultModelPath();
+  }
+
+  /** Load (once) and return a detector. */
+  detector(path: string): Promise<Detector> {
+    let d = this.detectors.get(path);
+    if (!d) {
+      if (!existsSync(path)) return Promise.reject(new ModelError(`model not found on this worker: ${path}`));
+      d = Detector.load(path, { executionProviders: this.provider });
+      d.catch(() => this.detectors.delete(path));
+      this.detectors.set(path, d);
+    }
+    return d;
+  }
+
+  /** Load (once) and return a segmenter for a run's models and options. */
+  segmenter(spec: RunSpec): Promise<Segmenter> {
+    const s = spec.segment!;
+    const key = JSON.stringify([s.models, s.threshold, s.tta, s.inputSize]);
+    let seg = this.segmenters.get(key);
+    if (!seg) {
+      const missing = s.models.find((m) => !existsSync(m));
+      if (missing) return Promise.reject(new ModelError(`model not found on this worker: ${missing}`));
+      seg = Segmenter.load(s.models, {
+        threshold: s.threshold,
+        flip: s.tta,
+        inputSize: s.inputSize,
+        executionProviders: this.provider,
+      });
+      seg.catch(() => this.segmenters.delete(key));
+      this.segmenters.set(key, seg);
+    }
+    return seg;
+  }
+
+  /** Release every loaded model. */
+  async dispose(): Promise<void> {
+    const all = [...this.detectors.values(), ...this.segmenters.values()];
+    this.detectors.clear();
+    this.segmenters.clear();
+    for (const m of await Promise.allSettled(all)) if (m.status === 'fulfilled') await m.value.dispose();
+  }
+}
+
+/** What a processor returns, reduced to what the sinks read (no timings, no masks). */
+export type StoredResult = DetectionLike | { rows: unknown[]; areas: number[] };
+
+/** The runner processor for a run, as the local command builds it. */
+export async function processorFor(spec: RunSpec, models: ModelCache): Promise<Processor<StoredResult>> {
+  if (spec.kind === 'baseline') return baselineProcessor(spec.baseline);
+  if (spec.kind === 'segment') {
+    const seg = await models.segmenter(spec);
+    return {
+      async process(job) {
+        const r = await seg.segment(job.image, { name: basename(job.input.name) });
+        return { rows: r.rows, areas: r.areas };
+      },
+    };
+  }
+  const d = spec.detect!;
+  const detector = await models.detector(models.detectorPath(spec));
+  const inner = detectorProcessor(
+    detector,
+    { conf: d.conf, iou: d.iou, maxDetections: d.maxDetections, agnostic: d.agnostic },
+    detector.input.batch ?? d.batch,
+  );
+  const keep = (r: DetectionLike): DetectionLike => ({ boxes: r.boxes, scores: r.scores, classes: r.classes });
+  return {
+    process: async (job) => keep(await inner.process(job)),
+    ...(inner.processBatch
+      ? { batchSize: inner.batchSize, processBatch: async (jobs) => (await inner.processBatch!(jobs)).map(keep) }
+      : {}),
+  };
+}

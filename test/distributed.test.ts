@@ -1,0 +1,371 @@
+/**
+ * Distributed runs against a real redis-server started here (127.0.0.1, a free port, no persistence
+ * unless a test asks for a snapshot) and real `maskbox worker` processes: a worker killed with SIGKILL
+ * mid-run, a poisoned input, Redis stopped and started mid-run, and the errors for a bad queue URL, an
+ * unreachable Redis and a wrong run name. Every run's outputs must be byte-identical to the local
+ * command's on the same inputs. Skipped (with the reason) when redis-server is not installed, except in
+ * CI, where that is a failure.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Job, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/index.js';
+import { COMBINE_QUEUE, IMAGE_QUEUE } from '../src/distributed/connection.js';
+import { runStatus, type RunStatus } from '../src/distributed/status.js';
+import { submit } from '../src/distributed/submit.js';
+import { REPO } from './helpers.js';
+
+const HAS_REDIS = spawnSync('redis-server', ['--version']).status === 0;
+const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+const SEG_MODEL = join(REPO, 'test/fixtures/models/tiny_seg_fold0.onnx');
+
+/** Run the CLI in-process, capturing stdout and stderr. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ow = process.stdout.write;
+  const ew = process.stderr.write;
+  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(args);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    process.stdout.write = ow;
+    process.stderr.write = ew;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** A redis-server of our own; `dir` holds its snapshot when it is stopped with SHUTDOWN SAVE. */
+class RedisServer {
+  proc?: ChildProcess;
+  constructor(
+    readonly port: number,
+    readonly dir: string,
+  ) {}
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}/0`;
+  }
+  async start(): Promise<void> {
+    this.proc = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir],
+      { stdio: 'ignore' },
+    );
+    await until(
+      'redis-server to answer',
+      async () => {
+        const r = new Redis({ port: this.port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null });
+        r.on('error', () => {});
+        try {
+          await r.connect();
+          return (await r.ping()) === 'PONG';
+        } finally {
+          r.disconnect();
+        }
+      },
+      10_000,
+    );
+  }
+  /** Stop as an operator would, keeping the data (a snapshot the next start loads). */
+  async stopSaving(): Promise<void> {
+    const r = new Redis({ port: this.port, host: '127.0.0.1', retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    r.on('error', () => {});
+    const exited = this.exited();
+    await r.call('SHUTDOWN', 'SAVE').catch(() => {}); // the server closes the connection: no reply
+    r.disconnect();
+    await exited;
+  }
+  async exited(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise((r) => p.once('exit', r));
+  }
+  async kill(): Promise<void> {
+    this.proc?.kill('SIGKILL');
+    await this.exited();
+  }
+}
+
+/** A `maskbox worker` process. */
+class WorkerProc {
+  readonly proc: ChildProcess;
+  readonly ready: Promise<string>;
+  log = '';
+  constructor(url: string, extra: string[] = []) {
+    this.proc = spawn(
+      process.execPath,
+      [join(REPO, 'bin/maskbox.js'), 'worker', '--queue', url, '--lock-ms', '2000', '--stalled-ms', '500', ...extra],
+      { cwd: REPO, env: { ...process.env, MASKBOX_QUIET: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.proc.stderr!.on('data', (d) => (this.log += String(d)));
+    this.ready = new Promise((resolve, reject) => {
+      let out = '';
+      this.proc.stdout!.on('data', (d) => {
+        out += String(d);
+        const m = /maskbox worker (\S+) ready/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      this.proc.once('exit', (code) => reject(new Error(`worker exited (${code}) before ready: ${this.log}`)));
+    });
+  }
+  get name(): Promise<string> {
+    return this.ready;
+  }
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const p = this.proc;
+    if (p.exitCode !== null || p.signalCode !== null) return p.exitCode;
+    const done = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    p.kill(signal);
+    return done;
+  }
+}
+
+async function waitDone(url: string, run: string, timeoutMs = 150_000): Promise<RunStatus> {
+  return until(
+    `run ${run} to finish`,
+    async () => {
+      const s = await runStatus(url, run);
+      return s.state === 'done' || s.state === 'failed' ? s : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+const bytes = (p: string) => readFileSync(p);
+
+if (!HAS_REDIS && !IN_CI) {
+  describe.skip('distributed runs (redis-server is not installed: apt-get install redis-server)', () => {
+    it('needs redis-server', () => {});
+  });
+} else {
+  describe('distributed runs on BullMQ + a real redis-server', () => {
+    let redis: RedisServer;
+    let dir: string;
+    let images: string;
+    const workers: WorkerProc[] = [];
+
+    beforeAll(async () => {
+      expect(HAS_REDIS, 'redis-server must be installed (CI installs it in .ci/run)').toBe(true);
+      dir = mkdtempSync(join(tmpdir(), 'maskbox-dist-'));
+      redis = new RedisServer(await freePort(), dir);
+      await redis.start();
+      images = join(dir, 'sim');
+      const r = await cli(['simulate', 'cdv', '--n', '44', '--size', '160', '--seed', '11', '--out', images]);
+      expect(r.code).toBe(0);
+      images = join(images, 'images');
+    });
+
+    afterAll(async () => {
+      await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+      await redis?.kill();
+    });
+
+    const startWorkers = async (n: number, extra: string[] = []) => {
+      const ws = Array.from({ length: n }, () => new WorkerProc(redis.url, extra));
+      workers.push(...ws);
+      await Promise.all(ws.map((w) => w.ready));
+      return ws;
+    };
+
+    it('survives a worker killed with SIGKILL mid-run: every image once, output identical to maskbox detect', async () => {
+      const local = join(dir, 'local-detect.csv');
+      expect((await cli(['detect', images, '--out', local])).code).toBe(0);
+
+      const out = join(dir, 'dist', 'detect.csv');
+      const s = await submit({ queue: redis.url, run: 'kill', kind: 'detect', inputs: [images], out });
+      expect(s).toMatchObject({ state: 'submitted', total: 44, queued: 44, jobs: 44 });
+      // Submitting a run that is still in progress adds nothing.
+      expect(await submit({ queue: redis.url, run: 'kill', kind: 'detect', inputs: [images], out })).toMatchObject({
+        state: 'in-progress',
+        jobs: 0,
+      });
+
+      const [victim, ...rest] = await startWorkers(3);
+      const victimName = await victim!.name;
+      const q = new Queue(IMAGE_QUEUE, { connection: { host: '127.0.0.1', port: redis.port } });
+      try {
+        // Kill the victim while it holds a job, after the run is under way.
+        const held = await until(
+          'the victim to hold a job',
+          async () => {
+            const s = await runStatus(redis.url, 'kill');
+            if (s.done < 3) return undefined;
+            const active = await q.getJobs(['active']);
+            return active.find((j) => j.processedBy === victimName);
+          },
+          120_000,
+        );
+        victim!.proc.kill('SIGKILL');
+        const st = await waitDone(redis.url, 'kill');
+        expect(st).toMatchObject({ state: 'done', total: 44, done: 44, failed: 0 });
+        // The job the victim held was run again by another worker.
+        const again = await Job.fromId(q, held.id!);
+        expect(again!.attemptsStarted + again!.stalledCounter).toBeGreaterThanOrEqual(2);
+        expect(await again!.getState()).toBe('completed');
+      } finally {
+        await q.close();
+      }
+      expect(bytes(out).equals(bytes(local))).toBe(true);
+      // Exactly once: one result per image in the work folder, one block of rows per image in the CSV.
+      expect(
+        readdirSync(join(dir, 'dist', '.maskbox-run-kill', 'parts')).filter((f) => f.endsWith('.json')),
+      ).toHaveLength(44);
+      const names = readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[0]);
+      const blocks = names.filter((n, i) => n !== names[i - 1]);
+      expect(new Set(blocks).size).toBe(blocks.length);
+
+      // Re-submitting a finished run skips every image and writes the same outputs again.
+      const again = await submit({ queue: redis.url, run: 'kill', kind: 'detect', inputs: [images], out });
+      expect(again).toMatchObject({ state: 'submitted', generation: 2, queued: 0, skipped: 44 });
+      expect((await waitDone(redis.url, 'kill')).generation).toBe(2);
+      expect(bytes(out).equals(bytes(local))).toBe(true);
+      await Promise.all(rest.map((w) => w.stop()));
+    }, 240_000);
+
+    it('fails only the poisoned image, after the configured attempts, and lists it; COCO output as maskbox baseline', async () => {
+      const poison = join(dir, 'poison');
+      spawnSync('mkdir', ['-p', poison]);
+      writeFileSync(
+        join(poison, 'corrupt.png'),
+        Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n'), Buffer.alloc(64, 7)]),
+      );
+      const inputs = [join(images, 'cdv_0000*.png'), join(poison, 'corrupt.png'), join(images, 'cdv_0001*.png')];
+      const local = join(dir, 'local-baseline', 'res.json');
+      const l = await cli(['baseline', ...inputs, '--out', local]);
+      expect(l.code).toBe(1); // the local command also fails that one image
+
+      const out = join(dir, 'dist-baseline', 'res.json');
+      await submit({ queue: redis.url, run: 'poison', kind: 'baseline', inputs, out, attempts: 2, backoffMs: 50 });
+      const ws = await startWorkers(2);
+      const st = await waitDone(redis.url, 'poison');
+      expect(st).toMatchObject({ state: 'done', total: 21, done: 20, failed: 1 });
+      expect(st.errors).toHaveLength(1);
+      expect(st.errors[0]!.name).toBe('corrupt.png');
+      expect(st.errors[0]!.message).toMatch(/corrupt\.png/);
+      const q = new Queue(IMAGE_QUEUE, { connection: { host: '127.0.0.1', port: redis.port } });
+      try {
+        const failed = await q.getJobs(['failed']);
+        expect(failed).toHaveLength(1);
+        expect(failed[0]!.attemptsMade).toBe(2);
+        expect(failed[0]!.data.items[0].name).toBe('corrupt.png');
+      } finally {
+        await q.close();
+      }
+      expect(bytes(out).equals(bytes(local))).toBe(true);
+      expect(
+        bytes(out.replace(/\.json$/, '.images.json')).equals(bytes(local.replace(/\.json$/, '.images.json'))),
+      ).toBe(true);
+      // The CLI's status shows the error list and exits 1.
+      const c = await cli(['status', '--queue', redis.url, '--run', 'poison']);
+      expect(c.code).toBe(1);
+      expect(c.stderr).toMatch(/1 image\(s\) failed:[\s\S]*corrupt\.png/);
+      await Promise.all(ws.map((w) => w.stop()));
+    }, 240_000);
+
+    it('finishes a run when Redis is stopped and started again mid-run (segment, submission CSV as maskbox segment)', async () => {
+      const local = join(dir, 'local-seg.csv');
+      expect((await cli(['segment', images, '--model', SEG_MODEL, '--out', local])).code).toBe(0);
+      const out = join(dir, 'dist-seg', 'sub.csv');
+      await submit({
+        queue: redis.url,
+        run: 'restart',
+        kind: 'segment',
+        inputs: [images],
+        out,
+        segment: { models: [SEG_MODEL] },
+      });
+      const [w] = await startWorkers(1);
+      const mid = await until(
+        'a few images done',
+        async () => {
+          const s = await runStatus(redis.url, 'restart');
+          return s.done >= 2 ? s : undefined;
+        },
+        120_000,
+      );
+      await redis.stopSaving();
+      const pid = redis.proc!.pid;
+      await sleep(1500); // the worker is cut off meanwhile
+      await redis.start();
+      expect(redis.proc!.pid).not.toBe(pid);
+      expect(mid.done).toBeLessThan(44); // the restart happened mid-run
+      const st = await waitDone(redis.url, 'restart');
+      expect(st).toMatchObject({ state: 'done', total: 44, done: 44, failed: 0 });
+      expect(bytes(out).equals(bytes(local))).toBe(true);
+      expect(w!.log).toMatch(/queue connection problem \(retrying\)/); // the worker was cut off, and reconnected
+      expect(await w!.stop()).toBe(0); // and a graceful stop on SIGTERM
+    }, 240_000);
+
+    it('bad queue URL, unreachable Redis, wrong run name: a clear error, non-zero exit, nothing written', async () => {
+      const out = join(dir, 'never', 'x.csv');
+      const bad = await cli(['submit', 'detect', images, '--queue', 'http://127.0.0.1/0', '--run', 'x', '--out', out]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--queue.*redis:/);
+      const port = await freePort();
+      const down = await cli([
+        'submit',
+        'baseline',
+        images,
+        '--queue',
+        `redis://127.0.0.1:${port}/0`,
+        '--run',
+        'x',
+        '--out',
+        out,
+      ]);
+      expect(down.code).toBe(1);
+      expect(down.stderr).toMatch(new RegExp(`cannot reach Redis at redis://127.0.0.1:${port}/0: ECONNREFUSED`));
+      const name = await cli(['submit', 'baseline', images, '--queue', redis.url, '--run', 'no spaces', '--out', out]);
+      expect(name.code).toBe(2);
+      expect(name.stderr).toMatch(/--run/);
+      expect(existsSync(join(dir, 'never'))).toBe(false);
+
+      const st = await cli(['status', '--queue', redis.url, '--run', 'nosuchrun']);
+      expect(st.code).toBe(1);
+      expect(st.stderr).toMatch(/no run named 'nosuchrun'/);
+      const w = await cli(['worker', '--queue', `redis://127.0.0.1:${port}/0`]);
+      expect(w.code).toBe(1);
+      expect(w.stderr).toMatch(/cannot reach Redis/);
+      // Nothing was added to the queue by the failed submissions.
+      const q = new Queue(COMBINE_QUEUE, { connection: { host: '127.0.0.1', port: redis.port } });
+      try {
+        expect(await Job.fromId(q, 'x.1')).toBeUndefined();
+      } finally {
+        await q.close();
+      }
+    }, 60_000);
+  });
+}

@@ -203,6 +203,11 @@ export class CocoResultsWriter {
     this.lastHash = h;
   }
 
+  /** Stop without finishing: close the parts file, leaving it as a crash would (resume continues it). */
+  async abandon(): Promise<void> {
+    await this.parts.close();
+  }
+
   /** Write `<out>.json` and `<out>.images.json` from the parts file, then remove it. */
   async close(): Promise<void> {
     await this.parts.close();

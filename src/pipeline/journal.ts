@@ -168,6 +168,12 @@ export class JournaledFile {
     this.lastHash = h;
   }
 
+  /** Stop without finishing: close the handles, leaving the partial file and journal as a crash would. */
+  async abandon(): Promise<void> {
+    await this.file.close();
+    await this.journal.close();
+  }
+
   /** Flush the file, rename it into place and remove the journal. */
   async close(): Promise<void> {
     await this.file.sync();

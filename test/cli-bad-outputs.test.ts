@@ -24,7 +24,6 @@ import { describe, expect, it } from 'vitest';
 import { cli, STACK_LINE } from './cliRun.js';
 import { REPO } from './helpers.js';
 
-
 const FIX = join(REPO, 'test/fixtures/models');
 const STACK = STACK_LINE;
 

@@ -15,6 +15,7 @@ import {
   yoloTxtSink,
   type DetectionLike,
 } from '../pipeline/detectionSinks.js';
+import { parseShard, shardRange, writeShardInfo, type ShardInfo } from '../distributed/shard.js';
 import { listInputs, type ImageInput } from '../pipeline/inputs.js';
 import { runBatch, type BatchSummary, type Processor, type Sink } from '../pipeline/runner.js';
 import { backendSummary } from './backend.js';
@@ -33,6 +34,7 @@ export const OUTPUT_FLAGS = {
   concurrency: { type: 'string' },
   prefetch: { type: 'string' },
   json: { type: 'boolean' },
+  shard: { type: 'string' },
 } as const;
 
 /** Usage lines for {@link OUTPUT_FLAGS}. */
@@ -46,6 +48,7 @@ export const OUTPUT_USAGE =
   '  --overwrite              replace existing output files (without it, a file this run did not create is an error)\n' +
   '  --concurrency N          images in inference at once (default 1); --prefetch N decoded ahead (default 2)\n' +
   '  --json                   print the summary as JSON\n' +
+  '  --shard I/N              only the I-th of N contiguous blocks of the inputs (0-based); combine with maskbox merge\n' +
   '  Inputs: image files, directories (recursive), globs (*, **, ?), .zip archives. Exit 1 if any image failed.\n' +
   '  Outputs are checked before any work: never an input file, never two inputs into one file; inputs sharing\n' +
   '  a stem (a.png, a.jpg) get a_png_result.csv, a_jpg_result.csv. Earlier *_overlay.png in the --overlay\n' +
@@ -63,6 +66,7 @@ export interface OutputFlagValues {
   concurrency?: string;
   prefetch?: string;
   json?: boolean;
+  shard?: string;
 }
 
 /** Where detections go. */
@@ -150,7 +154,13 @@ export interface PreparedDetectionRun {
   specs: string[];
   values: OutputFlagValues;
   plan: OutputPlan;
+  /** Every input of the batch (output names are decided over all of them, so shards agree). */
+  all: ImageInput[];
+  /** The inputs of this run (of this shard with --shard). */
   inputs: ImageInput[];
+  /** Global position of `inputs[0]` (non-zero for a shard). */
+  firstIndex: number;
+  shardInfo?: ShardInfo;
   guard: OutputGuard;
   concurrency: number;
   prefetch: number;
@@ -186,10 +196,14 @@ export async function prepareDetectionRun(
     );
   const overlay = v.overlay;
   const exclude = overlay ? (p: string) => p.endsWith('_overlay.png') && isInside(p, overlay) : undefined;
-  const inputs = await listInputs(specs, { exclude });
-  if (inputs.length === 0) throw new InvalidArgumentError('inputs', `no images found in: ${specs.join(' ')}`);
+  const all = await listInputs(specs, { exclude });
+  if (all.length === 0) throw new InvalidArgumentError('inputs', `no images found in: ${specs.join(' ')}`);
+  const shard = parseShard(v.shard);
+  const range = shard ? shardRange(all.length, shard) : { first: 0, count: all.length };
+  const inputs = all.slice(range.first, range.first + range.count);
+  const shardInfo = shard ? { shard: shard.index, of: shard.count, ...range, total: all.length } : undefined;
   const guard = new OutputGuard(v.overwrite ?? false);
-  await guard.addInputs([...inputFiles(inputs), ...otherInputs, ...(v['coco-gt'] ? [v['coco-gt']] : [])]);
+  await guard.addInputs([...inputFiles(all), ...otherInputs, ...(v['coco-gt'] ? [v['coco-gt']] : [])]);
   const resume = v.resume ?? false;
   if (plan.kind === 'csv' || plan.kind === 'yolo') await prepareOutput(plan.path, 'dir', 'out');
   else {
@@ -197,7 +211,7 @@ export async function prepareDetectionRun(
     if (plan.kind === 'coco') await checkOutputFile(guard, cocoImagesPath(plan.path), 'out', resume);
   }
   if (overlay) await prepareOutput(overlay, 'dir', 'overlay');
-  return { specs, values: v, plan, inputs, guard, concurrency, prefetch };
+  return { specs, values: v, plan, all, inputs, firstIndex: range.first, shardInfo, guard, concurrency, prefetch };
 }
 
 /** What {@link runDetectionCommand} needs besides the prepared run. */
@@ -216,11 +230,14 @@ export interface DetectionRun {
 export async function runDetectionCommand(p: PreparedDetectionRun, run: DetectionRun): Promise<number> {
   const { values: v, plan } = p;
   const resume = v.resume ?? false;
-  const sinks = await detectionSinks(plan, v, (perImage) => checkPlannedOutputs(perImage, p.inputs, p.guard, resume));
+  const sinks = await detectionSinks(plan, v, (perImage) =>
+    checkPlannedOutputs(perImage, p.all, p.guard, resume, new Set(p.inputs.map((i) => i.name))),
+  );
   let detections = 0;
   for (const s of sinks) for (const n of s.notes?.() ?? []) process.stderr.write(`maskbox: ${n}\n`);
   const summary = await runBatch({
     inputs: p.inputs,
+    firstIndex: p.firstIndex,
     processor: run.processor,
     sinks,
     concurrency: p.concurrency,
@@ -229,6 +246,7 @@ export async function runDetectionCommand(p: PreparedDetectionRun, run: Detectio
     total: p.inputs.length,
     onResult: (_job, det) => (detections += det.scores.length),
   });
+  if (plan.kind === 'csv-combined' || plan.kind === 'coco') await writeShardInfo(plan.path, p.shardInfo);
   const outputs: Record<string, string> = { [plan.kind]: plan.path };
   if (v.overlay) outputs.overlay = v.overlay;
   const info = { ...(run.info ?? {}), backend: backendSummary(run.backends?.() ?? []) };

@@ -47,6 +47,8 @@ export async function checkPlannedOutputs<R>(
   inputs: readonly ImageInput[],
   guard: OutputGuard,
   resume: boolean,
+  /** Check only the files of these input names (a shard: the others belong to other runs). */
+  only?: ReadonlySet<string>,
 ): Promise<void> {
   const owner = new Map<string, string>();
   const clashes: string[] = [];
@@ -60,7 +62,7 @@ export async function checkPlannedOutputs<R>(
         const prev = owner.get(k);
         if (prev !== undefined) clashes.push(`${f} (from ${prev} and ${name})`);
         else owner.set(k, name);
-        checks.push([f, p.flag]);
+        if (!only || only.has(name)) checks.push([f, p.flag]);
       }
     }
   }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError, ModelError } from '../../errors.js';
 import { Detector } from '../../model/detector.js';
+import { checkTileOptions } from '../../model/tiling.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../model/session.js';
 import { DETECTOR_LAYOUTS } from '../../model/layouts.js';
 import { defaultModelPath } from '../../pipeline/defaultModel.js';
@@ -21,6 +22,9 @@ const options = {
   provider: { type: 'string' },
   batch: { type: 'string' },
   layout: { type: 'string' },
+  tile: { type: 'string' },
+  overlap: { type: 'string' },
+  'full-frame': { type: 'boolean' },
 } as const;
 
 /** `maskbox detect <inputs...>`. */
@@ -35,6 +39,8 @@ export const detectCommand: Command = {
     '  --agnostic               class-agnostic NMS;  --provider cpu|cuda|webgpu (default cpu)\n' +
     '  --batch N                images per inference run (default 1; the model fixes it if its batch is fixed)\n' +
     '  --layout yolov5|yolov6|yolov8|end2end  the output layout when it cannot be inferred (default: inferred)\n' +
+    '  --tile PX|auto|0         sliced inference: tiles of PX image pixels (auto: from the model input and the\n' +
+    '                           frame size), boxes merged across seams; --overlap 0.2; --full-frame adds a whole-frame pass\n' +
     OUTPUT_USAGE,
   async run(argv) {
     const { values: v, positionals } = parseFlags(() =>
@@ -45,6 +51,10 @@ export const detectCommand: Command = {
     const maxDetections = intFlag('max-det', v['max-det'], 1000, 1, 1 << 20);
     const batch = intFlag('batch', v.batch, 1, 1, 4096);
     const layout = v.layout === undefined ? undefined : checkOneOf('layout', v.layout, DETECTOR_LAYOUTS);
+    const tile: number | 'auto' | undefined =
+      v.tile === undefined || v.tile === 'auto' ? v.tile : numberFlag('tile', v.tile);
+    const tiling = { tile, overlap: numberFlag('overlap', v.overlap, 0.2), fullFrame: v['full-frame'] ?? false };
+    checkTileOptions(tiling);
     const provider = (v.provider ?? 'cpu') as ExecutionProvider;
     if (!EXECUTION_PROVIDERS.includes(provider)) {
       throw new InvalidArgumentError(
@@ -66,9 +76,15 @@ export const detectCommand: Command = {
     );
     try {
       const perRun = detector.input.batch ?? batch;
+      const detectOptions = { conf, iou, maxDetections, agnostic: v.agnostic ?? false, ...tiling };
       return await runDetectionCommand(prepared, {
-        processor: detectorProcessor(detector, { conf, iou, maxDetections, agnostic: v.agnostic ?? false }, perRun),
-        info: { model, provider: detector.provider, layout: detector.layout },
+        processor: detectorProcessor(detector, detectOptions, perRun),
+        info: {
+          model,
+          provider: detector.provider,
+          layout: detector.layout,
+          ...(tile !== undefined ? { tile, overlap: tiling.overlap, 'full frame': String(tiling.fullFrame) } : {}),
+        },
       });
     } finally {
       await detector.dispose();

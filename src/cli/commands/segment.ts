@@ -9,6 +9,7 @@ import { readSubmissionRows, formatSubmissionCsv, SUBMISSION_HEADER } from '../.
 import { Segmenter, type Segmentation } from '../../model/segmenter.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../model/session.js';
 import { OutputGuard } from '../../io/files.js';
+import { parseShard, shardRange, writeShardInfo } from '../../distributed/shard.js';
 import { listInputs } from '../../pipeline/inputs.js';
 import { describeRecovery, JournaledFile } from '../../pipeline/journal.js';
 import { runBatch, type Sink } from '../../pipeline/runner.js';
@@ -29,6 +30,7 @@ const options = {
   concurrency: { type: 'string' },
   prefetch: { type: 'string' },
   json: { type: 'boolean' },
+  shard: { type: 'string' },
 } as const;
 
 const HEADER = SUBMISSION_HEADER.join(',') + '\n';
@@ -72,7 +74,8 @@ export const segmentCommand: Command = {
     '  Several --model: probabilities averaged (K-fold soft ensemble). --tta: horizontal-flip averaging.\n' +
     '  One row per image per class in class order (29 hand bones), RLE row-major 1-based; image_name = basename.\n' +
     '  --resume continues an interrupted --out; --overwrite replaces an existing --out (else an error).\n' +
-    '  The CSV is built as OUT.partial and renamed when complete. Exit 1 if any image failed (the others are written).',
+    '  The CSV is built as OUT.partial and renamed when complete. Exit 1 if any image failed (the others are written).\n' +
+    '  --shard I/N: only the I-th of N contiguous blocks of the inputs (0-based); combine with maskbox merge.',
   async run(argv) {
     const { values: v, positionals } = parseFlags(() =>
       parseArgs({ args: argv, options, allowPositionals: true, strict: true }),
@@ -104,10 +107,14 @@ export const segmentCommand: Command = {
         `Expected one of ${EXECUTION_PROVIDERS.join(', ')} for --provider but received '${v.provider}'`,
       );
     }
-    const inputs = await listInputs(positionals);
-    if (inputs.length === 0) throw new InvalidArgumentError('inputs', `no images found in: ${positionals.join(' ')}`);
+    const all = await listInputs(positionals);
+    if (all.length === 0) throw new InvalidArgumentError('inputs', `no images found in: ${positionals.join(' ')}`);
+    const shard = parseShard(v.shard);
+    const range = shard ? shardRange(all.length, shard) : { first: 0, count: all.length };
+    const inputs = all.slice(range.first, range.first + range.count);
+    const shardInfo = shard ? { shard: shard.index, of: shard.count, ...range, total: all.length } : undefined;
     const byBase = new Map<string, string[]>();
-    for (const i of inputs) byBase.set(basename(i.name), [...(byBase.get(basename(i.name)) ?? []), i.origin]);
+    for (const i of all) byBase.set(basename(i.name), [...(byBase.get(basename(i.name)) ?? []), i.origin]);
     const clashes = [...byBase].filter(([, list]) => list.length > 1);
     if (clashes.length > 0)
       throw new InvalidArgumentError(
@@ -133,6 +140,7 @@ export const segmentCommand: Command = {
       for (const n of sink.notes?.() ?? []) process.stderr.write(`maskbox: ${n}\n`);
       const summary = await runBatch<Segmentation>({
         inputs,
+        firstIndex: range.first,
         processor: { process: (job) => seg.segment(job.image, { name: basename(job.input.name) }) },
         sinks: [sink],
         concurrency,
@@ -141,6 +149,7 @@ export const segmentCommand: Command = {
         total: inputs.length,
         onResult: (_job, r) => (masks += r.areas.filter((a) => a > 0).length),
       });
+      await writeShardInfo(out, shardInfo);
       const info = {
         models: models.length,
         tta: v.tta ? 'flip' : 'off',

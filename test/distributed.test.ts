@@ -7,7 +7,7 @@
  * CI, where that is a failure.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -237,6 +237,17 @@ if (!HAS_REDIS && !IN_CI) {
       const again = await submit({ queue: redis.url, run: 'kill', kind: 'detect', inputs: [images], out });
       expect(again).toMatchObject({ state: 'submitted', generation: 2, queued: 0, skipped: 44 });
       expect((await waitDone(redis.url, 'kill')).generation).toBe(2);
+      expect(bytes(out).equals(bytes(local))).toBe(true);
+      // Redis loses everything (no persistence) and two results are lost too: submitting again recomputes
+      // only those two, from the work folder, and writes the same outputs.
+      const flush = new Redis({ port: redis.port, host: '127.0.0.1' });
+      await flush.flushall();
+      flush.disconnect();
+      for (const i of [5, 40]) rmSync(join(dir, 'dist', '.maskbox-run-kill', 'parts', `${i}.json`));
+      rmSync(out);
+      const fresh = await submit({ queue: redis.url, run: 'kill', kind: 'detect', inputs: [images], out });
+      expect(fresh).toMatchObject({ state: 'submitted', generation: 1, queued: 2, skipped: 42, jobs: 2 });
+      expect(await waitDone(redis.url, 'kill')).toMatchObject({ done: 44, failed: 0 });
       expect(bytes(out).equals(bytes(local))).toBe(true);
       await Promise.all(rest.map((w) => w.stop()));
     }, 240_000);

@@ -54,5 +54,5 @@ export async function buildPage(options = {}) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--out');
-  await buildPage({ out: i > 0 ? resolve(process.argv[i + 1]) : undefined });
+  await buildPage({ out: i > 0 ? resolve(process.argv[i + 1]) : undefined, quiet: process.argv.includes('--quiet') });
 }

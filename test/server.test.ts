@@ -9,6 +9,9 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDetectionsCsv, parseDetectionsCsv } from '../src/io/detectionsCsv.js';
 import { UploadCache } from '../src/server/cache.js';
+import { compute, type ServerContext } from '../src/server/context.js';
+import { Gate } from '../src/server/gate.js';
+import { HttpError } from '../src/server/httpError.js';
 import { resolveServeOptions } from '../src/server/options.js';
 import { postprocessRaw, type RawMeta } from '../src/server/raw.js';
 import { cli, FIX, form, listen, loadModels, SAMPLES, tmp } from './serverHelpers.js';
@@ -341,5 +344,34 @@ describe('token, CORS, defaults', () => {
     now = 1000;
     expect(c.get(d)).toBeUndefined();
     expect(c.get(a)).toBeUndefined();
+  });
+
+  it('work past the time limit is answered 504 at once; its slot is held until it really ends', async () => {
+    const gate = new Gate(1, 0);
+    const ctx = {
+      options: resolveServeOptions({ timeoutMs: 100 }),
+      gate,
+      metrics: { rejected: { inc: () => undefined } },
+      started: new WeakMap(),
+    } as unknown as ServerContext;
+    const req = {} as Parameters<typeof compute>[1];
+    let finished = false;
+    const t0 = performance.now();
+    const slow = compute(ctx, req, () => new Promise((r) => setTimeout(() => r((finished = true)), 400)));
+    await expect(slow).rejects.toMatchObject({ statusCode: 504, code: 'ERR_TIMEOUT' });
+    await expect(slow).rejects.toBeInstanceOf(HttpError);
+    expect(performance.now() - t0).toBeLessThan(350);
+    expect(finished).toBe(false);
+    expect(gate.state().running).toBe(1); // still computing
+    await new Promise((r) => setTimeout(r, 450));
+    expect(finished).toBe(true);
+    expect(gate.state().running).toBe(0);
+    // A request that waited past its deadline for a slot gives the slot back when it comes.
+    const hold = await gate.acquire();
+    const waiting = compute(ctx, req, async () => 1);
+    await expect(waiting).rejects.toMatchObject({ statusCode: 504 });
+    hold.release();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(gate.state().running).toBe(0);
   });
 });

@@ -233,8 +233,8 @@ describe('segmentation, baseline, info routes', () => {
   it('POST /v1/baseline answers the CSV `maskbox baseline` writes', async () => {
     const image = IMAGES[0]!;
     const out = tmp();
-    expect((await cli(['baseline', join(SAMPLES, image), '--scale', 'unit', '--out', out])).code).toBe(0);
-    const r = await fetch(`${url}/v1/baseline?format=csv&scale=unit`, {
+    expect((await cli(['baseline', join(SAMPLES, image), '--out', out])).code).toBe(0);
+    const r = await fetch(`${url}/v1/baseline?format=csv`, {
       method: 'POST',
       body: form(readFileSync(join(SAMPLES, image)), image),
     });

@@ -149,7 +149,9 @@ export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
       config: { work: true, body: imageBodyDoc },
       schema: {
         summary: "The lab's DBSCAN baseline: 3x3 filter x5, DBSCAN(eps 3, min_samples 2), one box per cluster",
-        description: 'Same upload forms and formats as /v1/detect. Boxes have score 1 and class 0.',
+        description:
+          'Same upload forms and formats as /v1/detect, and the same boxes as `maskbox baseline`: class 0, scored ' +
+          'n / (n + 100) by cluster size n.',
         tags: ['detect'],
         querystring: baselineQuery,
       },
@@ -157,22 +159,21 @@ export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (req, reply) => {
       const up = await readUpload(req);
       const p = baselineParams(req.query as Record<string, unknown>, up.fields);
-      const { image, boxes } = await compute(ctx, req, async () => {
+      const { image, boxes, scores } = await compute(ctx, req, async () => {
         const image = await decodeUpload(up.bytes, up.name, options.maxPixels);
         const { width, height, channels } = image;
         const r = await dbscanBaseline({ data: to8bit(image), width, height, channels }, p);
-        return { image, boxes: r.boxes };
+        return { image, boxes: r.boxes, scores: r.scores };
       });
       ctx.metrics.images.inc({ kind: 'baseline' });
-      const k = boxes.length / 4;
       return sendDetections(
         reply,
         {
           model: BASELINE_NAME,
           image: { name: up.name, width: image.width, height: image.height },
           boxes,
-          scores: new Float32Array(k).fill(1),
-          classes: new Int32Array(k),
+          scores,
+          classes: new Int32Array(scores.length),
           labels: ['cluster'],
           extra: {},
         },

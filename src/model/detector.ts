@@ -32,6 +32,16 @@ import {
 } from './postprocess.js';
 import { checkInputSize, stretchToTensor, swapRB, toGrey, type ModelImage } from './preprocess.js';
 import {
+  autoTile,
+  checkTileOptions,
+  cropImage,
+  mergeBoxSets,
+  offsetBoxes,
+  tileGrid,
+  type BoxSet,
+  type TileOptions,
+} from './tiling.js';
+import {
   createSession,
   formatShape,
   type ExecutionProvider,
@@ -42,7 +52,10 @@ import {
 
 /** An image to detect on: interleaved HWC pixels (what `readImage` returns), 1/3/4 channels, 8- or 16-bit. */
 export type DetectorImage = ModelImage;
-export type { DetectOptions };
+export type { DetectOptions, TileOptions };
+
+/** Options of {@link Detector.detect}: the post-process's, and sliced inference's. */
+export type DetectorDetectOptions = DetectOptions & TileOptions;
 
 /** Options of {@link Detector.load}. */
 export interface DetectorOptions extends SessionOptions {
@@ -84,6 +97,9 @@ export interface Detections {
   timings: DetectTimings;
   /** Execution provider that ran the model. */
   provider: ExecutionProvider;
+  /** Tiles the frame was cut into (sliced inference; 0 for a plain full-frame pass), and whether a full-frame pass was added. */
+  tiles?: number;
+  fullFrame?: boolean;
 }
 
 interface Prepared {
@@ -202,14 +218,74 @@ export class Detector {
   /**
    * Detect objects in one image.
    * @param image HWC pixels `{ data, width, height, channels }` (8- or 16-bit)
-   * @param options `conf` 0.4, `iou` 0.45, `maxDetections` 1000, `classes`, `agnostic`
+   * @param options `conf` 0.4, `iou` 0.45, `maxDetections` 1000, `classes`, `agnostic`; sliced
+   *   inference with `tile` (px, or `'auto'`), `overlap` 0.2, `fullFrame`, `mergeThreshold` 0.5 (see TileOptions)
    * @returns boxes in original image pixels, scores, classes, per-stage timings (ms) and the provider
    * @throws InvalidArgumentError for a malformed image or options; ModelError when the detector was disposed or the outputs do not fit the layout
    * @example const { boxes, scores, classes } = await det.detect(img, { conf: 0.25 });
+   * @example const tiled = await det.detect(frame2048, { tile: 1280, overlap: 0.2 }); // tiled.tiles === 4
    */
-  async detect(image: DetectorImage, options: DetectOptions = {}): Promise<Detections> {
+  async detect(image: DetectorImage, options: DetectorDetectOptions = {}): Promise<Detections> {
+    const t = checkTileOptions(options);
+    if (t.tile !== 0) {
+      checkRawImage('image', image);
+      const side = t.tile === 'auto' ? autoTile(image.width, image.height, Math.max(...this.inputSize)) : t.tile;
+      if (side !== 0) return this.detectTiled(image, options, side, t.overlap, t.fullFrame, t.mergeThreshold);
+    }
     const [r] = await this.run([image], options, 'image');
     return r!;
+  }
+
+  /**
+   * Sliced inference: tiles of `tile` px overlapping by `overlap`, each letterboxed to the input and
+   * detected (batched), boxes shifted back, an optional full-frame pass, then non-maximum merging by
+   * intersection over the smaller box (`> mergeThreshold`) joins the pieces of objects cut by seams.
+   * Timings are the sums over all passes.
+   */
+  private async detectTiled(
+    image: DetectorImage,
+    options: DetectorDetectOptions,
+    tile: number,
+    overlap: number,
+    fullFrame: boolean,
+    mergeThreshold: number,
+  ): Promise<Detections> {
+    const opts = checkDetectOptions(options);
+    const grid = tileGrid(image.width, image.height, tile, overlap);
+    const t0 = performance.now();
+    const crops = grid.map((g) => cropImage(image, g));
+    const crop = performance.now() - t0;
+    const perTile = await this.detectBatch(crops, { ...options, tile: 0 }); // each crop: one plain pass
+    const sets: BoxSet[] = perTile.map((d, i) => ({
+      boxes: offsetBoxes(d.boxes, grid[i]!),
+      scores: d.scores,
+      classes: d.classes,
+    }));
+    const passes = [...perTile];
+    if (fullFrame) {
+      const [whole] = await this.run([image], options, 'image');
+      sets.push(whole!);
+      passes.push(whole!);
+    }
+    const t1 = performance.now();
+    const merged = await mergeBoxSets(sets, {
+      threshold: mergeThreshold,
+      agnostic: opts.agnostic,
+      maxDetections: opts.maxDetections,
+      backend: this.options.backend,
+    });
+    const sum = (k: keyof DetectTimings) => passes.reduce((s, p) => s + p.timings[k], 0);
+    return {
+      ...merged,
+      timings: {
+        preprocess: crop + sum('preprocess'),
+        infer: sum('infer'),
+        postprocess: sum('postprocess') + (performance.now() - t1),
+      },
+      provider: this.provider,
+      tiles: grid.length,
+      fullFrame,
+    };
   }
 
   /**
@@ -217,8 +293,13 @@ export class Detector {
    * allows (dynamic: `batchSize` per run; fixed B: B per run, padded). Results are in input order.
    * @throws as {@link Detector.detect}; errors name `images[i]`
    */
-  async detectBatch(images: readonly DetectorImage[], options: DetectOptions = {}): Promise<Detections[]> {
+  async detectBatch(images: readonly DetectorImage[], options: DetectorDetectOptions = {}): Promise<Detections[]> {
     if (!Array.isArray(images)) invalid('images', 'an array of images', images);
+    if (checkTileOptions(options).tile !== 0) {
+      const out: Detections[] = [];
+      for (const im of images) out.push(await this.detect(im, options));
+      return out;
+    }
     const out: Detections[] = new Array(images.length);
     const fixedBatch = this.input.batch;
     const perRun = fixedBatch ?? this.options.batchSize ?? 8;

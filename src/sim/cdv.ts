@@ -17,6 +17,9 @@ import { deriveSeed, Prng } from './prng.js';
 export type Range = readonly [number, number];
 export type VesicleShape = 'ring' | 'shell' | 'disc';
 export const VESICLE_SHAPES: readonly VesicleShape[] = ['ring', 'shell', 'disc'];
+/** How the 8-bit grey frame becomes RGB: grey, matplotlib's hot, red or green channel only, inverted grey. */
+export type Colormap = 'grey' | 'hot' | 'red' | 'green' | 'inverted';
+export const COLORMAPS: readonly Colormap[] = ['grey', 'hot', 'red', 'green', 'inverted'];
 
 /** Simulation parameters. Lengths are in pixels unless named `*Frac`. */
 export interface CdvParams {
@@ -67,6 +70,21 @@ export interface CdvParams {
   jpegProb: number;
   /** JPEG quality for that round trip and for `--format jpg`. */
   jpegQuality: Range;
+  /** Camera gain on the rendered signal (after gamma, before offset and noise); < 1 makes dim frames. */
+  gain: Range;
+  /** Colour maps, one drawn per image (applied when the frame is written as PNG/JPG). */
+  colormaps: readonly Colormap[];
+  /** Fraction of binding sites that blink repeatedly (Poisson extra localizations, mean 4x locsPerSite). */
+  blinking: Range;
+  /** Probability that a frame comes from an EMCCD: doubled shot-noise variance, clock-induced-charge spikes. */
+  emccd: number;
+  /** Radius of a vesicle placed touching another, relative to that one's (unequal pairs); `[0, 0]`: independent sizes. */
+  unequalPairs: Range;
+  /**
+   * Vesicles placed first at fixed centres with fixed outer radii (px), before the random ones (which
+   * keep `minGap` from them): e.g. on tile seams. Default none (and then no PRNG draw changes).
+   */
+  planted?: readonly { cx: number; cy: number; radius: number }[];
 }
 
 /** Lab-like defaults: 2048x2048, boxes 1.2–2 % of the side, dozens to hundreds of vesicles. */
@@ -95,6 +113,11 @@ export const CDV_DEFAULTS: CdvParams = {
   gamma: [0.8, 1.2],
   jpegProb: 0,
   jpegQuality: [60, 95],
+  gain: [1, 1],
+  colormaps: ['grey'],
+  blinking: [0, 0],
+  emccd: 0,
+  unequalPairs: [0, 0],
 };
 
 /** Wider ranges for training data: sizes, densities, brightness, noise and JPEG all vary more. */
@@ -122,7 +145,72 @@ export const CDV_WIDE: CdvParams = {
   jpegQuality: [30, 95],
 };
 
-export const CDV_PRESETS = { lab: CDV_DEFAULTS, wide: CDV_WIDE } as const;
+/**
+ * Training data for the next model (issue 15): the wide ranges plus the failure cases seen on other
+ * simulators' frames — tiny and sparse vesicles, dim frames with camera offset and gain, every common
+ * colour map, unequal touching pairs, blinking, EMCCD noise, JPEG.
+ */
+export const CDV_TRAIN: CdvParams = {
+  ...CDV_WIDE,
+  density: [2, 110],
+  boxFrac: [0.005, 0.035],
+  touching: [0, 0.6],
+  unequalPairs: [0.45, 1],
+  offset: [0, 60],
+  gain: [0.4, 1.2],
+  spotLevel: [20, 150],
+  colormaps: COLORMAPS,
+  blinking: [0, 0.3],
+  emccd: 0.25,
+};
+
+/**
+ * Held-out evaluation presets: never used for training. Each moves several settings outside what
+ * the model was trained on (elongated vesicles, wider spots, colour maps, camera offset and gain).
+ * - `eval-lab`: frames like the lab's, other shapes and optics (ellipses, wide spots, hot map, JPEG);
+ * - `eval-dense`: dense frames, many touching pairs of unequal size;
+ * - `eval-smalldim`: small, sparse, dim vesicles on an offset camera with low gain, red/green maps, EMCCD.
+ */
+export const CDV_EVAL_LAB: CdvParams = {
+  ...CDV_DEFAULTS,
+  aspect: [0.55, 0.85],
+  shapes: ['ring', 'shell'],
+  spotSigma: [1.4, 2.2],
+  colormaps: ['hot', 'grey'],
+  emccd: 0.5,
+  jpegProb: 0.5,
+  jpegQuality: [50, 80],
+};
+export const CDV_EVAL_DENSE: CdvParams = {
+  ...CDV_DEFAULTS,
+  density: [70, 140],
+  touching: [0.45, 0.7],
+  unequalPairs: [0.5, 0.9],
+  colormaps: ['grey', 'inverted'],
+  blinking: [0.1, 0.2],
+};
+export const CDV_EVAL_SMALLDIM: CdvParams = {
+  ...CDV_DEFAULTS,
+  boxFrac: [0.006, 0.01],
+  density: [2, 8],
+  sites: [10, 30],
+  spotLevel: [20, 45],
+  offset: [50, 90],
+  gain: [0.35, 0.55],
+  colormaps: ['red', 'green'],
+  emccd: 1,
+};
+
+export const CDV_PRESETS = {
+  lab: CDV_DEFAULTS,
+  wide: CDV_WIDE,
+  train: CDV_TRAIN,
+  'eval-lab': CDV_EVAL_LAB,
+  'eval-dense': CDV_EVAL_DENSE,
+  'eval-smalldim': CDV_EVAL_SMALLDIM,
+} as const;
+/** Presets no training run may use (the held-out judges). */
+export const HELD_OUT_PRESETS = ['eval-lab', 'eval-dense', 'eval-smalldim'] as const;
 export type CdvPreset = keyof typeof CDV_PRESETS;
 
 /** One ground-truth vesicle. */
@@ -146,6 +234,8 @@ export interface CdvImage {
   /** Grey levels in [0, 255] before quantisation, so 8- and 16-bit outputs share one rendering. */
   pixels: Float32Array;
   vesicles: CdvVesicle[];
+  /** Colour map the writer applies (PNG/JPG). */
+  colormap: Colormap;
   /** Whether the writer should put this image through a JPEG round trip, and at which quality. */
   jpeg: number | undefined;
   seed: number;
@@ -171,6 +261,9 @@ const RANGE_KEYS = [
   'shotNoise',
   'gamma',
   'jpegQuality',
+  'gain',
+  'blinking',
+  'unequalPairs',
 ] as const satisfies readonly (keyof CdvParams)[];
 
 /** Upper limits that keep one image's work bounded. */
@@ -194,6 +287,9 @@ const LIMITS: Record<(typeof RANGE_KEYS)[number], Range> = {
   shotNoise: [0, 100],
   gamma: [0.1, 10],
   jpegQuality: [1, 100],
+  gain: [0.01, 100],
+  blinking: [0, 1],
+  unequalPairs: [0, 10],
 };
 
 /** Merge `overrides` into a preset and check every value, naming the parameter on error. */
@@ -213,7 +309,19 @@ export function resolveCdvParams(overrides: Partial<CdvParams> = {}, preset: Cdv
       throw new InvalidArgumentError(key, `Expected lo <= hi for ${key} but received [${r[0]}, ${r[1]}]`);
   }
   checkRange('minGap', p.minGap, -1000, 1000);
+  if (p.planted !== undefined) {
+    if (!Array.isArray(p.planted)) invalid('planted', 'an array of { cx, cy, radius }', p.planted);
+    p.planted.forEach((v, i) => {
+      checkRange(`planted[${i}].cx`, v?.cx, 0, p.width);
+      checkRange(`planted[${i}].cy`, v?.cy, 0, p.height);
+      checkRange(`planted[${i}].radius`, v?.radius, 1.5, Math.min(p.width, p.height) / 2);
+    });
+  }
   checkRange('jpegProb', p.jpegProb, 0, 1);
+  checkRange('emccd', p.emccd, 0, 1);
+  if (!Array.isArray(p.colormaps) || p.colormaps.length === 0)
+    invalid('colormaps', `a non-empty list of ${COLORMAPS.join(', ')}`, p.colormaps);
+  p.colormaps.forEach((c, i) => checkOneOf(`colormaps[${i}]`, c, COLORMAPS));
   if (!Array.isArray(p.shapes) || p.shapes.length === 0)
     invalid('shapes', `a non-empty list of ${VESICLE_SHAPES.join(', ')}`, p.shapes);
   p.shapes.forEach((s, i) => checkOneOf(`shapes[${i}]`, s, VESICLE_SHAPES));
@@ -242,6 +350,7 @@ export function simulateCdv(params: CdvParams, seed: number, index: number): Cdv
   const bgDensity = draw(rng, params.bgDensity);
   const touching = draw(rng, params.touching);
   const nTarget = rng.poisson(draw(rng, params.density) * mpix);
+  const blink = params.blinking[1] > 0 ? draw(rng, params.blinking) : 0;
 
   const vesicles = placeVesicles(rng, params, nTarget, touching, spotSigma, locPrecision);
   const splat = new Splatter(signal, W, H);
@@ -288,7 +397,8 @@ export function simulateCdv(params: CdvParams, seed: number, index: number): Cdv
       w *= aspect;
       const sx = v.cx + u * cos - w * sin;
       const sy = v.cy + u * sin + w * cos;
-      const k = Math.max(1, rng.poisson(locsMean));
+      let k = Math.max(1, rng.poisson(locsMean));
+      if (blink > 0 && rng.chance(blink)) k += rng.poisson(4 * Math.max(1, locsMean));
       for (let j = 0; j < k; j++) {
         const x = sx + locPrecision * rng.normal();
         const y = sy + locPrecision * rng.normal();
@@ -327,6 +437,8 @@ export function simulateCdv(params: CdvParams, seed: number, index: number): Cdv
 
   const pixels = develop(rng, params, signal, W, H, readNoise);
   const jpeg = rng.chance(params.jpegProb) ? Math.round(draw(rng, params.jpegQuality)) : undefined;
+  const cm = params.colormaps;
+  const colormap = cm.length > 1 ? cm[rng.int(0, cm.length - 1)]! : cm[0]!;
   const out: CdvVesicle[] = vesicles
     .filter((v) => v.localizations > 0 && v.box[2] - v.box[0] >= 1 && v.box[3] - v.box[1] >= 1)
     .map(({ box, shape, cx, cy, radius, nearestGap, localizations }) => ({
@@ -338,7 +450,7 @@ export function simulateCdv(params: CdvParams, seed: number, index: number): Cdv
       nearestGap,
       localizations,
     }));
-  return { width: W, height: H, pixels, vesicles: out, jpeg, seed: imageSeed };
+  return { width: W, height: H, pixels, vesicles: out, colormap, jpeg, seed: imageSeed };
 }
 
 interface Placed extends CdvVesicle {
@@ -359,14 +471,29 @@ function placeVesicles(
   const side = Math.min(W, H);
   const placed: Placed[] = [];
   const margin = 1.5 * spotSigma + locPrecision;
+  for (const v of p.planted ?? []) {
+    const shape = p.shapes[rng.int(0, p.shapes.length - 1)]!;
+    const inner = Math.max(0.5, v.radius - margin);
+    placed.push({
+      box: [0, 0, 0, 0],
+      shape,
+      cx: v.cx,
+      cy: v.cy,
+      radius: v.radius,
+      inner,
+      nearestGap: Infinity,
+      localizations: 0,
+    });
+  }
   for (let i = 0; i < n; i++) {
-    const radius = Math.max(1.5, (draw(rng, p.boxFrac) * side) / 2);
+    let radius = Math.max(1.5, (draw(rng, p.boxFrac) * side) / 2);
     const shape = p.shapes[rng.int(0, p.shapes.length - 1)]!;
     for (let attempt = 0; attempt < 30; attempt++) {
       let cx: number;
       let cy: number;
       if (placed.length > 0 && rng.chance(touching)) {
         const other = placed[rng.int(0, placed.length - 1)]!;
+        if (p.unequalPairs[1] > 0) radius = Math.max(1.5, other.radius * draw(rng, p.unequalPairs));
         const d = other.radius + radius + rng.uniform(minGap, minGap + 2);
         const a = rng.uniform(0, 2 * Math.PI);
         cx = other.cx + d * Math.cos(a);

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { checkInteger, checkOneOf } from '../validate.js';
-import { simulateCdv, type CdvImage, type CdvParams } from './cdv.js';
+import { simulateCdv, type CdvImage, type CdvParams, type Colormap } from './cdv.js';
 
 export type CdvFormat = 'png' | 'tif' | 'jpg';
 export const CDV_FORMATS: readonly CdvFormat[] = ['png', 'tif', 'jpg'];
@@ -109,8 +109,28 @@ export async function writeCdvDataset(params: CdvParams, options: CdvDatasetOpti
   return { out, images: options.n, boxes: annotations.length, touching, seed: options.seed, format };
 }
 
+/** 8-bit grey to interleaved RGB through a colour map (`hot`: matplotlib's, r, g, b ramps over thirds). */
+export function applyColormap(grey: Uint8Array, map: Colormap): Uint8Array {
+  const rgb = new Uint8Array(grey.length * 3);
+  const c = (v: number) => (v <= 0 ? 0 : v >= 1 ? 255 : Math.round(255 * v));
+  for (let i = 0, j = 0; i < grey.length; i++, j += 3) {
+    const v = grey[i]!;
+    if (map === 'grey') rgb[j] = rgb[j + 1] = rgb[j + 2] = v;
+    else if (map === 'inverted') rgb[j] = rgb[j + 1] = rgb[j + 2] = 255 - v;
+    else if (map === 'red') rgb[j] = v;
+    else if (map === 'green') rgb[j + 1] = v;
+    else {
+      const t = (3 * v) / 255;
+      rgb[j] = c(t);
+      rgb[j + 1] = c(t - 1);
+      rgb[j + 2] = c(t - 2);
+    }
+  }
+  return rgb;
+}
+
 /**
- * Encode one simulated image: 8-bit grey replicated to RGB for PNG/JPG (after the optional JPEG
+ * Encode one simulated image: 8-bit grey through the image's colour map to RGB for PNG/JPG (after the optional JPEG
  * round trip that adds artefacts), 16-bit single-channel for TIFF.
  */
 export async function encodeImage(img: CdvImage, format: CdvFormat, params: CdvParams): Promise<Buffer> {
@@ -131,8 +151,7 @@ export async function encodeImage(img: CdvImage, format: CdvFormat, params: CdvP
       .toBuffer();
     grey = new Uint8Array(await sharp(jpg).extractChannel(0).raw().toBuffer());
   }
-  const rgb = new Uint8Array(width * height * 3);
-  for (let i = 0, j = 0; i < grey.length; i++, j += 3) rgb[j] = rgb[j + 1] = rgb[j + 2] = grey[i]!;
+  const rgb = applyColormap(grey, img.colormap);
   const s = sharp(rgb, { raw: { width, height, channels: 3 } });
   if (format === 'png') return s.png({ compressionLevel: 6 }).toBuffer();
   const quality = img.jpeg ?? Math.round((params.jpegQuality[0] + params.jpegQuality[1]) / 2);

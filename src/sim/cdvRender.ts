@@ -13,7 +13,15 @@ export interface DevelopRanges {
   offset: Range;
   shotNoise: Range;
   haze: Range;
+  /** Camera gain on the signal (after gamma, before offset and noise); `[1, 1]` or absent: none. */
+  gain?: Range;
+  /** Probability of an EMCCD frame: shot-noise variance doubled (excess noise factor 2) and clock-induced-charge spikes. */
+  emccd?: number;
 }
+
+/** Clock-induced charge on an EMCCD frame: spikes per pixel, and their mean height (grey levels). */
+const CIC_RATE = 5e-4;
+const CIC_LEVEL = 25;
 
 /** Adds Gaussian spots (peak = amplitude) into a float image, with separable weights. */
 export class Splatter {
@@ -64,6 +72,10 @@ export function develop(
   const offset = draw(rng, p.offset);
   const shot = draw(rng, p.shotNoise);
   const haze = draw(rng, p.haze);
+  // Draws only when enabled, so presets without them render the same images as before.
+  const gain = p.gain && (p.gain[0] !== 1 || p.gain[1] !== 1) ? draw(rng, p.gain) : 1;
+  const em = p.emccd ? rng.chance(p.emccd) : false;
+  const excess = em ? 2 : 1;
   // Haze: a 5x5 grid of random levels, bilinearly interpolated.
   const G = 5;
   const grid = new Float64Array(G * G);
@@ -83,9 +95,11 @@ export function develop(
       const k = y * W + x;
       let s = out[k]! + h;
       s = s <= 0 ? 0 : 255 * Math.pow(Math.min(s, 1e6) / 255, gamma);
+      s *= gain;
       let v = offset + s;
-      const sd = Math.sqrt(read * read + shot * s);
+      const sd = Math.sqrt(read * read + excess * shot * s);
       if (sd > 0) v += sd * rng.normal();
+      if (em && rng.next() < CIC_RATE) v += CIC_LEVEL * -Math.log(1 - rng.next());
       out[k] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
   }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError, ModelError } from '../../errors.js';
 import { Detector } from '../../model/detector.js';
+import { checkTileOptions } from '../../model/tiling.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../model/session.js';
 import { defaultModelPath } from '../../pipeline/defaultModel.js';
 import { detectorProcessor } from '../../pipeline/processors.js';
@@ -18,6 +19,9 @@ const options = {
   agnostic: { type: 'boolean' },
   provider: { type: 'string' },
   batch: { type: 'string' },
+  tile: { type: 'string' },
+  overlap: { type: 'string' },
+  'full-frame': { type: 'boolean' },
 } as const;
 
 /** `maskbox detect <inputs...>`. */
@@ -31,6 +35,8 @@ export const detectCommand: Command = {
     '  --conf, --iou, --max-det YOLOv5 post-process: keep score > conf, NMS suppresses IoU > iou\n' +
     '  --agnostic               class-agnostic NMS;  --provider cpu|cuda|webgpu (default cpu)\n' +
     '  --batch N                images per inference run (default 1; the model fixes it if its batch is fixed)\n' +
+    '  --tile PX|auto|0         sliced inference: tiles of PX image pixels (auto: from the model input and the\n' +
+    '                           frame size), boxes merged across seams; --overlap 0.2; --full-frame adds a whole-frame pass\n' +
     OUTPUT_USAGE,
   async run(argv) {
     const { values: v, positionals } = parseFlags(() =>
@@ -40,6 +46,10 @@ export const detectCommand: Command = {
     const iou = numberFlag('iou', v.iou, 0.45);
     const maxDetections = numberFlag('max-det', v['max-det'], 1000);
     const batch = numberFlag('batch', v.batch, 1);
+    const tile: number | 'auto' | undefined =
+      v.tile === undefined || v.tile === 'auto' ? v.tile : numberFlag('tile', v.tile);
+    const tiling = { tile, overlap: numberFlag('overlap', v.overlap, 0.2), fullFrame: v['full-frame'] ?? false };
+    checkTileOptions(tiling);
     const provider = (v.provider ?? 'cpu') as ExecutionProvider;
     if (!EXECUTION_PROVIDERS.includes(provider)) {
       throw new InvalidArgumentError(
@@ -59,11 +69,17 @@ export const detectCommand: Command = {
     const detector = await Detector.load(model, { executionProviders: provider });
     try {
       const perRun = detector.input.batch ?? batch;
+      const detectOptions = { conf, iou, maxDetections, agnostic: v.agnostic ?? false, ...tiling };
       return await runDetectionCommand({
         specs: positionals,
         values: v,
-        processor: detectorProcessor(detector, { conf, iou, maxDetections, agnostic: v.agnostic ?? false }, perRun),
-        info: { model, provider: detector.provider, layout: detector.layout },
+        processor: detectorProcessor(detector, detectOptions, perRun),
+        info: {
+          model,
+          provider: detector.provider,
+          layout: detector.layout,
+          ...(tile !== undefined ? { tile, overlap: tiling.overlap, 'full frame': String(tiling.fullFrame) } : {}),
+        },
       });
     } finally {
       await detector.dispose();

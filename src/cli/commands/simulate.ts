@@ -7,6 +7,7 @@ import {
   VESICLE_SHAPES,
   type CdvParams,
   type CdvPreset,
+  type Colormap,
   type Range,
   type VesicleShape,
 } from '../../sim/cdv.js';
@@ -34,6 +35,9 @@ const RANGE_FLAGS = {
   'shot-noise': 'shotNoise',
   gamma: 'gamma',
   'jpeg-quality': 'jpegQuality',
+  gain: 'gain',
+  blinking: 'blinking',
+  'unequal-pairs': 'unequalPairs',
 } as const satisfies Record<string, keyof CdvParams>;
 
 function rangeFlag(name: string, value: string): Range {
@@ -56,6 +60,8 @@ const options = {
   shapes: { type: 'string' },
   'min-gap': { type: 'string' },
   'jpeg-prob': { type: 'string' },
+  emccd: { type: 'string' },
+  colormaps: { type: 'string' },
   json: { type: 'boolean' },
   ...Object.fromEntries(Object.keys(RANGE_FLAGS).map((k) => [k, { type: 'string' as const }])),
 } as const;
@@ -64,11 +70,13 @@ export const simulateCommand: Command = {
   path: ['simulate', 'cdv'],
   summary: 'simulate vesicle (CDV) images with YOLO + COCO ground truth',
   usage:
-    'maskbox simulate cdv --n N --out DIR [--seed 0] [--size 2048|WxH] [--format png|tif|jpg] [--preset lab|wide]\n' +
+    'maskbox simulate cdv --n N --out DIR [--seed 0] [--size 2048|WxH] [--format png|tif|jpg] [--preset lab|wide|train|eval-*]\n' +
     '    [--density 8:40] [--box-frac 0.012:0.02] [--min-gap 0] [--touching 0.1:0.25] [--shapes ring,shell,disc]\n' +
     '    [--sites ..] [--locs-per-site ..] [--loc-precision ..] [--ring-width ..] [--spot-sigma ..] [--brightness ..]\n' +
     '    [--spot-level ..] [--bg-density ..] [--clutter ..] [--haze ..] [--offset ..] [--read-noise ..] [--shot-noise ..]\n' +
-    '    [--gamma ..] [--jpeg-prob 0] [--jpeg-quality 60:95] [--start 0] [--json]\n' +
+    '    [--gamma ..] [--jpeg-prob 0] [--jpeg-quality 60:95] [--gain 1] [--blinking 0] [--unequal-pairs 0]\n' +
+    '    [--emccd 0] [--colormaps grey,hot,red,green,inverted] [--start 0] [--json]\n' +
+    `  Presets: ${Object.keys(CDV_PRESETS).join(', ')} (eval-* are held out: never train on them).\n` +
     '  Range flags take a number or lo:hi (each image draws its own value). See docs/simulator.md.',
   async run(argv) {
     const { values: v } = parseFlags(() => parseArgs({ args: argv, options, strict: true }));
@@ -89,6 +97,8 @@ export const simulateCommand: Command = {
     }
     if (v['min-gap'] !== undefined) overrides.minGap = numberFlag('min-gap', v['min-gap']);
     if (v['jpeg-prob'] !== undefined) overrides.jpegProb = numberFlag('jpeg-prob', v['jpeg-prob']);
+    if (v.emccd !== undefined) overrides.emccd = numberFlag('emccd', v.emccd);
+    if (v.colormaps !== undefined) overrides.colormaps = v.colormaps.split(',').map((s) => s.trim()) as Colormap[];
     if (v.shapes !== undefined) {
       const shapes = v.shapes.split(',').map((s) => s.trim());
       for (const s of shapes) {
@@ -103,7 +113,10 @@ export const simulateCommand: Command = {
     }
     const preset = (v.preset ?? 'lab') as CdvPreset;
     if (!(preset in CDV_PRESETS))
-      throw new InvalidArgumentError('preset', `Expected one of lab, wide for --preset but received '${preset}'`);
+      throw new InvalidArgumentError(
+        'preset',
+        `Expected one of ${Object.keys(CDV_PRESETS).join(', ')} for --preset but received '${preset}'`,
+      );
     const format = (v.format ?? 'png') as CdvFormat;
     if (!CDV_FORMATS.includes(format))
       throw new InvalidArgumentError(

@@ -149,6 +149,28 @@ describe('POST /v1/detect', () => {
     expect(coco[0]!.bbox[2]).toBeCloseTo(j.detections[0]!.box[2] - j.detections[0]!.box[0], 2);
   });
 
+  it('sliced inference (tile, overlap, full_frame) answers what `maskbox detect --tile` writes', async () => {
+    const image = IMAGES[0]!;
+    const out = tmp();
+    const r = await cli(['detect', join(SAMPLES, image), '--tile', '1024', '--overlap', '0.25', '--out', out]);
+    expect(r.code).toBe(0);
+    const want = readFileSync(join(out, image.replace(/\.jpg$/, '_result.csv')), 'utf8');
+    expect(want).not.toBe(await detectCsvCli(image, 0.4, 0.45)); // tiling changes the boxes
+    const bytes = readFileSync(join(SAMPLES, image));
+    const csv = await fetch(`${url}/v1/detect?format=csv&tile=1024`, {
+      method: 'POST',
+      body: form(bytes, image, { overlap: '0.25' }),
+    });
+    expect(csv.status).toBe(200);
+    expect(await csv.text()).toBe(want);
+    const j = (await (
+      await fetch(`${url}/v1/detect?tile=1024&overlap=0.25`, { method: 'POST', body: form(bytes, image) })
+    ).json()) as Record<string, unknown>;
+    expect(j).toMatchObject({ tiles: 9, params: { tile: 1024, overlap: 0.25, full_frame: false } });
+    expect(j).not.toHaveProperty('upload_id'); // tiled runs keep no single raw output
+    expect((await fetch(`${url}/v1/detect?tile=12`, { method: 'POST', body: form(bytes, image) })).status).toBe(400);
+  });
+
   it('rejects bad settings with 400 naming the field', async () => {
     const bytes = readFileSync(join(SAMPLES, IMAGES[0]!));
     const q = await fetch(`${url}/v1/detect?conf=2`, { method: 'POST', body: form(bytes, 'a.jpg') });

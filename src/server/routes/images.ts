@@ -16,7 +16,13 @@ import { baselineQuery, detectQuery, idParams, imageBodyDoc, segmentQuery } from
 export const BASELINE_NAME = 'dbscan-baseline';
 
 function paramsEcho(p: DetectParams) {
-  return { conf: p.conf, iou: p.iou, max_det: p.maxDetections, agnostic: p.agnostic };
+  return {
+    conf: p.conf,
+    iou: p.iou,
+    max_det: p.maxDetections,
+    agnostic: p.agnostic,
+    ...(p.tile !== undefined ? { tile: p.tile, overlap: p.overlap ?? 0.2, full_frame: p.fullFrame ?? false } : {}),
+  };
 }
 
 export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -62,6 +68,7 @@ export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
           extra: {
             params: paramsEcho(p),
             ...(id ? uploadFields(ctx, id, run.raw!) : {}),
+            ...(run.tiles !== undefined ? { tiles: run.tiles } : {}),
             timings_ms: run.timings,
           },
         },

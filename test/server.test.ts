@@ -277,6 +277,7 @@ describe('segmentation, baseline, info routes', () => {
       provider: 'cpu',
       keepsRawOutput: true,
     });
+    expect(['js', 'cpu', 'webgpu', 'cuda']).toContain(m.models[0]!.backend); // ran NMS in earlier tests
     expect(m.models.map((x) => x.kind)).toEqual(['detector', 'segmenter', 'baseline']);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     for (const name of [
@@ -336,6 +337,17 @@ describe('token, CORS, defaults', () => {
     } finally {
       await s.app.close();
     }
+  });
+
+  it('maskbox serve: help, and bad flags are refused before anything starts', async () => {
+    const help = await cli(['serve', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--port 8080.*--host 127\.0\.0\.1/);
+    expect((await cli(['serve', '--port', 'eighty'])).code).toBe(2);
+    expect((await cli(['serve', '--provider', 'tpu'])).code).toBe(2);
+    const bad = await cli(['serve', '--concurrency', '0', '--port', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/concurrency/);
   });
 
   it('binds to 127.0.0.1 by default and checks its settings', () => {

@@ -31,6 +31,8 @@ export interface ModelInfo {
   provider?: ExecutionProvider;
   /** Whether its raw output is kept, so `conf`/`iou` can change without running the model again. */
   keepsRawOutput?: boolean;
+  /** maskbox backend that ran its last post-processing (NMS): `js`, `cpu`, ...; null before the first run. */
+  backend?: string | null;
 }
 
 /** One detection run: the boxes, and the raw output when the layout allows keeping it. */
@@ -47,6 +49,8 @@ export interface DetectorRunOptions extends PostprocessOptions, TileOptions {}
 /** An ONNX detector as the server runs it. */
 export class ServedDetector {
   readonly kind = 'detector';
+  /** Backend of the last post-processing run (see {@link ModelInfo.backend}). */
+  lastBackend: string | null = null;
   private readonly capture = new AsyncLocalStorage<{ data?: Float32Array; dims?: [number, number, number] }>();
 
   private constructor(
@@ -113,6 +117,7 @@ export class ServedDetector {
       classes: this.classes,
       provider: this.plain.provider,
       keepsRawOutput: this.rawLayout !== null,
+      backend: this.lastBackend,
     };
   }
 
@@ -146,6 +151,7 @@ export class ServedDetector {
     };
     const t0 = performance.now();
     const r = await postprocessRaw(raw, options);
+    this.lastBackend = r.backend;
     const timings = { ...d.timings, postprocess: performance.now() - t0 };
     return { boxes: r.boxes, scores: r.scores, classes: r.classes, raw, timings };
   }

@@ -6,7 +6,6 @@ import { dbscanBaseline } from '../../ops/baseline.js';
 import { compute, findModel, type ServerContext } from '../context.js';
 import { HttpError } from '../httpError.js';
 import { decodeUpload, readUpload } from '../input.js';
-import type { ServedDetector } from '../models.js';
 import { baselineParams, detectParams, segmentParams, type DetectParams } from '../params.js';
 import { postprocessRaw } from '../raw.js';
 import { sendDetections } from '../render.js';
@@ -131,8 +130,9 @@ export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (req, reply) => {
       const u = kept(ctx, (req.params as { id: string }).id);
       const p = detectParams(req.query as Record<string, unknown>);
-      const det = ctx.detectors.find((d) => d.name === u.model) as ServedDetector;
+      const det = ctx.detectors.find((d) => d.name === u.model);
       const r = await compute(ctx, req, () => postprocessRaw(u.raw, p));
+      if (det) det.lastBackend = r.backend;
       ctx.metrics.images.inc({ kind: 'postprocess' });
       return sendDetections(
         reply,
@@ -142,8 +142,8 @@ export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
           boxes: r.boxes,
           scores: r.scores,
           classes: r.classes,
-          labels: det.classes,
-          extra: { params: paramsEcho(p), ...uploadFields(ctx, u.id, u.raw) },
+          labels: det?.classes ?? [],
+          extra: { params: paramsEcho(p), backend: r.backend, ...uploadFields(ctx, u.id, u.raw) },
         },
         p.format,
       );

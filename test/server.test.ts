@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDetectionsCsv, parseDetectionsCsv } from '../src/io/detectionsCsv.js';
 import { UploadCache } from '../src/server/cache.js';
@@ -70,6 +71,24 @@ describe('POST /v1/detect', () => {
         expect(await raw.text()).toBe(want);
       }
     }
+  });
+
+  it('a 16-bit grey TIFF (raw body) gives what `maskbox detect` writes for the file', async () => {
+    const dir = tmp();
+    const tif = join(dir, 'frame16.tif');
+    await sharp(join(SAMPLES, IMAGES[1]!)).greyscale().toColourspace('grey16').tiff().toFile(tif);
+    const out = join(dir, 'out');
+    expect((await cli(['detect', tif, '--out', out])).code).toBe(0);
+    const want = readFileSync(join(out, 'frame16_result.csv'), 'utf8');
+    expect(parseDetectionsCsv(want).length).toBeGreaterThan(10);
+    const r = await fetch(`${url}/v1/detect?format=csv&name=frame16.tif`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/tiff' },
+      body: readFileSync(tif),
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-disposition')).toContain('frame16_result.csv');
+    expect(await r.text()).toBe(want);
   });
 
   it('keeps the raw output: new conf/iou re-run only the post-processing, equal to a fresh detect', async () => {

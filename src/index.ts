@@ -80,6 +80,18 @@ export { logitsToRle, type LogitsToRleOptions, type LogitsToRleResult } from './
 // Scoring
 export { cocoEval, type CocoEvalOptions, type CocoEvalResult } from './ops/cocoEval.js';
 export {
+  maskIou,
+  maskMerge,
+  maskArea,
+  maskToBbox,
+  maskFrPoly,
+  maskFrBbox,
+  maskEncode,
+  maskDecode,
+  type MaskRle,
+  type MaskIouResult,
+} from './ops/cocoMask.js';
+export {
   COCO_STAT_NAMES,
   formatCocoSummary,
   cocoPerClass,

@@ -21,6 +21,7 @@ import { cocoEvalCpu } from './cocoEval.js';
 import type { SoftNmsArgs, SoftNmsOutput } from '../js/softNms.js';
 import type { NmmArgs, NmmOutput } from '../js/nmm.js';
 import type { WbfArgs, WbfOutput } from '../js/wbf.js';
+import type { MaskIouArgs } from '../js/maskIou.js';
 
 function addon(): NativeAddon {
   const a = loadNative();
@@ -125,4 +126,15 @@ export const cpuKernels: Kernel<any, any>[] = [
     supports: () => nativeHasOp('wbf'),
     run: (a: WbfArgs) => call<WbfOutput>('wbf', a),
   }, // boxes, all models
+  {
+    op: 'maskIou',
+    backend: 'cpu',
+    minWork: 4096, // run values x counterpart masks
+    supports: () => nativeHasOp('maskIou'),
+    async run(a: MaskIouArgs): Promise<Float64Array> {
+      const out = new Float64Array((a.dtOffsets.length - 1) * (a.gtOffsets.length - 1));
+      await call<void>('maskIou', { ...a, out });
+      return out;
+    },
+  },
 ];

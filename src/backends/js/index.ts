@@ -16,6 +16,7 @@ import { logitsToRle } from './logitsToRle.js';
 import { softNms } from './softNms.js';
 import { nmm } from './nmm.js';
 import { wbf } from './wbf.js';
+import { maskIou } from './maskIou.js';
 
 export const jsKernels: Kernel<any, any>[] = [
   { op: 'iou', backend: 'js', run: iou },
@@ -36,4 +37,5 @@ export const jsKernels: Kernel<any, any>[] = [
   { op: 'softNms', backend: 'js', run: softNms },
   { op: 'nmm', backend: 'js', run: nmm },
   { op: 'wbf', backend: 'js', run: wbf },
+  { op: 'maskIou', backend: 'js', run: maskIou },
 ];

@@ -22,6 +22,7 @@ const options = {
   tile: { type: 'string' },
   overlap: { type: 'string' },
   'full-frame': { type: 'boolean' },
+  'flip-tta': { type: 'boolean' },
 } as const;
 
 /** `maskbox detect <inputs...>`. */
@@ -37,6 +38,7 @@ export const detectCommand: Command = {
     '  --batch N                images per inference run (default 1; the model fixes it if its batch is fixed)\n' +
     '  --tile PX|auto|0         sliced inference: tiles of PX image pixels (auto: from the model input and the\n' +
     '                           frame size), boxes merged across seams; --overlap 0.2; --full-frame adds a whole-frame pass\n' +
+    '  --flip-tta               also detect on the mirrored image and fuse both (weighted boxes fusion)\n' +
     OUTPUT_USAGE,
   async run(argv) {
     const { values: v, positionals } = parseFlags(() =>
@@ -48,7 +50,12 @@ export const detectCommand: Command = {
     const batch = numberFlag('batch', v.batch, 1);
     const tile: number | 'auto' | undefined =
       v.tile === undefined || v.tile === 'auto' ? v.tile : numberFlag('tile', v.tile);
-    const tiling = { tile, overlap: numberFlag('overlap', v.overlap, 0.2), fullFrame: v['full-frame'] ?? false };
+    const tiling = {
+      tile,
+      overlap: numberFlag('overlap', v.overlap, 0.2),
+      fullFrame: v['full-frame'] ?? false,
+      flipTta: v['flip-tta'] ?? false,
+    };
     checkTileOptions(tiling);
     const provider = (v.provider ?? 'cpu') as ExecutionProvider;
     if (!EXECUTION_PROVIDERS.includes(provider)) {
@@ -79,6 +86,7 @@ export const detectCommand: Command = {
           provider: detector.provider,
           layout: detector.layout,
           ...(tile !== undefined ? { tile, overlap: tiling.overlap, 'full frame': String(tiling.fullFrame) } : {}),
+          ...(tiling.flipTta ? { 'flip tta': 'true' } : {}),
         },
       });
     } finally {

@@ -5,7 +5,7 @@
  * default operating point, and images/s.
  *
  * Usage: npx tsx benchmarks/detectVsBaselineHeldout.bench.ts [--n IMAGES] [--quick] [--no-write]
- *   [--model M.onnx] [--configs full,auto,auto+full,1024]
+ *   [--model M.onnx] [--configs full,auto,auto+full,1024] [--presets eval-lab,eval-dense,eval-smalldim]
  * Writes benchmarks/results/detectVsBaselineHeldout.md unless --quick or --no-write.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -72,7 +72,9 @@ async function main(): Promise<void> {
   const det = await Detector.load(MODEL);
   const rows: (string | number)[][] = [];
   const started = performance.now();
+  const only = arg('--presets')?.split(',');
   for (const [pi, preset] of HELD_OUT_PRESETS.entries()) {
+    if (only && !only.includes(preset)) continue;
     const params = resolveCdvParams({}, preset);
     const images: object[] = [],
       annotations: object[] = [];

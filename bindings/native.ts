@@ -14,7 +14,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NmsArgs } from '../src/backends/js/nms.js';
+import type { NativeOpTable } from '../src/ops/nativeTable.js';
+import { BackendUnavailableError } from '../src/errors.js';
 
 /** Build facts reported by the addon's `info()`. */
 export interface NativeInfo {
@@ -31,16 +32,18 @@ export interface NativeInfo {
   ops: string[];
 }
 
-/** The addon's functions; each validates its options object again in C++. */
-export interface NativeAddon {
+/**
+ * The addon's functions, derived from the op table (src/ops/nativeTable.ts `NativeOpTable`): each takes one
+ * options object (validated again in C++) and returns a Promise. test/contract.test.ts checks that a
+ * built addon exports every one of them.
+ */
+export type NativeAddon = {
   info(): NativeInfo;
-  /** Pairwise IoU of boxes `a` [nA*4] and `b` [nB*4] into `out` [nA*nB]. */
-  iou(args: { a: Float32Array; b: Float32Array; out: Float32Array }): Promise<void>;
-  /** Greedy NMS; kept indices in visiting order. */
-  nms(args: NmsArgs): Promise<Int32Array>;
-  /** Ops added by later kernels are looked up by name (see `nativeOp`). */
-  [op: string]: unknown;
-}
+  /** The CUDA functions of a build made with nvcc (bindings/cuda.ts types and checks them). */
+  cuda?: unknown;
+} & {
+  [Op in keyof NativeOpTable]: (args: NativeOpTable[Op]['args']) => Promise<NativeOpTable[Op]['result']>;
+};
 
 export interface NativeStatus {
   available: boolean;
@@ -127,6 +130,13 @@ export function loadNative(): NativeAddon | null {
   return cached.addon;
 }
 
+/** The addon, or a BackendUnavailableError('cpu') with the loader's exact reason. */
+export function requireNative(): NativeAddon {
+  const addon = loadNative();
+  if (!addon) throw new BackendUnavailableError('cpu', nativeStatus().reason);
+  return addon;
+}
+
 /** Whether the addon loaded, and the exact reason when it did not. */
 export function nativeStatus(): NativeStatus {
   cached ??= load();
@@ -137,7 +147,7 @@ export function nativeStatus(): NativeStatus {
  * `true` when this build of the addon exports `op`, else the reason (a build older than the sources).
  * Kernels use it in `supports()` so a stale build fails with a clear message, not a TypeError.
  */
-export function nativeHasOp(op: string): true | string {
+export function nativeHasOp(op: keyof NativeOpTable): true | string {
   const addon = loadNative();
   if (!addon) return nativeStatus().reason;
   if (typeof addon[op] !== 'function') {

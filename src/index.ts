@@ -2,80 +2,16 @@
  * maskbox public API: re-exports only. Every op is async, validates its arguments (typed errors naming
  * the argument) and says which backend ran.
  */
-export * from './errors.js';
-export {
-  setDefaultBackend,
-  getDefaultBackend,
-  BACKEND_NAMES,
-  type BackendName,
-  type BackendChoice,
-  type BackendStatus,
-} from './backends/registry.js';
-export { backends } from './backends/status.js';
+import { wireBackends } from './backends/index.js';
 
-// Boxes and detection post-processing
-export { boxIou, type IouOptions, type IouResult } from './ops/iou.js';
-export { nms, type NmsOptions, type NmsResult } from './ops/nms.js';
-export { softNms, type SoftNmsOptions, type SoftNmsResult, type SoftNmsMethod } from './ops/softNms.js';
-export { nmm, type NmmOptions, type NmmResult, type MatchMetric } from './ops/nmm.js';
-export { weightedBoxesFusion, type WbfInput, type WbfOptions, type WbfResult, type WbfConfType } from './ops/wbf.js';
-export {
-  nonMaxSuppression,
-  YOLO_LAYOUTS,
-  type YoloLayout,
-  type YoloNmsOptions,
-  type YoloNmsResult,
-} from './ops/yoloNms.js';
+// The Node entry wires js, cpu and webgpu (the browser entry, src/browser.ts, wires js and webgpu).
+wireBackends();
 
-// Preprocessing
-export {
-  letterbox,
-  letterboxParams,
-  pythonRound,
-  type LetterboxOptions,
-  type LetterboxParams,
-  type LetterboxResult,
-  type LetterboxGeometry,
-} from './ops/letterbox.js';
-export {
-  scaleBoxes,
-  letterboxTransform,
-  type BoxTransform,
-  type ScaleBoxesOptions,
-  type ScaleBoxesResult,
-} from './ops/scaleBoxes.js';
-export { resizeBilinear, type ResizeOptions, type ResizeResult } from './ops/resize.js';
-
-// Masks: RLE, Dice, fused logits -> RLE
-export {
-  encodeRle,
-  decodeRle,
-  parseRle,
-  formatRle,
-  maskToRuns,
-  runsToMask,
-  encodeCocoRle,
-  decodeCocoRle,
-  runsToCocoCounts,
-  cocoCountsToRuns,
-  rleArea,
-  rleIou,
-  rleOverlap,
-  type MaskShape,
-  type RleOptions,
-  type CocoCounts,
-} from './ops/rle.js';
-export {
-  dice,
-  rleDice,
-  diceFromCsv,
-  diceScore,
-  type DiceOptions,
-  type DiceResult,
-  type CsvDiceOptions,
-  type CsvDiceResult,
-} from './ops/dice.js';
-export { logitsToRle, type LogitsToRleOptions, type LogitsToRleResult } from './ops/logitsToRle.js';
+export * from './api.js';
+// Node-only additions to the ops of ./api.ts
+export { runsToCocoCounts, cocoCountsToRuns, type CocoCounts } from './ops/rle.js';
+export { diceFromCsv, type CsvDiceOptions, type CsvDiceResult } from './ops/diceCsv.js';
+export { type BoxTransform } from './ops/scaleBoxes.js';
 
 // Scoring
 export { cocoEval, type CocoEvalOptions, type CocoEvalResult } from './ops/cocoEval.js';
@@ -99,18 +35,6 @@ export {
   type CocoStatName,
 } from './ops/cocoSummary.js';
 export { vocAp, type VocApOptions, type VocApResult } from './ops/vocAp.js';
-
-// Clustering and the DBSCAN baseline detector
-export { dbscan, type DbscanOptions, type DbscanResult } from './ops/dbscan.js';
-export {
-  dbscanBaseline,
-  baselineScore,
-  BASELINE_DEFAULTS,
-  BASELINE_SCORE_HALF,
-  type BaselineImage,
-  type BaselineOptions,
-  type BaselineResult,
-} from './ops/baseline.js';
 
 // Models
 export {
@@ -150,3 +74,6 @@ export { runBatch, type RunOptions, type BatchSummary, type Processor, type Sink
 export { defaultModelPath } from './pipeline/defaultModel.js';
 export { simulateCdv, resolveCdvParams, CDV_DEFAULTS, CDV_PRESETS, type CdvParams } from './sim/cdv.js';
 export { writeCdvDataset, type CdvDatasetOptions } from './sim/cdvDataset.js';
+
+// Distributed runs on BullMQ + Redis, and the --shard split (src/distributed).
+export * from './distributed/index.js';

@@ -7,39 +7,24 @@
  * CI, where that is a failure.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Job, Queue } from 'bullmq';
+import { zipSync } from 'fflate';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/index.js';
 import { COMBINE_QUEUE, IMAGE_QUEUE } from '../src/distributed/connection.js';
 import { runStatus, type RunStatus } from '../src/distributed/status.js';
 import { submit } from '../src/distributed/submit.js';
+import { cli } from './distributedHelpers.js';
 import { REPO } from './helpers.js';
 
 const HAS_REDIS = spawnSync('redis-server', ['--version']).status === 0;
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 const SEG_MODEL = join(REPO, 'test/fixtures/models/tiny_seg_fold0.onnx');
-
-/** Run the CLI in-process, capturing stdout and stderr. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write;
-  const ew = process.stderr.write;
-  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -327,6 +312,59 @@ if (!HAS_REDIS && !IN_CI) {
       expect(bytes(out).equals(bytes(local))).toBe(true);
       expect(w!.log).toMatch(/queue connection problem \(retrying\)/); // the worker was cut off, and reconnected
       expect(await w!.stop()).toBe(0); // and a graceful stop on SIGTERM
+    }, 240_000);
+
+    it('chunks of images, a zip archive, an http URL, per-image CSVs and overlays: as maskbox baseline', async () => {
+      const zipDir = join(dir, 'zip');
+      mkdirSync(zipDir, { recursive: true });
+      const entries: Record<string, Uint8Array> = {};
+      for (const f of ['cdv_00020.png', 'cdv_00021.png']) entries[`z/${f}`] = readFileSync(join(images, f));
+      writeFileSync(join(zipDir, 'batch.zip'), zipSync(entries));
+      writeFileSync(join(zipDir, 'corrupt.png'), Buffer.alloc(100, 1));
+      const inputs = [join(images, 'cdv_0000*.png'), join(zipDir, 'batch.zip'), join(zipDir, 'corrupt.png')];
+      const local = join(dir, 'local-chunks');
+      expect((await cli(['baseline', ...inputs, '--out', local, '--overlay', join(local, 'ov')])).code).toBe(1);
+
+      const png = readFileSync(join(images, 'cdv_00003.png'));
+      const server = createHttpServer((req, res) => {
+        if (req.url === '/remote/r.png') res.end(png);
+        else res.writeHead(404).end();
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/remote/r.png`;
+      try {
+        const out = join(dir, 'dist-chunks');
+        const s = await submit({
+          queue: redis.url,
+          run: 'chunks',
+          kind: 'baseline',
+          inputs: [...inputs, url],
+          out,
+          overlay: join(out, 'ov'),
+          chunk: 4,
+          attempts: 2,
+          backoffMs: 50,
+          workDir: join(dir, 'work-chunks'),
+        });
+        expect(s).toMatchObject({ total: 14, jobs: 4 });
+        const ws = await startWorkers(2, ['--concurrency', '2']);
+        const st = await waitDone(redis.url, 'chunks');
+        expect(st).toMatchObject({ state: 'done', total: 14, done: 13, failed: 1 });
+        expect(st.errors[0]!.name).toBe('corrupt.png');
+        const files = (d: string) =>
+          readdirSync(d, { recursive: true, withFileTypes: true })
+            .filter((e) => e.isFile())
+            .map((e) => join(e.parentPath, e.name).slice(d.length))
+            .sort();
+        const want = files(local);
+        expect(files(out)).toEqual([...want, '/ov/r_overlay.png', '/r_result.csv'].sort());
+        for (const f of want) expect(bytes(join(out, f)).equals(bytes(join(local, f))), f).toBe(true);
+        // The URL's image is cdv_00003.png: the same result under its own name.
+        expect(bytes(join(out, 'r_result.csv')).equals(bytes(join(local, 'cdv_00003_result.csv')))).toBe(true);
+        await Promise.all(ws.map((w) => w.stop()));
+      } finally {
+        server.close();
+      }
     }, 240_000);
 
     it('bad queue URL, unreachable Redis, wrong run name: a clear error, non-zero exit, nothing written', async () => {

@@ -26,14 +26,30 @@ export function availableBackends(): BackendName[] {
 }
 
 /**
+ * Backends that must run here: `MASKBOX_REQUIRE_BACKENDS=cpu,webgpu` (set in CI) turns a skipped
+ * backend into a failing test with the reason it is unavailable.
+ */
+export function requiredBackends(): BackendName[] {
+  const list = (process.env.MASKBOX_REQUIRE_BACKENDS ?? '').split(',').map((s) => s.trim());
+  return (['js', 'cpu', 'cuda', 'webgpu'] as const).filter((b) => list.includes(b));
+}
+
+/**
  * One spec, every backend (tfjs's describeWithFlags): runs `fn(backend)` once per backend that is
- * available, and reports the unavailable ones as skipped with their reason.
+ * available, and reports the unavailable ones as skipped with their reason (as failed when
+ * MASKBOX_REQUIRE_BACKENDS names them). test/setup.ts initialised the backends before this runs.
  */
 export function describeEachBackend(name: string, fn: (backend: BackendName) => void): void {
   ensureBackends();
+  const required = requiredBackends();
   for (const b of ['js', 'cpu', 'cuda', 'webgpu'] as const) {
     const st = backendStatus(b);
     if (st.available) describe(`${name} [${b}]`, () => fn(b));
+    else if (required.includes(b))
+      describe(`${name} [${b}]`, () =>
+        it(`MASKBOX_REQUIRE_BACKENDS names ${b}`, () => {
+          throw new Error(`backend ${b} is required here but unavailable: ${st.reason}`);
+        }));
     else describe(`${name} [${b}]`, () => it.skip(`skipped: ${st.reason}`, () => {}));
   }
 }

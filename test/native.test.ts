@@ -42,8 +42,7 @@ function child(
 }
 
 const FALLBACK_SCRIPT = `
-const { nms } = await import('./src/ops/nms.ts');
-const { backends } = await import('./src/backends/status.ts');
+const { nms, backends } = await import('./src/index.ts');
 const b = new Float32Array([0, 0, 10, 10, 1, 1, 11, 11]), s = new Float32Array([0.9, 0.8]);
 const r1 = await nms(b, s), r2 = await nms(b, s);
 let err = null;

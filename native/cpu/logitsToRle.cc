@@ -293,13 +293,14 @@ constexpr size_t kMaxJsString = (size_t{1} << 29) - 24;
 class LogitsToRleWorker : public Worker {
  public:
   using Worker::Worker;
+  LogitsToRleKernel kernel = LogitsToRle;
   View<const float> data;
   LogitsToRleOptions options;
   std::vector<ClassRle> result;
 
   void Run() override {
     options.data = data.data;
-    result = LogitsToRle(options);
+    result = kernel(options);
     for (size_t c = 0; c < result.size(); c++) {
       if (result[c].text.size() > kMaxJsString) {
         throw std::length_error("the RLE string of channel " + std::to_string(c) + " has " +
@@ -328,11 +329,17 @@ class LogitsToRleWorker : public Worker {
 
 }  // namespace
 
-Napi::Value JsLogitsToRle(const Napi::CallbackInfo& info) {
-  Args args(info, "logitsToRle");
+// The binding with a given kernel (the cuda build passes its own: native/cuda/addon_cuda.cc).
+Napi::Value JsLogitsToRleWith(const Napi::CallbackInfo& info, LogitsToRleKernel kernel, const char* op);
+
+Napi::Value JsLogitsToRle(const Napi::CallbackInfo& info) { return JsLogitsToRleWith(info, LogitsToRle, "logitsToRle"); }
+
+Napi::Value JsLogitsToRleWith(const Napi::CallbackInfo& info, LogitsToRleKernel kernel, const char* op) {
+  Args args(info, op);
   auto data = args.Float32("data");
   const int64_t kMax = INT32_MAX;
-  auto w = std::make_unique<LogitsToRleWorker>(info.Env(), "logitsToRle");
+  auto w = std::make_unique<LogitsToRleWorker>(info.Env(), op);
+  w->kernel = kernel;
   LogitsToRleOptions& o = w->options;
   o.channels = static_cast<size_t>(args.Integer("channels", 1, kMax));
   o.in_height = static_cast<size_t>(args.Integer("inHeight", 1, kMax));

@@ -22,4 +22,7 @@ struct ClassRle {
 /** One RLE string and area per channel; uses the shared pool. Throws std::invalid_argument on empty shapes. */
 std::vector<ClassRle> LogitsToRle(const LogitsToRleOptions& o);
 
+/** A kernel with LogitsToRle's contract (the cuda build passes its own to the binding, JsLogitsToRleWith). */
+using LogitsToRleKernel = std::vector<ClassRle> (*)(const LogitsToRleOptions& o);
+
 }  // namespace maskbox::cpu

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "cuda/lerp_math.h"  // LerpF32 itself, shared with the CUDA kernels
+
 namespace maskbox::cpu {
 
 /** Source taps of one axis: output index d reads `w0[d] * in[i0[d]] + w1[d] * in[i1[d]]`. */
@@ -57,10 +59,7 @@ LinearTaps<W> MakeTaps(size_t in, size_t out) {
  * computed as the JS reference does: `b * wb` rounded to float32, `a * wa` exact in double (48 bits),
  * one double add, one rounding to float32. Bit-identical to `lerpF32` in src/backends/js/resize.ts.
  */
-inline float LerpF32(float a, float wa, float b, float wb) {
-  const float p = b * wb;
-  return static_cast<float>(static_cast<double>(a) * static_cast<double>(wa) + static_cast<double>(p));
-}
+inline float LerpF32(float a, float wa, float b, float wb) { return math::LerpF32(a, wa, b, wb); }
 
 /**
  * Bilinear resize of planes [begin_plane, end_plane) x output rows [row_begin, row_end) of a [C, h, w]

@@ -16,6 +16,13 @@ namespace maskbox::cpu {
 
 enum class RleOrder { kRow, kCol };
 
+/**
+ * Runs of every channel of a [channels, height, width] uint8 mask in `order`, one vector per channel (the
+ * rleEncode binding takes such a kernel from the cuda build; the CPU computes them itself).
+ */
+using RleRunsKernel = std::vector<std::vector<uint32_t>> (*)(const uint8_t* mask, size_t channels, uint32_t height,
+                                                            uint32_t width, RleOrder order);
+
 /** Above this many runs per pixel a column-order change goes through a byte transpose (as the JS kernel). */
 constexpr double kDenseRunsPerPixel = 1.0 / 64;
 

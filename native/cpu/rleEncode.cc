@@ -274,8 +274,17 @@ class RleEncodeWorker : public Worker {
   std::vector<std::vector<uint32_t>> runs;  // per channel: runs, or COCO counts
   std::vector<std::string> strings;
 
+  RleRunsKernel runs_kernel = nullptr;  // set: it computes the runs (the cuda build), this formats them
+
   void Run() override {
     const size_t n = size_t{height} * width;
+    if (runs_kernel) {
+      runs = runs_kernel(mask.data, channels, height, width, order);
+      if (format == EncodeFormat::kRle || format == EncodeFormat::kCocoString) strings.assign(channels, {});
+      std::vector<uint32_t> tmp;
+      for (size_t c = 0; c < channels; c++) Format(c, n, &tmp);
+      return;
+    }
     runs.assign(channels, {});
     // 1. Row-order runs, channels x pieces in parallel.
     const size_t pieces = n == 0 ? 0 : (n + kPiece - 1) / kPiece;
@@ -321,18 +330,24 @@ class RleEncodeWorker : public Worker {
           }
           r.swap(tmp);
         }
-        switch (format) {
-          case EncodeFormat::kRuns: break;
-          case EncodeFormat::kRle: FormatRle(r.data(), r.size(), &strings[c]); break;
-          case EncodeFormat::kCoco:
-          case EncodeFormat::kCocoString:
-            RunsToCounts(r.data(), r.size(), n, &tmp);
-            if (format == EncodeFormat::kCoco) r.swap(tmp);
-            else FormatCocoString(tmp.data(), tmp.size(), &strings[c]);
-            break;
-        }
+        Format(c, n, &tmp);
       }
     });
+  }
+
+  // Channel c's runs (final order) -> the requested format.
+  void Format(size_t c, size_t n, std::vector<uint32_t>* tmp) {
+    std::vector<uint32_t>& r = runs[c];
+    switch (format) {
+      case EncodeFormat::kRuns: break;
+      case EncodeFormat::kRle: FormatRle(r.data(), r.size(), &strings[c]); break;
+      case EncodeFormat::kCoco:
+      case EncodeFormat::kCocoString:
+        RunsToCounts(r.data(), r.size(), n, tmp);
+        if (format == EncodeFormat::kCoco) r.swap(*tmp);
+        else FormatCocoString(tmp->data(), tmp->size(), &strings[c]);
+        break;
+    }
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -343,9 +358,15 @@ class RleEncodeWorker : public Worker {
 
 }  // namespace
 
-Napi::Value JsRleEncode(const Napi::CallbackInfo& info) {
-  Args args(info, "rleEncode");
-  auto w = std::make_unique<RleEncodeWorker>(info.Env(), "rleEncode");
+// The binding with a given runs kernel (the cuda build passes its own: native/cuda/addon_cuda.cc).
+Napi::Value JsRleEncodeWith(const Napi::CallbackInfo& info, RleRunsKernel kernel, const char* op);
+
+Napi::Value JsRleEncode(const Napi::CallbackInfo& info) { return JsRleEncodeWith(info, nullptr, "rleEncode"); }
+
+Napi::Value JsRleEncodeWith(const Napi::CallbackInfo& info, RleRunsKernel kernel, const char* op) {
+  Args args(info, op);
+  auto w = std::make_unique<RleEncodeWorker>(info.Env(), op);
+  w->runs_kernel = kernel;
   auto mask = args.Uint8("mask");
   const Shape shape = ReadShape(args);
   w->height = shape.height;

@@ -58,6 +58,16 @@ inline unsigned Blocks(size_t n, unsigned threads) { return static_cast<unsigned
  */
 void StableSortByKey(uint32_t* keys, int32_t* vals, uint32_t* tmp_keys, int32_t* tmp_vals, size_t n, cudaStream_t s);
 
+/** Exclusive prefix sum of data[0, n) in place (one block; for block counts, not for big arrays). */
+void ExclusiveScan(unsigned* data, size_t n, cudaStream_t s);
+
+/**
+ * Runs of a bit-packed mask on the device: channel c is words [c * words, (c + 1) * words) of d_bits,
+ * bit k of word j = pixel 32j + k (bits past the channel's pixels must be 0). Only the runs come back:
+ * (*runs)[c] = start, length pairs, starts 0-based in the channel. bitRuns.cu.
+ */
+void BitsToRuns(const uint32_t* d_bits, size_t channels, size_t words, std::vector<std::vector<uint32_t>>* runs, cudaStream_t s);
+
 /** Key whose ascending order is the score's descending order (-0 == +0). Filtered-out rows use kNoKey. */
 constexpr uint32_t kNoKey = 0xFFFFFFFFu;
 

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "cpu/logitsToRle.h"
 #include "cpu/nms.h"
+#include "cpu/rle.h"
 #include "cpu/yoloNms.h"
 
 namespace maskbox::cuda {
@@ -31,5 +33,11 @@ std::vector<int32_t> Nms(const cpu::NmsOptions& o);
 
 /** The fused YOLO post-process (cpu::YoloNms semantics, same outputs). */
 cpu::YoloDetections YoloNms(const cpu::YoloNmsOptions& o);
+
+/** Runs of every channel of a [channels, height, width] uint8 mask in `order` (cpu::RleRunsKernel). */
+std::vector<std::vector<uint32_t>> RleRuns(const uint8_t* mask, size_t channels, uint32_t height, uint32_t width, cpu::RleOrder order);
+
+/** Fused logits -> bilinear -> threshold -> RLE strings and areas (cpu::LogitsToRle semantics). */
+std::vector<cpu::ClassRle> LogitsToRle(const cpu::LogitsToRleOptions& o);
 
 }  // namespace maskbox::cuda

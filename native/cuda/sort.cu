@@ -1,6 +1,7 @@
 // Stable device sort by 32-bit key (LSD radix: 8-bit digits, 4 passes of count -> scan -> scatter),
 // used by nms.cu and yoloNms.cu to visit boxes by score descending, equal scores by index ascending.
 // No CUB: the per-warp digit ranks come from __match_any_sync, the block ranks from per-warp counts.
+#include "blockScan.cuh"
 #include "detail.h"
 
 namespace maskbox::cuda::detail {
@@ -37,38 +38,18 @@ __global__ void __launch_bounds__(kSortThreads) SortCount(const uint32_t* keys, 
   hist[size_t(d) * gridDim.x + blockIdx.x] = sum;
 }
 
-// Exclusive scan of hist[0, total) in place, one block (digit-major order: digit 0 of every block,
-// then digit 1, ...: the scatter offsets of a stable sort).
-__global__ void __launch_bounds__(kScanThreads) SortScan(unsigned* hist, size_t total) {
+// Exclusive scan of data[0, total) in place, one block (for the sort: digit-major order, digit 0 of every
+// block, then digit 1, ...: the scatter offsets of a stable sort).
+__global__ void __launch_bounds__(kScanThreads) ScanInPlace(unsigned* data, size_t total) {
   __shared__ unsigned warp_sums[32];
-  __shared__ unsigned carry;
-  const unsigned tid = threadIdx.x, lane = tid & 31u, warp = tid >> 5;
-  if (tid == 0) carry = 0;
-  __syncthreads();
+  unsigned carry = 0;  // the same in every thread
   for (size_t base = 0; base < total; base += kScanThreads) {
-    const size_t i = base + tid;
-    const unsigned v = i < total ? hist[i] : 0u;
-    unsigned x = v;
-    for (unsigned o = 1; o < 32; o <<= 1) {
-      const unsigned y = __shfl_up_sync(0xffffffffu, x, o);
-      if (lane >= o) x += y;
-    }
-    if (lane == 31) warp_sums[warp] = x;
-    __syncthreads();
-    if (warp == 0) {
-      unsigned w = warp_sums[lane];
-      for (unsigned o = 1; o < 32; o <<= 1) {
-        const unsigned y = __shfl_up_sync(0xffffffffu, w, o);
-        if (lane >= o) w += y;
-      }
-      warp_sums[lane] = w;  // inclusive
-    }
-    __syncthreads();
-    const unsigned before = carry + (warp ? warp_sums[warp - 1] : 0u);
-    if (i < total) hist[i] = before + x - v;
-    __syncthreads();
-    if (tid == 0) carry += warp_sums[31];
-    __syncthreads();
+    const size_t i = base + threadIdx.x;
+    const unsigned v = i < total ? data[i] : 0u;
+    unsigned sum;
+    const unsigned before = BlockExclusiveScan(v, warp_sums, &sum);
+    if (i < total) data[i] = carry + before;
+    carry += sum;
   }
 }
 
@@ -97,6 +78,12 @@ __global__ void __launch_bounds__(kSortThreads) SortScatter(const uint32_t* keys
 
 }  // namespace
 
+void ExclusiveScan(unsigned* data, size_t n, cudaStream_t s) {
+  if (n == 0) return;
+  LAUNCH(ScanInPlace, 1, kScanThreads, 0, s, data, n);
+  MB_CHECK_LAUNCH("ScanInPlace");
+}
+
 void StableSortByKey(uint32_t* keys, int32_t* vals, uint32_t* tmp_keys, int32_t* tmp_vals, size_t n, cudaStream_t s) {
   if (n < 2) return;
   if (n > size_t(INT32_MAX)) throw std::length_error("StableSortByKey: more than 2^31-1 elements");
@@ -107,8 +94,7 @@ void StableSortByKey(uint32_t* keys, int32_t* vals, uint32_t* tmp_keys, int32_t*
   for (int shift = 0; shift < 32; shift += 8) {
     LAUNCH(SortCount, blocks, kSortThreads, 0, s, k_in, n, shift, hist.get());
     MB_CHECK_LAUNCH("SortCount");
-    LAUNCH(SortScan, 1, kScanThreads, 0, s, hist.get(), hist.size());
-    MB_CHECK_LAUNCH("SortScan");
+    ExclusiveScan(hist.get(), hist.size(), s);
     LAUNCH(SortScatter, blocks, kSortThreads, 0, s, k_in, v_in, n, shift, hist.get(), k_out, v_out);
     MB_CHECK_LAUNCH("SortScatter");
     uint32_t* tk = k_in;

@@ -1,56 +1,36 @@
 /**
- * Wires every backend into the registry, once. Ops call `ensureBackends()` before dispatching.
+ * Node's backend wiring: registers js, cpu (the native addon) and webgpu (Dawn through the `webgpu`
+ * package) in the registry, once. src/index.ts and the CLI call `wireBackends()`; the browser entry
+ * (src/browser.ts) wires its own set. Ops never import this file: they depend on the registry only.
  *
  * - js: always.
- * - cuda: bindings/cuda.ts (the GPU build, or the CPU emulation in tests/CI, never chosen by `auto`).
- * - cpu: the native addon (bindings/native.ts). Its probe reports the loader's exact reason; its
- *   kernels are registered only when the addon loads. When it does not, `auto` runs JS and one notice
- *   goes to stderr, once per process (not when MASKBOX_QUIET is set, nor under vitest).
+ * - cpu: kernels registered when the addon loads; its status carries the loader's exact reason. When
+ *   it does not load, `auto` runs JS and one notice goes to stderr, once per process (see cpu/index.ts).
+ * - webgpu: Dawn's device, acquired on first use or by `initBackends()` (bindings/webgpu.ts).
+ * - cuda: bindings/cuda.ts (the GPU build, or the CPU emulation in tests/CI: `software`, never chosen by `auto`).
  */
-import { registerBackend, registerKernels } from './registry.js';
-import { jsKernels } from './js/index.js';
-import { cpuKernels } from './cpu/index.js';
+import { registerBackend } from './registry.js';
+import { jsBackend, jsKernels } from './js/index.js';
+import { jsScoringKernels } from './js/scoring.js';
+import { cpuBackend, cpuKernels } from './cpu/index.js';
+import { webgpuBackend, webgpuKernels } from './webgpu/index.js';
 import { nativeStatus } from '../../bindings/native.js';
-import { cudaKernels } from './cuda/index.js';
-import { cudaStatus } from '../../bindings/cuda.js';
+import { nodeGpu } from '../../bindings/webgpu.js';
+import { cudaBackend, cudaKernels } from './cuda/index.js';
 
 let wired = false;
 
-/** Register every backend's probe and kernels (no output). `backends()` and `maskbox doctor` use this. */
+/** Register every Node backend and its kernels (no output; idempotent). */
 export function wireBackends(): void {
   if (wired) return;
   wired = true;
-  registerKernels(jsKernels);
-  registerBackend('cpu', () => {
-    const s = nativeStatus();
-    return { name: 'cpu', available: s.available, reason: s.reason };
-  });
-  if (nativeStatus().available) registerKernels(cpuKernels);
-  // cuda: the GPU build, or the CPU emulation under tests/CI (reported as EMULATED, never chosen by auto).
-  registerBackend('cuda', () => {
-    const s = cudaStatus();
-    return { name: 'cuda', available: s.available, reason: s.reason };
-  });
-  if (cudaStatus().available) registerKernels(cudaKernels());
+  registerBackend(jsBackend, [...jsKernels, ...jsScoringKernels]);
+  registerBackend(cpuBackend, nativeStatus().available ? cpuKernels : []);
+  registerBackend(webgpuBackend(nodeGpu), webgpuKernels);
+  registerBackend(cudaBackend, cudaKernels);
 }
 
-/** What every op calls before dispatching: wires the backends, and notes a missing addon once. */
+/** The same as `wireBackends()` (kept for callers written before the entry points wired backends). */
 export function ensureBackends(): void {
   wireBackends();
-  const native = nativeStatus();
-  if (!native.available) noticeFallback(native.reason);
-}
-
-const NOTICE = Symbol.for('maskbox.nativeFallbackNotice');
-
-/** One line on stderr, once per process, saying that `auto` runs JS and why. */
-function noticeFallback(reason: string): void {
-  const g = globalThis as { [NOTICE]?: boolean };
-  if (g[NOTICE]) return;
-  g[NOTICE] = true;
-  const quiet = process.env.MASKBOX_QUIET;
-  if ((quiet !== undefined && quiet !== '' && quiet !== '0') || process.env.VITEST) return;
-  process.stderr.write(
-    `maskbox: native CPU backend unavailable, using JavaScript kernels: ${reason} (set MASKBOX_QUIET=1 to hide this)\n`,
-  );
 }

@@ -14,7 +14,8 @@ import {
   yoloTxtSink,
   type DetectionLike,
 } from '../pipeline/detectionSinks.js';
-import { countInputs, expandInputs } from '../pipeline/inputs.js';
+import { parseShard, shardInputs, writeShardInfo } from '../distributed/shard.js';
+import { countInputs } from '../pipeline/inputs.js';
 import { runBatch, type BatchSummary, type Processor, type Sink } from '../pipeline/runner.js';
 import { numberFlag, printJson, printTable } from './command.js';
 
@@ -29,6 +30,7 @@ export const OUTPUT_FLAGS = {
   concurrency: { type: 'string' },
   prefetch: { type: 'string' },
   json: { type: 'boolean' },
+  shard: { type: 'string' },
 } as const;
 
 /** Usage lines for {@link OUTPUT_FLAGS}. */
@@ -41,6 +43,7 @@ export const OUTPUT_USAGE =
   '  --resume                 skip images whose outputs already exist (a combined file is continued)\n' +
   '  --concurrency N          images in inference at once (default 1); --prefetch N decoded ahead (default 2)\n' +
   '  --json                   print the summary as JSON\n' +
+  '  --shard I/N              only the I-th of N contiguous blocks of the inputs (0-based); combine with maskbox merge\n' +
   '  Inputs: image files, directories (recursive), globs (*, **, ?), .zip archives. Exit 1 if any image failed.';
 
 /** Values of the output flags after parsing. */
@@ -54,6 +57,7 @@ export interface OutputFlagValues {
   concurrency?: string;
   prefetch?: string;
   json?: boolean;
+  shard?: string;
 }
 
 /** Where detections go. */
@@ -143,10 +147,12 @@ export async function runDetectionCommand(run: DetectionRun): Promise<number> {
   const concurrency = numberFlag('concurrency', v.concurrency, 1);
   const prefetch = numberFlag('prefetch', v.prefetch, 2);
   const total = process.stderr.isTTY ? await countInputs(specs) : undefined;
+  const shard = await shardInputs(specs, parseShard(v.shard));
   const sinks = await detectionSinks(plan, v);
   let detections = 0;
   const summary = await runBatch({
-    inputs: expandInputs(specs),
+    inputs: shard.inputs,
+    firstIndex: shard.firstIndex,
     processor: run.processor,
     sinks,
     concurrency,
@@ -155,7 +161,9 @@ export async function runDetectionCommand(run: DetectionRun): Promise<number> {
     total,
     onResult: (_job, det) => (detections += det.scores.length),
   });
-  if (summary.total === 0) throw new InvalidArgumentError('inputs', `no images found in: ${specs.join(' ')}`);
+  if (summary.total === 0 && !shard.info)
+    throw new InvalidArgumentError('inputs', `no images found in: ${specs.join(' ')}`);
+  if (plan.kind === 'csv-combined' || plan.kind === 'coco') await writeShardInfo(plan.path, shard.info);
   const outputs: Record<string, string> = { [plan.kind]: plan.path };
   if (v.overlay) outputs.overlay = v.overlay;
   printSummary(summary, { detections }, outputs, run.info ?? {}, v.json ?? false);

@@ -3,6 +3,7 @@
  * ./commands/<name>.ts and is listed here explicitly.
  */
 import { MaskboxError } from '../errors.js';
+import { wireBackends } from '../backends/index.js';
 import type { Command } from './command.js';
 import { simulateCommand } from './commands/simulate.js';
 import { doctorCommand } from './commands/doctor.js';
@@ -17,6 +18,8 @@ import { dbscanCommand } from './commands/dbscan.js';
 import { submitCommand } from './commands/submit.js';
 import { workerCommand } from './commands/worker.js';
 import { statusCommand } from './commands/status.js';
+import { mergeCommand } from './commands/merge.js';
+import { serveCommand } from './commands/serve.js';
 
 const commands: Command[] = [
   simulateCommand,
@@ -33,6 +36,8 @@ const commands: Command[] = [
   submitCommand,
   workerCommand,
   statusCommand,
+  mergeCommand,
+  serveCommand,
 ];
 
 function usage(): string {
@@ -41,6 +46,7 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  wireBackends(); // Node's backends (js, cpu, webgpu), as src/index.ts does
   // Longest matching command path wins (e.g. 'eval coco' over 'eval').
   const match = commands
     .filter((c) => c.path.every((w, i) => argv[i] === w))

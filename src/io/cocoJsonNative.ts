@@ -12,8 +12,9 @@
  * buffer (same values), and files past V8's string limit (~512 MB), which the JS path cannot read,
  * load here.
  */
-import { loadNative, nativeHasOp } from '../../bindings/native.js';
-import { getDefaultBackend } from '../backends/registry.js';
+import { requireNative, nativeHasOp } from '../../bindings/native.js';
+import { backendStatus, getDefaultBackend, type BackendChoice } from '../backends/registry.js';
+import type { NativeCocoResults } from '../ops/nativeTable.js';
 import type { CocoRle } from '../backends/js/cocoRle.js';
 import type { CocoBbox, CocoDetection, CocoGroundTruth, CocoResults, CocoSegmentation } from './cocoJson.js';
 
@@ -23,31 +24,18 @@ import type { CocoBbox, CocoDetection, CocoGroundTruth, CocoResults, CocoSegment
  */
 export const NATIVE_COCO_JSON_MIN_BYTES = 64 * 1024;
 
-/** What the addon's `parseCocoResults` resolves to (see native/cpu/cocoJson.cc). */
-interface FlatResults {
-  error?: string;
-  kind: 'bbox' | 'segm';
-  imageId: Float64Array;
-  categoryId: Float64Array;
-  score: Float64Array;
-  bbox: Float64Array;
-  area: Float64Array;
-  segKind: Uint8Array;
-  segSize: Float64Array;
-  text: Buffer;
-  textStart: Float64Array;
-  counts: Uint32Array;
-  countsStart: Float64Array;
-}
-
-type CocoJsonAddon = { parseCocoResults(args: { bytes: Uint8Array }): Promise<FlatResults> };
-
 /**
- * Whether `readCocoResults` takes the native path for a file of `size` bytes: the addon has the loader,
- * the file reaches NATIVE_COCO_JSON_MIN_BYTES, and the global default backend is not `'js'`.
+ * Whether `readCocoResults` takes the native path for a file of `size` bytes: the backend asked for
+ * (the global default unless given) is `auto` or `cpu`, the registry's cpu backend is available and
+ * its addon has the loader, and the file reaches NATIVE_COCO_JSON_MIN_BYTES.
  */
-export function useNativeCocoJson(size: number): boolean {
-  return size >= NATIVE_COCO_JSON_MIN_BYTES && getDefaultBackend() !== 'js' && nativeHasOp('parseCocoResults') === true;
+export function useNativeCocoJson(size: number, backend: BackendChoice = getDefaultBackend()): boolean {
+  return (
+    size >= NATIVE_COCO_JSON_MIN_BYTES &&
+    (backend === 'auto' || backend === 'cpu') &&
+    backendStatus('cpu').available &&
+    nativeHasOp('parseCocoResults') === true
+  );
 }
 
 /**
@@ -61,14 +49,13 @@ export async function parseCocoResultsNative(
   source: string,
   why: { reason?: string } = {},
 ): Promise<CocoResults | null> {
-  const addon = loadNative() as unknown as CocoJsonAddon | null;
-  if (!addon || typeof addon.parseCocoResults !== 'function') {
+  if (nativeHasOp('parseCocoResults') !== true) {
     why.reason = 'no native loader';
     return null;
   }
-  let r: FlatResults;
+  let r: NativeCocoResults;
   try {
-    r = await addon.parseCocoResults({ bytes });
+    r = await requireNative().parseCocoResults({ bytes });
   } catch (err) {
     why.reason = (err as Error).message;
     return null; // out of memory and the like: the JS path reports what it can
@@ -98,8 +85,7 @@ export async function parseCocoResultsNative(
         c1 = countsStart[i + 1]!;
       segmentation = {
         size: [h, w],
-        counts:
-          kind === 1 ? text.toString('latin1', textStart[i]!, textStart[i + 1]!) : Array.from(counts.subarray(c0, c1)),
+        counts: kind === 1 ? latin1(text, textStart[i]!, textStart[i + 1]!) : Array.from(counts.subarray(c0, c1)),
       };
       if (segm) {
         if ((image.height !== null && image.height !== h) || (image.width !== null && image.width !== w)) {
@@ -121,4 +107,9 @@ export async function parseCocoResultsNative(
     };
   }
   return { source, kind: r.kind, detections };
+}
+
+/** Bytes `[start, end)` of the addon's text buffer as a Latin-1 string (COCO counts strings are ASCII). */
+function latin1(text: Uint8Array, start: number, end: number): string {
+  return Buffer.from(text.buffer, text.byteOffset + start, end - start).toString('latin1');
 }

@@ -2,11 +2,28 @@
  * The lab's "DBSCAN baseline" vesicle detector (DESIGN section 1), as one call: the image in, one box
  * per cluster of bright pixels out.
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import type { BaselineArgs, BaselineKernelResult } from '../backends/js/baseline.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkInteger, checkOneOf, checkPositive, invalid } from '../validate.js';
+
+export interface BaselineArgs {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: number;
+  eps: number;
+  minSamples: number;
+  passes: number;
+  scale: 'raw' | 'unit';
+  box: 'minmax' | 'edges';
+}
+
+export interface BaselineKernelResult {
+  boxes: Float32Array;
+  sizes: Int32Array;
+  points: Int32Array;
+  labels: Int32Array;
+}
 
 /** Largest image accepted, in pixels (width * height): 2^26 = 67,108,864, e.g. 8192 x 8192. */
 export const MAX_BASELINE_PIXELS = 2 ** 26;
@@ -137,13 +154,7 @@ export function baselineArgs(image: BaselineImage, options: BaselineOptions): Ba
  */
 export async function dbscanBaseline(image: BaselineImage, options: BaselineOptions = {}): Promise<BaselineResult> {
   const args = baselineArgs(image, options);
-  ensureBackends();
-  const { result, backend } = await dispatch<BaselineArgs, BaselineKernelResult>(
-    'baseline',
-    args,
-    options.backend,
-    args.width * args.height,
-  );
+  const { result, backend } = await dispatch('baseline', args, options.backend, args.width * args.height);
   const scores = new Float32Array(result.sizes.length);
   for (let k = 0; k < scores.length; k++) scores[k] = baselineScore(result.sizes[k]!);
   return { ...result, scores, backend };

@@ -10,9 +10,7 @@
  * match); malformed input (duplicate ids, results on unknown images, RLE sizes differing from the
  * image) throws ParseError instead of failing later or yielding IoU -1.
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import type { CocoEvalArgs, CocoEvalOutput } from '../backends/js/cocoEval.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { CocoGroundTruth, CocoResults } from '../io/cocoJson.js';
 import { checkOneOf, invalid } from '../validate.js';
@@ -24,6 +22,61 @@ import {
   type CocoSummaryMode,
 } from './cocoSummary.js';
 import { prepareCocoEval } from './cocoEvalPrepare.js';
+
+/** Masks as concatenated COCO counts: mask `j` is `counts[start[j] .. start[j+1])`, size `height[j] x width[j]`. */
+export interface FlatRles {
+  counts: Uint32Array;
+  start: Int32Array;
+  height: Int32Array;
+  width: Int32Array;
+}
+
+/**
+ * Input of the `cocoEval` kernel. A cell is one (category, image) pair, `c = k * numImages + i`
+ * (with `useCats` off there is one category, `k = 0`). The ground truths of cell `c` are
+ * `gtStart[c] .. gtStart[c+1])` in pycocotools' order; its detections `dtStart[c] .. dtStart[c+1])`
+ * sorted by score descending (stable) and cut at `maxDets[M-1]`.
+ */
+// This op's row of the op table (src/ops/table.ts), added here so the browser entry compiles without it.
+declare module './table.js' {
+  interface OpTable {
+    cocoEval: { args: CocoEvalArgs; result: CocoEvalOutput };
+  }
+}
+
+export interface CocoEvalArgs {
+  iouType: 'bbox' | 'segm';
+  numImages: number;
+  numCategories: number;
+  /** T IoU thresholds. */
+  iouThrs: Float64Array;
+  /** R recall thresholds, ascending. */
+  recThrs: Float64Array;
+  /** A area ranges as `lo, hi` pairs (inclusive both ends). */
+  areaRanges: Float64Array;
+  /** M max-detections values, ascending. */
+  maxDets: Int32Array;
+  gtStart: Int32Array;
+  /** `[x, y, w, h]` per ground truth used for the IoU (segm: the RLE's `toBbox`). */
+  gtBox: Float64Array;
+  /** The annotation's `area` field (decides its area range). */
+  gtArea: Float64Array;
+  gtCrowd: Uint8Array;
+  dtStart: Int32Array;
+  dtBox: Float64Array;
+  dtArea: Float64Array;
+  dtScore: Float64Array;
+  /** segm only. */
+  gtRle: FlatRles | null;
+  dtRle: FlatRles | null;
+}
+
+export interface CocoEvalOutput {
+  /** `[T, R, K, A, M]` row-major; -1 where a setting has no ground truth. */
+  precision: Float64Array;
+  /** `[T, K, A, M]` row-major; -1 where a setting has no ground truth. */
+  recall: Float64Array;
+}
 
 export { prepareCocoEval };
 export { cocoPerClass, type CocoClassResult } from './cocoSummary.js';
@@ -220,10 +273,9 @@ export async function cocoEval(
   if (typeof dt !== 'object' || dt === null || !Array.isArray(dt.detections))
     invalid('dt', 'CocoResults (from readCocoResults)', dt);
   const params = resolveCocoParams(gt, options);
-  ensureBackends();
   const { args, ignoredDetections } = prepareCocoEval(gt, dt, params);
   const work = args.dtStart[args.dtStart.length - 1]! * Math.max(1, args.gtStart[args.gtStart.length - 1]!);
-  const { result, backend } = await dispatch<CocoEvalArgs, CocoEvalOutput>('cocoEval', args, options.backend, work);
+  const { result, backend } = await dispatch('cocoEval', args, options.backend, work);
   const specs = cocoStatSpecs(params.maxDets, params.summary);
   const K = args.numCategories;
   const stats = summarizeCoco(

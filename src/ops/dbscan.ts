@@ -2,10 +2,24 @@
  * DBSCAN clustering with scikit-learn's exact labels (`sklearn.cluster.DBSCAN(eps, min_samples)`,
  * euclidean, default algorithm).
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import type { DbscanArgs, DbscanKernelResult } from '../backends/js/dbscan.js';
 import { checkInteger, checkPositive, invalid } from '../validate.js';
+
+export interface DbscanArgs {
+  /** `[n * dims]` finite coordinates, point-major. */
+  points: Float64Array | Float32Array;
+  dims: number;
+  eps: number;
+  minSamples: number;
+}
+
+export interface DbscanKernelResult {
+  /** Cluster per point, 0..clusters-1, or -1 for noise. */
+  labels: Int32Array;
+  /** 1 for core points. */
+  core: Uint8Array;
+  clusters: number;
+}
 
 export interface DbscanOptions {
   /** Neighbourhood radius, finite and > 0. Default 0.5 (scikit-learn's default). */
@@ -68,8 +82,7 @@ export function dbscanArgs(points: Float64Array | Float32Array, options: DbscanO
  */
 export async function dbscan(points: Float64Array | Float32Array, options: DbscanOptions = {}): Promise<DbscanResult> {
   const args = dbscanArgs(points, options);
-  ensureBackends();
   const n = points.length / args.dims;
-  const { result, backend } = await dispatch<DbscanArgs, DbscanKernelResult>('dbscan', args, options.backend, n);
+  const { result, backend } = await dispatch('dbscan', args, options.backend, n);
   return { labels: result.labels, core: result.core, clusters: result.clusters, backend };
 }

@@ -1,7 +1,6 @@
 /**
  * IoU between two sets of boxes (`x1,y1,x2,y2`, area `(x2-x1)*(y2-y1)`, no +1; 0 when the union is 0).
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
 import { checkBoxes } from './boxes.js';
 
@@ -31,9 +30,8 @@ export interface IouOptions {
 export async function boxIou(a: Float32Array, b: Float32Array, options: IouOptions = {}): Promise<IouResult> {
   checkBoxes('a', a);
   checkBoxes('b', b);
-  ensureBackends();
   const rows = a.length / 4;
   const cols = b.length / 4;
-  const { result, backend } = await dispatch<IouArgs, Float32Array>('iou', { a, b }, options.backend, rows * cols);
+  const { result, backend } = await dispatch('iou', { a, b }, options.backend, rows * cols);
   return { iou: result, rows, cols, backend };
 }

@@ -2,13 +2,44 @@
  * YOLOv5/YOLOv6 letterbox: keep the aspect ratio, resize (bilinear, half-pixel centres), pad with 114,
  * and produce the model's input `[3, H, W]` float32 (RGB, CHW, normalised) in one pass.
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import type { LetterboxArgs, LetterboxOutput, PixelArray } from '../backends/js/letterbox.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkFloat32Array, checkInteger, checkRange, describe, invalid } from '../validate.js';
 import { checkPlaneSize, MAX_PIXELS, overlaps } from './resize.js';
 import type { BoxTransform } from './scaleBoxes.js';
+
+export type PixelArray = Uint8Array | Uint8ClampedArray | Uint16Array;
+
+export interface LetterboxArgs {
+  /** HWC samples, `height * width * channels`. */
+  data: PixelArray;
+  width: number;
+  height: number;
+  /** 1 (grey, replicated to RGB), 3 (RGB) or 4 (RGBA, alpha ignored). */
+  channels: number;
+  /** Full scale of the input depth: 255 (8-bit) or 65535 (16-bit). */
+  maxValue: number;
+  /** Size the image is resized to, and where it is placed in the output. */
+  newWidth: number;
+  newHeight: number;
+  left: number;
+  top: number;
+  outWidth: number;
+  outHeight: number;
+  /** Output value of padding (already normalised, e.g. 114/255). */
+  pad: number;
+  /** Percentile stretch `[low, high]` in percent over the colour samples, or null for `v / maxValue`. */
+  percentiles: readonly [number, number] | null;
+  /** `[3, outHeight, outWidth]`, written by the kernel. */
+  out: Float32Array;
+}
+
+export interface LetterboxOutput {
+  data: Float32Array;
+  /** Input values mapped to 0 and 1: `[0, maxValue]`, or the percentile values. */
+  low: number;
+  high: number;
+}
 
 /** Raw interleaved pixels, as `sharp(...).raw().toBuffer({ resolveWithObject: true })` gives them. */
 export interface RawImage {
@@ -235,8 +266,7 @@ export async function letterbox(image: RawImage, options: LetterboxOptions = {})
     percentiles,
     out,
   };
-  ensureBackends();
-  const { result, backend } = await dispatch<LetterboxArgs, LetterboxOutput>('letterbox', args, options.backend, n);
+  const { result, backend } = await dispatch('letterbox', args, options.backend, n);
   return {
     data: result.data,
     width: params.width,

@@ -3,11 +3,22 @@
  * (torch `F.interpolate(mode='bilinear', align_corners=False)`) -> `sigmoid > threshold` -> one
  * competition RLE string per class (row-major, 1-based `start length` pairs), plus each mask's area.
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import type { LogitsToRleArgs, LogitsToRleOutput } from '../backends/js/logitsToRle.js';
 import { checkAllFinite, checkFloat32Array, checkRange, invalid } from '../validate.js';
-import { checkResizeShapes } from './resize.js';
+import { checkResizeShapes, type ResizeArgs } from './resize.js';
+
+/** The resize's geometry (`data`: `[channels, inHeight, inWidth]` finite logits), without an output plane. */
+export interface LogitsToRleArgs extends Omit<ResizeArgs, 'out'> {
+  /** A pixel is in the mask when its interpolated float32 logit is `> cutoff` (may be +Infinity). */
+  cutoff: number;
+}
+
+export interface LogitsToRleOutput {
+  /** One row-major RLE string per channel (1-based `start length` pairs; `''` when empty). */
+  rle: string[];
+  /** Pixels in each channel's mask. */
+  areas: number[];
+}
 
 export interface LogitsToRleOptions {
   /**
@@ -118,12 +129,6 @@ export async function logitsToRle(
     cutoff = Math.fround(c);
   } else cutoff = sigmoidCutoff(options.threshold ?? 0.5);
   const args: LogitsToRleArgs = { data: logits, channels, inHeight, inWidth, outHeight, outWidth, cutoff };
-  ensureBackends();
-  const { result, backend } = await dispatch<LogitsToRleArgs, LogitsToRleOutput>(
-    'logitsToRle',
-    args,
-    options.backend,
-    channels * outHeight * outWidth,
-  );
+  const { result, backend } = await dispatch('logitsToRle', args, options.backend, channels * outHeight * outWidth);
   return { rle: result.rle, areas: result.areas, cutoff, channels, height: outHeight, width: outWidth, backend };
 }

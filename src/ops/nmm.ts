@@ -2,14 +2,31 @@
  * Non-maximum merging (NMM, as SAHI merges sliced predictions): instead of dropping a box that matches
  * a higher-scoring one, grow the higher one to cover it.
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import type { MatchMetric, NmmArgs, NmmOutput } from '../backends/js/nmm.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkAllFinite, checkFloat32Array, checkInteger, checkOneOf, checkRange, invalid } from '../validate.js';
 import { checkBoxes } from './boxes.js';
 
-export type { MatchMetric };
+export type MatchMetric = 'iou' | 'ios';
+
+export interface NmmArgs {
+  boxes: Float32Array;
+  scores: Float32Array;
+  classes: Int32Array | null;
+  metric: MatchMetric;
+  matchThreshold: number;
+  scoreThreshold: number;
+  maxDetections: number;
+}
+
+export interface NmmOutput {
+  /** Keeper of each merged box, in visiting order. */
+  indices: Int32Array;
+  /** `[K*4]` merged boxes. */
+  boxes: Float32Array;
+  /** `[N]` per input box: the output position (0..K-1) it was merged into, or -1 (below the score threshold, or past maxDetections). */
+  groups: Int32Array;
+}
 
 export interface NmmOptions {
   /** `'ios'` (default, SAHI's): intersection over the smaller box; `'iou'`. */
@@ -75,8 +92,7 @@ export function nmmArgs(boxes: Float32Array, scores: Float32Array, options: NmmO
  */
 export async function nmm(boxes: Float32Array, scores: Float32Array, options: NmmOptions = {}): Promise<NmmResult> {
   const args = nmmArgs(boxes, scores, options);
-  ensureBackends();
-  const { result, backend } = await dispatch<NmmArgs, NmmOutput>('nmm', args, options.backend, scores.length);
+  const { result, backend } = await dispatch('nmm', args, options.backend, scores.length);
   const s = new Float32Array(result.indices.length);
   result.indices.forEach((i, k) => (s[k] = scores[i]!));
   return { ...result, scores: s, backend };

@@ -1,12 +1,22 @@
 /**
  * Greedy non-maximum suppression over boxes with scores (and optional classes).
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import type { NmsArgs } from '../backends/js/nms.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkAllFinite, checkFloat32Array, checkInteger, checkRange, invalid } from '../validate.js';
 import { checkBoxes } from './boxes.js';
+
+export interface NmsArgs {
+  boxes: Float32Array;
+  scores: Float32Array;
+  /** Class per box; null = class-agnostic. */
+  classes: Int32Array | null;
+  iouThreshold: number;
+  /** Keep `score > scoreThreshold` (YOLOv5's rule); -Infinity keeps all. */
+  scoreThreshold: number;
+  maxCandidates: number;
+  maxDetections: number;
+}
 
 export interface NmsOptions {
   /** Suppress a box whose IoU with a kept box is `> iouThreshold`. Default 0.45. Range [0, 1]. */
@@ -57,7 +67,6 @@ export function nmsArgs(boxes: Float32Array, scores: Float32Array, options: NmsO
  */
 export async function nms(boxes: Float32Array, scores: Float32Array, options: NmsOptions = {}): Promise<NmsResult> {
   const args = nmsArgs(boxes, scores, options);
-  ensureBackends();
-  const { result, backend } = await dispatch<NmsArgs, Int32Array>('nms', args, options.backend, scores.length);
+  const { result, backend } = await dispatch('nms', args, options.backend, scores.length);
   return { indices: result, backend };
 }

@@ -2,10 +2,43 @@
  * Bilinear resize of float32 planes (e.g. segmentation logits `[29, 512, 512]` back to `[29, 2048, 2048]`),
  * matching PyTorch `F.interpolate(x, size=(H, W), mode='bilinear', align_corners=False)`.
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import type { ResizeArgs } from '../backends/js/resize.js';
 import { checkAllFinite, checkFloat32Array, checkInteger, invalid } from '../validate.js';
+
+/**
+ * Bilinear resize of float32 `[C, h, w]` planes to `[C, H, W]`, computed as torch's CPU kernel for
+ * `F.interpolate(mode='bilinear', align_corners=False, antialias=False)` given an output `size`
+ * (checked against Debian's torch 1.13 with one-hot inputs: the weights are bit-identical):
+ *
+ * - per axis, `scale = f32(in / out)` (float32, as torch computes it for float32 tensors), source
+ *   coordinate `src = scale * (d + 0.5) - 0.5` in float64, 0 when negative (torch clamps before
+ *   flooring); `i0 = floor(src)`, `i1 = i0 + 1` except at the last source pixel, weights
+ *   `w1 = f32(src - i0)`, `w0 = f32(1 - w1)`; an axis whose size does not change is copied
+ *   (`i0 = i1 = d`, `w0 = 1`, `w1 = 0`), as torch does;
+ * - `row(y) = lerp(in[y][i0x], w0x, in[y][i1x], w1x)` (width first), then
+ *   `out = lerp(row(i0y), w0y, row(i1y), w1y)`, where `lerp(a, wa, b, wb) = fma(a, wa, f32(b * wb))`
+ *   rounded to float32: torch's `t0 * w0 + t1 * w1` as its x86-64 build evaluates it (an FMA; found by
+ *   matching the goldens bit for bit).
+ *
+ * The result is bit-identical to torch 1.13's NCHW kernel (C >= 2) in the goldens, and within 1 ulp of
+ * its channels-last kernel (taken for C = 1 or a 1x1 input, which multiplies the weights together first).
+ * The float32 `scale` is what makes torch differ from exact bilinear by up to ~5e-4 on large downscales
+ * (2000 -> 7); reproducing it is what keeps this kernel on torch's numbers. Integer ratios such
+ * as 512 -> 2048 have an exact scale and agree with exact bilinear. (Newer torch releases may round the
+ * source coordinate itself to float32, moving large non-integer downscales by another ~1e-4.)
+ * Each horizontally interpolated source row is computed once and reused by every output row that needs
+ * it (the same arithmetic in the same order, so the result does not change).
+ */
+export interface ResizeArgs {
+  data: Float32Array;
+  channels: number;
+  inHeight: number;
+  inWidth: number;
+  outHeight: number;
+  outWidth: number;
+  /** Output `[channels, outHeight, outWidth]`, written by the kernel. */
+  out: Float32Array;
+}
 
 /**
  * Largest image plane accepted by the preprocessing ops: 2^28 pixels (16384 x 16384) per plane, for the
@@ -122,8 +155,7 @@ export async function resizeBilinear(
   options: ResizeOptions = {},
 ): Promise<ResizeResult> {
   const args = resizeArgs(data, shape, size, options);
-  ensureBackends();
   const work = args.out.length;
-  const { result, backend } = await dispatch<ResizeArgs, Float32Array>('resize', args, options.backend, work);
+  const { result, backend } = await dispatch('resize', args, options.backend, work);
   return { data: result, channels: args.channels, height: args.outHeight, width: args.outWidth, backend };
 }

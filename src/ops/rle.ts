@@ -9,22 +9,35 @@
  * In memory a channel's runs are a `Uint32Array` of pairs `start, length` with 0-based starts in the
  * flattened order (see `src/backends/js/rle.ts`); area, IoU and Dice are computed on runs directly.
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import {
-  countsToRuns as countsToRunsKernel,
-  runsArea,
-  runsToCounts,
-  type RleDecodeArgs,
-  type RleEncodeArgs,
-  type RleOrder,
-  type RleOverlapArgs,
-} from '../backends/js/rle.js';
+import { countsToRuns as countsToRunsKernel, runsArea, runsToCounts } from '../backends/js/rle.js';
 import { cocoRleFromString, cocoRleToString } from '../backends/js/cocoRle.js';
 import { InvalidArgumentError, ParseError } from '../errors.js';
 import { checkInteger, checkOneOf, checkUint8Array, invalid } from '../validate.js';
 
-export type { RleOrder };
+export type RleOrder = 'row' | 'col';
+
+export interface RleEncodeArgs {
+  /** `[C, H, W]` row-major, non-zero = 1. */
+  mask: Uint8Array;
+  channels: number;
+  height: number;
+  width: number;
+  order: RleOrder;
+}
+
+export interface RleDecodeArgs {
+  /** One run list per channel (validated: sorted, non-overlapping, inside `height*width`). */
+  runs: readonly Uint32Array[];
+  height: number;
+  width: number;
+  order: RleOrder;
+}
+
+export interface RleOverlapArgs {
+  a: readonly Uint32Array[];
+  b: readonly Uint32Array[];
+}
 
 /** Size of one mask channel. `height * width` must be at most 2^32 - 1. */
 export interface MaskShape {
@@ -227,14 +240,8 @@ export async function maskToRuns(mask: Uint8Array, shape: MaskShape, options: Rl
   const pixels = checkShape(shape);
   const channels = checkMask('mask', mask, pixels);
   const order = checkOneOf('order', options.order ?? 'row', ORDERS);
-  ensureBackends();
   const args: RleEncodeArgs = { mask, channels, height: shape.height, width: shape.width, order };
-  const { result, backend } = await dispatch<RleEncodeArgs, Uint32Array[]>(
-    'rleEncode',
-    args,
-    options.backend,
-    mask.length,
-  );
+  const { result, backend } = await dispatch('rleEncode', args, options.backend, mask.length);
   return { runs: result, backend };
 }
 
@@ -269,10 +276,9 @@ export async function runsToMask(
 
 async function decodeRuns(runs: readonly Uint32Array[], shape: MaskShape, options: RleOptions): Promise<MaskResult> {
   const order = checkOneOf('order', options.order ?? 'row', ORDERS);
-  ensureBackends();
   const args: RleDecodeArgs = { runs, height: shape.height, width: shape.width, order };
   const work = runs.length * shape.height * shape.width;
-  const { result, backend } = await dispatch<RleDecodeArgs, Uint8Array>('rleDecode', args, options.backend, work);
+  const { result, backend } = await dispatch('rleDecode', args, options.backend, work);
   return { mask: result, channels: runs.length, backend };
 }
 
@@ -395,15 +401,9 @@ export async function rleOverlap(
   }
   a.forEach((r, k) => checkRuns(`a[${k}]`, r, MAX_PIXELS));
   b.forEach((r, k) => checkRuns(`b[${k}]`, r, MAX_PIXELS));
-  ensureBackends();
   let work = 0;
   for (let k = 0; k < a.length; k++) work += a[k]!.length + b[k]!.length;
-  const { result, backend } = await dispatch<RleOverlapArgs, Float64Array>(
-    'rleOverlap',
-    { a, b },
-    options.backend,
-    work,
-  );
+  const { result, backend } = await dispatch('rleOverlap', { a, b }, options.backend, work);
   return { counts: result, backend };
 }
 

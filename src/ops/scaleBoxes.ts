@@ -1,11 +1,21 @@
 /**
  * Undo a letterbox on boxes: YOLOv5's `scale_boxes` (model-input pixels -> original image pixels).
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import type { ScaleBoxesArgs } from '../backends/js/scaleBoxes.js';
 import { checkAllFinite, checkFloat32Array, checkPositive, invalid, isFiniteNumber } from '../validate.js';
 import { checkPlaneSize } from './resize.js';
+
+export interface ScaleBoxesArgs {
+  boxes: Float32Array;
+  /** Output, length of boxes; may be `boxes` itself (in place). */
+  out: Float32Array;
+  gain: number;
+  padX: number;
+  padY: number;
+  imageWidth: number;
+  imageHeight: number;
+  clip: boolean;
+}
 
 /**
  * How boxes map back to the image: `x_image = (x - padX) / gain` (YOLOv5's `ratio_pad`), clipped to
@@ -104,12 +114,6 @@ export async function scaleBoxes(
     imageHeight: transform.imageHeight,
     clip: options.clip ?? true,
   };
-  ensureBackends();
-  const { result, backend } = await dispatch<ScaleBoxesArgs, Float32Array>(
-    'scaleBoxes',
-    args,
-    options.backend,
-    boxes.length / 4,
-  );
+  const { result, backend } = await dispatch('scaleBoxes', args, options.backend, boxes.length / 4);
   return { boxes: result, backend };
 }

@@ -1,9 +1,7 @@
 /**
  * Soft-NMS (linear or Gaussian score decay instead of removal), the contract of `nms`.
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import type { SoftNmsArgs, SoftNmsMethod, SoftNmsOutput } from '../backends/js/softNms.js';
 import {
   checkAllFinite,
   checkFloat32Array,
@@ -16,7 +14,25 @@ import {
 import { checkBoxes } from './boxes.js';
 import { checkClasses, checkScoreThreshold } from './nmm.js';
 
-export type { SoftNmsMethod };
+export type SoftNmsMethod = 'linear' | 'gaussian' | 'hard';
+
+export interface SoftNmsArgs {
+  boxes: Float32Array;
+  scores: Float32Array;
+  classes: Int32Array | null;
+  method: SoftNmsMethod;
+  iouThreshold: number;
+  sigma: number;
+  scoreThreshold: number;
+  maxDetections: number;
+}
+
+export interface SoftNmsOutput {
+  /** Kept boxes in the order they were taken. */
+  indices: Int32Array;
+  /** Their decayed scores at the time they were taken (float32). */
+  scores: Float32Array;
+}
 
 export interface SoftNmsOptions {
   /** `'linear'` (default): `s *= 1 - iou` above `iouThreshold`; `'gaussian'`: `s *= exp(-iou² / sigma)`; `'hard'`: greedy NMS. */
@@ -69,12 +85,6 @@ export async function softNms(
   options: SoftNmsOptions = {},
 ): Promise<SoftNmsResult> {
   const args = softNmsArgs(boxes, scores, options);
-  ensureBackends();
-  const { result, backend } = await dispatch<SoftNmsArgs, SoftNmsOutput>(
-    'softNms',
-    args,
-    options.backend,
-    scores.length,
-  );
+  const { result, backend } = await dispatch('softNms', args, options.backend, scores.length);
   return { ...result, backend };
 }

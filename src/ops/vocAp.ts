@@ -8,12 +8,47 @@
  * ground truths are VOC "difficult" (neither counted nor penalised) unless `crowdAsDifficult` is false;
  * equal scores keep input order (the devkit's unstable sort leaves them arbitrary).
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
 import { pairwiseSum } from '../backends/js/pairwiseSum.js';
-import { VOC_IGNORED, VOC_TP, type VocApArgs, type VocApOutput } from '../backends/js/vocAp.js';
+import { VOC_IGNORED, VOC_TP } from '../backends/js/vocAp.js';
 import type { CocoGroundTruth, CocoResults } from '../io/cocoJson.js';
 import { checkOneOf, checkRange, invalid } from '../validate.js';
+
+// This op's row of the op table (src/ops/table.ts), added here so the browser entry compiles without it.
+declare module './table.js' {
+  interface OpTable {
+    vocAp: { args: VocApArgs; result: VocApOutput };
+  }
+}
+
+export interface VocApArgs {
+  numClasses: number;
+  numImages: number;
+  /** Ground truth of class k in image i: `gtStart[k * numImages + i] .. gtStart[k * numImages + i + 1])`. */
+  gtStart: Int32Array;
+  /** `x1, y1, x2, y2` per ground truth. */
+  gtBox: Float64Array;
+  gtDifficult: Uint8Array;
+  /** Detections of class k: `dtClassStart[k] .. dtClassStart[k+1])`, sorted by score descending (stable). */
+  dtClassStart: Int32Array;
+  dtImage: Int32Array;
+  /** `x1, y1, x2, y2` per detection. */
+  dtBox: Float64Array;
+  iouThreshold: number;
+  interpolation: 'all-point' | '11-point';
+}
+
+export interface VocApOutput {
+  /** AP per class; NaN for a class without (non-difficult) ground truth. */
+  ap: Float64Array;
+  /** Non-difficult ground truths per class. */
+  numGt: Int32Array;
+  /** Per detection (in the sorted order): VOC_TP, VOC_FP or VOC_IGNORED. */
+  state: Uint8Array;
+  /** Per detection: precision and recall after it (the raw, un-interpolated curve). */
+  precision: Float64Array;
+  recall: Float64Array;
+}
 
 export interface VocApOptions {
   /** A detection matches when IoU > this (default 0.5). */
@@ -123,7 +158,6 @@ export async function vocAp(gt: CocoGroundTruth, dt: CocoResults, options: VocAp
     dtScore[n] = d.score;
   });
 
-  ensureBackends();
   const args: VocApArgs = {
     numClasses: K,
     numImages: I,
@@ -136,12 +170,7 @@ export async function vocAp(gt: CocoGroundTruth, dt: CocoResults, options: VocAp
     iouThreshold,
     interpolation,
   };
-  const { result, backend } = await dispatch<VocApArgs, VocApOutput>(
-    'vocAp',
-    args,
-    options.backend,
-    N * Math.max(1, G),
-  );
+  const { result, backend } = await dispatch('vocAp', args, options.backend, N * Math.max(1, G));
   const classes: VocClassResult[] = cats.map(([id, name], k) => {
     const d0 = dtClassStart[k]!,
       d1 = dtClassStart[k + 1]!;

@@ -3,14 +3,35 @@
  * several models (or flips, or tiles) into boxes whose coordinates are the score-weighted mean of each
  * cluster's members.
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import type { WbfArgs, WbfConfType, WbfOutput } from '../backends/js/wbf.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkAllFinite, checkFloat32Array, checkOneOf, checkRange, invalid, isFiniteNumber } from '../validate.js';
 import { checkBoxes } from './boxes.js';
 
-export type { WbfConfType };
+export type WbfConfType = 'avg' | 'max';
+
+export interface WbfArgs {
+  /** All models' boxes concatenated, `[N*4]`. */
+  boxes: Float32Array;
+  scores: Float32Array;
+  classes: Int32Array;
+  /** Model index of each box (0..M-1). */
+  models: Int32Array;
+  /** Weight per model, `[M]`, positive. */
+  weights: Float64Array;
+  iouThreshold: number;
+  skipBoxThreshold: number;
+  confType: WbfConfType;
+  allowsOverflow: boolean;
+}
+
+export interface WbfOutput {
+  boxes: Float32Array;
+  scores: Float32Array;
+  classes: Int32Array;
+  /** Boxes fused into each output box. */
+  counts: Int32Array;
+}
 
 /** One model's detections. */
 export interface WbfInput {
@@ -102,7 +123,6 @@ export function wbfArgs(inputs: readonly WbfInput[], options: WbfOptions): WbfAr
  */
 export async function weightedBoxesFusion(inputs: readonly WbfInput[], options: WbfOptions = {}): Promise<WbfResult> {
   const args = wbfArgs(inputs, options);
-  ensureBackends();
-  const { result, backend } = await dispatch<WbfArgs, WbfOutput>('wbf', args, options.backend, args.scores.length);
+  const { result, backend } = await dispatch('wbf', args, options.backend, args.scores.length);
   return { ...result, backend };
 }

@@ -2,11 +2,36 @@
  * YOLO post-processing over a raw prediction tensor: decode + score + NMS, exactly as YOLOv5's
  * `non_max_suppression` (and Ultralytics' for YOLOv8/11 layouts without objectness).
  */
-import { ensureBackends } from '../backends/index.js';
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import type { YoloDetections, YoloNmsArgs } from '../backends/js/yoloNms.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkAllFinite, checkFloat32Array, checkInteger, checkOneOf, checkRange } from '../validate.js';
+
+export interface YoloNmsArgs {
+  pred: Float32Array;
+  /** Number of predictions (anchors / grid cells). */
+  count: number;
+  /** 'rows': `[count, 4 (+1) + C]` (YOLOv5/6); 'columns': `[4 + C, count]` (YOLOv8/11). */
+  layout: 'rows' | 'columns';
+  hasObjectness: boolean;
+  numClasses: number;
+  conf: number;
+  iou: number;
+  /** Keep only these class indices; null keeps all. */
+  classFilter: Int32Array | null;
+  agnostic: boolean;
+  maxCandidates: number;
+  maxDetections: number;
+  maxWh: number;
+}
+
+export interface YoloDetections {
+  /** `[K*4]` x1,y1,x2,y2 in the prediction's (input) pixel space. */
+  boxes: Float32Array;
+  scores: Float32Array;
+  classes: Int32Array;
+  /** Prediction row each detection came from. */
+  rows: Int32Array;
+}
 
 /** Output layouts: YOLOv5 `[B,N,5+C]`, YOLOv6 `[B,N,5+C]` (objectness 1.0), YOLOv8/11 `[B,4+C,N]`. */
 export type YoloLayout = 'yolov5' | 'yolov6' | 'yolov8';
@@ -83,7 +108,6 @@ export async function nonMaxSuppression(
     options.classes.forEach((c, i) => checkInteger(`classes[${i}]`, c, 0, numClasses - 1));
     classFilter = Int32Array.from(options.classes);
   }
-  ensureBackends();
   const per = d1 * d2;
   const results: YoloNmsResult[] = [];
   for (let b = 0; b < batch; b++) {
@@ -101,7 +125,7 @@ export async function nonMaxSuppression(
       maxDetections,
       maxWh: MAX_WH,
     };
-    const { result, backend } = await dispatch<YoloNmsArgs, YoloDetections>('yoloNms', args, options.backend, per);
+    const { result, backend } = await dispatch('yoloNms', args, options.backend, per);
     results.push({ ...result, backend });
   }
   return results;

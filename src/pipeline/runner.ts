@@ -104,6 +104,8 @@ export interface RunOptions<R> {
   total?: number;
   /** Failures kept in the summary (default 1000); the rest are only counted. */
   maxFailuresKept?: number;
+  /** Index of the first input (default 0): a shard of a larger batch keeps its global positions. */
+  firstIndex?: number;
 }
 
 interface Outcome<R> {
@@ -291,7 +293,7 @@ export async function runBatch<R>(options: RunOptions<R>): Promise<BatchSummary>
   };
 
   try {
-    let index = 0;
+    let index = checkInteger('firstIndex', options.firstIndex ?? 0, 0);
     for await (const input of options.inputs) {
       const i = index++;
       summary.total++;

@@ -471,16 +471,18 @@ inline void AfterYield(Block& b, Thr& t) {
   }
 }
 
+// Out of line: getcontext returns twice, which would make RunBlock's locals "clobbered" (-Wclobbered).
+[[gnu::noinline]] inline void InitFiber(Thr& t, void* stack) {
+  getcontext(&t.ctx);
+  t.stack = stack;
+  t.ctx.uc_stack.ss_sp = stack;
+  t.ctx.uc_stack.ss_size = kStack;
+  t.ctx.uc_link = nullptr;
+  makecontext(&t.ctx, FiberEntry, 0);
+}
+
 inline void RunBlock(Block& b) {
-  for (unsigned i = 0; i < b.nthreads; i++) {
-    Thr& t = b.t[i];
-    getcontext(&t.ctx);
-    t.stack = stack_pool.At(i);
-    t.ctx.uc_stack.ss_sp = t.stack;
-    t.ctx.uc_stack.ss_size = kStack;
-    t.ctx.uc_link = nullptr;
-    makecontext(&t.ctx, FiberEntry, 0);
-  }
+  for (unsigned i = 0; i < b.nthreads; i++) InitFiber(b.t[i], stack_pool.At(i));
   b.ready.clear();
   std::vector<unsigned> ids(b.nthreads);
   for (unsigned i = 0; i < b.nthreads; i++) ids[i] = i;

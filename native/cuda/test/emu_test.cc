@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "cpu/logitsToRle.h"
 #include "cpu/nms.h"
+#include "cpu/rle.h"
 #include "cpu/yoloNms.h"
 #include "cuda/cuda_compat.h"
 #include "cuda/maskbox_cuda.h"
@@ -41,7 +43,8 @@ int failures = 0;
     }                                                      \
   } while (0)
 
-bool quick = false;
+bool quick = false;  // --quick (ASan): fewer and smaller cases
+bool tiny = false;   // the OS-thread flavour (TSan): an OS thread per CUDA thread, so only a few small cases
 
 struct Boxes {
   std::vector<float> boxes, scores;
@@ -99,8 +102,9 @@ void TestNms(const char* sched) {
   std::mt19937 g(12345);
   const size_t sizes_full[] = {0, 1, 2, 5, 63, 64, 65, 200, 1000, 4000};
   const size_t sizes_quick[] = {0, 1, 2, 5, 63, 64, 65, 130, 300};
-  const size_t* sizes = quick ? sizes_quick : sizes_full;
-  const size_t nsizes = quick ? std::size(sizes_quick) : std::size(sizes_full);
+  const size_t sizes_tiny[] = {0, 5, 65, 130};
+  const size_t* sizes = tiny ? sizes_tiny : quick ? sizes_quick : sizes_full;
+  const size_t nsizes = tiny ? std::size(sizes_tiny) : quick ? std::size(sizes_quick) : std::size(sizes_full);
   int cases = 0;
   for (size_t si = 0; si < nsizes; si++) {
     for (int variant = 0; variant < 6; variant++) {
@@ -140,7 +144,7 @@ void TestYolo(const char* sched) {
   std::mt19937 g(777);
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
   int cases = 0;
-  const size_t counts[] = {0, 1, 100, quick ? size_t(600) : size_t(3000)};
+  const size_t counts[] = {0, 1, tiny ? size_t(40) : size_t(100), tiny ? size_t(70) : quick ? size_t(600) : size_t(3000)};
   for (size_t count : counts) {
     for (int variant = 0; variant < 8; variant++) {
       maskbox::cpu::YoloNmsOptions o;
@@ -183,6 +187,68 @@ void TestYolo(const char* sched) {
     }
   }
   std::printf("  yoloNms: %d cases [%s]\n", cases, sched);
+}
+
+// Runs of the CPU code (ScanRuns, then TransposeRuns for column order) vs cuda::RleRuns.
+void TestRle(const char* sched) {
+  std::mt19937 g(99);
+  int cases = 0;
+  const uint32_t shapes[][3] = {{1, 1, 1}, {1, 1, 37}, {2, 5, 7}, {3, 31, 33}, {1, 64, 64}, {2, 100, 90}, {1, 1, 4096}};
+  for (const auto& sh : shapes) {
+    if (tiny && sh[1] * sh[2] > 1100) continue;
+    for (int density = 0; density < 4; density++) {
+      const size_t C = sh[0], H = sh[1], W = sh[2], n = H * W;
+      std::vector<uint8_t> m(C * n);
+      const unsigned pct[] = {0, 3, 50, 97};
+      for (auto& v : m) v = (g() % 100) < pct[density] ? static_cast<uint8_t>(1 + g() % 255) : 0;
+      for (int col = 0; col < 2; col++) {
+        const auto order = col ? maskbox::cpu::RleOrder::kCol : maskbox::cpu::RleOrder::kRow;
+        const auto got = maskbox::cuda::RleRuns(m.data(), C, H, W, order);
+        for (size_t c = 0; c < C; c++) {
+          std::vector<uint32_t> want;
+          if (col) {
+            std::vector<uint8_t> t(n);
+            maskbox::cpu::TransposeBytes(m.data() + c * n, H, W, t.data());
+            maskbox::cpu::ScanRuns(t.data(), n, 0, &want);
+          } else {
+            maskbox::cpu::ScanRuns(m.data() + c * n, n, 0, &want);
+          }
+          EXPECT(got[c] == want, "[%s] rle %zux%zux%zu density %d col %d channel %zu: %zu vs %zu values", sched, C, H, W, density, col, c,
+                 got[c].size(), want.size());
+        }
+        cases++;
+      }
+    }
+  }
+  std::printf("  rleEncode: %d cases [%s]\n", cases, sched);
+}
+
+void TestLogitsToRle(const char* sched) {
+  std::mt19937 g(5);
+  std::normal_distribution<float> nd(0.0f, 2.0f);
+  int cases = 0;
+  const size_t shapes[][5] = {{1, 1, 1, 1, 1}, {2, 4, 4, 16, 16}, {3, 7, 5, 29, 40}, {1, 16, 16, 64, 64}, {2, 9, 12, 9, 12}, {1, 40, 30, 17, 13}};
+  for (const auto& sh : shapes) {
+    if (tiny && sh[3] * sh[4] > 1200) continue;
+    maskbox::cpu::LogitsToRleOptions o;
+    o.channels = sh[0];
+    o.in_height = sh[1];
+    o.in_width = sh[2];
+    o.out_height = quick ? std::min<size_t>(sh[3], 40) : sh[3];
+    o.out_width = sh[4];
+    std::vector<float> d(o.channels * o.in_height * o.in_width);
+    for (auto& v : d) v = nd(g);
+    if (d.size() > 3) d[1] = 0.0f;  // exactly at the cutoff
+    o.data = d.data();
+    o.cutoff = 0.0f;
+    const auto want = maskbox::cpu::LogitsToRle(o);
+    const auto got = maskbox::cuda::LogitsToRle(o);
+    bool same = want.size() == got.size();
+    for (size_t c = 0; same && c < want.size(); c++) same = want[c].text == got[c].text && want[c].area == got[c].area;
+    EXPECT(same, "[%s] logitsToRle %zux%zux%zu -> %zux%zu differs", sched, o.channels, o.in_height, o.in_width, o.out_height, o.out_width);
+    cases++;
+  }
+  std::printf("  logitsToRle: %d cases [%s]\n", cases, sched);
 }
 
 // ---------------------------------------------------------------- kernels for the harness checks
@@ -403,7 +469,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--bug") == 0 && i + 1 < argc) return RunBug(argv[i + 1]);
   }
 #ifdef MBEMU_OS_THREADS
-  quick = true;  // an OS thread per CUDA thread: keep it small
+  quick = tiny = true;  // an OS thread per CUDA thread: keep it small
   const char* flavour = "os-threads";
   struct S {
     mbemu::Sched k;
@@ -419,13 +485,15 @@ int main(int argc, char** argv) {
   } scheds[] = {{mbemu::Sched::Forward, 1, "forward"}, {mbemu::Sched::Reverse, 1, "reverse"},
                 {mbemu::Sched::Random, 1, "random:1"}, {mbemu::Sched::Random, 2, "random:2"}};
 #endif
-  std::printf("emu_test (%s%s)\n", flavour, quick ? ", quick" : "");
+  std::printf("emu_test (%s%s)\n", flavour, tiny ? ", tiny" : quick ? ", quick" : "");
   for (const S& s : scheds) {
     mbemu::SetSchedule(s.k, s.seed);
     TestHarness();
     TestNms(s.name);
     TestYolo(s.name);
-    if (quick && s.k != mbemu::Sched::Forward) break;
+    TestRle(s.name);
+    TestLogitsToRle(s.name);
+    if (quick && s.k == mbemu::Sched::Reverse) break;  // quick: forward and reverse only
   }
   const char* self = "/proc/self/exe";
   char path[4096];

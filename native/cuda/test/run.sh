@@ -3,7 +3,7 @@
 #   native/cuda/test/run.sh [fibers] [asan] [tsan]     (default: all three)
 #   fibers  g++ -O2, fiber schedules forward / reverse / random:1 / random:2, full sizes
 #   asan    fibers under AddressSanitizer + UBSan (-O1), forward + reverse schedules, small sizes
-#   tsan    one OS thread per CUDA thread under ThreadSanitizer, small sizes (<= 300 boxes, 600 rows)
+#   tsan    one OS thread per CUDA thread under ThreadSanitizer, tiny sizes (<= 130 boxes, 70 rows, 1k pixels)
 # Each flavour also runs the deliberate bugs in child processes and fails unless all are caught.
 # Output binaries go to build/emu-test/. Exit status: non-zero if any flavour fails.
 set -euo pipefail
@@ -13,8 +13,8 @@ mkdir -p "$out"
 flavours=("$@")
 [ ${#flavours[@]} -eq 0 ] && flavours=(fibers asan tsan)
 CXX=${CXX:-g++}
-srcs=(-x c++ native/cuda/sort.cu native/cuda/nms.cu native/cuda/yoloNms.cu native/cuda/device.cu
-  -x none native/cuda/test/emu_test.cc native/cpu/nms.cc native/cpu/yoloNms.cc native/pool.cc)
+srcs=(-x c++ native/cuda/*.cu -x none native/cuda/test/emu_test.cc native/cpu/nms.cc native/cpu/yoloNms.cc
+  native/cpu/rleEncode.cc native/cpu/logitsToRle.cc native/cpu/resize.cc native/pool.cc)
 common=(-std=c++20 -g -ffp-contract=off -Wall -Wextra -Inative -DMASKBOX_CORE_ONLY -pthread)
 status=0
 for f in "${flavours[@]}"; do

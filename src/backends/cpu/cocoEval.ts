@@ -3,18 +3,11 @@
  * reference kernel (src/backends/js/cocoEval.ts), outputs allocated here and filled in C++ (bit-identical
  * precision and recall arrays).
  */
-import { BackendUnavailableError } from '../../errors.js';
-import type { CocoEvalArgs, CocoEvalOutput } from '../js/cocoEval.js';
-import { loadNative, nativeStatus } from '../../../bindings/native.js';
-
-type CocoEvalAddon = {
-  cocoEval(args: CocoEvalArgs & { precision: Float64Array; recall: Float64Array }): Promise<void>;
-};
+import type { CocoEvalArgs, CocoEvalOutput } from '../../ops/cocoEval.js';
+import { requireNative, type NativeAddon } from '../../../bindings/native.js';
 
 /** Kernel `cocoEval` on the native CPU backend. */
-export async function cocoEvalCpu(args: CocoEvalArgs): Promise<CocoEvalOutput> {
-  const a = loadNative();
-  if (!a) throw new BackendUnavailableError('cpu', nativeStatus().reason);
+export async function cocoEvalCpu(args: CocoEvalArgs, addon: NativeAddon = requireNative()): Promise<CocoEvalOutput> {
   const T = args.iouThrs.length,
     R = args.recThrs.length,
     K = args.numCategories,
@@ -22,6 +15,6 @@ export async function cocoEvalCpu(args: CocoEvalArgs): Promise<CocoEvalOutput> {
     M = args.maxDets.length;
   const precision = new Float64Array(T * R * K * A * M);
   const recall = new Float64Array(T * K * A * M);
-  await (a as unknown as CocoEvalAddon).cocoEval({ ...args, precision, recall });
+  await addon.cocoEval({ ...args, precision, recall });
   return { precision, recall };
 }

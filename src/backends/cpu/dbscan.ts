@@ -7,40 +7,24 @@
  * force, float32 radius rounding, sqrt-tie pairs decided as its KD-tree does): no JS fallback, so a
  * result that says `cpu` was computed in C++.
  */
-import { BackendUnavailableError } from '../../errors.js';
-import type { DbscanArgs, DbscanKernelResult } from '../js/dbscan.js';
-import type { BaselineArgs, BaselineKernelResult } from '../js/baseline.js';
-import { loadNative, nativeStatus } from '../../../bindings/native.js';
-
-/** What the addon's DBSCAN functions take (see the headers of native/cpu/dbscan.cc and baseline.cc). */
-interface DbscanAddon {
-  /** Fills `labels` and `core` (one per point); resolves with the number of clusters. */
-  dbscan(args: DbscanArgs & { labels: Int32Array; core: Uint8Array }): Promise<number>;
-  baseline(
-    args: Omit<BaselineArgs, 'scale' | 'box'> & { unit: boolean; edges: boolean },
-  ): Promise<BaselineKernelResult>;
-}
-
-function addon(): DbscanAddon {
-  const a = loadNative();
-  if (!a) throw new BackendUnavailableError('cpu', nativeStatus().reason);
-  return a as unknown as DbscanAddon;
-}
+import type { DbscanArgs, DbscanKernelResult } from '../../ops/dbscan.js';
+import type { BaselineArgs, BaselineKernelResult } from '../../ops/baseline.js';
+import { requireNative, type NativeAddon } from '../../../bindings/native.js';
 
 /** Kernel `dbscan`: labels, core flags and cluster count; outputs allocated here. */
-export async function dbscanCpu(args: DbscanArgs): Promise<DbscanKernelResult> {
+export async function dbscanCpu(args: DbscanArgs, addon: NativeAddon = requireNative()): Promise<DbscanKernelResult> {
   const n = args.points.length / args.dims;
   const labels = new Int32Array(n);
   const core = new Uint8Array(n);
   const { points, dims, eps, minSamples } = args;
-  const clusters = await addon().dbscan({ points, dims, eps, minSamples, labels, core });
+  const clusters = await addon.dbscan({ points, dims, eps, minSamples, labels, core });
   return { labels, core, clusters };
 }
 
 /** Kernel `baseline`: the whole detector (filter chain, DBSCAN, boxes) in one native call. */
-export function baselineCpu(args: BaselineArgs): Promise<BaselineKernelResult> {
+export function baselineCpu(args: BaselineArgs, addon: NativeAddon = requireNative()): Promise<BaselineKernelResult> {
   const { data, width, height, channels, eps, minSamples, passes } = args;
-  return addon().baseline({
+  return addon.baseline({
     data,
     width,
     height,

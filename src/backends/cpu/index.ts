@@ -1,48 +1,41 @@
 /**
- * The native CPU kernels (C++ in native/cpu/<op>.cc, loaded by bindings/native.ts), registered
- * explicitly (one entry per op) when the addon loads. Each wrapper allocates outputs of known size in
- * JS, calls the addon with the op's argument object, and says in `supports()` when this build lacks
- * the op. `minWork` is the measured crossover below which `auto` keeps the work in JS (a native call
- * costs a thread-pool round trip, ~20-40 µs).
+ * The native CPU backend: C++ kernels in native/cpu/<op>.cc, loaded by bindings/native.ts. Its context
+ * is the loaded addon (typed from the op table, src/ops/table.ts). Each wrapper allocates outputs of
+ * known size in JS, calls the addon with the op's argument object, and says in `supports()` when this
+ * build lacks the op. `minWork` is the measured crossover below which `auto` keeps the work in JS (a
+ * native call costs a thread-pool round trip, ~20-40 µs).
  */
-import { BackendUnavailableError } from '../../errors.js';
-import type { Kernel } from '../registry.js';
-import type { IouArgs } from '../../ops/iou.js';
-import type { NmsArgs } from '../js/nms.js';
-import type { YoloDetections, YoloNmsArgs } from '../js/yoloNms.js';
-import type { LetterboxArgs, LetterboxOutput } from '../js/letterbox.js';
-import type { ResizeArgs } from '../js/resize.js';
-import type { ScaleBoxesArgs } from '../js/scaleBoxes.js';
-import type { LogitsToRleArgs, LogitsToRleOutput } from '../js/logitsToRle.js';
+import type { Backend, KernelList } from '../registry.js';
 import { loadNative, nativeHasOp, nativeStatus, type NativeAddon } from '../../../bindings/native.js';
 import { diceCpu, rleDecodeCpu, rleEncodeCpu, rleOverlapCpu } from './rle.js';
 import { baselineCpu, dbscanCpu } from './dbscan.js';
 import { cocoEvalCpu } from './cocoEval.js';
-import type { SoftNmsArgs, SoftNmsOutput } from '../js/softNms.js';
-import type { NmmArgs, NmmOutput } from '../js/nmm.js';
-import type { WbfArgs, WbfOutput } from '../js/wbf.js';
-import type { MaskIouArgs } from '../js/maskIou.js';
 
-function addon(): NativeAddon {
-  const a = loadNative();
-  if (!a) throw new BackendUnavailableError('cpu', nativeStatus().reason);
-  return a;
-}
+/** The cpu backend: available when the addon loads; the exact loader's reason when it does not. */
+export const cpuBackend: Backend<NativeAddon> = {
+  name: 'cpu',
+  autoInit: true,
+  status() {
+    const s = nativeStatus();
+    return { name: 'cpu', available: s.available, reason: s.reason };
+  },
+  async init() {
+    const addon = loadNative();
+    if (!addon) noticeFallback(nativeStatus().reason);
+    return addon;
+  },
+  dispose: () => {}, // the addon stays loaded for the life of the process (Node cannot unload it)
+};
 
-/** Call an addon op that bindings/native.ts does not type (each op's argument object is checked in C++). */
-function call<R>(op: string, args: object): Promise<R> {
-  return (addon()[op] as (a: object) => Promise<R>)(args);
-}
-
-export const cpuKernels: Kernel<any, any>[] = [
+export const cpuKernels: KernelList<NativeAddon> = [
   {
     op: 'iou',
     backend: 'cpu',
     minWork: 4096, // nA * nB
     supports: () => nativeHasOp('iou'),
-    async run({ a, b }: IouArgs): Promise<Float32Array> {
+    async run({ a, b }, addon) {
       const out = new Float32Array((a.length / 4) * (b.length / 4));
-      await addon().iou({ a, b, out });
+      await addon.iou({ a, b, out });
       return out;
     },
   },
@@ -51,23 +44,23 @@ export const cpuKernels: Kernel<any, any>[] = [
     backend: 'cpu',
     minWork: 64, // boxes
     supports: () => nativeHasOp('nms'),
-    run: (args: NmsArgs): Promise<Int32Array> => addon().nms(args),
+    run: (args, addon) => addon.nms(args),
   },
   {
     op: 'yoloNms',
     backend: 'cpu',
     minWork: 2048, // prediction values (85 wide: js faster at 1360, cpu at 2720; 6 wide crosses ~400 but both < 60 µs there)
     supports: () => nativeHasOp('yoloNms'),
-    run: (a: YoloNmsArgs): Promise<YoloDetections> => call<YoloDetections>('yoloNms', a),
+    run: (args, addon) => addon.yoloNms(args),
   },
   {
     op: 'letterbox',
     backend: 'cpu',
     minWork: 3 * 32 * 32, // output samples (js was faster at 3x16x16, slower from 3x32x32)
     supports: () => nativeHasOp('letterbox'),
-    async run(a: LetterboxArgs): Promise<LetterboxOutput> {
+    async run(a, addon) {
       const { data, percentiles: q } = a;
-      const { low, high } = await call<{ low: number; high: number }>('letterbox', {
+      const { low, high } = await addon.letterbox({
         ...a,
         data: data instanceof Uint8ClampedArray ? new Uint8Array(data.buffer, data.byteOffset, data.length) : data,
         stretch: q !== null,
@@ -82,21 +75,21 @@ export const cpuKernels: Kernel<any, any>[] = [
     backend: 'cpu',
     minWork: 1024, // output elements (cpu was already faster at 256)
     supports: () => nativeHasOp('resize'),
-    run: async (a: ResizeArgs): Promise<Float32Array> => (await call<void>('resize', a), a.out),
+    run: async (a, addon) => (await addon.resize(a), a.out),
   },
   {
     op: 'scaleBoxes',
     backend: 'cpu',
     minWork: 2048, // boxes (js faster at 1024, slower at 4096)
     supports: () => nativeHasOp('scaleBoxes'),
-    run: async (a: ScaleBoxesArgs): Promise<Float32Array> => (await call<void>('scaleBoxes', a), a.out),
+    run: async (a, addon) => (await addon.scaleBoxes(a), a.out),
   },
   {
     op: 'logitsToRle',
     backend: 'cpu',
     minWork: 1024, // output pixels, all channels (cpu was already faster at 256)
     supports: () => nativeHasOp('logitsToRle'),
-    run: (a: LogitsToRleArgs): Promise<LogitsToRleOutput> => call<LogitsToRleOutput>('logitsToRle', a),
+    run: (a, addon) => addon.logitsToRle(a),
   },
   { op: 'rleEncode', backend: 'cpu', minWork: 1 << 17, supports: () => nativeHasOp('rleEncode'), run: rleEncodeCpu }, // mask bytes
   { op: 'rleDecode', backend: 'cpu', minWork: 1 << 20, supports: () => nativeHasOp('rleDecode'), run: rleDecodeCpu }, // mask bytes
@@ -110,31 +103,45 @@ export const cpuKernels: Kernel<any, any>[] = [
     backend: 'cpu',
     minWork: 64,
     supports: () => nativeHasOp('softNms'),
-    run: (a: SoftNmsArgs) => call<SoftNmsOutput>('softNms', a),
+    run: (a, addon) => addon.softNms(a),
   }, // boxes
   {
     op: 'nmm',
     backend: 'cpu',
     minWork: 64,
     supports: () => nativeHasOp('nmm'),
-    run: (a: NmmArgs) => call<NmmOutput>('nmm', a),
+    run: (a, addon) => addon.nmm(a),
   }, // boxes
   {
     op: 'wbf',
     backend: 'cpu',
     minWork: 64,
     supports: () => nativeHasOp('wbf'),
-    run: (a: WbfArgs) => call<WbfOutput>('wbf', a),
+    run: (a, addon) => addon.wbf(a),
   }, // boxes, all models
   {
     op: 'maskIou',
     backend: 'cpu',
     minWork: 4096, // run values x counterpart masks
     supports: () => nativeHasOp('maskIou'),
-    async run(a: MaskIouArgs): Promise<Float64Array> {
+    async run(a, addon) {
       const out = new Float64Array((a.dtOffsets.length - 1) * (a.gtOffsets.length - 1));
-      await call<void>('maskIou', { ...a, out });
+      await addon.maskIou({ ...a, out });
       return out;
     },
   },
 ];
+
+const NOTICE = Symbol.for('maskbox.nativeFallbackNotice');
+
+/** One line on stderr, once per process, saying that `auto` runs JS and why (not with MASKBOX_QUIET, nor under vitest). */
+function noticeFallback(reason: string): void {
+  const g = globalThis as { [NOTICE]?: boolean };
+  if (g[NOTICE]) return;
+  g[NOTICE] = true;
+  const quiet = process.env.MASKBOX_QUIET;
+  if ((quiet !== undefined && quiet !== '' && quiet !== '0') || process.env.VITEST) return;
+  process.stderr.write(
+    `maskbox: native CPU backend unavailable, using JavaScript kernels: ${reason} (set MASKBOX_QUIET=1 to hide this)\n`,
+  );
+}

@@ -8,57 +8,37 @@
  * decoder is told, so it writes only the 1s); run lists and strings come back as new JS values. A string the native parser rejects becomes the same `ParseError` the JS parser throws
  * (`parseRle`, `cocoRleFromString`): message, token and position, naming the source.
  */
-import { BackendUnavailableError, ParseError } from '../../errors.js';
-import type { RleDecodeArgs, RleEncodeArgs, RleOrder, RleOverlapArgs } from '../js/rle.js';
-import type { DiceArgs } from '../js/dice.js';
-import { loadNative, nativeStatus } from '../../../bindings/native.js';
-
-/** What the addon's RLE functions take (see the headers of the native/cpu files). */
-interface RleAddon {
-  rleEncode(args: RleEncodeArgs & { format?: 'runs' | 'coco' }): Promise<Uint32Array[]>;
-  rleEncode(args: RleEncodeArgs & { format: 'rle' | 'cocoString' }): Promise<string[]>;
-  rleDecode(
-    args: { height: number; width: number; order: RleOrder; out: Uint8Array; zeroed?: boolean } & (
-      { runs: readonly Uint32Array[] } | { rle: readonly string[] } | { coco: readonly string[] }
-    ),
-  ): Promise<void>;
-  rleOverlap(args: RleOverlapArgs & { out: Float64Array }): Promise<void>;
-  dice(args: DiceArgs & { out: Float64Array }): Promise<void>;
-  readFloor(args: { mask: Uint8Array }): Promise<number>;
-}
-
-function addon(): RleAddon {
-  const a = loadNative();
-  if (!a) throw new BackendUnavailableError('cpu', nativeStatus().reason);
-  return a as unknown as RleAddon;
-}
+import { ParseError } from '../../errors.js';
+import type { RleDecodeArgs, RleEncodeArgs, RleOrder, RleOverlapArgs } from '../../ops/rle.js';
+import type { DiceArgs } from '../../ops/dice.js';
+import { requireNative, type NativeAddon } from '../../../bindings/native.js';
 
 /** Kernel `rleEncode`: runs of every channel (row or column order). */
-export function rleEncodeCpu(args: RleEncodeArgs): Promise<Uint32Array[]> {
+export async function rleEncodeCpu(args: RleEncodeArgs, addon: NativeAddon = requireNative()): Promise<Uint32Array[]> {
   const { mask, channels, height, width, order } = args;
-  return addon().rleEncode({ mask, channels, height, width, order });
+  return (await addon.rleEncode({ mask, channels, height, width, order })) as Uint32Array[];
 }
 
 /** Kernel `rleDecode`: `[C, H, W]` 0/1 mask from validated run lists. */
-export async function rleDecodeCpu(args: RleDecodeArgs): Promise<Uint8Array> {
+export async function rleDecodeCpu(args: RleDecodeArgs, addon: NativeAddon = requireNative()): Promise<Uint8Array> {
   const { runs, height, width, order } = args;
   const out = new Uint8Array(runs.length * height * width);
-  await addon().rleDecode({ runs, height, width, order, out, zeroed: true });
+  await addon.rleDecode({ runs, height, width, order, out, zeroed: true });
   return out;
 }
 
 /** Kernel `rleOverlap`: `[n * 3]` intersection, area of a, area of b per pair. */
-export async function rleOverlapCpu(args: RleOverlapArgs): Promise<Float64Array> {
+export async function rleOverlapCpu(args: RleOverlapArgs, addon: NativeAddon = requireNative()): Promise<Float64Array> {
   const out = new Float64Array(args.a.length * 3);
-  await addon().rleOverlap({ a: args.a, b: args.b, out });
+  await addon.rleOverlap({ a: args.a, b: args.b, out });
   return out;
 }
 
 /** Kernel `dice`: `[images * classes * 3]` intersection, |pred|, |truth|. */
-export async function diceCpu(args: DiceArgs): Promise<Float64Array> {
+export async function diceCpu(args: DiceArgs, addon: NativeAddon = requireNative()): Promise<Float64Array> {
   const { pred, truth, classes, pixels } = args;
   const out = new Float64Array(pred.length * classes * 3);
-  await addon().dice({ pred, truth, classes, pixels, out });
+  await addon.dice({ pred, truth, classes, pixels, out });
   return out;
 }
 
@@ -70,15 +50,22 @@ export type NativeRleFormat = 'rle' | 'cocoString';
  * `encodeRle` gives (row or column order), `cocoString` what `encodeCocoRle(..., { compress: true })`
  * gives in `strings` (needs `order: 'col'`).
  */
-export function encodeStringsCpu(args: RleEncodeArgs, format: NativeRleFormat): Promise<string[]> {
+export async function encodeStringsCpu(args: RleEncodeArgs, format: NativeRleFormat): Promise<string[]> {
   const { mask, channels, height, width, order } = args;
-  return addon().rleEncode({ mask, channels, height, width, order, format });
+  return (await requireNative().rleEncode({ mask, channels, height, width, order, format })) as string[];
 }
 
 /** COCO counts of every channel (column order), as `encodeCocoRle` gives them. */
-export function encodeCocoCountsCpu(args: Omit<RleEncodeArgs, 'order'>): Promise<Uint32Array[]> {
+export async function encodeCocoCountsCpu(args: Omit<RleEncodeArgs, 'order'>): Promise<Uint32Array[]> {
   const { mask, channels, height, width } = args;
-  return addon().rleEncode({ mask, channels, height, width, order: 'col', format: 'coco' });
+  return (await requireNative().rleEncode({
+    mask,
+    channels,
+    height,
+    width,
+    order: 'col',
+    format: 'coco',
+  })) as Uint32Array[];
 }
 
 /** Native parse failures carry the failing channel and the JS parser's message. */
@@ -112,7 +99,7 @@ export async function decodeStringsCpu(
   const order = options.kind === 'coco' ? 'col' : (options.order ?? 'row');
   const input = options.kind === 'rle' ? { rle: list } : { coco: list };
   try {
-    await addon().rleDecode({ ...input, height, width, order, out, zeroed: true });
+    await requireNative().rleDecode({ ...input, height, width, order, out, zeroed: true });
   } catch (err) {
     if (!isParseFailure(err)) throw err;
     throw new ParseError(typeof strings === 'string' ? source : `${source}[${err.channel}]`, err.reason);
@@ -122,5 +109,5 @@ export async function decodeStringsCpu(
 
 /** Reads every byte of `mask` once on the native pool: the stream-read floor the benchmarks compare with. */
 export function readFloorCpu(mask: Uint8Array): Promise<number> {
-  return addon().readFloor({ mask });
+  return requireNative().readFloor({ mask });
 }

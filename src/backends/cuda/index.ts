@@ -1,46 +1,65 @@
 /**
- * The CUDA kernels (native/cuda/<op>.cu, loaded by bindings/cuda.ts), registered explicitly (one entry
- * per op) when a CUDA build is usable: the GPU build, or the CPU emulation under tests/CI. Arguments and
- * results are the cpu kernels' (the addon reuses their argument parsing). On the emulated build every
- * kernel has `minWork: Infinity`, so `auto` never picks it; `backend: 'cuda'` still runs it.
+ * The CUDA backend: kernels in native/cuda/<op>.cu, loaded by bindings/cuda.ts — the GPU build, or the
+ * CPU emulation of CUDA (../shared/CUDA-TESTING.md) under tests/CI. Its context is the loaded addon's
+ * `cuda` object; arguments and results are the op table's (the addon reuses the cpu argument parsing).
+ * The emulated build reports `software: true`, so `auto` never picks it; `backend: 'cuda'` still runs it.
  */
-import { BackendUnavailableError } from '../../errors.js';
-import type { Kernel } from '../registry.js';
-import type { NmsArgs } from '../js/nms.js';
-import type { YoloDetections, YoloNmsArgs } from '../js/yoloNms.js';
+import type { Backend, KernelList } from '../registry.js';
+import type { NmsArgs } from '../../ops/nms.js';
+import type { YoloDetections, YoloNmsArgs } from '../../ops/yoloNms.js';
+import type { LogitsToRleOutput } from '../../ops/logitsToRle.js';
 import { cudaHasOp, cudaStatus, loadCuda, type CudaAddon } from '../../../bindings/cuda.js';
 
-function addon(): CudaAddon {
-  const a = loadCuda();
-  if (!a) throw new BackendUnavailableError('cuda', cudaStatus().reason);
-  return a;
+export const cudaBackend: Backend<CudaAddon> = {
+  name: 'cuda',
+  autoInit: true,
+  status() {
+    const s = cudaStatus();
+    const d = s.device;
+    return {
+      name: 'cuda',
+      available: s.available,
+      reason: s.reason,
+      software: s.emulated,
+      ...(d && d.count > 0 ? { device: `${d.name} (sm_${d.major}${d.minor})` } : {}),
+    };
+  },
+  init: async () => loadCuda(),
+  dispose: () => {}, // the addon stays loaded for the life of the process (Node cannot unload it)
+};
+
+function call<R>(addon: CudaAddon, op: string, args: object): Promise<R> {
+  return (addon[op] as (a: object) => Promise<R>)(args);
 }
 
-function call<R>(op: string, args: object): Promise<R> {
-  return (addon()[op] as (a: object) => Promise<R>)(args);
-}
-
-/** Below this work `auto` keeps to the cpu/js kernels (a GPU round trip costs ~50 µs); Infinity when emulated. */
-function minWork(gpu: number): number {
-  return cudaStatus().emulated ? Infinity : gpu;
-}
-
-/** The cuda backend's kernels; `minWork` is read when they are registered (after the build is chosen). */
-export function cudaKernels(): Kernel<any, any>[] {
-  return [
-    {
-      op: 'nms',
-      backend: 'cuda',
-      minWork: minWork(4096), // boxes
-      supports: () => cudaHasOp('nms'),
-      run: (args: NmsArgs): Promise<Int32Array> => call<Int32Array>('nms', args),
-    },
-    {
-      op: 'yoloNms',
-      backend: 'cuda',
-      minWork: minWork(1 << 16), // prediction values
-      supports: () => cudaHasOp('yoloNms'),
-      run: (a: YoloNmsArgs): Promise<YoloDetections> => call<YoloDetections>('yoloNms', a),
-    },
-  ];
-}
+export const cudaKernels: KernelList<CudaAddon> = [
+  {
+    op: 'nms',
+    backend: 'cuda',
+    minWork: 4096, // boxes: below this a GPU round trip (~50 µs) costs more than the cpu kernel
+    supports: () => cudaHasOp('nms'),
+    run: (args: NmsArgs, addon) => call<Int32Array>(addon, 'nms', args),
+  },
+  {
+    op: 'yoloNms',
+    backend: 'cuda',
+    minWork: 1 << 16, // prediction values
+    supports: () => cudaHasOp('yoloNms'),
+    run: (args: YoloNmsArgs, addon) => call<YoloDetections>(addon, 'yoloNms', args),
+  },
+  {
+    op: 'rleEncode',
+    backend: 'cuda',
+    minWork: 1 << 22, // mask bytes (the mask crosses PCIe once; runs come back)
+    supports: () => cudaHasOp('rleEncode'),
+    run: ({ mask, channels, height, width, order }, addon) =>
+      call<Uint32Array[]>(addon, 'rleEncode', { mask, channels, height, width, order }),
+  },
+  {
+    op: 'logitsToRle',
+    backend: 'cuda',
+    minWork: 1 << 20, // output pixels, all channels
+    supports: () => cudaHasOp('logitsToRle'),
+    run: (args, addon) => call<LogitsToRleOutput>(addon, 'logitsToRle', args),
+  },
+];

@@ -2,27 +2,10 @@
  * The lab's DBSCAN baseline detector, pure TypeScript: filter chain (./filter3x3.ts) -> coordinates
  * of the remaining pixels in row-major order -> DBSCAN -> one box per cluster.
  */
+import type { BaselineArgs, BaselineKernelResult } from '../../ops/baseline.js';
+export type { BaselineArgs, BaselineKernelResult } from '../../ops/baseline.js';
 import { dbscan } from './dbscan.js';
 import { baselineFilter } from './filter3x3.js';
-
-export interface BaselineArgs {
-  data: Uint8Array;
-  width: number;
-  height: number;
-  channels: number;
-  eps: number;
-  minSamples: number;
-  passes: number;
-  scale: 'raw' | 'unit';
-  box: 'minmax' | 'edges';
-}
-
-export interface BaselineKernelResult {
-  boxes: Float32Array;
-  sizes: Int32Array;
-  points: Int32Array;
-  labels: Int32Array;
-}
 
 export function baseline(args: BaselineArgs): BaselineKernelResult {
   const { width, height } = args;

@@ -10,57 +10,11 @@
  *    precision at each recall threshold and the final recall (`accumulate`).
  * Grouping, sorting and RLE conversion happen once in `src/ops/cocoEval.ts`.
  */
+import type { FlatRles, CocoEvalArgs, CocoEvalOutput } from '../../ops/cocoEval.js';
+export type { FlatRles, CocoEvalArgs, CocoEvalOutput } from '../../ops/cocoEval.js';
 import { bboxIouXywh, countsIou } from './cocoRle.js';
 import { evaluateCells } from './cocoMatch.js';
 import { accumulateCoco } from './cocoAccumulate.js';
-
-/** Masks as concatenated COCO counts: mask `j` is `counts[start[j] .. start[j+1])`, size `height[j] x width[j]`. */
-export interface FlatRles {
-  counts: Uint32Array;
-  start: Int32Array;
-  height: Int32Array;
-  width: Int32Array;
-}
-
-/**
- * Input of the `cocoEval` kernel. A cell is one (category, image) pair, `c = k * numImages + i`
- * (with `useCats` off there is one category, `k = 0`). The ground truths of cell `c` are
- * `gtStart[c] .. gtStart[c+1])` in pycocotools' order; its detections `dtStart[c] .. dtStart[c+1])`
- * sorted by score descending (stable) and cut at `maxDets[M-1]`.
- */
-export interface CocoEvalArgs {
-  iouType: 'bbox' | 'segm';
-  numImages: number;
-  numCategories: number;
-  /** T IoU thresholds. */
-  iouThrs: Float64Array;
-  /** R recall thresholds, ascending. */
-  recThrs: Float64Array;
-  /** A area ranges as `lo, hi` pairs (inclusive both ends). */
-  areaRanges: Float64Array;
-  /** M max-detections values, ascending. */
-  maxDets: Int32Array;
-  gtStart: Int32Array;
-  /** `[x, y, w, h]` per ground truth used for the IoU (segm: the RLE's `toBbox`). */
-  gtBox: Float64Array;
-  /** The annotation's `area` field (decides its area range). */
-  gtArea: Float64Array;
-  gtCrowd: Uint8Array;
-  dtStart: Int32Array;
-  dtBox: Float64Array;
-  dtArea: Float64Array;
-  dtScore: Float64Array;
-  /** segm only. */
-  gtRle: FlatRles | null;
-  dtRle: FlatRles | null;
-}
-
-export interface CocoEvalOutput {
-  /** `[T, R, K, A, M]` row-major; -1 where a setting has no ground truth. */
-  precision: Float64Array;
-  /** `[T, K, A, M]` row-major; -1 where a setting has no ground truth. */
-  recall: Float64Array;
-}
 
 export interface CellIous {
   /** Per cell, `[D, G]` detection-major, concatenated. */

@@ -9,23 +9,9 @@
  * With symmetric neighbourhoods this is exactly DESIGN's order-independent definition (clusters in
  * order of their lowest-index core point; a border point takes the smallest adjacent cluster).
  */
+import type { DbscanArgs, DbscanKernelResult } from '../../ops/dbscan.js';
+export type { DbscanArgs, DbscanKernelResult } from '../../ops/dbscan.js';
 import { bruteNeighbors, resolveSqrtTies, sqrtTieBound, SKLEARN_BRUTE_MAX } from './dbscanTies.js';
-
-export interface DbscanArgs {
-  /** `[n * dims]` finite coordinates, point-major. */
-  points: Float64Array | Float32Array;
-  dims: number;
-  eps: number;
-  minSamples: number;
-}
-
-export interface DbscanKernelResult {
-  /** Cluster per point, 0..clusters-1, or -1 for noise. */
-  labels: Int32Array;
-  /** 1 for core points. */
-  core: Uint8Array;
-  clusters: number;
-}
 
 /** DBSCAN labels for validated arguments. */
 export function dbscan(args: DbscanArgs): DbscanKernelResult {

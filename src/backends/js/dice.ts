@@ -3,16 +3,9 @@
  * masks (non-zero = 1). The counts are integers, identical on every backend; the score is formed from
  * them in `src/ops/dice.ts`. Four bytes per step where both masks share a word alignment.
  */
+import type { DiceArgs } from '../../ops/dice.js';
+export type { DiceArgs } from '../../ops/dice.js';
 import { count4, nonZeroBytes, wordView } from './rle.js';
-
-export interface DiceArgs {
-  /** One `[C, H, W]` mask per image. */
-  pred: readonly Uint8Array[];
-  truth: readonly Uint8Array[];
-  classes: number;
-  /** `H * W`. */
-  pixels: number;
-}
 
 /** `[images * classes * 3]`: intersection, |pred|, |truth| per image per class. */
 export function dice(args: DiceArgs): Float64Array {

@@ -1,5 +1,5 @@
-/** Every pure-TypeScript reference kernel, registered explicitly (one line per op). */
-import type { Kernel } from '../registry.js';
+/** The pure-TypeScript reference backend: always available, no context; every kernel registered explicitly (one line per op). */
+import type { Backend, KernelList } from '../registry.js';
 import { iou } from './iou.js';
 import { nms } from './nms.js';
 import { yoloNms } from './yoloNms.js';
@@ -10,15 +10,22 @@ import { rleDecode, rleEncode, rleOverlap } from './rle.js';
 import { dice } from './dice.js';
 import { dbscan } from './dbscan.js';
 import { baseline } from './baseline.js';
-import { cocoEval } from './cocoEval.js';
-import { vocAp } from './vocAp.js';
 import { logitsToRle } from './logitsToRle.js';
 import { softNms } from './softNms.js';
 import { nmm } from './nmm.js';
 import { wbf } from './wbf.js';
 import { maskIou } from './maskIou.js';
 
-export const jsKernels: Kernel<any, any>[] = [
+/** The js backend: nothing to acquire or release. */
+export const jsBackend: Backend<null> = {
+  name: 'js',
+  autoInit: true,
+  status: () => ({ name: 'js', available: true, reason: 'pure TypeScript reference kernels' }),
+  init: async () => null,
+  dispose: () => {},
+};
+
+export const jsKernels: KernelList<null> = [
   { op: 'iou', backend: 'js', run: iou },
   { op: 'nms', backend: 'js', run: nms },
   { op: 'yoloNms', backend: 'js', run: yoloNms },
@@ -31,8 +38,6 @@ export const jsKernels: Kernel<any, any>[] = [
   { op: 'dice', backend: 'js', run: dice },
   { op: 'dbscan', backend: 'js', run: dbscan },
   { op: 'baseline', backend: 'js', run: baseline },
-  { op: 'cocoEval', backend: 'js', run: cocoEval },
-  { op: 'vocAp', backend: 'js', run: vocAp },
   { op: 'logitsToRle', backend: 'js', run: logitsToRle },
   { op: 'softNms', backend: 'js', run: softNms },
   { op: 'nmm', backend: 'js', run: nmm },

@@ -14,40 +14,9 @@
  * Memory: the fill of the padding plus one write per output sample; the source is read through
  * per-axis tap tables (`linearTaps`), 4 samples per output channel.
  */
+import type { PixelArray, LetterboxArgs, LetterboxOutput } from '../../ops/letterbox.js';
+export type { PixelArray, LetterboxArgs, LetterboxOutput } from '../../ops/letterbox.js';
 import { linearTaps } from './resize.js';
-
-export type PixelArray = Uint8Array | Uint8ClampedArray | Uint16Array;
-
-export interface LetterboxArgs {
-  /** HWC samples, `height * width * channels`. */
-  data: PixelArray;
-  width: number;
-  height: number;
-  /** 1 (grey, replicated to RGB), 3 (RGB) or 4 (RGBA, alpha ignored). */
-  channels: number;
-  /** Full scale of the input depth: 255 (8-bit) or 65535 (16-bit). */
-  maxValue: number;
-  /** Size the image is resized to, and where it is placed in the output. */
-  newWidth: number;
-  newHeight: number;
-  left: number;
-  top: number;
-  outWidth: number;
-  outHeight: number;
-  /** Output value of padding (already normalised, e.g. 114/255). */
-  pad: number;
-  /** Percentile stretch `[low, high]` in percent over the colour samples, or null for `v / maxValue`. */
-  percentiles: readonly [number, number] | null;
-  /** `[3, outHeight, outWidth]`, written by the kernel. */
-  out: Float32Array;
-}
-
-export interface LetterboxOutput {
-  data: Float32Array;
-  /** Input values mapped to 0 and 1: `[0, maxValue]`, or the percentile values. */
-  low: number;
-  high: number;
-}
 
 /**
  * One output sample, the whole per-pixel contract: bilinear interpolation (width first, then height) of

@@ -5,22 +5,11 @@
  * channel at a time (one `[H, W]` float plane and one mask reused across channels), so it is the spec
  * the fused native kernel is held to: identical strings.
  */
+import type { LogitsToRleArgs, LogitsToRleOutput } from '../../ops/logitsToRle.js';
+export type { LogitsToRleArgs, LogitsToRleOutput } from '../../ops/logitsToRle.js';
 import { resize, type ResizeArgs } from './resize.js';
 import { rleEncode, runsArea } from './rle.js';
 import { formatRle } from '../../ops/rle.js';
-
-/** The resize's geometry (`data`: `[channels, inHeight, inWidth]` finite logits), without an output plane. */
-export interface LogitsToRleArgs extends Omit<ResizeArgs, 'out'> {
-  /** A pixel is in the mask when its interpolated float32 logit is `> cutoff` (may be +Infinity). */
-  cutoff: number;
-}
-
-export interface LogitsToRleOutput {
-  /** One row-major RLE string per channel (1-based `start length` pairs; `''` when empty). */
-  rle: string[];
-  /** Pixels in each channel's mask. */
-  areas: number[];
-}
 
 export function logitsToRle(args: LogitsToRleArgs): LogitsToRleOutput {
   const { data, channels, inHeight, inWidth, outHeight, outWidth, cutoff } = args;

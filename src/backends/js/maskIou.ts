@@ -4,20 +4,8 @@
  * area), -1 where sizes differ. Flat inputs (counts concatenated, offsets, sizes) so the native
  * kernel reads the same arrays.
  */
+import type { MaskIouArgs } from '../../ops/maskIou.js';
 import { cocoRleIou, type CocoRle } from './cocoRle.js';
-
-export interface MaskIouArgs {
-  /** All detections' counts concatenated; detection i is `dtCounts[dtOffsets[i] .. dtOffsets[i+1])`. */
-  dtCounts: Uint32Array;
-  dtOffsets: Int32Array;
-  /** `[h, w]` per detection. */
-  dtSizes: Int32Array;
-  gtCounts: Uint32Array;
-  gtOffsets: Int32Array;
-  gtSizes: Int32Array;
-  /** 1 where ground truth g is a crowd region. */
-  iscrowd: Uint8Array;
-}
 
 /** Views of flat RLEs as CocoRle objects (no copy). */
 export function flatRles(counts: Uint32Array, offsets: Int32Array, sizes: Int32Array): CocoRle[] {

@@ -10,29 +10,9 @@
  */
 import { rankCandidates } from './nms.js';
 import { iouF32 } from './iou.js';
+import type { MatchMetric, NmmArgs, NmmOutput } from '../../ops/nmm.js';
 
 const f = Math.fround;
-
-export type MatchMetric = 'iou' | 'ios';
-
-export interface NmmArgs {
-  boxes: Float32Array;
-  scores: Float32Array;
-  classes: Int32Array | null;
-  metric: MatchMetric;
-  matchThreshold: number;
-  scoreThreshold: number;
-  maxDetections: number;
-}
-
-export interface NmmOutput {
-  /** Keeper of each merged box, in visiting order. */
-  indices: Int32Array;
-  /** `[K*4]` merged boxes. */
-  boxes: Float32Array;
-  /** `[N]` per input box: the output position (0..K-1) it was merged into, or -1 (below the score threshold, or past maxDetections). */
-  groups: Int32Array;
-}
 
 /** Intersection over the smaller area, float32 steps (0 when the smaller area is 0). */
 export function iosF32(a: Float32Array, i: number, b: Float32Array, j: number): number {

@@ -3,19 +3,9 @@
  * a box unless its float32 IoU with an already kept box of the same class is > iouThreshold.
  * Deliberately simple (O(candidates x kept)): this is the spec the native kernels are tested against.
  */
+import type { NmsArgs } from '../../ops/nms.js';
+export type { NmsArgs } from '../../ops/nms.js';
 import { iouF32 } from './iou.js';
-
-export interface NmsArgs {
-  boxes: Float32Array;
-  scores: Float32Array;
-  /** Class per box; null = class-agnostic. */
-  classes: Int32Array | null;
-  iouThreshold: number;
-  /** Keep `score > scoreThreshold` (YOLOv5's rule); -Infinity keeps all. */
-  scoreThreshold: number;
-  maxCandidates: number;
-  maxDetections: number;
-}
 
 /** Candidate indices with score > thr, ordered by score desc then index asc, capped at `max`. */
 export function rankCandidates(scores: Float32Array, thr: number, max: number): Int32Array {

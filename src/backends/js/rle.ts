@@ -8,30 +8,8 @@
  * than reading the mask once; column order is derived from the row-order runs (`transposeRuns`), or
  * for noise-like masks from a byte transpose.
  */
-
-export type RleOrder = 'row' | 'col';
-
-export interface RleEncodeArgs {
-  /** `[C, H, W]` row-major, non-zero = 1. */
-  mask: Uint8Array;
-  channels: number;
-  height: number;
-  width: number;
-  order: RleOrder;
-}
-
-export interface RleDecodeArgs {
-  /** One run list per channel (validated: sorted, non-overlapping, inside `height*width`). */
-  runs: readonly Uint32Array[];
-  height: number;
-  width: number;
-  order: RleOrder;
-}
-
-export interface RleOverlapArgs {
-  a: readonly Uint32Array[];
-  b: readonly Uint32Array[];
-}
+import type { RleOrder, RleEncodeArgs, RleDecodeArgs, RleOverlapArgs } from '../../ops/rle.js';
+export type { RleOrder, RleEncodeArgs, RleDecodeArgs, RleOverlapArgs } from '../../ops/rle.js';
 
 const HI = 0x80808080 | 0;
 

@@ -4,17 +4,8 @@
  * division, not a multiplication by the reciprocal), then `clip_boxes`: x clamped to `[0, imageWidth]`,
  * y to `[0, imageHeight]`. Bit-identical to torch's CPU result.
  */
-export interface ScaleBoxesArgs {
-  boxes: Float32Array;
-  /** Output, length of boxes; may be `boxes` itself (in place). */
-  out: Float32Array;
-  gain: number;
-  padX: number;
-  padY: number;
-  imageWidth: number;
-  imageHeight: number;
-  clip: boolean;
-}
+import type { ScaleBoxesArgs } from '../../ops/scaleBoxes.js';
+export type { ScaleBoxesArgs } from '../../ops/scaleBoxes.js';
 
 export function scaleBoxes(args: ScaleBoxesArgs): Float32Array {
   const { boxes, out, clip } = args;

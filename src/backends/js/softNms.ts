@@ -10,26 +10,7 @@
  * O(N²): the spec the native kernel is tested against.
  */
 import { iouF32 } from './iou.js';
-
-export type SoftNmsMethod = 'linear' | 'gaussian' | 'hard';
-
-export interface SoftNmsArgs {
-  boxes: Float32Array;
-  scores: Float32Array;
-  classes: Int32Array | null;
-  method: SoftNmsMethod;
-  iouThreshold: number;
-  sigma: number;
-  scoreThreshold: number;
-  maxDetections: number;
-}
-
-export interface SoftNmsOutput {
-  /** Kept boxes in the order they were taken. */
-  indices: Int32Array;
-  /** Their decayed scores at the time they were taken (float32). */
-  scores: Float32Array;
-}
+import type { SoftNmsMethod, SoftNmsArgs, SoftNmsOutput } from '../../ops/softNms.js';
 
 /** The decay factor for IoU `o` (shared by the JS and native kernels' definition). */
 export function softNmsWeight(method: SoftNmsMethod, o: number, iouThreshold: number, sigma: number): number {

@@ -10,40 +10,13 @@
  * envelope at every recall change; 11-point: the mean of the envelope's max precision at recall
  * >= 0, 0.1, …, 1.
  */
+import type { VocApArgs, VocApOutput } from '../../ops/vocAp.js';
+export type { VocApArgs, VocApOutput } from '../../ops/vocAp.js';
 import { pairwiseSum } from './pairwiseSum.js';
-
-export interface VocApArgs {
-  numClasses: number;
-  numImages: number;
-  /** Ground truth of class k in image i: `gtStart[k * numImages + i] .. gtStart[k * numImages + i + 1])`. */
-  gtStart: Int32Array;
-  /** `x1, y1, x2, y2` per ground truth. */
-  gtBox: Float64Array;
-  gtDifficult: Uint8Array;
-  /** Detections of class k: `dtClassStart[k] .. dtClassStart[k+1])`, sorted by score descending (stable). */
-  dtClassStart: Int32Array;
-  dtImage: Int32Array;
-  /** `x1, y1, x2, y2` per detection. */
-  dtBox: Float64Array;
-  iouThreshold: number;
-  interpolation: 'all-point' | '11-point';
-}
 
 export const VOC_FP = 0;
 export const VOC_TP = 1;
 export const VOC_IGNORED = 2;
-
-export interface VocApOutput {
-  /** AP per class; NaN for a class without (non-difficult) ground truth. */
-  ap: Float64Array;
-  /** Non-difficult ground truths per class. */
-  numGt: Int32Array;
-  /** Per detection (in the sorted order): VOC_TP, VOC_FP or VOC_IGNORED. */
-  state: Uint8Array;
-  /** Per detection: precision and recall after it (the raw, un-interpolated curve). */
-  precision: Float64Array;
-  recall: Float64Array;
-}
 
 const EPS = Number.EPSILON; // np.finfo(np.float64).eps
 

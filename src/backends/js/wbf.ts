@@ -15,32 +15,8 @@
  * Differences from ensemble_boxes: any coordinates (it clips to [0, 1]), stable sorts (numpy's
  * `argsort()[::-1]` puts equal scores in reverse order).
  */
+import type { WbfConfType, WbfArgs, WbfOutput } from '../../ops/wbf.js';
 const f = Math.fround;
-
-export type WbfConfType = 'avg' | 'max';
-
-export interface WbfArgs {
-  /** All models' boxes concatenated, `[N*4]`. */
-  boxes: Float32Array;
-  scores: Float32Array;
-  classes: Int32Array;
-  /** Model index of each box (0..M-1). */
-  models: Int32Array;
-  /** Weight per model, `[M]`, positive. */
-  weights: Float64Array;
-  iouThreshold: number;
-  skipBoxThreshold: number;
-  confType: WbfConfType;
-  allowsOverflow: boolean;
-}
-
-export interface WbfOutput {
-  boxes: Float32Array;
-  scores: Float32Array;
-  classes: Int32Array;
-  /** Boxes fused into each output box. */
-  counts: Int32Array;
-}
 
 function iou64(a: ArrayLike<number>, ai: number, b: ArrayLike<number>, bi: number): number {
   const w = Math.min(a[ai + 2]!, b[bi + 2]!) - Math.max(a[ai]!, b[bi]!);

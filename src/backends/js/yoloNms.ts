@@ -6,36 +6,11 @@
  * the same float32 rounding), greedy NMS, at most `maxDetections` out.
  * For layouts without objectness (YOLOv8/11) the score is the best class score.
  */
+import type { YoloNmsArgs, YoloDetections } from '../../ops/yoloNms.js';
+export type { YoloNmsArgs, YoloDetections } from '../../ops/yoloNms.js';
 import { nms } from './nms.js';
 
 const f = Math.fround;
-
-export interface YoloNmsArgs {
-  pred: Float32Array;
-  /** Number of predictions (anchors / grid cells). */
-  count: number;
-  /** 'rows': `[count, 4 (+1) + C]` (YOLOv5/6); 'columns': `[4 + C, count]` (YOLOv8/11). */
-  layout: 'rows' | 'columns';
-  hasObjectness: boolean;
-  numClasses: number;
-  conf: number;
-  iou: number;
-  /** Keep only these class indices; null keeps all. */
-  classFilter: Int32Array | null;
-  agnostic: boolean;
-  maxCandidates: number;
-  maxDetections: number;
-  maxWh: number;
-}
-
-export interface YoloDetections {
-  /** `[K*4]` x1,y1,x2,y2 in the prediction's (input) pixel space. */
-  boxes: Float32Array;
-  scores: Float32Array;
-  classes: Int32Array;
-  /** Prediction row each detection came from. */
-  rows: Int32Array;
-}
 
 export function yoloNms(a: YoloNmsArgs): YoloDetections {
   const { pred, count, layout, hasObjectness, numClasses } = a;

@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { nativeStatus } from '../../../bindings/native.js';
-import { backends } from '../../backends/status.js';
+import { initBackends } from '../../backends/registry.js';
+import { NO_ADAPTER_HELP } from '../../backends/webgpu/device.js';
 import { parseFlags, printJson, printTable, type Command } from '../command.js';
 
 export interface PackageReport {
@@ -52,12 +53,16 @@ const options = { json: { type: 'boolean' } } as const;
 
 export const doctorCommand: Command = {
   path: ['doctor'],
-  summary: 'List backends (js, cpu, cuda, webgpu) with why one is unavailable, and native dependencies',
+  summary: 'List backends (js, cpu, cuda, webgpu) with their device, why one is unavailable, and native dependencies',
   usage: 'maskbox doctor [--json]',
   async run(argv) {
     const { values } = parseFlags(() => parseArgs({ args: argv, options, allowPositionals: false }));
-    const list = backends();
-    const packages = [await probePackage('onnxruntime-node'), await probePackage('sharp')];
+    const list = await initBackends(); // acquires the GPU device, so webgpu reports its adapter
+    const packages = [
+      await probePackage('onnxruntime-node'),
+      await probePackage('sharp'),
+      await probePackage('webgpu'),
+    ];
     const native = nativeStatus();
     const report = {
       node: process.version,
@@ -73,8 +78,11 @@ export const doctorCommand: Command = {
     process.stdout.write(`maskbox doctor — node ${report.node}, ${report.platform}\n\n`);
     printTable(
       ['backend', 'available', 'reason'],
-      list.map((b) => [b.name, b.available ? 'yes' : 'no', b.reason]),
+      list.map((b) => [b.name, b.available ? (b.software ? 'yes (software)' : 'yes') : 'no', b.reason]),
     );
+    const gpu = list.find((b) => b.name === 'webgpu');
+    if (gpu && !gpu.available && !gpu.reason.includes('VK_DRIVER_FILES'))
+      process.stdout.write(`\nwebgpu: ${NO_ADAPTER_HELP}\n`);
     process.stdout.write('\n');
     printTable(
       ['package', 'version', 'loads'],

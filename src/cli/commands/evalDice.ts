@@ -1,5 +1,5 @@
 /** `maskbox eval dice`: the hand-bone competition's Dice between two submission CSVs, per class and mean. */
-import { diceFromCsv } from '../../ops/dice.js';
+import { diceFromCsv } from '../../ops/diceCsv.js';
 import { parseArgs } from 'node:util';
 import { numberFlag, parseFlags, printJson, printTable, requireFlag, type Command } from '../command.js';
 

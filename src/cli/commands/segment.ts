@@ -8,7 +8,8 @@ import { InvalidArgumentError } from '../../errors.js';
 import { readSubmissionRows, formatSubmissionCsv, SUBMISSION_HEADER } from '../../io/submissionCsv.js';
 import { Segmenter, type Segmentation } from '../../model/segmenter.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../model/session.js';
-import { countInputs, expandInputs } from '../../pipeline/inputs.js';
+import { parseShard, shardInputs, writeShardInfo } from '../../distributed/shard.js';
+import { countInputs } from '../../pipeline/inputs.js';
 import { JournaledFile } from '../../pipeline/journal.js';
 import { runBatch, type Sink } from '../../pipeline/runner.js';
 import { numberFlag, parseFlags, requireFlag, type Command } from '../command.js';
@@ -25,6 +26,7 @@ const options = {
   concurrency: { type: 'string' },
   prefetch: { type: 'string' },
   json: { type: 'boolean' },
+  shard: { type: 'string' },
 } as const;
 
 const HEADER = SUBMISSION_HEADER.join(',') + '\n';
@@ -65,7 +67,8 @@ export const segmentCommand: Command = {
     '    --out submission.csv [--input-size 512] [--provider cpu|cuda|webgpu] [--resume] [--json]\n' +
     '  Several --model: probabilities averaged (K-fold soft ensemble). --tta: horizontal-flip averaging.\n' +
     '  One row per image per class in class order (29 hand bones), RLE row-major 1-based; image_name = basename.\n' +
-    '  --resume continues an interrupted --out. Exit 1 if any image failed (the others are written).',
+    '  --resume continues an interrupted --out. Exit 1 if any image failed (the others are written).\n' +
+    '  --shard I/N: only the I-th of N contiguous blocks of the inputs (0-based); combine with maskbox merge.',
   async run(argv) {
     const { values: v, positionals } = parseFlags(() =>
       parseArgs({ args: argv, options, allowPositionals: true, strict: true }),
@@ -97,8 +100,10 @@ export const segmentCommand: Command = {
     try {
       const resume = v.resume ?? false;
       let masks = 0;
+      const shard = await shardInputs(positionals, parseShard(v.shard));
       const summary = await runBatch<Segmentation>({
-        inputs: expandInputs(positionals),
+        inputs: shard.inputs,
+        firstIndex: shard.firstIndex,
         processor: { process: (job) => seg.segment(job.image, { name: basename(job.input.name) }) },
         sinks: [await submissionSink(out, resume)],
         concurrency: numberFlag('concurrency', v.concurrency, 1),
@@ -107,7 +112,9 @@ export const segmentCommand: Command = {
         total: process.stderr.isTTY ? await countInputs(positionals) : undefined,
         onResult: (_job, r) => (masks += r.areas.filter((a) => a > 0).length),
       });
-      if (summary.total === 0) throw new InvalidArgumentError('inputs', `no images found in: ${positionals.join(' ')}`);
+      if (summary.total === 0 && !shard.info)
+        throw new InvalidArgumentError('inputs', `no images found in: ${positionals.join(' ')}`);
+      await writeShardInfo(out, shard.info);
       const info = { models: models.length, tta: v.tta ? 'flip' : 'off', provider: seg.provider };
       printSummary(summary, { 'non-empty masks': masks }, { submission: out }, info, v.json ?? false);
       return summary.failed > 0 ? 1 : 0;

@@ -3,7 +3,7 @@
 #   native/cuda/test/run.sh [fibers] [asan] [tsan]     (default: all three)
 #   fibers  g++ -O2, fiber schedules forward / reverse / random:1 / random:2, full sizes
 #   asan    fibers under AddressSanitizer + UBSan (-O1), forward + reverse schedules, small sizes
-#   tsan    one OS thread per CUDA thread under ThreadSanitizer, tiny sizes (<= 130 boxes, 70 rows, 1k pixels)
+#   tsan    one OS thread per CUDA thread under ThreadSanitizer, tiny sizes (<= 65 boxes, 40 rows, 1k pixels)
 # Each flavour also runs the deliberate bugs in child processes and fails unless all are caught.
 # Output binaries go to build/emu-test/. Exit status: non-zero if any flavour fails.
 set -euo pipefail

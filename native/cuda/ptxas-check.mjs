@@ -88,10 +88,10 @@ for (const { file, code, text } of results.sort((a, b) => a.file.localeCompare(b
 const names = demangle(rows.map((r) => r.mangled));
 rows.forEach((r, i) => (r.name = names[i].replaceAll('(anonymous namespace)::', '').replace(/\(.*$/, '').replace(/^.*::/, '')));
 const pad = (s, n) => String(s).padEnd(n);
-console.log(`${pad('kernel', 22)}${pad('file', 14)}${pad('arch', 7)}${pad('regs', 6)}${pad('smem', 8)}${pad('dyn.max', 9)}${pad('stack', 7)}spills`);
+console.log(`${pad('kernel', 22)}${pad('file', 16)}${pad('arch', 7)}${pad('regs', 6)}${pad('smem', 8)}${pad('dyn.max', 9)}${pad('stack', 7)}spills`);
 for (const r of rows) {
   const dyn = DYNAMIC_SMEM[r.name] ?? 0;
-  console.log(`${pad(r.name, 22)}${pad(r.file, 14)}${pad(r.arch, 7)}${pad(r.regs, 6)}${pad(r.smem, 8)}${pad(dyn, 9)}${pad(r.stack, 7)}${r.spillStores}/${r.spillLoads}`);
+  console.log(`${pad(r.name, 22)}${pad(r.file, 16)}${pad(r.arch, 7)}${pad(r.regs, 6)}${pad(r.smem, 8)}${pad(dyn, 9)}${pad(r.stack, 7)}${r.spillStores}/${r.spillLoads}`);
   if (r.spillStores || r.spillLoads) problems.push(`${r.name} (${r.arch}) spills ${r.spillStores} bytes stored / ${r.spillLoads} loaded`);
   if (r.smem + dyn > SMEM_LIMIT) problems.push(`${r.name} (${r.arch}) needs ${r.smem} + ${dyn} bytes of shared memory > ${SMEM_LIMIT}`);
 }

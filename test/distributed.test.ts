@@ -289,6 +289,9 @@ if (!HAS_REDIS && !IN_CI) {
       const c = await cli(['status', '--queue', redis.url, '--run', 'poison']);
       expect(c.code).toBe(1);
       expect(c.stderr).toMatch(/1 image\(s\) failed:[\s\S]*corrupt\.png/);
+      const j = await cli(['status', '--queue', redis.url, '--run', 'poison', '--watch', '--json']);
+      expect(j.code).toBe(1);
+      expect(JSON.parse(j.stdout)).toMatchObject({ state: 'done', total: 21, done: 20, failed: 1, waiting: 0 });
       await Promise.all(ws.map((w) => w.stop()));
     }, 240_000);
 

@@ -426,6 +426,36 @@ if (!HAS_REDIS && !IN_CI) {
       expect(name.code).toBe(2);
       expect(name.stderr).toMatch(/--run/);
       expect(existsSync(join(dir, 'never'))).toBe(false);
+      // The local commands' output checks: an input is never an output; an existing file needs --overwrite.
+      const gt = join(images, '..', 'annotations.json');
+      const onInput = await cli([
+        'submit',
+        'detect',
+        images,
+        '--queue',
+        redis.url,
+        '--run',
+        'y',
+        '--coco-gt',
+        gt,
+        '--out',
+        gt,
+      ]);
+      expect(onInput.code).toBe(2);
+      expect(onInput.stderr).toMatch(/refusing to overwrite an input/);
+      const same = await cli([
+        'submit',
+        'baseline',
+        images,
+        '--queue',
+        redis.url,
+        '--run',
+        'z',
+        '--out',
+        join(dir, 'local-detect.csv'),
+      ]);
+      expect(same.code).toBe(2);
+      expect(same.stderr).toMatch(/already exists and this run did not create it: pass --overwrite/);
 
       const st = await cli(['status', '--queue', redis.url, '--run', 'nosuchrun']);
       expect(st.code).toBe(1);

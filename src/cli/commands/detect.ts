@@ -25,6 +25,7 @@ const options = {
   tile: { type: 'string' },
   overlap: { type: 'string' },
   'full-frame': { type: 'boolean' },
+  'flip-tta': { type: 'boolean' },
 } as const;
 
 /** `maskbox detect <inputs...>`. */
@@ -41,6 +42,7 @@ export const detectCommand: Command = {
     '  --layout yolov5|yolov6|yolov8|end2end  the output layout when it cannot be inferred (default: inferred)\n' +
     '  --tile PX|auto|0         sliced inference: tiles of PX image pixels (auto: from the model input and the\n' +
     '                           frame size), boxes merged across seams; --overlap 0.2; --full-frame adds a whole-frame pass\n' +
+    '  --flip-tta               also detect on the mirrored image and fuse both (weighted boxes fusion)\n' +
     OUTPUT_USAGE,
   async run(argv) {
     const { values: v, positionals } = parseFlags(() =>
@@ -53,7 +55,12 @@ export const detectCommand: Command = {
     const layout = v.layout === undefined ? undefined : checkOneOf('layout', v.layout, DETECTOR_LAYOUTS);
     const tile: number | 'auto' | undefined =
       v.tile === undefined || v.tile === 'auto' ? v.tile : numberFlag('tile', v.tile);
-    const tiling = { tile, overlap: numberFlag('overlap', v.overlap, 0.2), fullFrame: v['full-frame'] ?? false };
+    const tiling = {
+      tile,
+      overlap: numberFlag('overlap', v.overlap, 0.2),
+      fullFrame: v['full-frame'] ?? false,
+      flipTta: v['flip-tta'] ?? false,
+    };
     checkTileOptions(tiling);
     const provider = (v.provider ?? 'cpu') as ExecutionProvider;
     if (!EXECUTION_PROVIDERS.includes(provider)) {
@@ -84,6 +91,7 @@ export const detectCommand: Command = {
           provider: detector.provider,
           layout: detector.layout,
           ...(tile !== undefined ? { tile, overlap: tiling.overlap, 'full frame': String(tiling.fullFrame) } : {}),
+          ...(tiling.flipTta ? { 'flip tta': 'true' } : {}),
         },
       });
     } finally {

@@ -248,7 +248,7 @@ async function evalSet(s: SetSpec, setIndex: number, det: Detector) {
     acc.base.pairs += rb.pairs;
     acc.base.recalled += rb.recalled;
     acc.base.merged += rb.merged;
-    acc.base.split += fragmented(g, boxCentres(b.boxes, 0.5));
+    acc.base.split += fragmented(g, boxCentres(b.boxes));
   }
   const coco = async (res: object[], label: string) =>
     (await cocoEval(gt, parseCocoResults(res, gt, label), { maxDets: MAX_DETS, summary: 'largest' })).stats;

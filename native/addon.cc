@@ -26,7 +26,8 @@
   X(baseline, JsBaseline)       \
   X(softNms, JsSoftNms)         \
   X(nmm, JsNmm)                 \
-  X(wbf, JsWbf)
+  X(wbf, JsWbf)                 \
+  X(maskIou, JsMaskIou)
 
 namespace maskbox::cpu {
 #define MASKBOX_DECLARE(name, fn) Napi::Value fn(const Napi::CallbackInfo& info);

@@ -16,6 +16,18 @@ export { type BoxTransform } from './ops/scaleBoxes.js';
 // Scoring
 export { cocoEval, type CocoEvalOptions, type CocoEvalResult } from './ops/cocoEval.js';
 export {
+  maskIou,
+  maskMerge,
+  maskArea,
+  maskToBbox,
+  maskFrPoly,
+  maskFrBbox,
+  maskEncode,
+  maskDecode,
+  type MaskRle,
+  type MaskIouResult,
+} from './ops/cocoMask.js';
+export {
   COCO_STAT_NAMES,
   formatCocoSummary,
   cocoPerClass,

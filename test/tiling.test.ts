@@ -6,7 +6,16 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/index.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { Detector } from '../src/model/detector.js';
-import { autoTile, checkTileOptions, cropImage, mergeBoxSets, offsetBoxes, tileGrid } from '../src/model/tiling.js';
+import {
+  autoTile,
+  checkTileOptions,
+  cropImage,
+  flipImage,
+  mergeBoxSets,
+  offsetBoxes,
+  tileGrid,
+  unflipBoxes,
+} from '../src/model/tiling.js';
 import { defaultModelPath } from '../src/pipeline/defaultModel.js';
 import { resolveCdvParams, simulateCdv } from '../src/sim/cdv.js';
 
@@ -35,7 +44,13 @@ describe('tiling geometry', () => {
     expect(autoTile(640, 480, 640)).toBe(0);
     expect(autoTile(1700, 1700, 640)).toBe(0);
     expect(autoTile(2048, 2048, 640)).toBe(1440);
-    expect(checkTileOptions({})).toEqual({ tile: 0, overlap: 0.2, fullFrame: false, mergeThreshold: 0.5 });
+    expect(checkTileOptions({})).toEqual({
+      tile: 0,
+      overlap: 0.2,
+      fullFrame: false,
+      mergeThreshold: 0.5,
+      flipTta: false,
+    });
     expect(() => checkTileOptions({ tile: 16 })).toThrow(InvalidArgumentError);
     expect(() => checkTileOptions({ overlap: 0.95 })).toThrow(/overlap/);
   });
@@ -47,6 +62,9 @@ describe('tiling geometry', () => {
     expect(() => cropImage({ data, width: 5, height: 4, channels: 2 }, { x: 3, y: 0, width: 3, height: 1 })).toThrow(
       /outside/,
     );
+    const f = flipImage({ data: Uint8Array.from([1, 2, 3, 4, 5, 6]), width: 3, height: 2, channels: 1 });
+    expect(Array.from(f.data)).toEqual([3, 2, 1, 6, 5, 4]);
+    expect(Array.from(unflipBoxes(Float32Array.from([0, 1, 1, 2]), 3))).toEqual([2, 1, 3, 2]);
     expect(Array.from(offsetBoxes(Float32Array.from([1, 2, 3, 4]), { x: 10, y: 20, width: 5, height: 5 }))).toEqual([
       11, 22, 13, 24,
     ]);
@@ -135,6 +153,30 @@ describeModel('sliced inference with the bundled detector', () => {
     expect(batch[0]!.tiles).toBe(4);
   }, 120_000);
 
+  it('flip test-time augmentation fuses the frame and its mirror image', async () => {
+    const sim = simulateCdv(resolveCdvParams({ width: 1024, height: 768, density: [40, 40] }), 12, 0);
+    const image = { data: Uint8Array.from(sim.pixels, (v) => Math.round(v)), width: 1024, height: 768, channels: 1 };
+    const plain = await det.detect(image);
+    const tta = await det.detect(image, { flipTta: true });
+    expect(plain.scores.length).toBeGreaterThan(5);
+    // most boxes of one pass have a partner in the fused set
+    let matched = 0;
+    for (let i = 0; i < plain.scores.length; i++) {
+      let best = 0;
+      for (let j = 0; j < tta.scores.length; j++)
+        best = Math.max(best, iou(plain.boxes.subarray(4 * i, 4 * i + 4), tta.boxes.subarray(4 * j, 4 * j + 4)));
+      if (best >= 0.7) matched++;
+    }
+    expect(matched / plain.scores.length).toBeGreaterThan(0.8);
+    for (let i = 0; i < tta.boxes.length; i += 4) {
+      expect(tta.boxes[i]!).toBeGreaterThanOrEqual(0);
+      expect(tta.boxes[i + 2]!).toBeLessThanOrEqual(1024);
+    }
+    for (let i = 1; i < tta.scores.length; i++) expect(tta.scores[i]!).toBeLessThanOrEqual(tta.scores[i - 1]!);
+    const [batched] = await det.detectBatch([image], { flipTta: true });
+    expect(Array.from(batched!.boxes)).toEqual(Array.from(tta.boxes));
+  }, 120_000);
+
   it('maskbox detect --tile --overlap --full-frame', async () => {
     const d = mkdtempSync(join(tmpdir(), 'maskbox-tiling-'));
     const sim = simulateCdv(resolveCdvParams({ width: 320, height: 256, density: [300, 300] }), 5, 0);
@@ -154,6 +196,7 @@ describeModel('sliced inference with the bundled detector', () => {
         '--overlap',
         '0.25',
         '--full-frame',
+        '--flip-tta',
         '--out',
         join(d, 'r.csv'),
         '--json',
@@ -163,7 +206,13 @@ describeModel('sliced inference with the bundled detector', () => {
       spy.mockRestore();
     }
     expect(code).toBe(0);
-    expect(JSON.parse(out[0]!)).toMatchObject({ images: 1, tile: 160, overlap: 0.25, 'full frame': 'true' });
+    expect(JSON.parse(out[0]!)).toMatchObject({
+      images: 1,
+      tile: 160,
+      overlap: 0.25,
+      'full frame': 'true',
+      'flip tta': 'true',
+    });
     expect(readFileSync(join(d, 'r.csv'), 'utf8')).toMatch(/^image,x_center/);
     expect(bad).toBe(2);
   }, 120_000);

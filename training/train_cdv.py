@@ -40,7 +40,17 @@ DATASETS = [
     ("train_wide", "wide", 101, 107),
     ("val_lab", "lab", 9001, 30),
     ("val_wide", "wide", 9002, 20),
+    # issue 15: the widened training mix, and the held-out judges (never trained on: `train` refuses eval_*)
+    ("train_v2", "train", 303, 240),
+    ("eval_lab", "eval-lab", 9101, 10),
+    ("eval_dense", "eval-dense", 9102, 10),
+    ("eval_smalldim", "eval-smalldim", 9103, 10),
 ]
+HELD_OUT_PREFIX = "eval_"
+DEFAULT_MIX = "train_lab,train_wide"  # the shipped model's mix (35 % / 65 %, see make_batch)
+# Model pixels per image pixel of sliced inference: tiles of 640 * 2.25 = 1440 px (src/model/tiling.ts
+# AUTO_TILE_SCALE), letterboxed to 640.
+TILE_SCALE = 1 / 2.25
 
 
 def cli_command():
@@ -51,7 +61,10 @@ def cli_command():
 
 
 def cmd_gen(a):
+    only = set(a.sets.split(",")) if a.sets else None
     for name, preset, seed, n in DATASETS:
+        if only is not None and name not in only:
+            continue
         out = os.path.join(a.data, name)
         if os.path.exists(os.path.join(out, "annotations.json")):
             print("exists:", out)
@@ -98,30 +111,56 @@ class Pool:
             self.names.append(stem)
 
     def get(self, stem):
+        """(pixels, boxes): pixels uint8 [1, H, W] for grey images, [3, H, W] for colour-mapped ones
+        (the model sees RGB at inference: a red or green map must not be trained as dim grey)."""
         ip, lp, cached = self.items[stem]
         if cached is None:
-            im = Image.open(ip).convert("L")
-            arr = torch.from_numpy(np.asarray(im, dtype=np.uint8).copy())
-            cached = (arr, read_labels(lp, arr.shape[1], arr.shape[0]))
+            rgb = np.asarray(Image.open(ip).convert("RGB"), dtype=np.uint8)
+            grey = (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
+            arr = torch.from_numpy(rgb[None, ..., 0].copy() if grey else np.ascontiguousarray(rgb.transpose(2, 0, 1)))
+            cached = (arr, read_labels(lp, arr.shape[2], arr.shape[1]))
             self.items[stem] = (ip, lp, cached)
         return cached
 
+    def pairs(self, stem):
+        """Touching pairs of an image (box gap <= 2 px, as the simulator's `touching`): centres for
+        hard-example crops."""
+        _, boxes = self.get(stem)
+        key = ("pairs", stem)
+        if key not in self.items:
+            out = []
+            for i in range(len(boxes)):
+                for j in range(i + 1, len(boxes)):
+                    a, b = boxes[i], boxes[j]
+                    gx = max(a[0], b[0]) - min(a[2], b[2])
+                    gy = max(a[1], b[1]) - min(a[3], b[3])
+                    if max(gx, gy) <= 2:
+                        out.append(((a[0] + a[2] + b[0] + b[2]) / 4, (a[1] + a[3] + b[1] + b[3]) / 4))
+            self.items[key] = out
+        return self.items[key]
 
-def sample_crop(img, boxes, scale, C, rng):
-    """A CxC training crop at `scale` (model pixels per image pixel), resized bilinearly like the
-    inference letterbox (no antialias, half-pixel centres); outside the image is 114."""
-    H, W = img.shape
+
+def sample_crop(img, boxes, scale, C, rng, centre=None):
+    """A [3, C, C] training crop at `scale` (model pixels per image pixel), resized bilinearly like the
+    inference letterbox (no antialias, half-pixel centres); outside the image is 114. `centre`
+    (x, y): crop around that point (hard examples), jittered by a quarter of the crop."""
+    _, H, W = img.shape
     R = max(8, int(round(C / scale)))
-    x0 = rng.randint(int(-0.1 * R), max(int(-0.1 * R), W - int(0.9 * R)))
-    y0 = rng.randint(int(-0.1 * R), max(int(-0.1 * R), H - int(0.9 * R)))
-    region = torch.full((R, R), 114, dtype=torch.uint8)
+    if centre is not None:
+        x0 = int(centre[0] - R / 2 + rng.uniform(-0.25, 0.25) * R)
+        y0 = int(centre[1] - R / 2 + rng.uniform(-0.25, 0.25) * R)
+    else:
+        x0 = rng.randint(int(-0.1 * R), max(int(-0.1 * R), W - int(0.9 * R)))
+        y0 = rng.randint(int(-0.1 * R), max(int(-0.1 * R), H - int(0.9 * R)))
+    region = torch.full((img.shape[0], R, R), 114, dtype=torch.uint8)
     sx0, sy0 = max(0, x0), max(0, y0)
     sx1, sy1 = min(W, x0 + R), min(H, y0 + R)
     if sx1 > sx0 and sy1 > sy0:
-        region[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = img[sy0:sy1, sx0:sx1]
-    x = region[None, None].float()
+        region[:, sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = img[:, sy0:sy1, sx0:sx1]
+    x = region[None].float()
     anti = rng.random() < 0.15
-    x = F.interpolate(x, size=(C, C), mode="bilinear", align_corners=False, antialias=anti)[0, 0]
+    x = F.interpolate(x, size=(C, C), mode="bilinear", align_corners=False, antialias=anti)[0]
+    x = x.expand(3, C, C) if x.shape[0] == 1 else x
     k = C / R
     b = (boxes - np.array([x0, y0, x0, y0], dtype=np.float32)) * k
     if len(b):
@@ -132,15 +171,15 @@ def sample_crop(img, boxes, scale, C, rng):
 
 
 def augment(x, b, C, rng):
-    """Flips, transpose and intensity changes on a [C,C] crop in 0..255; boxes follow."""
+    """Flips, transpose and intensity changes on a [3,C,C] crop in 0..255; boxes follow."""
     if rng.random() < 0.5:
-        x = x.flip(1)
+        x = x.flip(2)
         b = b.copy(); b[:, [0, 2]] = C - b[:, [2, 0]]
     if rng.random() < 0.5:
-        x = x.flip(0)
+        x = x.flip(1)
         b = b.copy(); b[:, [1, 3]] = C - b[:, [3, 1]]
     if rng.random() < 0.5:
-        x = x.t()
+        x = x.transpose(1, 2)
         b = b[:, [1, 0, 3, 2]].copy()
     x = x / 255.0
     if rng.random() < 0.5:
@@ -150,7 +189,7 @@ def augment(x, b, C, rng):
         x = x + torch.randn_like(x) * rng.uniform(0, 0.04)
     x = x.clamp(0, 1)
     gains = torch.tensor([rng.uniform(0.9, 1.1) for _ in range(3)])
-    x3 = (x[None] * gains[:, None, None]).clamp(0, 1)
+    x3 = (x * gains[:, None, None]).clamp(0, 1)
     return x3, b
 
 
@@ -192,7 +231,17 @@ def build_targets(b, C):
     return [(h, r, w) for h, r, w, _ in out]
 
 
-def pick_scale(rng, lab):
+def pick_scale(rng, lab, mode="letterbox"):
+    """Model pixels per image pixel of a crop. `letterbox` (the shipped model): around the full-frame
+    letterbox scale. `tile` (issue 15): mostly around sliced inference's scale (tiles of 1440 px), a
+    fifth at the letterbox scale (the optional full-frame pass), a tenth zoomed in."""
+    if mode == "tile":
+        u = rng.random()
+        if u < 0.2:
+            return LAB_SCALE * math.exp(rng.uniform(-0.15, 0.15))
+        if u < 0.3:
+            return TILE_SCALE * math.exp(rng.uniform(math.log(1.4), math.log(3)))
+        return TILE_SCALE * math.exp(rng.uniform(math.log(0.7), math.log(1.4)))
     if lab and rng.random() < 0.5:
         return LAB_SCALE * math.exp(rng.uniform(-0.1, 0.1))
     if rng.random() < 0.12:
@@ -200,13 +249,25 @@ def pick_scale(rng, lab):
     return LAB_SCALE * math.exp(rng.uniform(math.log(0.6), math.log(1.6)))
 
 
-def make_batch(pools, B, C, rng):
+def make_batch(pools, B, C, rng, mix=None, scale_mode="letterbox", pair_crops=0.0):
+    """`mix`: weight per pool (default: the shipped model's 35 % first pool, else the second).
+    `pair_crops`: probability of centring a crop on a touching pair (hard-example mining)."""
     xs, targets = [], []
     for _ in range(B):
-        lab = rng.random() < 0.35 or not pools[1].names
-        pool = pools[0] if lab else pools[1]
-        img, boxes = pool.get(rng.choice(pool.names))
-        x, b = sample_crop(img, boxes, pick_scale(rng, lab), C, rng)
+        if mix is None:
+            lab = rng.random() < 0.35 or not pools[1].names
+            pool = pools[0] if lab else pools[1]
+        else:
+            ready = [(p, w) for p, w in zip(pools, mix) if p.names]
+            pool = rng.choices([p for p, _ in ready], weights=[w for _, w in ready])[0]
+            lab = pool is pools[0]
+        stem = rng.choice(pool.names)
+        img, boxes = pool.get(stem)
+        centre = None
+        if pair_crops > 0 and rng.random() < pair_crops:
+            pairs = pool.pairs(stem)
+            centre = rng.choice(pairs) if pairs else None
+        x, b = sample_crop(img, boxes, pick_scale(rng, lab, scale_mode), C, rng, centre)
         x, b = augment(x, b, C, rng)
         xs.append(x)
         targets.append(build_targets(b, C))
@@ -243,7 +304,15 @@ def cmd_train(a):
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
     os.makedirs(a.run, exist_ok=True)
-    pools = [Pool(os.path.join(a.data, "train_lab")), Pool(os.path.join(a.data, "train_wide"))]
+    names, mix = [], []
+    for part in a.mix.split(","):
+        name, _, w = part.partition(":")
+        if name.startswith(HELD_OUT_PREFIX):
+            sys.exit(f"refusing to train on held-out set {name} (eval_* sets judge the model; see training/README.md)")
+        names.append(name)
+        mix.append(float(w or 1))
+    pools = [Pool(os.path.join(a.data, n)) for n in names]
+    mix = None if a.mix == DEFAULT_MIX else mix
     while True:
         for p in pools:
             p.rescan()
@@ -254,8 +323,15 @@ def cmd_train(a):
     model = CdvNet(a.width)
     ema = CdvNet(a.width)
     start_it, elapsed0 = 0, 0.0
-    if a.resume and os.path.exists(os.path.join(a.run, "last.pt")):
-        ck = torch.load(os.path.join(a.run, "last.pt"))
+    ck = None
+    if a.resume:
+        # this machine's run folder first; else the committed checkpoint (a new session's /tmp is empty)
+        for path in [os.path.join(a.run, "last.pt"), a.checkpoint]:
+            if path and os.path.exists(path):
+                ck = load_checkpoint(path)
+                print(f"resuming from {path}: iteration {ck['iter']}, {ck['elapsed'] / 60:.1f} min", flush=True)
+                break
+    if ck is not None:
         model.load_state_dict(ck["model"])
         ema.load_state_dict(ck["ema"])
         start_it, elapsed0 = ck["iter"], ck["elapsed"]
@@ -264,7 +340,7 @@ def cmd_train(a):
     for q in ema.parameters():
         q.requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
-    if a.resume and os.path.exists(os.path.join(a.run, "last.pt")):
+    if ck is not None:
         opt.load_state_dict(ck["opt"])
     nparams = sum(q.numel() for q in model.parameters())
     print(f"params {nparams} ({nparams * 4 / 1e6:.2f} MB fp32); threads {a.threads}; budget {a.minutes} min", flush=True)
@@ -286,7 +362,7 @@ def cmd_train(a):
             for p in pools:
                 p.rescan()
         model.train()
-        X, T = make_batch(pools, a.batch, a.crop, rng)
+        X, T = make_batch(pools, a.batch, a.crop, rng, mix, a.scale_mode, a.pair_crops)
         lcls, lreg = loss_fn(model.raw(X), T)
         loss = lcls + a.reg_weight * lreg
         opt.zero_grad()
@@ -309,21 +385,56 @@ def cmd_train(a):
             log.write(msg + "\n")
             log.flush()
         if time.time() - last_save > 120:
-            save(a.run, model, ema, opt, it, time.time() - t0)
+            save(a.run, model, ema, opt, it, time.time() - t0, a.checkpoint)
             last_save = time.time()
-    save(a.run, model, ema, opt, it, time.time() - t0)
+        if a.max_iters and it - start_it >= a.max_iters:
+            break
+    save(a.run, model, ema, opt, it, time.time() - t0, a.checkpoint)
     print(f"done: {it} iterations in {(time.time() - t0) / 60:.1f} min", flush=True)
 
 
-def save(run, model, ema, opt, it, elapsed):
-    tmp = os.path.join(run, "last.pt.tmp")
-    torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "iter": it,
-                "elapsed": elapsed, "width": model.p3[0].a[0].in_channels}, tmp)
-    os.replace(tmp, os.path.join(run, "last.pt"))
+def _half(obj):
+    """float32 tensors -> float16 (a checkpoint small enough to commit); other values unchanged."""
+    if torch.is_tensor(obj):
+        return obj.half() if obj.dtype == torch.float32 else obj
+    if isinstance(obj, dict):
+        return {k: _half(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_half(v) for v in obj)
+    return obj
 
 
-def load_ema(run):
-    ck = torch.load(os.path.join(run, "last.pt"))
+def _float(obj):
+    if torch.is_tensor(obj):
+        return obj.float() if obj.dtype == torch.float16 else obj
+    if isinstance(obj, dict):
+        return {k: _float(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_float(v) for v in obj)
+    return obj
+
+
+def save(run, model, ema, opt, it, elapsed, checkpoint=None):
+    """run/last.pt (float32), and with `checkpoint` a float16 copy of the same state (model, EMA,
+    AdamW moments, iteration, elapsed time) meant to be committed, so the next session resumes."""
+    state = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "iter": it,
+             "elapsed": elapsed, "width": model.p3[0].a[0].in_channels}
+    for path, value in [(os.path.join(run, "last.pt"), state), (checkpoint, _half(state))]:
+        if not path:
+            continue
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        tmp = path + ".tmp"
+        torch.save(value, tmp)
+        os.replace(tmp, path)
+
+
+def load_checkpoint(path):
+    return _float(torch.load(path))
+
+
+def load_ema(run, checkpoint=None):
+    path = os.path.join(run, "last.pt")
+    ck = load_checkpoint(path if os.path.exists(path) or not checkpoint else checkpoint)
     m = CdvNet(ck["width"])
     m.load_state_dict(ck["ema"])
     m.eval()
@@ -439,7 +550,7 @@ def cmd_evalres(a):
 
 
 def cmd_export(a):
-    model, ck = load_ema(a.run)
+    model, ck = load_ema(a.run, a.checkpoint)
     x = torch.zeros(1, 3, INPUT, INPUT)
     os.makedirs(os.path.dirname(os.path.abspath(a.onnx)), exist_ok=True)
     torch.onnx.export(model, x, a.onnx, opset_version=17, input_names=["images"], output_names=["outputs"],
@@ -466,6 +577,7 @@ def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("gen"); g.add_argument("--data", default="/tmp/cdvdata")
+    g.add_argument("--sets", default=None, help="comma list of DATASETS names (default all)")
     t = sub.add_parser("train")
     t.add_argument("--data", default="/tmp/cdvdata"); t.add_argument("--run", default="/tmp/cdvrun")
     t.add_argument("--minutes", type=float, default=30); t.add_argument("--threads", type=int, default=2)
@@ -474,12 +586,18 @@ def main():
     t.add_argument("--reg-weight", type=float, default=1.0); t.add_argument("--seed", type=int, default=0)
     t.add_argument("--resume", action="store_true")
     t.add_argument("--ema-decay", type=float, default=0.998)  # 0.995 for the short fine-tune
+    t.add_argument("--mix", default=DEFAULT_MIX, help="pools and weights, e.g. train_lab:0.2,train_wide:0.3,train_v2:0.5")
+    t.add_argument("--scale-mode", choices=["letterbox", "tile"], default="letterbox")
+    t.add_argument("--pair-crops", type=float, default=0.0, help="probability of a crop centred on a touching pair")
+    t.add_argument("--checkpoint", default=None, help="also write a float16 checkpoint here (commit it; --resume reads it)")
+    t.add_argument("--max-iters", type=int, default=0, help="stop after this many iterations (0: time budget only)")
     e = sub.add_parser("eval")
     e.add_argument("--data", default="/tmp/cdvdata"); e.add_argument("--run", default="/tmp/cdvrun")
     e.add_argument("--sets", default="val_lab,val_wide"); e.add_argument("--threads", type=int, default=2)
     e.add_argument("--limit", type=int, default=None)
     x = sub.add_parser("export")
     x.add_argument("--run", default="/tmp/cdvrun"); x.add_argument("--onnx", default=os.path.join(REPO, "models", "cdv-yolov6-tiny.onnx"))
+    x.add_argument("--checkpoint", default=None, help="export from this checkpoint when the run folder has none")
     r = sub.add_parser("evalres")
     r.add_argument("--data", required=True); r.add_argument("--results", required=True)
     a = ap.parse_args()

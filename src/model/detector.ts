@@ -35,12 +35,15 @@ import {
   autoTile,
   checkTileOptions,
   cropImage,
+  flipImage,
   mergeBoxSets,
   offsetBoxes,
   tileGrid,
   type BoxSet,
   type TileOptions,
+  unflipBoxes,
 } from './tiling.js';
+import { weightedBoxesFusion } from '../ops/wbf.js';
 import {
   createSession,
   formatShape,
@@ -227,6 +230,7 @@ export class Detector {
    */
   async detect(image: DetectorImage, options: DetectorDetectOptions = {}): Promise<Detections> {
     const t = checkTileOptions(options);
+    if (t.flipTta) return this.detectFlipTta(image, options);
     if (t.tile !== 0) {
       checkRawImage('image', image);
       const side = t.tile === 'auto' ? autoTile(image.width, image.height, Math.max(...this.inputSize)) : t.tile;
@@ -234,6 +238,41 @@ export class Detector {
     }
     const [r] = await this.run([image], options, 'image');
     return r!;
+  }
+
+  /**
+   * Flip test-time augmentation: the frame and its mirror image (each with the same tiling options),
+   * fused by weighted boxes fusion (IoU 0.55, equal weights, per class), at most
+   * `maxDetections`, by fused score.
+   */
+  private async detectFlipTta(image: DetectorImage, options: DetectorDetectOptions): Promise<Detections> {
+    checkRawImage('image', image);
+    const opts = checkDetectOptions(options);
+    const plain = { ...options, flipTta: false };
+    const a = await this.detect(image, plain);
+    const b = await this.detect(flipImage(image), plain);
+    const t0 = performance.now();
+    const fused = await weightedBoxesFusion(
+      [
+        { boxes: a.boxes, scores: a.scores, classes: a.classes },
+        { boxes: unflipBoxes(b.boxes, image.width), scores: b.scores, classes: b.classes },
+      ],
+      { iouThreshold: 0.55, backend: this.options.backend },
+    );
+    const k = Math.min(fused.scores.length, opts.maxDetections);
+    const sum = (key: keyof DetectTimings) => a.timings[key] + b.timings[key];
+    return {
+      boxes: fused.boxes.slice(0, 4 * k),
+      scores: fused.scores.slice(0, k),
+      classes: fused.classes.slice(0, k),
+      timings: {
+        preprocess: sum('preprocess'),
+        infer: sum('infer'),
+        postprocess: sum('postprocess') + performance.now() - t0,
+      },
+      provider: this.provider,
+      ...(a.tiles !== undefined ? { tiles: a.tiles, fullFrame: a.fullFrame } : {}),
+    };
   }
 
   /**
@@ -295,7 +334,8 @@ export class Detector {
    */
   async detectBatch(images: readonly DetectorImage[], options: DetectorDetectOptions = {}): Promise<Detections[]> {
     if (!Array.isArray(images)) invalid('images', 'an array of images', images);
-    if (checkTileOptions(options).tile !== 0) {
+    const t = checkTileOptions(options);
+    if (t.tile !== 0 || t.flipTta) {
       const out: Detections[] = [];
       for (const im of images) out.push(await this.detect(im, options));
       return out;

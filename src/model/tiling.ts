@@ -25,6 +25,11 @@ export interface TileOptions {
   fullFrame?: boolean;
   /** Merge boxes whose intersection over the smaller box is `> mergeThreshold`. Default 0.5 (SAHI's). */
   mergeThreshold?: number;
+  /**
+   * Test-time augmentation: also detect on the left-right mirrored frame and fuse both passes with
+   * weighted boxes fusion (IoU 0.55, equal weights). Default false.
+   */
+  flipTta?: boolean;
 }
 
 /** A tile: its top-left corner and size in image pixels. */
@@ -41,6 +46,7 @@ export interface CheckedTileOptions {
   overlap: number;
   fullFrame: boolean;
   mergeThreshold: number;
+  flipTta: boolean;
 }
 
 /**
@@ -60,7 +66,8 @@ export function checkTileOptions(o: TileOptions): CheckedTileOptions {
   const overlap = checkRange('overlap', o.overlap ?? 0.2, 0, 0.9);
   if (o.fullFrame !== undefined && typeof o.fullFrame !== 'boolean') invalid('fullFrame', 'a boolean', o.fullFrame);
   const mergeThreshold = checkRange('mergeThreshold', o.mergeThreshold ?? 0.5, 0, 1);
-  return { tile, overlap, fullFrame: o.fullFrame ?? false, mergeThreshold };
+  if (o.flipTta !== undefined && typeof o.flipTta !== 'boolean') invalid('flipTta', 'a boolean', o.flipTta);
+  return { tile, overlap, fullFrame: o.fullFrame ?? false, mergeThreshold, flipTta: o.flipTta ?? false };
 }
 
 /**
@@ -168,4 +175,30 @@ export async function mergeBoxSets(
     backend: opts.backend,
   });
   return { boxes: r.boxes, scores: r.scores, classes: Int32Array.from(r.indices, (i) => classes[i]!) };
+}
+
+/** The image mirrored left-right (HWC). */
+export function flipImage(image: ModelImage): ModelImage {
+  const { width, height, channels } = image;
+  const Ctor = image.data instanceof Uint16Array ? Uint16Array : Uint8Array;
+  const out = new Ctor(image.data.length);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const s = (y * width + x) * channels,
+        d = (y * width + (width - 1 - x)) * channels;
+      for (let c = 0; c < channels; c++) out[d + c] = image.data[s + c]!;
+    }
+  return { data: out, width, height, channels };
+}
+
+/** Boxes found on the mirrored frame, mapped back: `x1' = width - x2`, `x2' = width - x1`. */
+export function unflipBoxes(boxes: Float32Array, width: number): Float32Array {
+  const out = new Float32Array(boxes.length);
+  for (let i = 0; i < boxes.length; i += 4) {
+    out[i] = width - boxes[i + 2]!;
+    out[i + 1] = boxes[i + 1]!;
+    out[i + 2] = width - boxes[i]!;
+    out[i + 3] = boxes[i + 3]!;
+  }
+  return out;
 }

@@ -49,6 +49,7 @@ export interface NativeOpTable {
   softNms: { args: OpArgs<'softNms'>; result: OpResult<'softNms'> };
   nmm: { args: OpArgs<'nmm'>; result: OpResult<'nmm'> };
   wbf: { args: OpArgs<'wbf'>; result: OpResult<'wbf'> };
+  maskIou: { args: OpArgs<'maskIou'> & { out: Float64Array }; result: void };
   /** Reads every byte once on the native pool (the benchmarks' stream-read floor). */
   readFloor: { args: { mask: Uint8Array }; result: number };
   /** The COCO results-file tokenizer (src/io/cocoJsonNative.ts). */
@@ -72,10 +73,11 @@ const NATIVE_OPS: Record<NativeOpName, true> = {
   cocoEval: true,
   dbscan: true,
   baseline: true,
-  readFloor: true,
   softNms: true,
   nmm: true,
   wbf: true,
+  readFloor: true,
+  maskIou: true,
   parseCocoResults: true,
 };
 /** Every function the native addon exports besides `info()`. */

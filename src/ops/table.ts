@@ -22,6 +22,7 @@ import type { LogitsToRleArgs, LogitsToRleOutput } from './logitsToRle.js';
 import type { SoftNmsArgs, SoftNmsOutput } from './softNms.js';
 import type { NmmArgs, NmmOutput } from './nmm.js';
 import type { WbfArgs, WbfOutput } from './wbf.js';
+import type { MaskIouArgs } from './maskIou.js';
 
 /**
  * Each op's kernel arguments (validated and normalised by `src/ops/<op>.ts`) and kernel result.
@@ -46,6 +47,7 @@ export interface OpTable {
   softNms: { args: SoftNmsArgs; result: SoftNmsOutput };
   nmm: { args: NmmArgs; result: NmmOutput };
   wbf: { args: WbfArgs; result: WbfOutput };
+  maskIou: { args: MaskIouArgs; result: Float64Array };
 }
 
 export type OpName = keyof OpTable;
@@ -70,6 +72,7 @@ const OPS: Record<Exclude<OpName, 'cocoEval' | 'vocAp'>, true> = {
   softNms: true,
   nmm: true,
   wbf: true,
+  maskIou: true,
 };
 export const OP_NAMES = Object.keys(OPS) as OpName[];
 /** The ops only the Node entry registers. */

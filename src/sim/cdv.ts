@@ -168,7 +168,8 @@ export const CDV_TRAIN: CdvParams = {
  * Held-out evaluation presets: never used for training. Each moves several settings outside what
  * the model was trained on (elongated vesicles, wider spots, colour maps, camera offset and gain).
  * - `eval-lab`: frames like the lab's, other shapes and optics (ellipses, wide spots, hot map, JPEG);
- * - `eval-dense`: dense frames, many touching pairs of unequal size;
+ * - `eval-dense`: dense frames, many touching pairs of unequal size (grey: an inverted map is a
+ *   training-only setting, it would hide density behind polarity);
  * - `eval-smalldim`: small, sparse, dim vesicles on an offset camera with low gain, red/green maps, EMCCD.
  */
 export const CDV_EVAL_LAB: CdvParams = {
@@ -186,7 +187,6 @@ export const CDV_EVAL_DENSE: CdvParams = {
   density: [70, 140],
   touching: [0.45, 0.7],
   unequalPairs: [0.5, 0.9],
-  colormaps: ['grey', 'inverted'],
   blinking: [0.1, 0.2],
 };
 export const CDV_EVAL_SMALLDIM: CdvParams = {

@@ -119,6 +119,17 @@ export const cpuKernels: KernelList<NativeAddon> = [
     supports: () => nativeHasOp('wbf'),
     run: (a, addon) => addon.wbf(a),
   }, // boxes, all models
+  {
+    op: 'maskIou',
+    backend: 'cpu',
+    minWork: 4096, // run values x counterpart masks
+    supports: () => nativeHasOp('maskIou'),
+    async run(a, addon) {
+      const out = new Float64Array((a.dtOffsets.length - 1) * (a.gtOffsets.length - 1));
+      await addon.maskIou({ ...a, out });
+      return out;
+    },
+  },
 ];
 
 const NOTICE = Symbol.for('maskbox.nativeFallbackNotice');

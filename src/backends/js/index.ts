@@ -14,6 +14,7 @@ import { logitsToRle } from './logitsToRle.js';
 import { softNms } from './softNms.js';
 import { nmm } from './nmm.js';
 import { wbf } from './wbf.js';
+import { maskIou } from './maskIou.js';
 
 /** The js backend: nothing to acquire or release. */
 export const jsBackend: Backend<null> = {
@@ -41,4 +42,5 @@ export const jsKernels: KernelList<null> = [
   { op: 'softNms', backend: 'js', run: softNms },
   { op: 'nmm', backend: 'js', run: nmm },
   { op: 'wbf', backend: 'js', run: wbf },
+  { op: 'maskIou', backend: 'js', run: maskIou },
 ];

@@ -30,6 +30,7 @@ import {
   type SegmentSpec,
 } from './spec.js';
 import { hasPart, inputsPath, specPath, writeInputs } from './workDir.js';
+import { BASELINE_DEFAULTS } from '../ops/baseline.js';
 
 /** Options of {@link submit}. */
 export interface SubmitOptions {
@@ -137,11 +138,12 @@ function buildSpec(o: SubmitOptions, total: number, chunk: number): RunSpec {
   } else if (kind === 'baseline') {
     const b = o.baseline ?? {};
     spec.baseline = {
-      eps: checkRange('eps', b.eps ?? 3, 0, 1e6),
-      minSamples: checkInteger('minSamples', b.minSamples ?? 2, 1),
-      passes: checkInteger('passes', b.passes ?? 5, 1, 100),
-      scale: checkOneOf('scale', b.scale ?? 'raw', ['raw', 'unit'] as const),
-      box: checkOneOf('box', b.box ?? 'minmax', ['minmax', 'edges'] as const),
+      // the library's (and `maskbox baseline`'s) defaults
+      eps: checkRange('eps', b.eps ?? BASELINE_DEFAULTS.eps, 0, 1e6),
+      minSamples: checkInteger('minSamples', b.minSamples ?? BASELINE_DEFAULTS.minSamples, 1),
+      passes: checkInteger('passes', b.passes ?? BASELINE_DEFAULTS.passes, 1, 100),
+      scale: checkOneOf('scale', b.scale ?? BASELINE_DEFAULTS.scale, ['raw', 'unit'] as const),
+      box: checkOneOf('box', b.box ?? BASELINE_DEFAULTS.box, ['minmax', 'edges'] as const),
     };
   } else {
     const s = o.segment ?? {};

@@ -157,11 +157,11 @@ export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (req, reply) => {
       const up = await readUpload(req);
       const p = baselineParams(req.query as Record<string, unknown>, up.fields);
-      const { image, boxes } = await compute(ctx, req, async () => {
+      const { image, boxes, scores } = await compute(ctx, req, async () => {
         const image = await decodeUpload(up.bytes, up.name, options.maxPixels);
         const { width, height, channels } = image;
         const r = await dbscanBaseline({ data: to8bit(image), width, height, channels }, p);
-        return { image, boxes: r.boxes };
+        return { image, boxes: r.boxes, scores: r.scores };
       });
       ctx.metrics.images.inc({ kind: 'baseline' });
       const k = boxes.length / 4;
@@ -171,7 +171,7 @@ export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
           model: BASELINE_NAME,
           image: { name: up.name, width: image.width, height: image.height },
           boxes,
-          scores: new Float32Array(k).fill(1),
+          scores, // n / (n + 100) by cluster size, as `maskbox baseline`
           classes: new Int32Array(k),
           labels: ['cluster'],
           extra: {},

@@ -7,8 +7,8 @@
  *   with at least one device; any other code means "no CUDA" and its name and text are the reason
  *   (35, `cudaErrorInsufficientDriver`, on machines without a driver).
  * - the emulated one: `build/Release/maskbox-emu.node`, the same .cu files compiled by g++ against the
- *   CPU emulation of CUDA (native/cuda/emu). For tests and CI only: reported as emulated, and `auto`
- *   never picks it (its kernels carry `minWork: Infinity`).
+ *   CPU emulation of CUDA (native/cuda/emu). For tests and CI only: reported as EMULATED and
+ *   `software` (src/backends/cuda/index.ts), so `auto` never picks it; `backend: 'cuda'` still runs it.
  *
  * `MASKBOX_CUDA` chooses: `emu` (the emulated build), `real` (the GPU build only), `off`; unset: the
  * GPU build when a device is usable, else the emulated build under tests or CI (VITEST or CI set).

@@ -11,14 +11,6 @@ import { readFileSync } from 'node:fs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'web');
 
-/** The ops import `../backends/index.js` (Node wiring, with the native addon); the page wires its own. */
-const pageWiring = {
-  name: 'maskbox-page-wiring',
-  setup(build) {
-    build.onResolve({ filter: /\/backends\/index\.js$/ }, () => ({ path: join(src, 'wire.ts') }));
-  },
-};
-
 /**
  * Build the page into `out` (default dist/page). Returns the files with their sizes in bytes.
  * @param {{ out?: string, quiet?: boolean }} [options]
@@ -37,7 +29,6 @@ export async function buildPage(options = {}) {
     minify: true,
     sourcemap: false,
     legalComments: 'none',
-    plugins: [pageWiring],
     logLevel: 'warning',
   });
   copyFileSync(join(src, 'index.html'), join(out, 'index.html'));

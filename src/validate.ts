@@ -21,6 +21,12 @@ export function invalid(name: string, expected: string, value: unknown): never {
   throw new InvalidArgumentError(name, `Expected ${expected} for ${name} but received ${describe(value)}`);
 }
 
+/**
+ * A decimal number as text (CSV cells, CLI flags): optional sign, digits with an optional fraction, an
+ * optional exponent. `Number()` also takes `0x10`, `0b1`, `Infinity` and blanks; these readers do not.
+ */
+export const DECIMAL_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 export function isFiniteNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
@@ -47,20 +53,41 @@ export function checkInteger(name: string, v: unknown, min = 0, max = Number.MAX
   return v;
 }
 
+/** True for a typed array or DataView whose memory is a SharedArrayBuffer. */
+export function isSharedView(v: unknown): boolean {
+  return ArrayBuffer.isView(v) && typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer;
+}
+
+/**
+ * Refuse typed arrays on a SharedArrayBuffer, on every backend alike: native kernels cannot borrow them
+ * and another thread could change them while a kernel reads. Copy first: `new Float32Array(shared)`.
+ */
+export function checkNotShared(name: string, v: unknown): void {
+  if (isSharedView(v)) {
+    throw new InvalidArgumentError(
+      name,
+      `Expected ${name} on an ordinary ArrayBuffer but received ${describe(v)} on a SharedArrayBuffer; copy it first (e.g. new ${(v as object).constructor.name}(${name}))`,
+    );
+  }
+}
+
 export function checkFloat32Array(name: string, v: unknown, length?: number): Float32Array {
   if (!(v instanceof Float32Array)) invalid(name, 'a Float32Array', v);
+  checkNotShared(name, v);
   if (length !== undefined && v.length !== length) invalid(name, `a Float32Array of length ${length}`, v);
   return v;
 }
 
 export function checkUint8Array(name: string, v: unknown, length?: number): Uint8Array {
   if (!(v instanceof Uint8Array)) invalid(name, 'a Uint8Array', v);
+  checkNotShared(name, v);
   if (length !== undefined && v.length !== length) invalid(name, `a Uint8Array of length ${length}`, v);
   return v;
 }
 
 /** Throws naming the first NaN/Infinity element, e.g. "boxes[17]". */
 export function checkAllFinite(name: string, a: ArrayLike<number>): void {
+  checkNotShared(name, a);
   // Branch-free first pass (x * 0 is NaN exactly for NaN and ±Infinity); locate the culprit only on failure.
   let acc = 0;
   if (a instanceof Float32Array) acc = sumTimesZeroF32(a);

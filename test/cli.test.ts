@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/cli/index.js';
+import { cli } from './cliRun.js';
 import { planOutput } from '../src/cli/detectionCli.js';
 import { detectionsToRows, parseDetectionsCsv } from '../src/io/detectionsCsv.js';
 import { dbscanBaseline } from '../src/ops/baseline.js';
@@ -11,22 +11,6 @@ import { readSubmissionCsv } from '../src/io/submissionCsv.js';
 import { defaultModelPath } from '../src/pipeline/defaultModel.js';
 import { REPO } from './helpers.js';
 
-/** Run the CLI in-process, capturing stdout and stderr. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write;
-  const ew = process.stderr.write;
-  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
 
 const FIX = join(REPO, 'test/fixtures/models');
 const TINY = join(FIX, 'tiny_yolov6.onnx');

@@ -5,7 +5,11 @@
  * that the nvcc build loads and explains itself without a driver, and larger random inputs (several
  * sort blocks and NMS tiles) compared with the cpu and js kernels.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { encodeCocoRle, encodeRle, maskToRuns } from '../src/ops/rle.js';
+import { dice } from '../src/ops/dice.js';
 import { nms } from '../src/ops/nms.js';
 import { nonMaxSuppression } from '../src/ops/yoloNms.js';
 import { backends } from '../src/backends/status.js';
@@ -14,7 +18,7 @@ import { ensureBackends } from '../src/backends/index.js';
 import { BackendUnavailableError, InvalidArgumentError } from '../src/errors.js';
 import { cudaStatus } from '../bindings/cuda.js';
 import { loadNative } from '../bindings/native.js';
-import { rng } from './helpers.js';
+import { REPO, rng } from './helpers.js';
 
 const inCI = (process.env.CI ?? '') !== '';
 ensureBackends();
@@ -55,6 +59,7 @@ describe('cuda backend: which build serves it', () => {
     const entry = backends().find((b) => b.name === 'cuda')!;
     expect(entry.available).toBe(true);
     expect(entry.reason).toMatch(/^EMULATED: /);
+    expect(entry.software).toBe(true);
     const { boxes, scores } = randomBoxes(rng(1), 20000);
     const auto = await nms(boxes, scores, { iouThreshold: 0.5 });
     expect(auto.backend).not.toBe('cuda');
@@ -142,4 +147,77 @@ describe.runIf(status.available)('cuda kernels on larger inputs', () => {
       /iouThreshold/,
     );
   });
+});
+
+// test/rle.test.ts runs its spec on backends with rleEncode, rleDecode and rleOverlap kernels; cuda has
+// only rleEncode so far, so its encode half runs here: the same numpy goldens, and random masks vs js.
+describe.runIf(status.available)('cuda rleEncode (numpy goldens and random masks)', () => {
+  const fromRows = (rows: string[]) => Uint8Array.from(rows.join(''), (ch) => (ch === '1' ? 1 : 0));
+  const numpy = JSON.parse(readFileSync(join(REPO, 'test/goldens/rle/rle_numpy.json'), 'utf8'));
+
+  it('matches the competition encoder, order=F and COCO counts/strings', async () => {
+    for (const c of numpy.cases) {
+      const shape = { height: c.height, width: c.width };
+      const m = fromRows(c.mask_rows);
+      const row = await encodeRle(m, shape, { backend: 'cuda' });
+      expect(row.backend).toBe('cuda');
+      expect(row.rle).toEqual([c.rle_row]);
+      expect((await encodeRle(m, shape, { order: 'col', backend: 'cuda' })).rle).toEqual([c.rle_col]);
+      const coco = await encodeCocoRle(m, shape, { backend: 'cuda', compress: true });
+      expect(Array.from(coco.counts[0]!)).toEqual(c.coco_counts);
+      expect(coco.strings).toEqual([c.coco_string]);
+    }
+  });
+
+  it('equals js on random [C, H, W] masks (row and column order, unaligned view, odd sizes)', async () => {
+    const r = rng(21);
+    for (const [C, H, W, p] of [
+      [3, 37, 41, 0.5],
+      [2, 64, 64, 0.02],
+      [1, 1, 1000, 0.97],
+      [4, 33, 1, 0.5],
+    ] as const) {
+      const buf = new Uint8Array(1 + C * H * W);
+      for (let i = 1; i < buf.length; i++) buf[i] = r() < p ? 1 + Math.floor(r() * 255) : 0;
+      const mask = buf.subarray(1);
+      for (const order of ['row', 'col'] as const) {
+        const want = await maskToRuns(mask, { height: H, width: W }, { order, backend: 'js' });
+        const got = await maskToRuns(mask, { height: H, width: W }, { order, backend: 'cuda' });
+        expect(got.runs.map((x) => Array.from(x))).toEqual(want.runs.map((x) => Array.from(x)));
+      }
+    }
+  }, 120_000);
+});
+
+// test/dice.test.ts needs dice and rleOverlap kernels; cuda has dice only, so its half runs here.
+describe.runIf(status.available)('cuda dice (numpy goldens and random masks)', () => {
+  const fromRows = (rows: string[]) => Uint8Array.from(rows.join(''), (ch) => (ch === '1' ? 1 : 0));
+  const multi = JSON.parse(readFileSync(join(REPO, 'test/goldens/rle/dice_numpy.json'), 'utf8')).multi;
+  const stack = (imgs: string[][][]) =>
+    imgs.map((chs) => {
+      const m = new Uint8Array(chs.length * multi.height * multi.width);
+      chs.forEach((rows, c) => m.set(fromRows(rows), c * multi.height * multi.width));
+      return m;
+    });
+
+  it('per image, per class and mean equal numpy', async () => {
+    const shape = { classes: multi.classes, height: multi.height, width: multi.width };
+    const r = await dice(stack(multi.pred), stack(multi.truth), shape, { backend: 'cuda' });
+    expect(r.backend).toBe('cuda');
+    Array.from(r.perImage).forEach((d, k) =>
+      expect(d).toBeCloseTo(multi.per_image[Math.floor(k / multi.classes)][k % multi.classes], 12),
+    );
+    expect(r.mean).toBeCloseTo(multi.mean, 12);
+  });
+
+  it('counts equal js on random masks (several 64 KiB pieces per channel, non-zero = 1)', async () => {
+    const r = rng(5);
+    const shape = { classes: 2, height: 300, width: 301 };
+    const n = 2 * 300 * 301;
+    const pred = [0, 1, 2].map(() => Uint8Array.from({ length: n }, () => (r() < 0.3 ? 1 + Math.floor(r() * 255) : 0)));
+    const truth = [0, 1, 2].map(() => Uint8Array.from({ length: n }, () => (r() < 0.5 ? 1 : 0)));
+    const want = await dice(pred, truth, shape, { backend: 'js' });
+    const got = await dice(pred, truth, shape, { backend: 'cuda' });
+    expect(Array.from(got.counts)).toEqual(Array.from(want.counts));
+  }, 60_000);
 });

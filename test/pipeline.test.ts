@@ -117,7 +117,7 @@ describe('runBatch', () => {
     });
     expect(summary).toMatchObject({ total: 5, processed: 1, failed: 4 });
     const by = Object.fromEntries(summary.failures.map((f) => [f.name, f]));
-    expect(by['notes.png']).toMatchObject({ stage: 'decode', code: 'ERR_MASKBOX_PARSE' });
+    expect(by['notes.png']).toMatchObject({ stage: 'read', code: 'ERR_MASKBOX_PARSE' });
     expect(by['empty.png']).toMatchObject({ stage: 'read', code: 'ERR_MASKBOX_PARSE' });
     expect(by['empty.png']!.message).toMatch(/0 bytes/);
     expect(by['huge.png']).toMatchObject({ stage: 'decode', code: 'ERR_MASKBOX_INVALID_ARGUMENT' });

@@ -5,10 +5,10 @@
  * Screenshots go to $MASKBOX_SCREENSHOTS (default a temp folder). Skips outside CI when Chromium is
  * missing; fails in CI.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { unzipSync, strFromU8 } from 'fflate';
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs build script without types
 import { buildPage } from '../scripts/build-page.mjs';
@@ -102,11 +102,20 @@ if (!HAVE && !CI) {
       await page.close();
     });
 
-    it('a batch: progress, the baseline layer, and a zip of per-image CSVs', async () => {
+    it('a zip of images: progress, the baseline layer, and a zip of per-image CSVs', async () => {
       const page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
       await page.goto(server.url + '/');
       await page.waitForFunction("document.getElementById('model').options.length > 0");
-      await page.setInputFiles('#files', [join(SAMPLES, 'cdv_00000.jpg'), join(SAMPLES, 'cdv_00001.jpg')]);
+      const zipPath = join(tmp(), 'batch.zip'); // a zip of both samples, in a folder
+      writeFileSync(
+        zipPath,
+        zipSync({
+          'batch/cdv_00000.jpg': readFileSync(join(SAMPLES, 'cdv_00000.jpg')),
+          'batch/cdv_00001.jpg': readFileSync(join(SAMPLES, 'cdv_00001.jpg')),
+          'batch/notes.txt': strToU8('not an image'),
+        }),
+      );
+      await page.setInputFiles('#files', zipPath);
       await page.waitForFunction("document.getElementById('status').textContent.includes('2 of 2 image')");
       await page.locator('#show-baseline').check();
       await page.waitForFunction("document.getElementById('count').textContent.includes('baseline ')");

@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDetectionsCsv, parseDetectionsCsv } from '../src/io/detectionsCsv.js';
 import { UploadCache } from '../src/server/cache.js';
@@ -70,6 +71,24 @@ describe('POST /v1/detect', () => {
         expect(await raw.text()).toBe(want);
       }
     }
+  });
+
+  it('a 16-bit grey TIFF (raw body) gives what `maskbox detect` writes for the file', async () => {
+    const dir = tmp();
+    const tif = join(dir, 'frame16.tif');
+    await sharp(join(SAMPLES, IMAGES[1]!)).greyscale().toColourspace('grey16').tiff().toFile(tif);
+    const out = join(dir, 'out');
+    expect((await cli(['detect', tif, '--out', out])).code).toBe(0);
+    const want = readFileSync(join(out, 'frame16_result.csv'), 'utf8');
+    expect(parseDetectionsCsv(want).length).toBeGreaterThan(10);
+    const r = await fetch(`${url}/v1/detect?format=csv&name=frame16.tif`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/tiff' },
+      body: readFileSync(tif),
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-disposition')).toContain('frame16_result.csv');
+    expect(await r.text()).toBe(want);
   });
 
   it('keeps the raw output: new conf/iou re-run only the post-processing, equal to a fresh detect', async () => {
@@ -147,6 +166,28 @@ describe('POST /v1/detect', () => {
     expect(coco).toHaveLength(5);
     expect(coco[0]!.category_id).toBe(1);
     expect(coco[0]!.bbox[2]).toBeCloseTo(j.detections[0]!.box[2] - j.detections[0]!.box[0], 2);
+  });
+
+  it('sliced inference (tile, overlap, full_frame) answers what `maskbox detect --tile` writes', async () => {
+    const image = IMAGES[0]!;
+    const out = tmp();
+    const r = await cli(['detect', join(SAMPLES, image), '--tile', '1024', '--overlap', '0.25', '--out', out]);
+    expect(r.code).toBe(0);
+    const want = readFileSync(join(out, image.replace(/\.jpg$/, '_result.csv')), 'utf8');
+    expect(want).not.toBe(await detectCsvCli(image, 0.4, 0.45)); // tiling changes the boxes
+    const bytes = readFileSync(join(SAMPLES, image));
+    const csv = await fetch(`${url}/v1/detect?format=csv&tile=1024`, {
+      method: 'POST',
+      body: form(bytes, image, { overlap: '0.25' }),
+    });
+    expect(csv.status).toBe(200);
+    expect(await csv.text()).toBe(want);
+    const j = (await (
+      await fetch(`${url}/v1/detect?tile=1024&overlap=0.25`, { method: 'POST', body: form(bytes, image) })
+    ).json()) as Record<string, unknown>;
+    expect(j).toMatchObject({ tiles: 9, params: { tile: 1024, overlap: 0.25, full_frame: false } });
+    expect(j).not.toHaveProperty('upload_id'); // tiled runs keep no single raw output
+    expect((await fetch(`${url}/v1/detect?tile=12`, { method: 'POST', body: form(bytes, image) })).status).toBe(400);
   });
 
   it('rejects bad settings with 400 naming the field', async () => {
@@ -233,8 +274,8 @@ describe('segmentation, baseline, info routes', () => {
   it('POST /v1/baseline answers the CSV `maskbox baseline` writes', async () => {
     const image = IMAGES[0]!;
     const out = tmp();
-    expect((await cli(['baseline', join(SAMPLES, image), '--scale', 'unit', '--out', out])).code).toBe(0);
-    const r = await fetch(`${url}/v1/baseline?format=csv&scale=unit`, {
+    expect((await cli(['baseline', join(SAMPLES, image), '--out', out])).code).toBe(0);
+    const r = await fetch(`${url}/v1/baseline?format=csv`, {
       method: 'POST',
       body: form(readFileSync(join(SAMPLES, image)), image),
     });
@@ -255,6 +296,7 @@ describe('segmentation, baseline, info routes', () => {
       provider: 'cpu',
       keepsRawOutput: true,
     });
+    expect(['js', 'cpu', 'webgpu', 'cuda']).toContain(m.models[0]!.backend); // ran NMS in earlier tests
     expect(m.models.map((x) => x.kind)).toEqual(['detector', 'segmenter', 'baseline']);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     for (const name of [
@@ -314,6 +356,17 @@ describe('token, CORS, defaults', () => {
     } finally {
       await s.app.close();
     }
+  });
+
+  it('maskbox serve: help, and bad flags are refused before anything starts', async () => {
+    const help = await cli(['serve', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--port 8080.*--host 127\.0\.0\.1/);
+    expect((await cli(['serve', '--port', 'eighty'])).code).toBe(2);
+    expect((await cli(['serve', '--provider', 'tpu'])).code).toBe(2);
+    const bad = await cli(['serve', '--concurrency', '0', '--port', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/concurrency/);
   });
 
   it('binds to 127.0.0.1 by default and checks its settings', () => {

@@ -10,7 +10,7 @@ import {
   formatDetectionsCsv,
   postprocessRaw,
   resultCsvName,
-  wiredBackends,
+  startBackends,
   type RawMeta,
   type RawOutput,
 } from './maskbox.js';
@@ -31,7 +31,7 @@ interface Item {
   height: number;
   bitmap?: ImageBitmap | null;
   raw?: RawOutput;
-  boxes?: { boxes: Float32Array; scores: Float32Array; classes: Int32Array };
+  boxes?: { boxes: Float32Array; scores: Float32Array; classes: Int32Array; backend: string };
   baseline?: Float32Array;
   masks?: { label: string; rle: string }[];
   button?: HTMLButtonElement;
@@ -99,7 +99,13 @@ async function loadModels(): Promise<void> {
       .filter((m) => m.kind !== 'baseline')
       .map((m) => new Option(`${m.name} (${m.kind}${m.provider ? `, ${m.provider}` : ''})`, m.name)),
   );
-  $('backend').textContent = `post-processing in this page: ${wiredBackends().join(', ')} backend`;
+  const list = await startBackends();
+  $('backend').textContent =
+    'post-processing in this page: ' + list.map((b) => (b.available ? b.name : `${b.name} unavailable`)).join(', ');
+  $('backend').title = list
+    .filter((b) => !b.available)
+    .map((b) => `${b.name}: ${b.reason}`)
+    .join('\n');
 }
 
 /** Add files (zips are opened here) and process them one after another. */
@@ -189,6 +195,7 @@ function settings() {
 async function rerun(item: Item): Promise<void> {
   if (!item.raw) return;
   item.boxes = await postprocessRaw(item.raw, settings());
+  $('ran-on').textContent = `last post-processing ran on: ${item.boxes.backend}`;
 }
 
 function countText(item: Item): string {

@@ -6,4 +6,4 @@
 export { postprocessRaw, type RawMeta, type RawOutput } from '../src/server/raw.js';
 export { formatDetectionsCsv, detectionsToRows, resultCsvName } from '../src/io/detectionsCsv.js';
 export { decodeRle } from '../src/ops/rle.js';
-export { wiredBackends } from './wire.js';
+export { startBackends } from './wire.js';

@@ -1,34 +1,14 @@
 /**
- * The page's backend wiring: the TypeScript reference kernels of the ops the page runs (YOLO NMS, box
- * scaling, RLE decode), imported one by one so the bundle holds nothing else. The page build maps the
- * ops' `backends/index.js` import here, so no Node code reaches the bundle.
+ * The page's backends: the browser entry of maskbox (src/browser.ts) registers js and webgpu (through
+ * `navigator.gpu`); this starts them and says which can run. `auto` then runs an op on WebGPU where the
+ * browser has a hardware adapter and on the TypeScript reference otherwise.
  */
-import { registerKernels, type Kernel } from '../src/backends/registry.js';
-import { yoloNms } from '../src/backends/js/yoloNms.js';
-import { nms } from '../src/backends/js/nms.js';
-import { scaleBoxes } from '../src/backends/js/scaleBoxes.js';
-import { rleDecode } from '../src/backends/js/rle.js';
+import { backends, initBackends } from '../src/browser.js';
 
-let wired = false;
-
-/** Register the page's kernels once (what `ensureBackends` does in Node). */
-export function ensureBackends(): void {
-  if (wired) return;
-  wired = true;
-  const kernels: Kernel<any, any>[] = [
-    { op: 'yoloNms', backend: 'js', run: yoloNms },
-    { op: 'nms', backend: 'js', run: nms },
-    { op: 'scaleBoxes', backend: 'js', run: scaleBoxes },
-    { op: 'rleDecode', backend: 'js', run: rleDecode },
-  ];
-  registerKernels(kernels);
-}
-
-/** Same as {@link ensureBackends}: the page has no probes to wire. */
-export const wireBackends = ensureBackends;
-
-/** Names of the backends the page runs its post-processing on. */
-export function wiredBackends(): string[] {
-  ensureBackends();
-  return ['js'];
+/** Start the page's backends; returns each one's name with `available` and, when not, the reason. */
+export async function startBackends(): Promise<{ name: string; available: boolean; reason?: string }[]> {
+  await initBackends(['js', 'webgpu']);
+  return backends()
+    .filter((b) => b.name === 'js' || b.name === 'webgpu')
+    .map((b) => ({ name: b.name, available: b.available, ...(b.available ? {} : { reason: b.reason }) }));
 }

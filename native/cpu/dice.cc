@@ -80,7 +80,18 @@ class DiceWorker : public Worker {
   size_t classes = 0, pixels = 0;
   View<double> out;
 
+  DiceKernel kernel = nullptr;  // set: it computes the counts (the cuda build)
+
   void Run() override {
+    if (kernel) {
+      std::vector<const uint8_t*> p(pred.size()), t(truth.size());
+      for (size_t i = 0; i < p.size(); i++) {
+        p[i] = pred[i].data;
+        t[i] = truth[i].data;
+      }
+      kernel(p.data(), t.data(), p.size(), classes, pixels, out.data);
+      return;
+    }
     const size_t pairs = pred.size() * classes;
     const size_t pieces = pixels == 0 ? 1 : (pixels + kPiece - 1) / kPiece;
     std::vector<OverlapCounts> part(pairs * pieces);
@@ -108,10 +119,16 @@ class DiceWorker : public Worker {
 
 }  // namespace
 
-Napi::Value JsDice(const Napi::CallbackInfo& info) {
-  Args args(info, "dice");
+// The binding with a given counting kernel (the cuda build passes its own: native/cuda/addon_cuda.cc).
+Napi::Value JsDiceWith(const Napi::CallbackInfo& info, DiceKernel kernel, const char* op);
+
+Napi::Value JsDice(const Napi::CallbackInfo& info) { return JsDiceWith(info, nullptr, "dice"); }
+
+Napi::Value JsDiceWith(const Napi::CallbackInfo& info, DiceKernel kernel, const char* op) {
+  Args args(info, op);
   Napi::Object o = Options(info);
-  auto w = std::make_unique<DiceWorker>(info.Env(), "dice");
+  auto w = std::make_unique<DiceWorker>(info.Env(), op);
+  w->kernel = kernel;
   w->pred = HoldArrays<uint8_t>(w.get(), args, o, "pred", napi_uint8_array, "Uint8Array", UINT32_MAX);
   w->truth = HoldArrays<uint8_t>(w.get(), args, o, "truth", napi_uint8_array, "Uint8Array", UINT32_MAX);
   if (w->truth.size() != w->pred.size()) {

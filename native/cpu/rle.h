@@ -112,6 +112,13 @@ struct OverlapCounts {
 };
 OverlapCounts CountOverlap(const uint8_t* a, const uint8_t* b, size_t n);
 
+/**
+ * Dice counts of `images` pairs of [classes, pixels] masks into out[(image * classes + class) * 3 + {0,1,2}]
+ * = |pred ∩ truth|, |pred|, |truth| (the dice binding takes such a kernel from the cuda build).
+ */
+using DiceKernel = void (*)(const uint8_t* const* pred, const uint8_t* const* truth, size_t images, size_t classes,
+                            size_t pixels, double* out);
+
 /** Reads every byte of m[0, n) once (the benchmarks' stream-read floor); returns the OR of all bytes. */
 uint8_t ReadAll(const uint8_t* m, size_t n);
 

@@ -2,7 +2,7 @@
 // file serves the real build (maskbox.node, kernels compiled by nvcc) and the emulated one
 // (maskbox-emu.node, kernels compiled by g++ against emu/cuda_emu.h). Exported as `addon.cuda`:
 //   cuda.status() -> { code, error, count, name, major, minor, emulated }   (sync, cheap)
-//   cuda.nms / yoloNms / rleEncode / logitsToRle (args)  -> Promise, same arguments and results as the cpu ops: the
+//   cuda.nms / yoloNms / rleEncode / logitsToRle / dice (args)  -> Promise, same arguments and results as the cpu ops: the
 // argument parsing is the cpu bindings' own (JsNmsWith / JsYoloNmsWith), only the kernel differs.
 // Each kernel synchronises its stream before returning, so the Promise resolves on finished work.
 #include "cuda/addon_cuda.h"
@@ -14,6 +14,7 @@ Napi::Value JsNmsWith(const Napi::CallbackInfo& info, NmsKernel kernel, const ch
 Napi::Value JsYoloNmsWith(const Napi::CallbackInfo& info, YoloNmsKernel kernel, const char* op);
 Napi::Value JsRleEncodeWith(const Napi::CallbackInfo& info, RleRunsKernel kernel, const char* op);
 Napi::Value JsLogitsToRleWith(const Napi::CallbackInfo& info, LogitsToRleKernel kernel, const char* op);
+Napi::Value JsDiceWith(const Napi::CallbackInfo& info, DiceKernel kernel, const char* op);
 }  // namespace maskbox::cpu
 
 namespace maskbox::cuda {
@@ -36,6 +37,7 @@ Napi::Value JsStatus(const Napi::CallbackInfo& info) {
 Napi::Value JsNms(const Napi::CallbackInfo& info) { return cpu::JsNmsWith(info, Nms, "cuda nms"); }
 Napi::Value JsYoloNms(const Napi::CallbackInfo& info) { return cpu::JsYoloNmsWith(info, YoloNms, "cuda yoloNms"); }
 Napi::Value JsRleEncode(const Napi::CallbackInfo& info) { return cpu::JsRleEncodeWith(info, RleRuns, "cuda rleEncode"); }
+Napi::Value JsDice(const Napi::CallbackInfo& info) { return cpu::JsDiceWith(info, DiceCounts, "cuda dice"); }
 Napi::Value JsLogitsToRle(const Napi::CallbackInfo& info) { return cpu::JsLogitsToRleWith(info, LogitsToRle, "cuda logitsToRle"); }
 
 }  // namespace
@@ -52,6 +54,7 @@ Napi::Object Exports(Napi::Env env) {
   MASKBOX_CUDA_OP(yoloNms, JsYoloNms)
   MASKBOX_CUDA_OP(rleEncode, JsRleEncode)
   MASKBOX_CUDA_OP(logitsToRle, JsLogitsToRle)
+  MASKBOX_CUDA_OP(dice, JsDice)
 #undef MASKBOX_CUDA_OP
   o.Set("ops", ops);
   o.Set("emulated", MB_EMULATED_BUILD != 0);

@@ -58,6 +58,13 @@ inline unsigned Blocks(size_t n, unsigned threads) { return static_cast<unsigned
  */
 void StableSortByKey(uint32_t* keys, int32_t* vals, uint32_t* tmp_keys, int32_t* tmp_vals, size_t n, cudaStream_t s);
 
+/**
+ * Candidates in visiting order: StableSortByKey, then min(*d_count, max_candidates) (d_count: how many
+ * keys are not kNoKey, counted on the device by the key kernel). Returns that number.
+ */
+size_t SortCandidates(uint32_t* keys, int32_t* vals, uint32_t* tmp_keys, int32_t* tmp_vals, size_t n, const unsigned* d_count,
+                      size_t max_candidates, cudaStream_t s);
+
 /** Exclusive prefix sum of data[0, n) in place (one block; for block counts, not for big arrays). */
 void ExclusiveScan(unsigned* data, size_t n, cudaStream_t s);
 

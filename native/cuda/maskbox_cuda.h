@@ -37,6 +37,9 @@ cpu::YoloDetections YoloNms(const cpu::YoloNmsOptions& o);
 /** Runs of every channel of a [channels, height, width] uint8 mask in `order` (cpu::RleRunsKernel). */
 std::vector<std::vector<uint32_t>> RleRuns(const uint8_t* mask, size_t channels, uint32_t height, uint32_t width, cpu::RleOrder order);
 
+/** Dice counts (cpu::DiceKernel): out[(image * classes + class) * 3 + k] = |pred ∩ truth|, |pred|, |truth|. */
+void DiceCounts(const uint8_t* const* pred, const uint8_t* const* truth, size_t images, size_t classes, size_t pixels, double* out);
+
 /** Fused logits -> bilinear -> threshold -> RLE strings and areas (cpu::LogitsToRle semantics). */
 std::vector<cpu::ClassRle> LogitsToRle(const cpu::LogitsToRleOptions& o);
 

@@ -199,11 +199,7 @@ std::vector<int32_t> Nms(const cpu::NmsOptions& o) {
   MB_CHECK(cudaMemsetAsync(count.get(), 0, sizeof(unsigned), s));
   LAUNCH(NmsKeys, Blocks(n, 256), 256, 0, s, scores.get(), n, o.score_threshold, keys.get(), order.get(), count.get());
   MB_CHECK_LAUNCH("NmsKeys");
-  StableSortByKey(keys.get(), order.get(), keys_tmp.get(), order_tmp.get(), n, s);
-  unsigned candidates = 0;
-  count.Download(&candidates, 1, s);
-  MB_CHECK(cudaStreamSynchronize(s));
-  const size_t m = std::min<size_t>(candidates, o.max_candidates);
+  const size_t m = SortCandidates(keys.get(), order.get(), keys_tmp.get(), order_tmp.get(), n, count.get(), o.max_candidates, s);
   if (m == 0) return keep;
 
   DeviceBuffer<float> sorted(4 * m);

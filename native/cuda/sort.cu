@@ -107,4 +107,13 @@ void StableSortByKey(uint32_t* keys, int32_t* vals, uint32_t* tmp_keys, int32_t*
   // 4 passes: the result is back in keys/vals.
 }
 
+size_t SortCandidates(uint32_t* keys, int32_t* vals, uint32_t* tmp_keys, int32_t* tmp_vals, size_t n, const unsigned* d_count,
+                      size_t max_candidates, cudaStream_t s) {
+  StableSortByKey(keys, vals, tmp_keys, tmp_vals, n, s);
+  unsigned candidates = 0;
+  MB_CHECK(cudaMemcpyAsync(&candidates, d_count, sizeof candidates, cudaMemcpyDeviceToHost, s));
+  MB_CHECK(cudaStreamSynchronize(s));
+  return candidates < max_candidates ? candidates : max_candidates;
+}
+
 }  // namespace maskbox::cuda::detail

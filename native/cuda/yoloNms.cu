@@ -119,11 +119,7 @@ cpu::YoloDetections YoloNms(const cpu::YoloNmsOptions& o) {
   MB_CHECK(cudaMemsetAsync(count.get(), 0, sizeof(unsigned), s));
   LAUNCH(YoloDecode, Blocks(n, 256), 256, 0, s, d, keys.get(), rows.get(), best_cls.get(), best_score.get(), count.get());
   MB_CHECK_LAUNCH("YoloDecode");
-  StableSortByKey(keys.get(), rows.get(), keys_tmp.get(), rows_tmp.get(), n, s);
-  unsigned candidates = 0;
-  count.Download(&candidates, 1, s);
-  MB_CHECK(cudaStreamSynchronize(s));
-  const size_t m = std::min<size_t>(candidates, o.max_candidates);
+  const size_t m = SortCandidates(keys.get(), rows.get(), keys_tmp.get(), rows_tmp.get(), n, count.get(), o.max_candidates, s);
   if (m == 0) return out;
 
   DeviceBuffer<float> boxes(4 * m), shifted(4 * m), scores(m);

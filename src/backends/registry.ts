@@ -134,6 +134,7 @@ export function getKernel(op: string, backend: BackendName): BoundKernel<unknown
 /** Status of a backend, with the exact reason when it is unavailable. Synchronous: what is known now. */
 export function backendStatus(name: BackendName): BackendStatus {
   const slot = slots.get(name);
+  if (!slot && name === 'js') return { name, available: true, reason: 'pure TypeScript reference kernels' };
   if (!slot) {
     const reason =
       slots.size === 0
@@ -244,7 +245,9 @@ export function selectKernel<Op extends OpName>(
     }
     return k;
   }
-  throw new BackendUnavailableError('auto', `op '${op}' has no kernel registered: ${backendStatus('js').reason}`);
+  const none =
+    kernels.size === 0 ? ': no backends are wired (import maskbox or maskbox/browser, which register them)' : '';
+  throw new BackendUnavailableError('auto', `op '${op}' has no kernel registered${none}`);
 }
 
 /** Every result of a dispatched op says which backend computed it. */

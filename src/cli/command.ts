@@ -1,5 +1,6 @@
 /** The shape of one `maskbox` subcommand, and small output helpers shared by all of them. */
 import { InvalidArgumentError } from '../errors.js';
+import { DECIMAL_NUMBER } from '../validate.js';
 
 export interface Command {
   /** Words after `maskbox`, e.g. ['eval', 'coco']. */
@@ -22,16 +23,50 @@ export function parseFlags<R>(parse: () => R): R {
   }
 }
 
-/** Parse a numeric flag, naming it in the error. */
-export function numberFlag(name: string, value: string | undefined, fallback?: number): number {
+/** Bounds of a numeric flag: `[min, max]` inclusive, `integer` to refuse fractions. */
+export interface NumberBounds {
+  min?: number;
+  max?: number;
+  integer?: boolean;
+  /** Exclusive lower bound instead of `min` (e.g. `> 0`). */
+  above?: number;
+}
+
+/**
+ * Parse a numeric flag (a decimal number: no hex, no `Infinity`), naming it in the error; with
+ * `bounds`, check the range before any work starts.
+ */
+export function numberFlag(name: string, value: string | undefined, fallback?: number, bounds?: NumberBounds): number {
   if (value === undefined) {
     if (fallback === undefined) throw new InvalidArgumentError(name, `missing required flag --${name}`);
     return fallback;
   }
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n))
+  if (!DECIMAL_NUMBER.test(value.trim()) || !Number.isFinite(n))
     throw new InvalidArgumentError(name, `Expected a number for --${name} but received '${value}'`);
+  if (bounds) {
+    const { min, max, integer, above } = bounds;
+    const bad =
+      (integer && !Number.isInteger(n)) ||
+      (min !== undefined && n < min) ||
+      (max !== undefined && n > max) ||
+      (above !== undefined && n <= above);
+    if (bad) {
+      const lo = above !== undefined ? `> ${above}` : min !== undefined ? `>= ${min}` : '';
+      const hi = max !== undefined ? `<= ${max}` : '';
+      const range = [lo, hi].filter(Boolean).join(' and ');
+      throw new InvalidArgumentError(
+        name,
+        `Expected ${integer ? 'an integer' : 'a number'}${range ? ` ${range}` : ''} for --${name} but received '${value}'`,
+      );
+    }
+  }
   return n;
+}
+
+/** An integer flag `>= min` (default 1) and `<= max`. */
+export function intFlag(name: string, value: string | undefined, fallback?: number, min = 1, max = 1 << 30): number {
+  return numberFlag(name, value, fallback, { integer: true, min, max });
 }
 
 export function requireFlag(name: string, value: string | undefined): string {

@@ -5,6 +5,8 @@
 import { MaskboxError } from '../errors.js';
 import { wireBackends } from '../backends/index.js';
 import type { Command } from './command.js';
+import { BACKEND_USAGE, takeBackendFlag } from './backend.js';
+import { describeUnexpected, guardStdio } from './safety.js';
 import { simulateCommand } from './commands/simulate.js';
 import { doctorCommand } from './commands/doctor.js';
 import { evalDiceCommand } from './commands/evalDice.js';
@@ -45,7 +47,13 @@ function usage(): string {
   return `maskbox — pre/post-processing around vision models\n\nUsage:\n${lines.join('\n')}\n\nRun 'maskbox <command> --help' for a command's flags.\n`;
 }
 
+/**
+ * Run the CLI; returns the exit code. Never throws: a MaskboxError prints its message (exit 2 for a bad
+ * argument, 1 otherwise), any other error one line without a stack trace (MASKBOX_DEBUG=1 shows it).
+ * A closed stdout/stderr (`maskbox doctor | head -1`) ends the process quietly with status 141.
+ */
 export async function main(argv: string[]): Promise<number> {
+  guardStdio();
   wireBackends(); // Node's backends (js, cpu, webgpu), as src/index.ts does
   // Longest matching command path wins (e.g. 'eval coco' over 'eval').
   const match = commands
@@ -58,16 +66,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   const rest = argv.slice(match.path.length);
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${match.summary}\n\nUsage: ${match.usage}\n`);
+    process.stdout.write(`${match.summary}\n\nUsage: ${match.usage}\n${BACKEND_USAGE}\n`);
     return 0;
   }
   try {
-    return await match.run(rest);
+    return await match.run(takeBackendFlag(rest));
   } catch (err) {
     if (err instanceof MaskboxError) {
       process.stderr.write(`maskbox: ${err.message}\n`);
       return err.code === 'ERR_MASKBOX_INVALID_ARGUMENT' ? 2 : 1;
     }
-    throw err;
+    process.stderr.write(`maskbox: ${describeUnexpected(err)}\n`);
+    return 1;
   }
 }

@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { FlowProducer, Job, Queue } from 'bullmq';
 import { planOutput } from '../cli/detectionCli.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { BaselineOptions } from '../ops/baseline.js';
+import { BASELINE_DEFAULTS, type BaselineOptions } from '../ops/baseline.js';
 import { writeFileAtomic } from '../pipeline/detectionSinks.js';
 import { checkInteger, checkOneOf, checkRange } from '../validate.js';
 import { COMBINE_QUEUE, IMAGE_QUEUE, QueueError, connectOnce, parseQueueUrl, redisOptions } from './connection.js';
@@ -30,7 +30,6 @@ import {
   type SegmentSpec,
 } from './spec.js';
 import { hasPart, inputsPath, specPath, writeInputs } from './workDir.js';
-import { BASELINE_DEFAULTS } from '../ops/baseline.js';
 
 /** Options of {@link submit}. */
 export interface SubmitOptions {
@@ -137,13 +136,13 @@ function buildSpec(o: SubmitOptions, total: number, chunk: number): RunSpec {
     };
   } else if (kind === 'baseline') {
     const b = o.baseline ?? {};
+    const d = BASELINE_DEFAULTS; // the local command's defaults
     spec.baseline = {
-      // the library's (and `maskbox baseline`'s) defaults
-      eps: checkRange('eps', b.eps ?? BASELINE_DEFAULTS.eps, 0, 1e6),
-      minSamples: checkInteger('minSamples', b.minSamples ?? BASELINE_DEFAULTS.minSamples, 1),
-      passes: checkInteger('passes', b.passes ?? BASELINE_DEFAULTS.passes, 1, 100),
-      scale: checkOneOf('scale', b.scale ?? BASELINE_DEFAULTS.scale, ['raw', 'unit'] as const),
-      box: checkOneOf('box', b.box ?? BASELINE_DEFAULTS.box, ['minmax', 'edges'] as const),
+      eps: checkRange('eps', b.eps ?? d.eps, 0, 1e6),
+      minSamples: checkInteger('minSamples', b.minSamples ?? d.minSamples, 1),
+      passes: checkInteger('passes', b.passes ?? d.passes, 1, 100),
+      scale: checkOneOf('scale', b.scale ?? d.scale, ['raw', 'unit'] as const),
+      box: checkOneOf('box', b.box ?? d.box, ['minmax', 'edges'] as const),
     };
   } else {
     const s = o.segment ?? {};

@@ -10,7 +10,6 @@
  * - a ground-truth `ignore` field is not read: like pycocotools, `iscrowd` alone marks ignored regions.
  * Malformed input throws ParseError naming the file and the entry (`annotations[12] (id 345)`).
  */
-import { readFile, stat } from 'node:fs/promises';
 import { ParseError } from '../errors.js';
 import {
   checkCountsSum,
@@ -23,6 +22,10 @@ import {
   type CocoRle,
 } from '../backends/js/cocoRle.js';
 import { parseCocoResultsNative, useNativeCocoJson } from './cocoJsonNative.js';
+import { checkRegularFile, readRegularFile } from './files.js';
+import { parseJsonText, showJson } from './json.js';
+
+export { parseJsonText };
 
 /** Polygons `[[x0, y0, x1, y1, ...], ...]` in image pixels. */
 export type CocoPolygons = number[][];
@@ -96,28 +99,21 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function show(v: unknown): string {
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 60) + '…' : s;
-}
+const show = (v: unknown): string => showJson(v);
 
-/** Parse JSON text, turning syntax errors into ParseError naming the file. */
-export function parseJsonText(text: string, source: string): unknown {
+/** A file's bytes for the readers here: a regular file within the read cap, or a ParseError naming it. */
+async function readBytes(path: string): Promise<Buffer> {
   try {
-    return JSON.parse(text);
+    return await readRegularFile(path);
   } catch (err) {
-    throw new ParseError(source, `invalid JSON: ${(err as Error).message}`);
+    if (err instanceof ParseError) throw err;
+    const msg = (err as Error).message;
+    throw new ParseError(path, `cannot read file: ${msg.startsWith(`${path}: `) ? msg.slice(path.length + 2) : msg}`);
   }
 }
 
 async function readJson(path: string, bytes?: Buffer): Promise<unknown> {
-  let text: string;
-  try {
-    text = bytes ? bytes.toString('utf8') : await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ParseError(path, `cannot read file: ${(err as Error).message}`);
-  }
-  return parseJsonText(text, path);
+  return parseJsonText((bytes ?? (await readBytes(path))).toString('utf8'), path);
 }
 
 class Entry {
@@ -132,6 +128,15 @@ class Entry {
     const v = o[key];
     if (v === undefined) this.fail(`missing '${key}'`);
     if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(`'${key}' must be a finite number, got ${show(v)}`);
+    return v;
+  }
+  /** An id: an integer that float64 holds exactly (|id| <= 2^53 - 1), so that ids never merge. */
+  id(o: Json, key: string): number {
+    const v = this.number(o, key);
+    if (!Number.isSafeInteger(v))
+      this.fail(
+        `'${key}' must be an integer between -(2^53 - 1) and 2^53 - 1 (larger ids lose precision), got ${show(v)}`,
+      );
     return v;
   }
   bbox(o: Json, key = 'bbox'): CocoBbox {
@@ -213,7 +218,7 @@ export function parseCocoGroundTruth(json: unknown, source = 'ground truth'): Co
   (json.images as unknown[]).forEach((o, i) => {
     const e: Entry = new Entry(source, entryName('images', i, o));
     if (!isObject(o)) e.fail(`expected an object, got ${show(o)}`);
-    const id = e.number(o, 'id');
+    const id = e.id(o, 'id');
     if (imageById.has(id)) e.fail(`duplicate image id ${id}`);
     const dim = (key: string): number | null => {
       if (o[key] === undefined) return null;
@@ -227,10 +232,13 @@ export function parseCocoGroundTruth(json: unknown, source = 'ground truth'): Co
     imageById.set(id, img);
   });
   const categories: CocoCategory[] = [];
+  const categoryIds = new Set<number>();
   (json.categories as unknown[]).forEach((o, i) => {
     const e: Entry = new Entry(source, entryName('categories', i, o));
     if (!isObject(o)) e.fail(`expected an object, got ${show(o)}`);
-    const id = e.number(o, 'id');
+    const id = e.id(o, 'id');
+    if (categoryIds.has(id)) e.fail(`duplicate category id ${id}`);
+    categoryIds.add(id);
     categories.push({ id, name: typeof o.name === 'string' ? o.name : String(id) });
   });
   const annotations: CocoGtAnnotation[] = [];
@@ -238,11 +246,12 @@ export function parseCocoGroundTruth(json: unknown, source = 'ground truth'): Co
   (json.annotations as unknown[]).forEach((o, i) => {
     const e: Entry = new Entry(source, entryName('annotations', i, o));
     if (!isObject(o)) e.fail(`expected an object, got ${show(o)}`);
-    const id = e.number(o, 'id');
+    const id = e.id(o, 'id');
     if (annIds.has(id)) e.fail(`duplicate annotation id ${id}`);
     annIds.add(id);
-    const imageId = e.number(o, 'image_id');
-    const categoryId = e.number(o, 'category_id');
+    const imageId = e.id(o, 'image_id');
+    if (!imageById.has(imageId)) e.fail(`image_id ${imageId} is not the id of any entry of 'images'`);
+    const categoryId = e.id(o, 'category_id');
     const bbox = e.bbox(o);
     const area = e.number(o, 'area');
     let iscrowd = false;
@@ -277,10 +286,10 @@ export function parseCocoResults(json: unknown, gt: CocoGroundTruth, source = 'r
   const detections: CocoDetection[] = json.map((o: unknown, i: number) => {
     const e: Entry = new Entry(source, `results[${i}]`);
     if (!isObject(o)) e.fail(`expected an object, got ${show(o)}`);
-    const imageId = e.number(o, 'image_id');
+    const imageId = e.id(o, 'image_id');
     const image = gt.imageById.get(imageId);
     if (!image) e.fail(`image_id ${imageId} is not an image of ${gt.source}`);
-    const categoryId = e.number(o, 'category_id');
+    const categoryId = e.id(o, 'category_id');
     const score = e.number(o, 'score');
     if (kind === 'bbox') {
       if (o.bbox === undefined) e.fail(`missing 'bbox' (results[0] has one, so every result must)`);
@@ -353,12 +362,8 @@ export async function readCocoGroundTruth(path: string): Promise<CocoGroundTruth
 /** Reads and validates a COCO results file against `gt`. @throws ParseError naming the file and entry */
 export async function readCocoResults(path: string, gt: CocoGroundTruth): Promise<CocoResults> {
   // Large files may take the native loader (./cocoJsonNative.ts): the same CocoResults, or null -> JS path.
-  let bytes: Buffer | undefined;
-  try {
-    if (useNativeCocoJson((await stat(path)).size)) bytes = await readFile(path);
-  } catch {
-    bytes = undefined; // readJson reports the file error
-  }
+  const size = await checkRegularFile(path).catch(() => 0); // readBytes reports a bad file
+  const bytes = useNativeCocoJson(size) ? await readBytes(path) : undefined;
   const fast = bytes ? await parseCocoResultsNative(bytes, gt, path) : null;
   return fast ?? parseCocoResults(await readJson(path, bytes), gt, path);
 }

@@ -7,17 +7,22 @@
  * files. Values are rounded as YOLOv5's `save_one_json` does: bbox to 3 decimals, score to 5.
  *
  * Streaming: each image's record is appended as one JSON line to `<out>.json.parts.jsonl` while the batch
- * runs (memory flat in the number of images); `close()` streams that into the two final files and removes
- * it. Resume: the parts file is the journal (a line cut off by a crash is dropped). Resuming from finished
- * files (no parts file) loads them once to rebuild it.
+ * runs (memory flat in the number of images); `close()` streams that into the two final files (each
+ * written to a temporary file and renamed) and removes it. Resume: the parts file is the journal; each
+ * line carries a hash chained over the line before, and resume keeps the longest prefix of lines that
+ * parse, have the expected shape and match their hash, cuts the rest off and reports it ({@link
+ * CocoResultsWriter.notes}); those images are redone. Resuming from finished files (no parts file) loads
+ * them once to rebuild it.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { open, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ParseError } from '../errors.js';
 import { checkFloat32Array, invalid } from '../validate.js';
 import { readLines } from '../pipeline/inputs.js';
-import { truncateToLastNewline } from '../pipeline/journal.js';
+import { hash16, truncateToLastNewline } from '../pipeline/journal.js';
+import { AtomicFile, ensureDir, readTextFile } from './files.js';
+import { parseJsonText } from './json.js';
 
 /** One detection in the COCO results format. */
 export interface CocoResult {
@@ -94,11 +99,35 @@ export interface CocoWriterOptions {
 interface PartLine {
   image: CocoImage;
   results: CocoResult[];
+  /** Hash chained over the previous line (see the module comment). */
+  h?: string;
+}
+
+const partHash = (prev: string, image: CocoImage, results: CocoResult[]) =>
+  hash16(`${prev}\n${JSON.stringify({ image, results })}`);
+
+/** A parsed, checked parts line, or the reason it is refused. */
+function checkPart(line: string, prev: string): PartLine | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return 'not JSON';
+  }
+  const p = v as Partial<PartLine> | null;
+  if (p === null || typeof p !== 'object' || Array.isArray(p)) return 'not an object';
+  const im = p.image as Partial<CocoImage> | undefined;
+  if (!im || typeof im.file_name !== 'string' || !Number.isSafeInteger(im.id)) return 'no image';
+  if (!Array.isArray(p.results)) return 'no results';
+  if (p.h !== partHash(prev, p.image!, p.results)) return 'checksum mismatch';
+  return p as PartLine;
 }
 
 /** Streaming writer of a COCO results file plus its images list. See the module comment. */
 export class CocoResultsWriter {
   private readonly seen = new Set<number>();
+  private lastHash = '';
+  private readonly messages: string[] = [];
   private constructor(
     readonly path: string,
     private parts: FileHandle,
@@ -108,18 +137,58 @@ export class CocoResultsWriter {
 
   /** Open for writing (or resuming). */
   static async open(path: string, options: CocoWriterOptions = {}): Promise<CocoResultsWriter> {
-    await mkdir(dirname(path), { recursive: true });
+    await ensureDir(dirname(path));
     const partsPath = `${path}.parts.jsonl`;
     const done = new Set<string>();
+    let lastHash = '';
+    let note: string | undefined;
     if (options.resume && !existsSync(partsPath) && existsSync(path)) await rebuildParts(path, partsPath);
     if (options.resume && existsSync(partsPath)) {
       await truncateToLastNewline(partsPath, 0);
-      for await (const line of readLines(partsPath)) if (line) done.add((JSON.parse(line) as PartLine).image.file_name);
+      let good = 0;
+      let bytes = 0;
+      let reason: string | undefined;
+      let lineNo = 0;
+      const discarded: string[] = [];
+      for await (const line of readLines(partsPath)) {
+        lineNo++;
+        if (reason === undefined) {
+          const p = checkPart(line, lastHash);
+          if (typeof p !== 'string') {
+            done.add(p.image.file_name);
+            lastHash = p.h!;
+            good++;
+            bytes += Buffer.byteLength(line) + 1;
+            continue;
+          }
+          reason = `line ${lineNo}: ${p}`;
+        }
+        const name = /"file_name":\s*("(?:[^"\\]|\\.)*")/.exec(line)?.[1];
+        discarded.push(name ? String(JSON.parse(name)) : `line ${lineNo}`);
+      }
+      if (reason !== undefined) {
+        await truncate(partsPath, bytes);
+        const list = discarded.slice(0, 5).join(', ') + (discarded.length > 5 ? ', …' : '');
+        note = `resume: ${partsPath}: kept ${good} entries, discarded ${discarded.length} (${list}): ${reason}; those images are redone`;
+      }
     } else {
       await rm(partsPath, { force: true });
     }
     const parts = await open(partsPath, 'a');
-    return new CocoResultsWriter(path, parts, done, options.categories);
+    const w = new CocoResultsWriter(path, parts, done, options.categories);
+    w.lastHash = lastHash;
+    if (note) w.messages.push(note);
+    return w;
+  }
+
+  /** The files {@link close} writes: the results file and its images list. */
+  outputs(): string[] {
+    return [this.path, cocoImagesPath(this.path)];
+  }
+
+  /** What resume discarded, for the user. */
+  notes(): string[] {
+    return [...this.messages];
   }
 
   /** True when `fileName` is already in the output (resume). */
@@ -129,14 +198,33 @@ export class CocoResultsWriter {
 
   /** Append one image and its results (already converted, e.g. by {@link toCocoResults}). */
   async add(image: CocoImage, results: CocoResult[]): Promise<void> {
-    await this.parts.write(JSON.stringify({ image, results } satisfies PartLine) + '\n');
+    const h = partHash(this.lastHash, image, results);
+    await this.parts.write(JSON.stringify({ image, results, h } satisfies PartLine) + '\n');
+    this.lastHash = h;
+  }
+
+  /** Stop without finishing: close the parts file, leaving it as a crash would (resume continues it). */
+  async abandon(): Promise<void> {
+    await this.parts.close();
   }
 
   /** Write `<out>.json` and `<out>.images.json` from the parts file, then remove it. */
   async close(): Promise<void> {
     await this.parts.close();
     const partsPath = `${this.path}.parts.jsonl`;
-    const out = await open(this.path, 'w');
+    const out = await AtomicFile.create(this.path);
+    const img = await AtomicFile.create(cocoImagesPath(this.path));
+    try {
+      await this.writeFinal(partsPath, out, img);
+    } catch (err) {
+      await out.abort();
+      await img.abort();
+      throw err;
+    }
+    await rm(partsPath, { force: true });
+  }
+
+  private async writeFinal(partsPath: string, out: AtomicFile, img: AtomicFile): Promise<void> {
     let buf = '[';
     let first = true;
     for await (const line of readLines(partsPath)) {
@@ -150,9 +238,7 @@ export class CocoResultsWriter {
       if (buf.length > 1 << 20) buf = await flush(out, buf);
     }
     await out.write(buf + (first ? ']\n' : '\n]\n'));
-    await out.close();
 
-    const img = await open(cocoImagesPath(this.path), 'w');
     buf = '{"images": [';
     first = true;
     for await (const line of readLines(partsPath)) {
@@ -163,12 +249,12 @@ export class CocoResultsWriter {
     }
     const cats = this.categories ?? [...this.seen].sort((a, b) => a - b).map((id) => ({ id, name: `class${id - 1}` }));
     await img.write(`${buf}${first ? '' : '\n'}],\n"categories": ${JSON.stringify(cats)}}\n`);
-    await img.close();
-    await rm(partsPath, { force: true });
+    await out.commit();
+    await img.commit();
   }
 }
 
-async function flush(fh: FileHandle, buf: string): Promise<string> {
+async function flush(fh: AtomicFile, buf: string): Promise<string> {
   await fh.write(buf);
   return '';
 }
@@ -179,15 +265,17 @@ async function rebuildParts(path: string, partsPath: string): Promise<void> {
   let results: CocoResult[];
   let images: CocoImage[];
   try {
-    results = JSON.parse(await readFile(path, 'utf8')) as CocoResult[];
+    results = parseJsonText(await readTextFile(path), path) as CocoResult[];
     images = existsSync(imagesPath)
-      ? (JSON.parse(await readFile(imagesPath, 'utf8')) as { images: CocoImage[] }).images
+      ? (parseJsonText(await readTextFile(imagesPath), imagesPath) as { images: CocoImage[] }).images
       : [];
   } catch (err) {
     throw new ParseError(path, `cannot resume from this COCO results file: ${(err as Error).message}`);
   }
   if (!Array.isArray(results) || !Array.isArray(images))
     throw new ParseError(path, 'cannot resume: not a COCO results array');
+  if (results.some((r) => r === null || typeof r !== 'object'))
+    throw new ParseError(path, 'cannot resume: the results array holds a non-object');
   const byImage = new Map<number, CocoResult[]>();
   for (const r of results) {
     const list = byImage.get(r.image_id);
@@ -195,6 +283,11 @@ async function rebuildParts(path: string, partsPath: string): Promise<void> {
     else byImage.set(r.image_id, [r]);
   }
   const fh = await open(partsPath, 'w');
-  for (const image of images) await fh.write(JSON.stringify({ image, results: byImage.get(image.id) ?? [] }) + '\n');
+  let h = '';
+  for (const image of images) {
+    const res = byImage.get(image.id) ?? [];
+    h = partHash(h, image, res);
+    await fh.write(JSON.stringify({ image, results: res, h }) + '\n');
+  }
   await fh.close();
 }

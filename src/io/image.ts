@@ -4,10 +4,49 @@
  * the only path that does not round to 8 bits). The size is checked from the header before any
  * pixel is decoded, so a 30000x30000 file fails fast instead of allocating gigabytes.
  */
-import { readFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { InvalidArgumentError, ParseError } from '../errors.js';
 import { checkInteger, invalid } from '../validate.js';
+import { readRegularFile } from './files.js';
+
+/** Magic bytes of the formats sharp decodes here. */
+const MAGIC: readonly [string, (b: Buffer) => boolean][] = [
+  ['PNG', (b) => b.length >= 8 && b.readUInt32BE(0) === 0x89504e47 && b.readUInt32BE(4) === 0x0d0a1a0a],
+  ['JPEG', (b) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff],
+  [
+    'TIFF',
+    (b) =>
+      b.length >= 4 &&
+      ((b[0] === 0x49 && b[1] === 0x49 && (b[2] === 42 || b[2] === 43) && b[3] === 0) ||
+        (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && (b[3] === 42 || b[3] === 43))),
+  ],
+  ['BMP', (b) => b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d],
+  ['WebP', (b) => b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP'],
+  ['GIF', (b) => b.length >= 6 && b.toString('latin1', 0, 4) === 'GIF8'],
+];
+
+/**
+ * Check an image file's first bytes before its body is read (a 1.5 GB junk file is refused after 64
+ * bytes, not after reading it whole).
+ * @throws ParseError naming `source` when the header is no known image format
+ */
+export function checkImageHeader(head: Uint8Array, source: string): void {
+  const b = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
+  if (b.length === 0) throw new ParseError(source, 'empty file (0 bytes), not an image');
+  if (!MAGIC.some(([, test]) => test(b)))
+    throw new ParseError(
+      source,
+      `not a readable image (JPG, PNG, TIFF…): the file does not start with the header of any of ${MAGIC.map(([n]) => n).join(', ')}`,
+    );
+}
+
+/**
+ * Read an image file's bytes safely: a regular file only (no FIFO, device or directory), its header
+ * checked before the body, and at most the read cap (src/io/files.ts: 1 GiB, `MASKBOX_MAX_READ_BYTES`).
+ */
+export async function readImageFile(path: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
+  return readRegularFile(path, { ...options, argument: 'image', checkHeader: checkImageHeader });
+}
 
 /**
  * Default pixel limit (width x height) of {@link readImage}: 16383², the same as sharp's own
@@ -58,20 +97,7 @@ export async function readImage(input: string | Uint8Array, options: ReadImageOp
   let bytes: Uint8Array;
   if (typeof input === 'string') {
     source = input;
-    let size: number;
-    try {
-      const st = await stat(input);
-      if (!st.isFile()) throw new InvalidArgumentError('path', `${input}: not a regular file`);
-      size = st.size;
-    } catch (err) {
-      if (err instanceof InvalidArgumentError) throw err;
-      throw new InvalidArgumentError(
-        'path',
-        `${input}: cannot read image (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-      );
-    }
-    if (size === 0) throw new ParseError(source, 'empty file (0 bytes), not an image');
-    bytes = await readFile(input);
+    bytes = await readImageFile(input);
   } else if (input instanceof Uint8Array) {
     source = options.name ?? '<buffer>';
     if (input.length === 0) throw new ParseError(source, 'empty buffer (0 bytes), not an image');

@@ -4,9 +4,8 @@
  * stretch (0.1 % .. 99.9 % of the samples map to 0 .. 255), as microscopy viewers do, since a plain
  * `/257` (or the raw 8-bit values) leaves a dim EMCCD rendering almost black; `stretch: false` keeps them.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import sharp from 'sharp';
+import { writeFileAtomic } from './files.js';
 import { checkFloat32Array, invalid } from '../validate.js';
 
 /** An image as `readImage` returns it (interleaved samples). */
@@ -149,9 +148,5 @@ export async function writeOverlay(
   boxes: Float32Array,
   options: OverlayOptions = {},
 ): Promise<void> {
-  const png = await renderOverlay(image, boxes, options);
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, png);
-  await rename(tmp, path);
+  await writeFileAtomic(path, await renderOverlay(image, boxes, options));
 }

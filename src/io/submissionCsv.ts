@@ -11,6 +11,7 @@ import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { InvalidArgumentError, ParseError } from '../errors.js';
 import { HANDBONE_CLASSES } from '../model/classes.js';
+import { checkRegularFile } from './files.js';
 
 export interface SubmissionRow {
   image_name: string;
@@ -184,6 +185,8 @@ export async function* readSubmissionRows(input: CsvInput): AsyncGenerator<Submi
   let pending: SubmissionRecord[] = [];
   const parser = new CsvRecordParser(source, (f, line) => rows.add(f, line, pending));
   if (typeof input === 'string') {
+    // A regular file only: a FIFO would block the stream forever. Streamed, so no size cap.
+    await checkRegularFile(input, { argument: 'csv', maxBytes: Number.MAX_SAFE_INTEGER });
     const stream = createReadStream(input, { encoding: 'utf8', highWaterMark: 1 << 20 });
     try {
       for await (const chunk of stream) {

@@ -73,10 +73,10 @@ const NATIVE_OPS: Record<NativeOpName, true> = {
   cocoEval: true,
   dbscan: true,
   baseline: true,
-  readFloor: true,
   softNms: true,
   nmm: true,
   wbf: true,
+  readFloor: true,
   maskIou: true,
   parseCocoResults: true,
 };

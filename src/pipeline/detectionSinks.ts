@@ -1,25 +1,28 @@
 /**
  * Sinks for detection results, shared by `maskbox detect` and `maskbox baseline`: the lab's CSV per
  * image or combined, COCO results JSON, YOLO txt, and overlay PNGs. Output paths mirror the input names
- * (`sub/a.png` -> `OUT/sub/a_result.csv`); `..` and absolute parts of names (zip entries) are dropped.
- * Per-image files are written to a temporary name and renamed, so resume can trust any file it finds.
+ * (`sub/a.png` -> `OUT/sub/a_result.csv`; names are made safe by src/pipeline/inputs.ts). When several
+ * inputs of a run share a stem (`a.png`, `a.jpg`), their outputs keep the extension (`a_png_result.csv`,
+ * `a_jpg_result.csv`), decided by each sink's `plan()` over the whole input list. Every file is written
+ * to a temporary name in its folder and renamed (src/io/files.ts), so resume can trust any file it finds.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { CocoResultsWriter, toCocoResults, type CategoryIdFn, type CocoCategory } from '../io/cocoResults.js';
 import {
   COMBINED_DETECTIONS_CSV_HEADER,
   formatCombinedRows,
   formatDetectionsCsv,
-  resultCsvName,
   splitCsvLine,
 } from '../io/detectionsCsv.js';
-import { writeOverlay } from '../io/overlay.js';
+import { writeFileAtomic } from '../io/files.js';
+import { renderOverlay } from '../io/overlay.js';
 import { formatYoloTxt } from '../io/yoloTxt.js';
-import { nameToPath, readLines } from './inputs.js';
-import { JournaledFile } from './journal.js';
-import type { ImageJob, Sink } from './runner.js';
+import { nameToPath, readLines, safeName, type ImageInput } from './inputs.js';
+import { describeRecovery, JournaledFile } from './journal.js';
+import type { ImageJob, PlannedOutputs, Sink } from './runner.js';
+
+export { safeName, writeFileAtomic };
 
 /** What a detector (or the baseline) returns for one image: xyxy boxes in original pixels. */
 export interface DetectionLike {
@@ -29,12 +32,6 @@ export interface DetectionLike {
   classes?: ArrayLike<number>;
 }
 
-/** An input name made safe as a relative output path: no empty, `.` or `..` segments, `/`-separated. */
-export function safeName(name: string): string {
-  const parts = name.split(/[\\/]/).filter((p) => p !== '' && p !== '.' && p !== '..');
-  return parts.join('/').replace(/^[A-Za-z]:/, '') || '_';
-}
-
 /** Drop the extension of the last path segment: `sub/a.png` -> `sub/a`. */
 export function stripExtension(name: string): string {
   const slash = name.lastIndexOf('/');
@@ -42,29 +39,47 @@ export function stripExtension(name: string): string {
   return dot > slash + 1 ? name.slice(0, dot) : name;
 }
 
-/** Write a file via a temporary name and a rename (creating directories). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
+/**
+ * Output stems (name without extension) for a run's inputs: `stripExtension(name)`, except that inputs
+ * sharing a stem (compared case-insensitively, for case-insensitive file systems) keep their extension
+ * with `_` instead of the dot: `a.png`, `a.jpg` -> `a_png`, `a_jpg`.
+ */
+export function outputStems(names: Iterable<string>): Map<string, string> {
+  const list = [...names];
+  const count = new Map<string, number>();
+  for (const n of list) {
+    const k = stripExtension(safeName(n)).toLowerCase();
+    count.set(k, (count.get(k) ?? 0) + 1);
+  }
+  const out = new Map<string, string>();
+  for (const n of list) {
+    const safe = safeName(n);
+    const stem = stripExtension(safe);
+    out.set(n, count.get(stem.toLowerCase())! > 1 ? stem + (safe.slice(stem.length).replace(/^\./, '_') || '_') : stem);
+  }
+  return out;
 }
 
 const classesOf = (d: DetectionLike) => d.classes ?? new Int32Array(d.scores.length);
 
-/** A per-image-file sink: `fileFor(name)` gives the path under `dir`, `render` the content. */
+/** A per-image-file sink: `suffix` after the output stem, `render` the content. */
 function perImageSink(
   dir: string,
-  fileFor: (name: string) => string,
-  render: (job: ImageJob, det: DetectionLike) => string | Promise<void>,
+  flag: string,
+  suffix: string,
+  render: (job: ImageJob, det: DetectionLike, path: string) => string | Promise<Uint8Array>,
 ): Sink<DetectionLike> {
-  const pathOf = (name: string) => join(dir, nameToPath(fileFor(safeName(name))));
+  let stems: Map<string, string> | undefined;
+  const pathOf = (name: string) => join(dir, nameToPath((stems?.get(name) ?? stripExtension(safeName(name))) + suffix));
   return {
+    plan(inputs: readonly ImageInput[]): PlannedOutputs {
+      stems = outputStems(inputs.map((i) => i.name));
+      return { flag, dir, perInput: inputs.map((i) => [i.name, [pathOf(i.name)]]), files: [] };
+    },
     done: (input) => existsSync(pathOf(input.name)),
     async write(job, det) {
-      const out = render(job, det);
-      if (typeof out === 'string') await writeFileAtomic(pathOf(job.input.name), out);
-      else await out;
+      const path = pathOf(job.input.name);
+      await writeFileAtomic(path, await render(job, det, path));
     },
     async close() {},
   };
@@ -74,25 +89,22 @@ function perImageSink(
  * The lab's CSV, one file per image: `DIR/<name without extension>_result.csv` (boxes clipped to the
  * image, then the rule in src/io/detectionsCsv.ts).
  */
-export function perImageCsvSink(dir: string): Sink<DetectionLike> {
-  return perImageSink(dir, resultCsvName, (job, det) =>
+export function perImageCsvSink(dir: string, flag = 'out'): Sink<DetectionLike> {
+  return perImageSink(dir, flag, '_result.csv', (job, det) =>
     formatDetectionsCsv(det.boxes, det.scores, { width: job.image.width, height: job.image.height }),
   );
 }
 
 /** YOLO txt per image: `DIR/<name without extension>.txt`, `class xc yc w h` normalized (+ conf with `saveConf`). */
-export function yoloTxtSink(dir: string, options: { saveConf?: boolean } = {}): Sink<DetectionLike> {
-  return perImageSink(
-    dir,
-    (n) => `${stripExtension(n)}.txt`,
-    (job, det) =>
-      formatYoloTxt(
-        det.boxes,
-        classesOf(det),
-        job.image.width,
-        job.image.height,
-        options.saveConf ? det.scores : undefined,
-      ),
+export function yoloTxtSink(dir: string, options: { saveConf?: boolean } = {}, flag = 'out'): Sink<DetectionLike> {
+  return perImageSink(dir, flag, '.txt', (job, det) =>
+    formatYoloTxt(
+      det.boxes,
+      classesOf(det),
+      job.image.width,
+      job.image.height,
+      options.saveConf ? det.scores : undefined,
+    ),
   );
 }
 
@@ -100,17 +112,13 @@ export function yoloTxtSink(dir: string, options: { saveConf?: boolean } = {}): 
  * Overlay PNGs: `DIR/<name without extension>_overlay.png` (never overwrites an input PNG of the same name);
  * score labels only with `labels: true`.
  */
-export function overlaySink(dir: string, options: { labels?: boolean } = {}): Sink<DetectionLike> {
-  const pathOf = (name: string) => join(dir, nameToPath(`${stripExtension(safeName(name))}_overlay.png`));
-  return perImageSink(
-    dir,
-    (n) => `${stripExtension(n)}_overlay.png`,
-    (job, det) =>
-      writeOverlay(pathOf(job.input.name), job.image, det.boxes, {
-        scores: det.scores,
-        classes: det.classes,
-        labels: options.labels ?? false,
-      }),
+export function overlaySink(dir: string, options: { labels?: boolean } = {}, flag = 'overlay'): Sink<DetectionLike> {
+  return perImageSink(dir, flag, '_overlay.png', (job, det) =>
+    renderOverlay(job.image, det.boxes, {
+      scores: det.scores,
+      classes: det.classes,
+      labels: options.labels ?? false,
+    }),
   );
 }
 
@@ -134,13 +142,19 @@ async function* combinedCsvNames(path: string): AsyncGenerator<string> {
  * One combined CSV for the batch: header `image,x_center,...,area`, rows in input order then NMS order.
  * Resumable (see src/pipeline/journal.ts).
  */
-export async function combinedCsvSink(path: string, options: { resume?: boolean } = {}): Promise<Sink<DetectionLike>> {
+export async function combinedCsvSink(
+  path: string,
+  options: { resume?: boolean; flag?: string } = {},
+): Promise<Sink<DetectionLike>> {
   const file = await JournaledFile.open(path, {
     header: COMBINED_DETECTIONS_CSV_HEADER + '\n',
     resume: options.resume,
     namesFromFile: combinedCsvNames,
   });
+  const note = describeRecovery(path, file.recovery);
   return {
+    plan: () => ({ flag: options.flag ?? 'out', perInput: [], files: [path] }),
+    notes: () => (note ? [note] : []),
     done: (input) => file.has(input.name),
     write: (job, det) =>
       file.append(
@@ -165,6 +179,8 @@ export interface CocoSinkOptions {
 export async function cocoSink(path: string, options: CocoSinkOptions = {}): Promise<Sink<DetectionLike>> {
   const writer = await CocoResultsWriter.open(path, { resume: options.resume, categories: options.categories });
   return {
+    plan: () => ({ flag: 'out', perInput: [], files: writer.outputs() }),
+    notes: () => writer.notes(),
     done: (input) => writer.has(input.name),
     async write(job, det) {
       const id =

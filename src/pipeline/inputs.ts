@@ -14,13 +14,21 @@
  * Order: inputs in the order given; within a directory or glob, paths sorted by code point; a file met
  * twice (same absolute path) is yielded once. Names are relative to the directory / glob prefix / archive
  * (with `/` separators), a plain file's name is its basename — outputs mirror these names. Names are
- * unique in a stream: a name met again (`a/x.png b/x.png`) gets a longer tail of its path (`b/x.png`).
+ * safe as relative output paths ({@link safeName}: `\\` is a separator, empty, `.` and `..` segments and
+ * drive letters are dropped, so a zip entry `../x.png` cannot write outside the output folder) and
+ * unique in a stream: a name met again (`a/x.png b/x.png`, or `x.png` and `./x.png` in a zip) gets a
+ * longer tail of its path (`b/x.png`) or else a counter (`x~2.png`), in input order, so names are stable.
+ *
+ * Reading: only regular files, header checked before the body, at most the read cap (src/io/files.ts);
+ * a zip entry whose declared size exceeds the cap is refused before it is inflated.
  */
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import { unzipSync } from 'fflate';
 import { InvalidArgumentError, ParseError } from '../errors.js';
+import { checkRegularFile, maxReadBytes, readRegularFile } from '../io/files.js';
+import { checkImageHeader, readImageFile } from '../io/image.js';
 
 /** File extensions (lower case, without the dot) treated as images. */
 export const IMAGE_EXTENSIONS: readonly string[] = ['jpg', 'jpeg', 'png', 'tif', 'tiff', 'bmp', 'webp'];
@@ -43,6 +51,18 @@ export interface ExpandOptions {
   extensions?: readonly string[];
   /** Base directory for relative specs (default `process.cwd()`). */
   cwd?: string;
+  /**
+   * Leave out files found by walking a directory or matching a glob (never a file named explicitly)
+   * when this returns true for their absolute path, e.g. earlier overlays in the overlay folder.
+   */
+  exclude?: (absPath: string) => boolean;
+}
+
+/** An input name made safe as a relative output path: `/`-separated, no empty, `.` or `..` segments. */
+export function safeName(name: string): string {
+  const parts = name.split(/[\\/]/).filter((p) => p !== '' && p !== '.' && p !== '..');
+  if (parts.length > 0) parts[0] = parts[0]!.replace(/^[A-Za-z]:/, '');
+  return parts.filter((p) => p !== '').join('/') || '_';
 }
 
 /** True when the file name ends with an image extension (case-insensitive). */
@@ -99,7 +119,7 @@ async function* walk(dir: string, rel = ''): AsyncGenerator<string> {
 }
 
 function fileInput(path: string, name: string): ImageInput {
-  return { name, origin: path, path, read: () => readFile(path) };
+  return { name, origin: path, path, read: () => readImageFile(path) };
 }
 
 /**
@@ -110,13 +130,18 @@ export async function* zipInputs(
   zipPath: string,
   extensions: readonly string[] = IMAGE_EXTENSIONS,
 ): AsyncGenerator<ImageInput> {
-  const data = new Uint8Array(await readFile(zipPath));
+  const cap = maxReadBytes();
   const names: string[] = [];
+  const sizes = new Map<string, number>();
+  let data: Uint8Array;
   try {
+    data = new Uint8Array(await readRegularFile(zipPath, { argument: 'inputs' }));
     unzipSync(data, {
       filter: (f) => {
-        if (!f.name.endsWith('/') && isImageFile(f.name, extensions) && !f.name.startsWith('__MACOSX/'))
+        if (!f.name.endsWith('/') && isImageFile(f.name, extensions) && !f.name.startsWith('__MACOSX/')) {
           names.push(f.name);
+          sizes.set(f.name, f.originalSize);
+        }
         return false; // list only; nothing is inflated here
       },
     });
@@ -131,9 +156,15 @@ export async function* zipInputs(
       name: entry,
       origin: `${zipPath}!${entry}`,
       read: async () => {
+        if (sizes.get(entry)! > cap)
+          throw new ParseError(
+            `${zipPath}!${entry}`,
+            `declared size ${sizes.get(entry)} bytes exceeds the read limit of ${cap} bytes (MASKBOX_MAX_READ_BYTES)`,
+          );
         const out = unzipSync(data, { filter: (f) => f.name === entry });
         const bytes = out[entry];
         if (!bytes) throw new ParseError(`${zipPath}!${entry}`, 'zip entry could not be read');
+        checkImageHeader(bytes.subarray(0, 64), `${zipPath}!${entry}`);
         return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       },
     };
@@ -174,10 +205,18 @@ export async function checkInputSpecs(specs: readonly string[], cwd = process.cw
 export async function* expandInputs(specs: readonly string[], options: ExpandOptions = {}): AsyncGenerator<ImageInput> {
   const names = new Set<string>();
   for await (const input of expandRaw(specs, options)) {
+    input.name = safeName(input.name);
     if (names.has(input.name)) input.name = uniqueName(input, names);
     names.add(input.name);
     yield input;
   }
+}
+
+/** Every input of {@link expandInputs} as an array (names final; no image is read). */
+export async function listInputs(specs: readonly string[], options: ExpandOptions = {}): Promise<ImageInput[]> {
+  const out: ImageInput[] = [];
+  for await (const input of expandInputs(specs, options)) out.push(input);
+  return out;
 }
 
 /**
@@ -185,7 +224,9 @@ export async function* expandInputs(specs: readonly string[], options: ExpandOpt
  * given as files are both `x.png`): the shortest longer tail of its path (`b/x.png`), else `x~2.png`.
  */
 function uniqueName(input: ImageInput, names: Set<string>): string {
-  const segs = (input.path ?? input.origin).split(/[\\/!]/).filter(Boolean);
+  // A file's path, or a zip entry's own path (never the archive's folders); safe segments only.
+  const own = input.path ?? input.origin.slice(input.origin.lastIndexOf('!') + 1);
+  const segs = safeName(own).split('/');
   for (let k = input.name.split('/').length + 1; k <= segs.length; k++) {
     const c = segs.slice(-k).join('/');
     if (!names.has(c)) return c;
@@ -210,6 +251,7 @@ async function* expandRaw(specs: readonly string[], options: ExpandOptions): Asy
       for await (const rel of walk(root)) {
         if (re.test(rel) && isImageFile(rel, exts)) {
           const abs = join(root, ...rel.split('/'));
+          if (options.exclude?.(abs)) continue;
           if (once(abs)) yield fileInput(abs, rel);
         }
       }
@@ -221,6 +263,7 @@ async function* expandRaw(specs: readonly string[], options: ExpandOptions): Asy
       for await (const rel of walk(abs)) {
         if (!isImageFile(rel, exts)) continue;
         const p = join(abs, ...rel.split('/'));
+        if (options.exclude?.(p)) continue;
         if (once(p)) yield fileInput(p, rel);
       }
     } else if (extname(abs).toLowerCase() === '.zip') {
@@ -240,6 +283,7 @@ export async function countInputs(specs: readonly string[], options: ExpandOptio
 
 /** Read a file as a stream of lines (used for resume journals and CSVs too large to hold). */
 export async function* readLines(path: string): AsyncGenerator<string> {
+  await checkRegularFile(path, { maxBytes: Number.MAX_SAFE_INTEGER }); // no FIFO or device; streamed, so no cap
   let rest = '';
   for await (const chunk of createReadStream(path, { encoding: 'utf8' })) {
     const parts = (rest + (chunk as string)).split('\n');

@@ -44,8 +44,27 @@ export interface Processor<R> {
   batchSize?: number;
 }
 
+/** The files a sink will write, for the checks made before a batch starts. */
+export interface PlannedOutputs {
+  /** The CLI flag that names these outputs (`out`, `overlay`), for messages. */
+  flag: string;
+  /** The folder of per-image outputs, if any. */
+  dir?: string;
+  /** Per input name, the files written for it. */
+  perInput: [string, string[]][];
+  /** Files written once for the whole batch (a combined CSV, a COCO results file). */
+  files: string[];
+}
+
 /** Where results go (a CSV per image, a combined CSV, overlays, ...). */
 export interface Sink<R> {
+  /**
+   * Called once before the batch with every input (names final), when the caller lists inputs first:
+   * fixes output names (e.g. disambiguating same-stem inputs) and returns the files to be written.
+   */
+  plan?(inputs: readonly ImageInput[]): PlannedOutputs;
+  /** Messages for the user, e.g. what a resume discarded. */
+  notes?(): string[];
   /** For resume: true when this input's output already exists. Sinks without it are never "done". */
   done?(input: ImageInput, index: number): boolean | Promise<boolean>;
   /** Write one image's result. Called one at a time, in input order. */

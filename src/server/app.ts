@@ -13,6 +13,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import cors from '@fastify/cors';
+import { wireBackends } from '../backends/index.js';
 import { InvalidArgumentError, MaskboxError, ModelError, ParseError } from '../errors.js';
 import { packageRoot } from '../pipeline/defaultModel.js';
 import { UploadCache } from './cache.js';
@@ -82,6 +83,7 @@ export function errorBody(err: unknown): { status: number; body: ErrorBody; head
  * @example const app = await createServer({ detectors: [await ServedDetector.load('m.onnx')], segmenters: [] }, { port: 0 });
  */
 export async function createServer(models: ServedModels, options: ServeOptions = {}): Promise<FastifyInstance> {
+  wireBackends(); // the ops' backends, as src/index.ts and the CLI wire them
   const opts = resolveServeOptions({ pageDir: join(packageRoot(), 'dist', 'page'), ...options });
   const gate = new Gate(opts.concurrency, opts.queue);
   const cache = new UploadCache({ maxEntries: opts.cacheEntries, maxBytes: opts.cacheBytes, ttlMs: opts.cacheTtlMs });

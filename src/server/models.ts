@@ -16,6 +16,7 @@ import { Segmenter, type Segmentation } from '../model/segmenter.js';
 import type { ExecutionProvider } from '../model/session.js';
 import { letterboxParams } from '../ops/letterbox.js';
 import { postprocessRaw, type PostprocessOptions, type PostprocessResult, type RawOutput } from './raw.js';
+import type { TileOptions } from '../model/tiling.js';
 
 /** What `GET /v1/models` says about one model. */
 export interface ModelInfo {
@@ -30,22 +31,34 @@ export interface ModelInfo {
   provider?: ExecutionProvider;
   /** Whether its raw output is kept, so `conf`/`iou` can change without running the model again. */
   keepsRawOutput?: boolean;
+  /** maskbox backend that ran its last post-processing (NMS): `js`, `cpu`, ...; null before the first run. */
+  backend?: string | null;
 }
 
 /** One detection run: the boxes, and the raw output when the layout allows keeping it. */
-export interface DetectorRun extends PostprocessResult {
+export interface DetectorRun extends Omit<PostprocessResult, 'backend'> {
   raw: RawOutput | null;
   timings: { preprocess: number; infer: number; postprocess: number };
+  /** Tiles run (sliced inference), when tiling was asked for. */
+  tiles?: number;
 }
+
+/** Settings of one run: post-processing plus sliced inference (`tile` px or `'auto'`, `overlap`, `fullFrame`). */
+export interface DetectorRunOptions extends PostprocessOptions, TileOptions {}
 
 /** An ONNX detector as the server runs it. */
 export class ServedDetector {
   readonly kind = 'detector';
+  /** Backend of the last post-processing run (see {@link ModelInfo.backend}). */
+  lastBackend: string | null = null;
   private readonly capture = new AsyncLocalStorage<{ data?: Float32Array; dims?: [number, number, number] }>();
 
   private constructor(
     readonly name: string,
-    private readonly detector: Detector,
+    /** The plain Detector: tiled runs, and layouts whose raw output is not kept (end2end). */
+    private readonly plain: Detector,
+    /** The same model with a decoder that keeps the raw output (YOLO layouts), or null. */
+    private readonly detector: Detector | null,
     readonly layout: DetectorLayout | 'custom',
     private readonly rawLayout: 'yolov5' | 'yolov8' | null,
     readonly classes: string[],
@@ -64,10 +77,9 @@ export class ServedDetector {
     const probe = await Detector.load(path, session);
     const layout = probe.layout;
     if (layout === 'end2end' || layout === 'custom') {
-      return new ServedDetector(name, probe, layout, null, options.classes ?? classNames(probe.names, 1));
+      return new ServedDetector(name, probe, null, layout, null, options.classes ?? classNames(probe.names, 1));
     }
     const spec = inferLayout(probe.outputs, path);
-    await probe.dispose();
     let served: ServedDetector | undefined;
     const decoder: DetectorDecoder = (outputs, meta) => {
       const slot = served!.capture.getStore();
@@ -86,6 +98,7 @@ export class ServedDetector {
     const numClasses = Number.isInteger(width) ? width - (layout === 'yolov8' ? 4 : 5) : 1;
     served = new ServedDetector(
       name,
+      probe,
       detector,
       layout,
       layout === 'yolov8' ? 'yolov8' : 'yolov5',
@@ -100,10 +113,11 @@ export class ServedDetector {
       name: this.name,
       kind: 'detector',
       layout: this.layout,
-      inputSize: [this.detector.inputSize[0], this.detector.inputSize[1]],
+      inputSize: [this.plain.inputSize[0], this.plain.inputSize[1]],
       classes: this.classes,
-      provider: this.detector.provider,
+      provider: this.plain.provider,
       keepsRawOutput: this.rawLayout !== null,
+      backend: this.lastBackend,
     };
   }
 
@@ -111,14 +125,23 @@ export class ServedDetector {
    * Run the model once on `image` and post-process with `options`.
    * @throws InvalidArgumentError for options out of range; ModelError when inference fails
    */
-  async run(image: RawImage, options: PostprocessOptions): Promise<DetectorRun> {
-    if (this.rawLayout === null) {
-      const d = await this.detector.detect(image, options);
-      return { boxes: d.boxes, scores: d.scores, classes: d.classes, raw: null, timings: d.timings };
+  async run(image: RawImage, options: DetectorRunOptions): Promise<DetectorRun> {
+    const tiled = options.tile !== undefined && options.tile !== 0;
+    if (this.detector === null || this.rawLayout === null || tiled) {
+      const d = await this.plain.detect(image, options);
+      return {
+        boxes: d.boxes,
+        scores: d.scores,
+        classes: d.classes,
+        raw: null,
+        timings: d.timings,
+        ...(tiled ? { tiles: d.tiles ?? 1 } : {}),
+      };
     }
     const slot: { data?: Float32Array; dims?: [number, number, number] } = {};
-    const d = await this.capture.run(slot, () => this.detector.detect(image));
-    const [h, w] = this.detector.inputSize;
+    const detector = this.detector;
+    const d = await this.capture.run(slot, () => detector.detect(image));
+    const [h, w] = this.plain.inputSize;
     const p = letterboxParams(image.width, image.height, { size: [h, w] });
     const raw: RawOutput = {
       data: slot.data!,
@@ -128,12 +151,14 @@ export class ServedDetector {
     };
     const t0 = performance.now();
     const r = await postprocessRaw(raw, options);
+    this.lastBackend = r.backend;
     const timings = { ...d.timings, postprocess: performance.now() - t0 };
-    return { ...r, raw, timings };
+    return { boxes: r.boxes, scores: r.scores, classes: r.classes, raw, timings };
   }
 
   async dispose(): Promise<void> {
-    await this.detector.dispose();
+    await this.plain.dispose();
+    await this.detector?.dispose();
   }
 }
 

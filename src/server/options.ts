@@ -9,7 +9,7 @@ export interface ServeOptions {
   port?: number;
   /** Largest upload (one image, or one JSON body for /invocations) in bytes. Default 64 MiB. */
   maxUploadBytes?: number;
-  /** Most pixels (width x height) of an image, checked from its header before decoding. Default 100,000,000. */
+  /** Most pixels (width x height) of an image, checked from its header before decoding. Default 2^26 = 67,108,864 (8192 x 8192; 192 MB as RGB). */
   maxPixels?: number;
   /** Requests computing at once. Default 2. */
   concurrency?: number;
@@ -41,7 +41,7 @@ export const SERVE_DEFAULTS = {
   host: '127.0.0.1',
   port: 8080,
   maxUploadBytes: 64 * 1024 * 1024,
-  maxPixels: 100_000_000,
+  maxPixels: 2 ** 26,
   concurrency: 2,
   queue: 16,
   timeoutMs: 60_000,

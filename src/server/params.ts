@@ -20,6 +20,12 @@ export interface DetectParams {
   keep: boolean;
   /** Model name; undefined = the first detector. */
   model: string | undefined;
+  /** Sliced inference: tile side in px or `'auto'`; undefined = one full-frame pass (the raw output is kept only then). */
+  tile: number | 'auto' | undefined;
+  /** Tile overlap fraction (default 0.2). */
+  overlap: number | undefined;
+  /** Also run the full frame and merge (default false). */
+  fullFrame: boolean | undefined;
 }
 
 type Source = Record<string, unknown>;
@@ -58,7 +64,7 @@ export function nameParam(name: string, v: unknown): string | undefined {
 
 /**
  * Detection settings: `conf` (0.4), `iou` (0.45), `max_det` (1000), `agnostic` (false), `format`
- * (json), `keep` (true), `model`.
+ * (json), `keep` (true), `model`; sliced inference `tile` (px or `auto`), `overlap` (0.2), `full_frame`.
  * @throws InvalidArgumentError naming the field
  */
 export function detectParams(query: Source, fields: Source = {}): DetectParams {
@@ -71,6 +77,9 @@ export function detectParams(query: Source, fields: Source = {}): DetectParams {
     format: checkOneOf('format', pick(src, 'format') ?? 'json', DETECT_FORMATS),
     keep: boolParam('keep', pick(src, 'keep')) ?? true,
     model: nameParam('model', pick(src, 'model')),
+    tile: pick(src, 'tile') === 'auto' ? 'auto' : numberParam('tile', pick(src, 'tile')),
+    overlap: numberParam('overlap', pick(src, 'overlap')),
+    fullFrame: boolParam('full_frame', pick(src, 'full_frame')),
   };
 }
 

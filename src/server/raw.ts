@@ -48,6 +48,8 @@ export interface PostprocessResult {
   boxes: Float32Array;
   scores: Float32Array;
   classes: Int32Array;
+  /** Backend that ran the NMS. */
+  backend: string;
 }
 
 /**
@@ -84,5 +86,5 @@ export async function postprocessRaw(raw: RawOutput, options: PostprocessOptions
     backend: options.backend,
   });
   const { boxes } = await scaleBoxes(per!.boxes, raw.transform, { backend: options.backend });
-  return { boxes, scores: per!.scores, classes: per!.classes };
+  return { boxes, scores: per!.scores, classes: per!.classes, backend: per!.backend };
 }

@@ -251,6 +251,38 @@ void TestLogitsToRle(const char* sched) {
   std::printf("  logitsToRle: %d cases [%s]\n", cases, sched);
 }
 
+void TestDice(const char* sched) {
+  std::mt19937 g(31);
+  int cases = 0;
+  const size_t shapes[][3] = {{1, 1, 1}, {2, 3, 100}, {1, 2, 70001}, {3, 1, 0}};  // images, classes, pixels
+  for (const auto& sh : shapes) {
+    const size_t images = sh[0], classes = sh[1], pixels = tiny ? std::min<size_t>(sh[2], 2000) : sh[2];
+    std::vector<std::vector<uint8_t>> p(images), t(images);
+    std::vector<const uint8_t*> pp(images), tp(images);
+    for (size_t i = 0; i < images; i++) {
+      p[i].resize(classes * pixels);
+      t[i].resize(classes * pixels);
+      for (auto& v : p[i]) v = g() % 3 == 0 ? static_cast<uint8_t>(g()) : 0;
+      for (auto& v : t[i]) v = g() % 2 == 0 ? 1 : 0;
+      pp[i] = p[i].data();
+      tp[i] = t[i].data();
+    }
+    std::vector<double> got(3 * images * classes, -1.0);
+    maskbox::cuda::DiceCounts(pp.data(), tp.data(), images, classes, pixels, got.data());
+    for (size_t i = 0; i < images; i++) {
+      for (size_t c = 0; c < classes; c++) {
+        const auto want = maskbox::cpu::CountOverlap(p[i].data() + c * pixels, t[i].data() + c * pixels, pixels);
+        const double* k = &got[3 * (i * classes + c)];
+        EXPECT(k[0] == double(want.inter) && k[1] == double(want.a) && k[2] == double(want.b),
+               "[%s] dice image %zu class %zu: %g %g %g vs %g %g %g", sched, i, c, k[0], k[1], k[2], double(want.inter),
+               double(want.a), double(want.b));
+      }
+    }
+    cases++;
+  }
+  std::printf("  dice: %d cases [%s]\n", cases, sched);
+}
+
 // ---------------------------------------------------------------- kernels for the harness checks
 __global__ void Fill(int* out, int n) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -493,6 +525,7 @@ int main(int argc, char** argv) {
     TestYolo(s.name);
     TestRle(s.name);
     TestLogitsToRle(s.name);
+    TestDice(s.name);
     if (quick && s.k == mbemu::Sched::Reverse) break;  // quick: forward and reverse only
   }
   const char* self = "/proc/self/exe";

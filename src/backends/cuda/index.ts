@@ -8,6 +8,7 @@ import type { Backend, KernelList } from '../registry.js';
 import type { NmsArgs } from '../../ops/nms.js';
 import type { YoloDetections, YoloNmsArgs } from '../../ops/yoloNms.js';
 import type { LogitsToRleOutput } from '../../ops/logitsToRle.js';
+import type { DiceArgs } from '../../ops/dice.js';
 import { cudaHasOp, cudaStatus, loadCuda, type CudaAddon } from '../../../bindings/cuda.js';
 
 export const cudaBackend: Backend<CudaAddon> = {
@@ -61,5 +62,16 @@ export const cudaKernels: KernelList<CudaAddon> = [
     minWork: 1 << 20, // output pixels, all channels
     supports: () => cudaHasOp('logitsToRle'),
     run: (args, addon) => call<LogitsToRleOutput>(addon, 'logitsToRle', args),
+  },
+  {
+    op: 'dice',
+    backend: 'cuda',
+    minWork: 1 << 24, // mask bytes per side (both mask sets cross PCIe; 3 counts per pair come back)
+    supports: () => cudaHasOp('dice'),
+    async run({ pred, truth, classes, pixels }: DiceArgs, addon) {
+      const out = new Float64Array(pred.length * classes * 3);
+      await call<void>(addon, 'dice', { pred, truth, classes, pixels, out });
+      return out;
+    },
   },
 ];

@@ -16,7 +16,7 @@ export class GpuContext {
   readonly pool: BufferPool;
   /** Invocations per workgroup for 1-D kernels: 256, or less where the adapter allows less. */
   readonly workgroupSize: number;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
 
   constructor(device: GPUDevice, adapter: GPUAdapter, adapterName: string) {
     this.device = device;
@@ -33,22 +33,39 @@ export class GpuContext {
 
   /**
    * The compute pipeline for `op`'s entry point with these code-changing options, compiled once.
-   * `code` is the op's WGSL (kernels/<op>.wgsl); `constants` are its override constants (`WG` is set here).
+   * `code` is the op's WGSL (kernels/<op>.wgsl); `constants` are its override constants (`WG` is set
+   * here). Rejects with the compiler's messages when the WGSL or the pipeline is invalid.
    */
-  pipeline(op: string, code: string, entryPoint = 'main', constants: Record<string, number> = {}): GPUComputePipeline {
+  pipeline(
+    op: string,
+    code: string,
+    entryPoint = 'main',
+    constants: Record<string, number> = {},
+  ): Promise<GPUComputePipeline> {
     const all = { WG: this.workgroupSize, ...constants };
     const key = `${op}\u0000${entryPoint}\u0000${JSON.stringify(all)}`;
     let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.device.createShaderModule({ label: op, code });
-      p = this.device.createComputePipeline({
-        label: `${op}:${entryPoint}`,
-        layout: 'auto',
-        compute: { module, entryPoint, constants: all },
-      });
+      p = this.compile(op, code, entryPoint, all);
       this.pipelines.set(key, p);
+      p.catch(() => this.pipelines.delete(key));
     }
     return p;
+  }
+
+  private async compile(op: string, code: string, entryPoint: string, constants: Record<string, number>) {
+    const module = this.device.createShaderModule({ label: op, code });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === 'error');
+    if (errors.length > 0) {
+      const text = errors.map((m) => `kernels/${op}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
+      throw new Error(`WGSL compilation failed: ${text}`);
+    }
+    return this.device.createComputePipelineAsync({
+      label: `${op}:${entryPoint}`,
+      layout: 'auto',
+      compute: { module, entryPoint, constants },
+    });
   }
 
   /** Number of pipelines compiled so far (tests check the cache ignores shapes). */
@@ -106,22 +123,38 @@ export class GpuContext {
   uniforms(values: readonly Uniform[]): GPUBuffer {
     const bytes = Math.max(16, Math.ceil((values.length * 4) / 16) * 16);
     const view = new DataView(new ArrayBuffer(bytes));
-    values.forEach((v, i) => {
-      if ('u32' in v) view.setUint32(i * 4, v.u32, true);
-      else if ('i32' in v) view.setInt32(i * 4, v.i32, true);
-      else view.setFloat32(i * 4, v.f32, true);
-    });
+    pack(view, 0, values);
     const buf = this.pool.acquire(bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     this.device.queue.writeBuffer(buf, 0, view.buffer);
     return buf;
   }
 
-  /** A bind group for `pipeline`'s group 0 with `buffers` at bindings 0, 1, 2, ... */
-  bind(pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[]): GPUBindGroup {
+  /**
+   * A bind group for `pipeline`'s group 0: `entries[binding]` is a buffer or a buffer range. List
+   * exactly the bindings the entry point uses (layout 'auto' holds only those).
+   */
+  bind(pipeline: GPUComputePipeline, entries: Record<number, GPUBuffer | GPUBufferBinding>): GPUBindGroup {
     return this.device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: Object.entries(entries).map(([binding, b]) => ({
+        binding: Number(binding),
+        resource: 'buffer' in b ? b : { buffer: b },
+      })),
     });
+  }
+
+  /**
+   * One uniform buffer holding several parameter blocks (one per dispatch of a chain), each at a
+   * 256-byte aligned offset; `slot(i)` is the binding of block i.
+   */
+  uniformBlocks(blocks: readonly (readonly Uniform[])[]): { buffer: GPUBuffer; slot(i: number): GPUBufferBinding } {
+    const stride = Math.max(256, this.limits.minUniformBufferOffsetAlignment);
+    const size = Math.max(...blocks.map((b) => Math.ceil((b.length * 4) / 16) * 16), 16);
+    const view = new DataView(new ArrayBuffer(stride * blocks.length));
+    blocks.forEach((values, k) => pack(view, k * stride, values));
+    const buffer = this.pool.acquire(view.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    this.device.queue.writeBuffer(buffer, 0, view.buffer);
+    return { buffer, slot: (i) => ({ buffer, offset: i * stride, size }) };
   }
 
   /** Record one dispatch of `pipeline` over `groups` (already folded) into `pass`. */
@@ -166,6 +199,29 @@ export class GpuContext {
     this.pool.clear();
     this.device.destroy();
   }
+}
+
+function pack(view: DataView, at: number, values: readonly Uniform[]): void {
+  values.forEach((v, i) => {
+    if ('u32' in v) view.setUint32(at + i * 4, v.u32, true);
+    else if ('i32' in v) view.setInt32(at + i * 4, v.i32, true);
+    else view.setFloat32(at + i * 4, v.f32, true);
+  });
+}
+
+/**
+ * The largest float32 not above `x`: comparing a float32 value `v > f32Below(x)` in f32 gives the
+ * same answer as comparing `v > x` in double (how DESIGN.md asks f32-only code to apply thresholds).
+ */
+export function f32Below(x: number): number {
+  const f = Math.fround(x);
+  if (f <= x) return f;
+  const view = new DataView(new ArrayBuffer(4));
+  view.setFloat32(0, f);
+  const bits = view.getUint32(0);
+  // f > x: step one ulp towards -infinity (f is finite here since x is not NaN)
+  view.setUint32(0, f > 0 ? bits - 1 : f === 0 ? 0x80000001 : bits + 1);
+  return view.getFloat32(0);
 }
 
 export function roundUp4(n: number): number {

@@ -10,8 +10,8 @@ import { InvalidArgumentError } from '../../errors.js';
 import { BASELINE_DEFAULTS, dbscanBaseline, type BaselineOptions } from '../../ops/baseline.js';
 import type { DetectionLike } from '../../pipeline/detectionSinks.js';
 import type { DecodedImage, Processor } from '../../pipeline/runner.js';
-import { numberFlag, parseFlags, type Command } from '../command.js';
-import { OUTPUT_FLAGS, OUTPUT_USAGE, runDetectionCommand } from '../detectionCli.js';
+import { intFlag, numberFlag, parseFlags, type Command } from '../command.js';
+import { OUTPUT_FLAGS, OUTPUT_USAGE, prepareDetectionRun, runDetectionCommand } from '../detectionCli.js';
 
 const options = {
   ...OUTPUT_FLAGS,
@@ -31,11 +31,15 @@ export function to8bit(image: DecodedImage): Uint8Array {
 }
 
 /** A runner processor for the DBSCAN baseline: boxes scored `n / (n + 100)` by cluster size, class 0. */
-export function baselineProcessor(opts: BaselineOptions = {}): Processor<DetectionLike> {
+export function baselineProcessor(
+  opts: BaselineOptions = {},
+  onBackend?: (backend: string) => void,
+): Processor<DetectionLike> {
   return {
     async process(job) {
       const { width, height, channels } = job.image;
       const r = await dbscanBaseline({ data: to8bit(job.image), width, height, channels }, opts);
+      onBackend?.(r.backend);
       const k = r.boxes.length / 4;
       return { boxes: r.boxes, scores: r.scores, classes: new Int32Array(k) };
     },
@@ -70,16 +74,17 @@ export const baselineCommand: Command = {
       }
     }
     const opts: BaselineOptions = {
-      eps: numberFlag('eps', v.eps, BASELINE_DEFAULTS.eps),
-      minSamples: numberFlag('min-samples', v['min-samples'], BASELINE_DEFAULTS.minSamples),
-      passes: numberFlag('passes', v.passes, BASELINE_DEFAULTS.passes),
+      eps: numberFlag('eps', v.eps, BASELINE_DEFAULTS.eps, { above: 0 }),
+      minSamples: intFlag('min-samples', v['min-samples'], BASELINE_DEFAULTS.minSamples, 1),
+      passes: intFlag('passes', v.passes, BASELINE_DEFAULTS.passes, 0, 1000),
       scale: (v.scale ?? BASELINE_DEFAULTS.scale) as 'raw' | 'unit',
       box: (v.box ?? BASELINE_DEFAULTS.box) as 'minmax' | 'edges',
     };
-    return runDetectionCommand({
-      specs: positionals,
-      values: v,
-      processor: baselineProcessor(opts),
+    const prepared = await prepareDetectionRun(positionals, v);
+    const ran = new Set<string>();
+    return runDetectionCommand(prepared, {
+      processor: baselineProcessor(opts, (b) => ran.add(b)),
+      backends: () => ran,
       info: {
         detector: 'dbscan-baseline',
         eps: opts.eps!,

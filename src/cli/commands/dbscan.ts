@@ -1,35 +1,18 @@
 /**
  * `maskbox dbscan`: cluster 2-D points from a JSON or CSV file with DBSCAN (scikit-learn's labels).
  */
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { InvalidArgumentError, ParseError } from '../../errors.js';
+import { ParseError } from '../../errors.js';
+import { readTextFile } from '../../io/files.js';
+import { parseJsonText } from '../../io/json.js';
 import { dbscan } from '../../ops/dbscan.js';
+import { DECIMAL_NUMBER } from '../../validate.js';
 import { numberFlag, parseFlags, printJson, printTable, requireFlag, type Command } from '../command.js';
-
-/** 1-based line of a character offset. */
-function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
-}
 
 /** `[[x, y], ...]` or `{ "points": [[x, y], ...] }` -> flat x,y. */
 export function parsePointsJson(text: string, source: string): Float64Array {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    const msg = (err as Error).message;
-    const line = /line (\d+)/.exec(msg);
-    const at = /position (\d+)/.exec(msg);
-    throw new ParseError(
-      source,
-      `invalid JSON: ${msg}`,
-      line ? Number(line[1]) : at ? lineAt(text, Number(at[1])) : undefined,
-    );
-  }
+  const doc = parseJsonText(text, source);
   const list = Array.isArray(doc)
     ? doc
     : doc !== null && typeof doc === 'object'
@@ -53,7 +36,7 @@ export function parsePointsJson(text: string, source: string): Float64Array {
 
 /** CSV with a header naming columns `x` and `y` (others ignored), or no header and exactly two columns. */
 export function parsePointsCsv(text: string, source: string): Float64Array {
-  const lines = text.split(/\r?\n/);
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r?\n/);
   const values: number[] = [];
   let xi = 0,
     yi = 1,
@@ -65,7 +48,7 @@ export function parsePointsCsv(text: string, source: string): Float64Array {
     const cells = line.split(',').map((c) => c.trim());
     if (!started) {
       started = true;
-      if (cells.some((c) => c === '' || !Number.isFinite(Number(c)))) {
+      if (cells.some((c) => !DECIMAL_NUMBER.test(c))) {
         const names = cells.map((c) => c.replace(/^"(.*)"$/, '$1').toLowerCase());
         xi = names.indexOf('x');
         yi = names.indexOf('y');
@@ -79,8 +62,17 @@ export function parsePointsCsv(text: string, source: string): Float64Array {
       throw new ParseError(source, `expected ${width} columns but found ${cells.length}`, l + 1);
     const x = Number(cells[xi]),
       y = Number(cells[yi]);
-    if (cells[xi] === '' || cells[yi] === '' || !Number.isFinite(x) || !Number.isFinite(y)) {
-      throw new ParseError(source, `expected finite numbers x, y but found '${cells[xi]}', '${cells[yi]}'`, l + 1);
+    if (
+      !DECIMAL_NUMBER.test(cells[xi]!) ||
+      !DECIMAL_NUMBER.test(cells[yi]!) ||
+      !Number.isFinite(x) ||
+      !Number.isFinite(y)
+    ) {
+      throw new ParseError(
+        source,
+        `expected decimal numbers x, y but found '${cells[xi]}', '${cells[yi]}' (hexadecimal, Infinity and empty cells are not numbers here)`,
+        l + 1,
+      );
     }
     values.push(x, y);
   }
@@ -90,7 +82,7 @@ export function parsePointsCsv(text: string, source: string): Float64Array {
 /** By extension (.json / .csv), else by the first character (`[` or `{` means JSON). */
 export function parsePoints(text: string, source: string): Float64Array {
   const ext = extname(source).toLowerCase();
-  const json = ext === '.json' || (ext !== '.csv' && /^\s*[[{]/.test(text));
+  const json = ext === '.json' || (ext !== '.csv' && /^\uFEFF?\s*[[{]/.test(text));
   return json ? parsePointsJson(text, source) : parsePointsCsv(text, source);
 }
 
@@ -118,15 +110,7 @@ export const dbscanCommand: Command = {
     const path = requireFlag('points', v.points);
     const eps = numberFlag('eps', v.eps);
     const minSamples = numberFlag('min-samples', v['min-samples']);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      throw new InvalidArgumentError(
-        'points',
-        `${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-      );
-    }
+    const text = await readTextFile(path, { argument: 'points' });
     const points = parsePoints(text, path);
     const { labels, clusters, backend } = await dbscan(points, { eps, minSamples });
     if (v.json) {

@@ -5,10 +5,12 @@ import { InvalidArgumentError, ModelError } from '../../errors.js';
 import { Detector } from '../../model/detector.js';
 import { checkTileOptions } from '../../model/tiling.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../model/session.js';
+import { DETECTOR_LAYOUTS } from '../../model/layouts.js';
 import { defaultModelPath } from '../../pipeline/defaultModel.js';
 import { detectorProcessor } from '../../pipeline/processors.js';
-import { numberFlag, parseFlags, type Command } from '../command.js';
-import { OUTPUT_FLAGS, OUTPUT_USAGE, runDetectionCommand } from '../detectionCli.js';
+import { checkOneOf } from '../../validate.js';
+import { intFlag, numberFlag, parseFlags, type Command } from '../command.js';
+import { OUTPUT_FLAGS, OUTPUT_USAGE, prepareDetectionRun, runDetectionCommand } from '../detectionCli.js';
 
 const options = {
   ...OUTPUT_FLAGS,
@@ -19,6 +21,7 @@ const options = {
   agnostic: { type: 'boolean' },
   provider: { type: 'string' },
   batch: { type: 'string' },
+  layout: { type: 'string' },
   tile: { type: 'string' },
   overlap: { type: 'string' },
   'full-frame': { type: 'boolean' },
@@ -36,6 +39,7 @@ export const detectCommand: Command = {
     '  --conf, --iou, --max-det YOLOv5 post-process: keep score > conf, NMS suppresses IoU > iou\n' +
     '  --agnostic               class-agnostic NMS;  --provider cpu|cuda|webgpu (default cpu)\n' +
     '  --batch N                images per inference run (default 1; the model fixes it if its batch is fixed)\n' +
+    '  --layout yolov5|yolov6|yolov8|end2end  the output layout when it cannot be inferred (default: inferred)\n' +
     '  --tile PX|auto|0         sliced inference: tiles of PX image pixels (auto: from the model input and the\n' +
     '                           frame size), boxes merged across seams; --overlap 0.2; --full-frame adds a whole-frame pass\n' +
     '  --flip-tta               also detect on the mirrored image and fuse both (weighted boxes fusion)\n' +
@@ -44,10 +48,11 @@ export const detectCommand: Command = {
     const { values: v, positionals } = parseFlags(() =>
       parseArgs({ args: argv, options, allowPositionals: true, strict: true }),
     );
-    const conf = numberFlag('conf', v.conf, 0.4);
-    const iou = numberFlag('iou', v.iou, 0.45);
-    const maxDetections = numberFlag('max-det', v['max-det'], 1000);
-    const batch = numberFlag('batch', v.batch, 1);
+    const conf = numberFlag('conf', v.conf, 0.4, { min: 0, max: 1 });
+    const iou = numberFlag('iou', v.iou, 0.45, { min: 0, max: 1 });
+    const maxDetections = intFlag('max-det', v['max-det'], 1000, 1, 1 << 20);
+    const batch = intFlag('batch', v.batch, 1, 1, 4096);
+    const layout = v.layout === undefined ? undefined : checkOneOf('layout', v.layout, DETECTOR_LAYOUTS);
     const tile: number | 'auto' | undefined =
       v.tile === undefined || v.tile === 'auto' ? v.tile : numberFlag('tile', v.tile);
     const tiling = {
@@ -64,22 +69,22 @@ export const detectCommand: Command = {
         `Expected one of ${EXECUTION_PROVIDERS.join(', ')} for --provider but received '${v.provider}'`,
       );
     }
-    if (positionals.length === 0)
-      throw new InvalidArgumentError(
-        'inputs',
-        'no inputs given: pass image files, directories, globs or .zip archives',
-      );
     const model = v.model ?? defaultModelPath();
     if (v.model === undefined && !existsSync(model)) {
       throw new ModelError(`the bundled model is missing (${model}); pass --model M.onnx`);
     }
-    const detector = await Detector.load(model, { executionProviders: provider });
+    const prepared = await prepareDetectionRun(positionals, v, [model]);
+    const detector = await Detector.load(model, { executionProviders: provider, ...(layout ? { layout } : {}) }).catch(
+      (err: unknown) => {
+        if (err instanceof ModelError && err.message.includes('`layout`'))
+          throw new ModelError(`${err.message} (on the command line: --layout ${DETECTOR_LAYOUTS.join('|')})`);
+        throw err;
+      },
+    );
     try {
       const perRun = detector.input.batch ?? batch;
       const detectOptions = { conf, iou, maxDetections, agnostic: v.agnostic ?? false, ...tiling };
-      return await runDetectionCommand({
-        specs: positionals,
-        values: v,
+      return await runDetectionCommand(prepared, {
         processor: detectorProcessor(detector, detectOptions, perRun),
         info: {
           model,

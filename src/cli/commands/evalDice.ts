@@ -1,7 +1,7 @@
 /** `maskbox eval dice`: the hand-bone competition's Dice between two submission CSVs, per class and mean. */
 import { diceFromCsv } from '../../ops/diceCsv.js';
 import { parseArgs } from 'node:util';
-import { numberFlag, parseFlags, printJson, printTable, requireFlag, type Command } from '../command.js';
+import { intFlag, numberFlag, parseFlags, printJson, printTable, requireFlag, type Command } from '../command.js';
 
 const options = {
   pred: { type: 'string' },
@@ -28,8 +28,8 @@ export const evalDiceCommand: Command = {
     const pred = requireFlag('pred', v.pred);
     const truth = requireFlag('truth', v.truth);
     const r = await diceFromCsv(pred, truth, {
-      height: numberFlag('height', v.height, 2048),
-      width: numberFlag('width', v.width, 2048),
+      height: intFlag('height', v.height, 2048, 1, 1 << 20),
+      width: intFlag('width', v.width, 2048, 1, 1 << 20),
       eps: v.eps === undefined ? undefined : numberFlag('eps', v.eps),
       emptyScore: v['empty-score'] === undefined ? undefined : numberFlag('empty-score', v['empty-score']),
     });

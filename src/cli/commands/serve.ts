@@ -6,7 +6,7 @@ import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../model/session
 import { defaultModelPath } from '../../pipeline/defaultModel.js';
 import { createServer } from '../../server/app.js';
 import { loadServedModel, ServedDetector, ServedSegmenter } from '../../server/models.js';
-import { SERVE_DEFAULTS } from '../../server/options.js';
+import { resolveServeOptions, SERVE_DEFAULTS } from '../../server/options.js';
 import { numberFlag, parseFlags, type Command } from '../command.js';
 
 const options = {
@@ -67,6 +67,7 @@ export const serveCommand: Command = {
       cors: v.cors,
       log: v.log ?? false,
     };
+    resolveServeOptions(serveOptions); // every setting checked before a model is loaded
     const detectors: ServedDetector[] = [];
     const segmenters: ServedSegmenter[] = [];
     if (!v.model || v.model.length === 0) {

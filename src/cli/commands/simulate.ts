@@ -12,7 +12,9 @@ import {
   type VesicleShape,
 } from '../../sim/cdv.js';
 import { CDV_FORMATS, writeCdvDataset, type CdvFormat } from '../../sim/cdvDataset.js';
-import { numberFlag, parseFlags, printJson, printTable, requireFlag, type Command } from '../command.js';
+import { readdir } from 'node:fs/promises';
+import { prepareOutput } from '../../io/files.js';
+import { intFlag, numberFlag, parseFlags, printJson, printTable, requireFlag, type Command } from '../command.js';
 
 /** Range flags: `--<flag> a` or `--<flag> a:b`, mapped to CdvParams keys. */
 const RANGE_FLAGS = {
@@ -60,6 +62,7 @@ const options = {
   shapes: { type: 'string' },
   'min-gap': { type: 'string' },
   'jpeg-prob': { type: 'string' },
+  overwrite: { type: 'boolean' },
   emccd: { type: 'string' },
   colormaps: { type: 'string' },
   json: { type: 'boolean' },
@@ -77,12 +80,15 @@ export const simulateCommand: Command = {
     '    [--gamma ..] [--jpeg-prob 0] [--jpeg-quality 60:95] [--gain 1] [--blinking 0] [--unequal-pairs 0]\n' +
     '    [--emccd 0] [--colormaps grey,hot,red,green,inverted] [--start 0] [--json]\n' +
     `  Presets: ${Object.keys(CDV_PRESETS).join(', ')} (eval-* are held out: never train on them).\n` +
-    '  Range flags take a number or lo:hi (each image draws its own value). See docs/simulator.md.',
+    '  Range flags take a number or lo:hi (each image draws its own value). See docs/simulator.md.\n' +
+    '  --out must be a new or empty folder; --overwrite lets the files of a dataset already there be replaced.',
   async run(argv) {
     const { values: v } = parseFlags(() => parseArgs({ args: argv, options, strict: true }));
     const flags = v as Record<string, string | boolean | undefined>;
-    const n = numberFlag('n', requireFlag('n', v.n));
+    const n = intFlag('n', requireFlag('n', v.n), undefined, 1, 10_000_000);
     const out = requireFlag('out', v.out);
+    const seed = intFlag('seed', v.seed, 0, 0, Number.MAX_SAFE_INTEGER);
+    const start = intFlag('start', v.start, 0, 0, Number.MAX_SAFE_INTEGER);
     const overrides: Partial<CdvParams> = {};
     const mutable = overrides as Record<string, unknown>;
     if (v.size !== undefined) {
@@ -124,14 +130,17 @@ export const simulateCommand: Command = {
         `Expected one of ${CDV_FORMATS.join(', ')} for --format but received '${format}'`,
       );
     const params = resolveCdvParams(overrides, preset);
-    const summary = await writeCdvDataset(params, {
-      n,
-      out,
-      seed: numberFlag('seed', v.seed, 0),
-      start: numberFlag('start', v.start, 0),
-      format,
-    });
-    if (v.json) printJson(summary);
+    await prepareOutput(out, 'dir', 'out');
+    if (!v.overwrite) {
+      const existing = await readdir(out);
+      if (existing.length > 0)
+        throw new InvalidArgumentError(
+          'out',
+          `${out} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', …' : ''}): simulate writes a whole dataset there; choose a new folder or pass --overwrite`,
+        );
+    }
+    const summary = await writeCdvDataset(params, { n, out, seed, start, format });
+    if (v.json) printJson({ ...summary, backend: 'js' });
     else
       printTable(
         ['out', 'images', 'boxes', 'touching', 'seed', 'format'],

@@ -6,7 +6,6 @@ import { dbscanBaseline } from '../../ops/baseline.js';
 import { compute, findModel, type ServerContext } from '../context.js';
 import { HttpError } from '../httpError.js';
 import { decodeUpload, readUpload } from '../input.js';
-import type { ServedDetector } from '../models.js';
 import { baselineParams, detectParams, segmentParams, type DetectParams } from '../params.js';
 import { postprocessRaw } from '../raw.js';
 import { sendDetections } from '../render.js';
@@ -16,7 +15,13 @@ import { baselineQuery, detectQuery, idParams, imageBodyDoc, segmentQuery } from
 export const BASELINE_NAME = 'dbscan-baseline';
 
 function paramsEcho(p: DetectParams) {
-  return { conf: p.conf, iou: p.iou, max_det: p.maxDetections, agnostic: p.agnostic };
+  return {
+    conf: p.conf,
+    iou: p.iou,
+    max_det: p.maxDetections,
+    agnostic: p.agnostic,
+    ...(p.tile !== undefined ? { tile: p.tile, overlap: p.overlap ?? 0.2, full_frame: p.fullFrame ?? false } : {}),
+  };
 }
 
 export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -62,6 +67,7 @@ export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
           extra: {
             params: paramsEcho(p),
             ...(id ? uploadFields(ctx, id, run.raw!) : {}),
+            ...(run.tiles !== undefined ? { tiles: run.tiles } : {}),
             timings_ms: run.timings,
           },
         },
@@ -124,8 +130,9 @@ export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (req, reply) => {
       const u = kept(ctx, (req.params as { id: string }).id);
       const p = detectParams(req.query as Record<string, unknown>);
-      const det = ctx.detectors.find((d) => d.name === u.model) as ServedDetector;
+      const det = ctx.detectors.find((d) => d.name === u.model);
       const r = await compute(ctx, req, () => postprocessRaw(u.raw, p));
+      if (det) det.lastBackend = r.backend;
       ctx.metrics.images.inc({ kind: 'postprocess' });
       return sendDetections(
         reply,
@@ -135,8 +142,8 @@ export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
           boxes: r.boxes,
           scores: r.scores,
           classes: r.classes,
-          labels: det.classes,
-          extra: { params: paramsEcho(p), ...uploadFields(ctx, u.id, u.raw) },
+          labels: det?.classes ?? [],
+          extra: { params: paramsEcho(p), backend: r.backend, ...uploadFields(ctx, u.id, u.raw) },
         },
         p.format,
       );
@@ -149,7 +156,9 @@ export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
       config: { work: true, body: imageBodyDoc },
       schema: {
         summary: "The lab's DBSCAN baseline: 3x3 filter x5, DBSCAN(eps 3, min_samples 2), one box per cluster",
-        description: 'Same upload forms and formats as /v1/detect. Boxes have score 1 and class 0.',
+        description:
+          'Same upload forms and formats as /v1/detect, and the same boxes as `maskbox baseline`: class 0, scored ' +
+          'n / (n + 100) by cluster size n.',
         tags: ['detect'],
         querystring: baselineQuery,
       },
@@ -164,15 +173,14 @@ export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
         return { image, boxes: r.boxes, scores: r.scores };
       });
       ctx.metrics.images.inc({ kind: 'baseline' });
-      const k = boxes.length / 4;
       return sendDetections(
         reply,
         {
           model: BASELINE_NAME,
           image: { name: up.name, width: image.width, height: image.height },
           boxes,
-          scores, // n / (n + 100) by cluster size, as `maskbox baseline`
-          classes: new Int32Array(k),
+          scores,
+          classes: new Int32Array(scores.length),
           labels: ['cluster'],
           extra: {},
         },

@@ -27,6 +27,13 @@ export const detectQuery = {
     keep: { type: 'boolean', description: 'Keep the raw output for new settings later (default true)' },
     model: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,128}$', description: 'Detector name (default the first)' },
     name: { type: 'string', maxLength: 256, description: 'Image name for a raw-body upload (a label only)' },
+    tile: {
+      type: 'string',
+      pattern: '^(auto|[0-9]{1,5})$',
+      description: 'Sliced inference: tile side in image pixels, or auto (default off; tiled runs keep no raw output)',
+    },
+    overlap: num('Tile overlap as a fraction of the tile side (default 0.2)', 0, 0.9),
+    full_frame: { type: 'boolean', description: 'Also run the whole frame and merge with the tiles (default false)' },
   },
   additionalProperties: false,
 } as const;

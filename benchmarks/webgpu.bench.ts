@@ -1,0 +1,154 @@
+/**
+ * WebGPU kernels beside the js and cpu backends, at the cpu targets' sizes where the adapter allows,
+ * with upload, kernel and readback reported separately. The end-to-end time is measured; upload is
+ * the time to write the op's inputs to the device (queue.writeBuffer + onSubmittedWorkDone) and
+ * readback the time to copy and map what the op reads back (its kept indices or runs), each measured
+ * alone on the same byte counts; kernel = end-to-end - upload - readback (it includes the small
+ * count readbacks between stages and the host-side formatting). Outputs are checked equal to the
+ * js reference before timing. Run: VK_DRIVER_FILES=... npx tsx benchmarks/webgpu.bench.ts [--quick]
+ * (scripts/setup-lavapipe.sh prints the file on a machine without a GPU).
+ */
+import { backendStatus, getKernel, initBackends } from '../src/backends/registry.js';
+import { wireBackends } from '../src/backends/index.js';
+import type { GpuContext } from '../src/backends/webgpu/context.js';
+import { registerKernels } from '../src/backends/registry.js';
+import { sigmoidCutoff } from '../src/ops/logitsToRle.js';
+import { machine, table, timeit } from './harness.js';
+
+wireBackends();
+await initBackends();
+const gpu = backendStatus('webgpu');
+if (!gpu.available) {
+  console.log(`webgpu unavailable: ${gpu.reason}`);
+  process.exit(0);
+}
+const quick = process.argv.includes('--quick');
+
+// The device context, reached through a kernel (the registry hands contexts to kernels only).
+let ctx: GpuContext | null = null;
+registerKernels([
+  { op: 'iou', backend: 'webgpu', run: (_a: unknown, c: GpuContext) => ((ctx = c), new Float32Array(0)) },
+]);
+await getKernel('iou', 'webgpu')!.run({ a: new Float32Array(0), b: new Float32Array(0) });
+const dev = ctx!;
+
+async function uploadMs(bytes: number): Promise<number> {
+  const data = new Uint8Array(bytes);
+  return (
+    await timeit(async () => {
+      const b = dev.upload(data);
+      await dev.device.queue.onSubmittedWorkDone();
+      dev.release(b);
+    }, 5)
+  ).median;
+}
+
+async function readbackMs(bytes: number): Promise<number> {
+  const b = dev.scratch(Math.max(4, bytes));
+  const t = (await timeit(() => dev.read(b, Math.max(4, bytes)), 5)).median;
+  dev.release(b);
+  return t;
+}
+
+function boxesLike(n: number, seed = 1): { boxes: Float32Array; scores: Float32Array } {
+  let s = seed;
+  const r = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 4294967296);
+  const objects = Math.max(1, Math.round(n / 30));
+  const centers = Array.from({ length: objects }, () => [r() * 2048, r() * 2048, 20 + r() * 60, 20 + r() * 60]);
+  const boxes = new Float32Array(n * 4),
+    scores = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const [cx, cy, w, h] = centers[i % objects]!;
+    const x = cx! + (r() - 0.5) * w! * 0.4,
+      y = cy! + (r() - 0.5) * h! * 0.4;
+    const ww = w! * (0.8 + r() * 0.4),
+      hh = h! * (0.8 + r() * 0.4);
+    boxes.set([x - ww / 2, y - hh / 2, x + ww / 2, y + hh / 2], i * 4);
+    scores[i] = r();
+  }
+  return { boxes, scores };
+}
+
+const rows: (string | number)[][] = [];
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+for (const n of quick ? [2_000] : [10_000]) {
+  const { boxes, scores } = boxesLike(n);
+  const args = {
+    boxes,
+    scores,
+    classes: null,
+    iouThreshold: 0.45,
+    scoreThreshold: -Infinity,
+    maxCandidates: n,
+    maxDetections: n,
+  };
+  const ref = await getKernel('nms', 'js')!.run(args);
+  const got = await getKernel('nms', 'webgpu')!.run(args);
+  if (!same(Array.from(ref), Array.from(got))) throw new Error(`nms ${n}: webgpu differs from js`);
+  const repeats = 3;
+  const t = {
+    js: (await timeit(() => getKernel('nms', 'js')!.run(args), repeats)).median,
+    cpu: (await timeit(() => getKernel('nms', 'cpu')!.run(args), repeats)).median,
+    webgpu: (await timeit(() => getKernel('nms', 'webgpu')!.run(args), repeats)).median,
+  };
+  const up = await uploadMs(n * 20);
+  const down = await readbackMs((got.length + 1) * 4);
+  rows.push([`nms ${n} boxes (${got.length} kept)`, t.js, t.cpu, t.webgpu, up, t.webgpu - up - down, down]);
+}
+
+const segSizes: [number, number, number, number][] = quick
+  ? [[29, 64, 64, 256]]
+  : [
+      [29, 128, 128, 512],
+      [29, 512, 512, 2048],
+    ];
+for (const [c, h, w, out] of segSizes) {
+  let s = 7;
+  const r = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 4294967296);
+  const data = new Float32Array(c * h * w);
+  // Smooth blobs: a few bright discs per class, so masks have realistic runs.
+  for (let k = 0; k < c; k++)
+    for (let b = 0; b < 3; b++) {
+      const cx = r() * w,
+        cy = r() * h,
+        rad = (0.05 + r() * 0.1) * w;
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++)
+          data[k * h * w + y * w + x]! += Math.max(-1, 4 * (1 - Math.hypot(x - cx, y - cy) / rad)) - 0.5;
+    }
+  const args = {
+    data,
+    channels: c,
+    inHeight: h,
+    inWidth: w,
+    outHeight: out,
+    outWidth: out,
+    cutoff: sigmoidCutoff(0.5),
+  };
+  const ref = await getKernel('logitsToRle', 'cpu')!.run(args);
+  const got = await getKernel('logitsToRle', 'webgpu')!.run(args);
+  if (!same(ref, got)) throw new Error(`logitsToRle ${c}x${h}x${w}: webgpu differs from cpu`);
+  const repeats = out >= 2048 ? 1 : 3;
+  const t = {
+    js: out >= 2048 ? NaN : (await timeit(() => getKernel('logitsToRle', 'js')!.run(args), repeats)).median,
+    cpu: (await timeit(() => getKernel('logitsToRle', 'cpu')!.run(args), repeats)).median,
+    webgpu: (await timeit(() => getKernel('logitsToRle', 'webgpu')!.run(args), repeats, out >= 2048 ? 0 : 1)).median,
+  };
+  const runs = got.rle.reduce((a, x) => a + (x === '' ? 0 : x.split(' ').length / 2), 0);
+  const up = await uploadMs(data.byteLength + 16 * out);
+  const down = await readbackMs(runs * 8 + c * 8);
+  rows.push([
+    `logitsToRle [${c},${h},${w}] -> ${out}² (${runs} runs)`,
+    t.js,
+    t.cpu,
+    t.webgpu,
+    up,
+    t.webgpu - up - down,
+    down,
+  ]);
+}
+
+console.log(`\n## WebGPU kernels (${gpu.device}${gpu.software ? ', software adapter' : ''})\n`);
+console.log(`${machine()}; ms, medians\n`);
+console.log(table(['case', 'js', 'cpu', 'webgpu total', 'upload', 'kernel', 'readback'], rows));

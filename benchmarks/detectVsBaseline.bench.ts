@@ -30,6 +30,7 @@ import { writeCdvDataset } from '../src/sim/cdvDataset.js';
 import { machine, table } from './harness.js';
 import { addCounts, boxCentres, fragmented, matchPoints, prf, type PointCounts } from './metrics.js';
 import { moviePercentiles, picassoStructures, readTiffFrames, SMLM_SETS, stretchTo8bit } from './smlmFrames.js';
+import { ensureBackends } from '../src/backends/index.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = join(REPO, 'models/cdv-yolov6-tiny.onnx');
@@ -377,6 +378,8 @@ function structureCheck(structures: Float64Array, refs: Float64Array[], det: num
     ],
   );
 }
+
+ensureBackends();
 
 async function main() {
   const started = performance.now();

@@ -68,23 +68,31 @@ describe('tiling geometry', () => {
     expect(Array.from(offsetBoxes(Float32Array.from([1, 2, 3, 4]), { x: 10, y: 20, width: 5, height: 5 }))).toEqual([
       11, 22, 13, 24,
     ]);
+    // tiles [0,150) and [100,250) of a 250x100 frame: a vesicle [90,40,130,80] lies whole in the left
+    // tile and is cut at x=100 by the right one; one [140,40,160,60] is cut at x=150 by the left tile
+    // and whole in the right; one [95,10,155,30] is cut in both; a big low-score box contains the first
+    // (it is suppressed, and must not swallow the first, as plain non-maximum merging would).
+    const left = { x: 0, y: 0, width: 150, height: 100 },
+      right = { x: 100, y: 0, width: 150, height: 100 };
     const m = await mergeBoxSets(
       [
         {
-          boxes: Float32Array.from([90, 40, 130, 80]),
-          scores: Float32Array.from([0.6]),
-          classes: Int32Array.from([0]),
+          boxes: Float32Array.from([90, 40, 130, 80, 140, 40, 150, 60, 95, 10, 150, 30, 60, 20, 140, 95]),
+          scores: Float32Array.from([0.6, 0.8, 0.7, 0.1]),
+          classes: new Int32Array(4),
+          tile: left,
         },
         {
-          boxes: Float32Array.from([110, 40, 130, 80]),
-          scores: Float32Array.from([0.9]),
-          classes: Int32Array.from([0]),
+          boxes: Float32Array.from([100, 41, 130, 79, 140, 40, 160, 60, 100, 10, 155, 30]),
+          scores: Float32Array.from([0.9, 0.5, 0.65]),
+          classes: new Int32Array(3),
+          tile: right,
         },
       ],
-      { threshold: 0.5, agnostic: false, maxDetections: 10 },
+      { threshold: 0.5, agnostic: false, maxDetections: 10, width: 250, height: 100 },
     );
-    expect(Array.from(m.boxes)).toEqual([90, 40, 130, 80]);
-    expect(Array.from(m.scores)).toEqual([Math.fround(0.9)]);
+    expect(Array.from(m.scores)).toEqual([0.7, 0.6, 0.5].map(Math.fround));
+    expect(Array.from(m.boxes)).toEqual([95, 10, 155, 30, 90, 40, 130, 80, 140, 40, 160, 60]);
   });
 });
 

@@ -12,6 +12,3 @@ export async function startBackends(): Promise<{ name: string; available: boolea
     .filter((b) => b.name === 'js' || b.name === 'webgpu')
     .map((b) => ({ name: b.name, available: b.available, ...(b.available ? {} : { reason: b.reason }) }));
 }
-
-// Ops no longer wire backends themselves (they depend on the registry only): the page wires on import.
-ensureBackends();

@@ -40,6 +40,7 @@ import {
   offsetBoxes,
   tileGrid,
   type BoxSet,
+  type Tile,
   type TileOptions,
   unflipBoxes,
 } from './tiling.js';
@@ -277,8 +278,8 @@ export class Detector {
 
   /**
    * Sliced inference: tiles of `tile` px overlapping by `overlap`, each letterboxed to the input and
-   * detected (batched), boxes shifted back, an optional full-frame pass, then non-maximum merging by
-   * intersection over the smaller box (`> mergeThreshold`) joins the pieces of objects cut by seams.
+   * detected (batched), boxes shifted back, an optional full-frame pass, then `mergeBoxSets`: NMS of
+   * whole boxes, pieces cut by seams dropped when a whole box covers them, else joined (IoS > mergeThreshold).
    * Timings are the sums over all passes.
    */
   private async detectTiled(
@@ -295,10 +296,11 @@ export class Detector {
     const crops = grid.map((g) => cropImage(image, g));
     const crop = performance.now() - t0;
     const perTile = await this.detectBatch(crops, { ...options, tile: 0 }); // each crop: one plain pass
-    const sets: BoxSet[] = perTile.map((d, i) => ({
+    const sets: (BoxSet & { tile?: Tile })[] = perTile.map((d, i) => ({
       boxes: offsetBoxes(d.boxes, grid[i]!),
       scores: d.scores,
       classes: d.classes,
+      tile: grid[i]!,
     }));
     const passes = [...perTile];
     if (fullFrame) {
@@ -311,6 +313,8 @@ export class Detector {
       threshold: mergeThreshold,
       agnostic: opts.agnostic,
       maxDetections: opts.maxDetections,
+      width: image.width,
+      height: image.height,
       backend: this.options.backend,
     });
     const sum = (k: keyof DetectTimings) => passes.reduce((s, p) => s + p.timings[k], 0);

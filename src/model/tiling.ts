@@ -1,12 +1,13 @@
 /**
  * Sliced inference (as SAHI does): cut a large frame into overlapping tiles, detect on each tile at a
  * larger scale than the whole frame allows, map the boxes back, optionally add a full-frame pass, and
- * merge across the seams with non-maximum merging (a vesicle cut by a seam comes out as one box).
+ * merge across the seams (a vesicle cut by a seam comes out as one box: see `mergeBoxSets`).
  * The Detector runs it (`detect(image, { tile })`); this file holds the geometry, the automatic
  * choice and the merge.
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { BackendChoice } from '../backends/registry.js';
+import { iosF32 } from '../backends/js/nmm.js';
 import { nmm } from '../ops/nmm.js';
 import { checkInteger, checkRange, invalid } from '../validate.js';
 import type { ModelImage } from './preprocess.js';
@@ -23,7 +24,7 @@ export interface TileOptions {
   overlap?: number;
   /** Also run the whole frame (letterboxed) and merge its boxes with the tiles'. Default false. */
   fullFrame?: boolean;
-  /** Merge boxes whose intersection over the smaller box is `> mergeThreshold`. Default 0.5 (SAHI's). */
+  /** A piece cut by a seam joins a box whose intersection over the smaller box is `> mergeThreshold`. Default 0.5 (SAHI's). */
   mergeThreshold?: number;
   /**
    * Test-time augmentation: also detect on the left-right mirrored frame and fuse both passes with
@@ -148,14 +149,56 @@ export function offsetBoxes(boxes: Float32Array, t: Tile): Float32Array {
 }
 
 /**
- * Merge the passes' boxes: non-maximum merging by intersection over the smaller box (`> threshold`),
- * per class unless `agnostic`; merged boxes are the union of their members, with the best member's
- * score and class, by score descending, at most `maxDetections`.
+ * Whether a box (frame pixels) reaches within `margin` (2 % of the tile side, at least 2 px) of an
+ * edge of its tile that lies inside the frame: the object may continue in the neighbouring tile (a
+ * piece cut by a seam; the detector's box of a cut object need not end exactly at the edge). Safe to
+ * over-flag: the overlap is much wider than the margin, so the neighbour sees such an object whole.
+ */
+export function isCutBox(
+  boxes: Float32Array,
+  i: number,
+  t: Tile,
+  width: number,
+  height: number,
+  margin = Math.max(2, 0.02 * Math.min(t.width, t.height)),
+): boolean {
+  const x1 = boxes[4 * i]!,
+    y1 = boxes[4 * i + 1]!,
+    x2 = boxes[4 * i + 2]!,
+    y2 = boxes[4 * i + 3]!;
+  return (
+    (t.x > 0 && x1 <= t.x + margin) ||
+    (t.y > 0 && y1 <= t.y + margin) ||
+    (t.x + t.width < width && x2 >= t.x + t.width - margin) ||
+    (t.y + t.height < height && y2 >= t.y + t.height - margin)
+  );
+}
+
+/**
+ * Merge the passes' boxes across seams, in three steps:
+ * 1. boxes not cut by a seam (and every full-frame box): greedy suppression by intersection over the
+ *    smaller box `> threshold` (per class unless `agnostic`), each kept box unchanged — the same object
+ *    seen whole by two overlapping tiles, and fragments inside a box;
+ * 2. a cut piece whose intersection over the smaller box with a kept whole box is `> threshold` is
+ *    dropped (the neighbouring tile saw the object whole);
+ * 3. the remaining cut pieces are joined by non-maximum merging (IoS `> threshold`): an object larger
+ *    than the overlap, cut in both tiles, comes out as the union of its pieces.
+ * Only pieces are ever unioned, so a large low-score box never swallows its neighbours. Output by
+ * score descending (best member's score and class), at most `maxDetections`.
  */
 export async function mergeBoxSets(
-  sets: readonly BoxSet[],
-  opts: { threshold: number; agnostic: boolean; maxDetections: number; backend?: BackendChoice },
+  sets: readonly (BoxSet & { tile?: Tile })[],
+  opts: {
+    threshold: number;
+    agnostic: boolean;
+    maxDetections: number;
+    width: number;
+    height: number;
+    backend?: BackendChoice;
+  },
 ): Promise<BoxSet> {
+  const whole: number[] = [],
+    cut: number[] = [];
   const n = sets.reduce((s, x) => s + x.scores.length, 0);
   const boxes = new Float32Array(4 * n),
     scores = new Float32Array(n),
@@ -165,16 +208,56 @@ export async function mergeBoxSets(
     boxes.set(s.boxes, 4 * o);
     scores.set(s.scores, o);
     classes.set(s.classes, o);
+    for (let i = 0; i < s.scores.length; i++)
+      (s.tile && isCutBox(s.boxes, i, s.tile, opts.width, opts.height) ? cut : whole).push(o + i);
     o += s.scores.length;
   }
-  const r = await nmm(boxes, scores, {
+  const pick = (idx: readonly number[]) => ({
+    boxes: Float32Array.from(idx.flatMap((i) => Array.from(boxes.subarray(4 * i, 4 * i + 4)))),
+    scores: Float32Array.from(idx, (i) => scores[i]!),
+    classes: Int32Array.from(idx, (i) => classes[i]!),
+  });
+  const w = pick(whole);
+  // greedy suppression by IoS: NMM's keepers, each with its own box (no union)
+  const kept = await nmm(w.boxes, w.scores, {
     metric: 'ios',
     matchThreshold: opts.threshold,
-    classes: opts.agnostic ? undefined : classes,
-    maxDetections: opts.maxDetections,
+    classes: opts.agnostic ? undefined : w.classes,
     backend: opts.backend,
   });
-  return { boxes: r.boxes, scores: r.scores, classes: Int32Array.from(r.indices, (i) => classes[i]!) };
+  const keptIdx = Array.from(kept.indices, (k) => whole[k]!);
+  const pieces = cut.filter((i) => {
+    for (const k of keptIdx) {
+      if (!opts.agnostic && classes[k] !== classes[i]) continue;
+      if (iosF32(boxes, i, boxes, k) > opts.threshold) return false;
+    }
+    return true;
+  });
+  const c = pick(pieces);
+  const joined = await nmm(c.boxes, c.scores, {
+    metric: 'ios',
+    matchThreshold: opts.threshold,
+    classes: opts.agnostic ? undefined : c.classes,
+    backend: opts.backend,
+  });
+  const k = pick(keptIdx);
+  const all = [
+    ...Array.from(k.scores, (sc, i) => ({ sc, box: k.boxes.subarray(4 * i, 4 * i + 4), cls: k.classes[i]! })),
+    ...Array.from(joined.scores, (sc, i) => ({
+      sc,
+      box: joined.boxes.subarray(4 * i, 4 * i + 4),
+      cls: c.classes[joined.indices[i]!]!,
+    })),
+  ]
+    .sort((a, b) => b.sc - a.sc)
+    .slice(0, opts.maxDetections);
+  const out: BoxSet = {
+    boxes: new Float32Array(4 * all.length),
+    scores: Float32Array.from(all, (x) => x.sc),
+    classes: Int32Array.from(all, (x) => x.cls),
+  };
+  all.forEach((x, i) => out.boxes.set(x.box, 4 * i));
+  return out;
 }
 
 /** The image mirrored left-right (HWC). */

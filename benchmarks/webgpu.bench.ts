@@ -149,6 +149,69 @@ for (const [c, h, w, out] of segSizes) {
   ]);
 }
 
+// Masks with round blobs: dice (pred vs a shifted truth) and rleEncode, 29 classes.
+for (const side of quick ? [256] : [512, 2048]) {
+  const classes = 29,
+    pixels = side * side;
+  const pred = new Uint8Array(classes * pixels),
+    truth = new Uint8Array(classes * pixels);
+  for (let c = 0; c < classes; c++) {
+    const cx = ((c * 37) % 29) / 29,
+      cy = ((c * 11) % 29) / 29,
+      rad = 0.05 + (c % 5) * 0.02;
+    for (let y = 0; y < side; y++)
+      for (let x = 0; x < side; x++) {
+        const d = Math.hypot(x / side - cx, y / side - cy);
+        if (d < rad) pred[c * pixels + y * side + x] = 1;
+        if (Math.hypot(x / side - cx - 0.01, y / side - cy) < rad) truth[c * pixels + y * side + x] = 1;
+      }
+  }
+  const dargs = { pred: [pred], truth: [truth], classes, pixels };
+  if (
+    !same(
+      Array.from(await getKernel('dice', 'cpu')!.run(dargs)),
+      Array.from(await getKernel('dice', 'webgpu')!.run(dargs)),
+    )
+  )
+    throw new Error('dice: webgpu differs from cpu');
+  const reps = side >= 2048 ? 3 : 5;
+  const dt = {
+    js: (await timeit(() => getKernel('dice', 'js')!.run(dargs), reps)).median,
+    cpu: (await timeit(() => getKernel('dice', 'cpu')!.run(dargs), reps)).median,
+    webgpu: (await timeit(() => getKernel('dice', 'webgpu')!.run(dargs), reps)).median,
+  };
+  const dup = await uploadMs(2 * pred.length);
+  const ddown = await readbackMs(classes * 12);
+  rows.push([`dice ${classes}x${side}²`, dt.js, dt.cpu, dt.webgpu, dup, dt.webgpu - dup - ddown, ddown]);
+  const rargs = { mask: pred, channels: classes, height: side, width: side, order: 'row' as const };
+  const rref = await getKernel('rleEncode', 'cpu')!.run(rargs);
+  const rgot = await getKernel('rleEncode', 'webgpu')!.run(rargs);
+  if (
+    !same(
+      rref.map((r) => Array.from(r)),
+      rgot.map((r) => Array.from(r)),
+    )
+  )
+    throw new Error('rleEncode: webgpu differs');
+  const nruns = rgot.reduce((acc, r) => acc + r.length / 2, 0);
+  const rt = {
+    js: (await timeit(() => getKernel('rleEncode', 'js')!.run(rargs), reps)).median,
+    cpu: (await timeit(() => getKernel('rleEncode', 'cpu')!.run(rargs), reps)).median,
+    webgpu: (await timeit(() => getKernel('rleEncode', 'webgpu')!.run(rargs), reps)).median,
+  };
+  const rup = await uploadMs(pred.length);
+  const rdown = await readbackMs(nruns * 8 + classes * 8);
+  rows.push([
+    `rleEncode ${classes}x${side}² (${nruns} runs)`,
+    rt.js,
+    rt.cpu,
+    rt.webgpu,
+    rup,
+    rt.webgpu - rup - rdown,
+    rdown,
+  ]);
+}
+
 console.log(`\n## WebGPU kernels (${gpu.device}${gpu.software ? ', software adapter' : ''})\n`);
 console.log(`${machine()}; ms, medians\n`);
 console.log(table(['case', 'js', 'cpu', 'webgpu total', 'upload', 'kernel', 'readback'], rows));

@@ -3,10 +3,8 @@
 // emulated exactly, as the reference's lerpF32) -> logit > cutoff -> runs of the row-major mask. The mask never leaves
 // the GPU, not even as bytes: 32 pixels per u32 word.
 //   mask_words  one invocation per word: 32 interpolated, thresholded pixels
-//   count_runs  one invocation per word: run starts and run ends in it (neighbour bits included)
-//   scan        one workgroup per channel: exclusive prefix sums of both counts, and the totals
-//   compact     one invocation per word: writes each run's start and end pixel at its rank
-// The host reads the per-channel totals, then only the runs' starts and ends.
+// then the run stages of kernels/rleEncode.wgsl (count, scan, compact) on those words. The host reads
+// the per-channel run counts, then only the runs' starts and ends.
 
 override WG: u32 = 64u;
 
@@ -28,12 +26,6 @@ struct Params {
 @group(0) @binding(4) var<storage, read> taps_x: array<vec2<u32>>;
 @group(0) @binding(5) var<storage, read> weights_x: array<vec2<f32>>;
 @group(0) @binding(6) var<storage, read_write> mask: array<u32>;
-@group(0) @binding(7) var<storage, read_write> counts: array<vec2<u32>>;
-@group(0) @binding(8) var<storage, read_write> offsets: array<vec2<u32>>;
-@group(0) @binding(9) var<storage, read_write> totals: array<vec2<u32>>;
-@group(0) @binding(10) var<storage, read> bases: array<u32>;
-@group(0) @binding(11) var<storage, read_write> starts: array<u32>;
-@group(0) @binding(12) var<storage, read_write> ends: array<u32>;
 
 fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -97,73 +89,4 @@ fn mask_words(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if (logit(c, i / p.out_w, i % p.out_w) > p.cutoff) { bits |= 1u << b; }
   }
   mask[t] = bits;
-}
-
-// Bits of word t where a run starts (x) and where one ends (y).
-fn boundaries(t: u32) -> vec2<u32> {
-  let w = t % p.words;
-  let bits = mask[t];
-  var prev = 0u;
-  var next = 0u;
-  if (w > 0u) { prev = mask[t - 1u] >> 31u; }
-  if (w + 1u < p.words) { next = mask[t + 1u] & 1u; }
-  return vec2<u32>(bits & ~((bits << 1u) | prev), bits & ~((bits >> 1u) | (next << 31u)));
-}
-
-@compute @workgroup_size(WG)
-fn count_runs(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = linear(gid, nwg);
-  if (t >= p.channels * p.words) { return; }
-  counts[t] = countOneBits(boundaries(t));
-}
-
-var<workgroup> partial: array<vec2<u32>, 256>;
-
-// One workgroup per channel (WG <= 256).
-@compute @workgroup_size(WG)
-fn scan(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let c = wid.x;
-  var carry = vec2<u32>(0u, 0u);
-  for (var base = 0u; base < p.words; base += WG) {
-    let w = base + lid;
-    var v = vec2<u32>(0u, 0u);
-    if (w < p.words) { v = counts[c * p.words + w]; }
-    partial[lid] = v;
-    workgroupBarrier();
-    for (var off = 1u; off < WG; off *= 2u) {
-      var add = vec2<u32>(0u, 0u);
-      if (lid >= off) { add = partial[lid - off]; }
-      workgroupBarrier();
-      partial[lid] += add;
-      workgroupBarrier();
-    }
-    if (w < p.words) { offsets[c * p.words + w] = partial[lid] - v + carry; }
-    carry += partial[WG - 1u];
-    workgroupBarrier();
-  }
-  if (lid == 0u) { totals[c] = carry; }
-}
-
-@compute @workgroup_size(WG)
-fn compact(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = linear(gid, nwg);
-  if (t >= p.channels * p.words) { return; }
-  let c = t / p.words;
-  let first = (t % p.words) * 32u;
-  let be = boundaries(t);
-  let at = offsets[t] + vec2<u32>(bases[c], bases[c]);
-  var s = be.x;
-  var k = at.x;
-  while (s != 0u) {
-    starts[k] = first + firstTrailingBit(s);
-    s &= s - 1u;
-    k += 1u;
-  }
-  var e = be.y;
-  k = at.y;
-  while (e != 0u) {
-    ends[k] = first + firstTrailingBit(e);
-    e &= e - 1u;
-    k += 1u;
-  }
 }

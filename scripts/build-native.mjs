@@ -12,18 +12,20 @@
  *                                              without a GPU (on by default under CI or with MASKBOX_CUDA_EMU=1)
  *   node scripts/build-native.mjs --asan       AddressSanitizer + UBSan build in build/asan/Release (npm run build:native:asan)
  *   node scripts/build-native.mjs --asan --test [test files...]
- *                                              ...then runs vitest on those files (default: test/native.test.ts
- *                                              test/nms.test.ts) against it, with the sanitizer runtimes preloaded:
+ *                                              ...then runs vitest on those files (default: the native test
+ *                                              suite, every test/*.test.ts whose static imports reach the addon
+ *                                              loader bindings/native.ts, i.e. every test that can run the cpu
+ *                                              backend) against it, with the sanitizer runtimes preloaded:
  *       LD_PRELOAD="$(c++ -print-file-name=libasan.so) $(c++ -print-file-name=libubsan.so)" \
  *       ASAN_OPTIONS=detect_leaks=0 MASKBOX_NATIVE_PATH=build/asan/Release/maskbox.node npx vitest run ...
  *
  * The full cmake/compiler output of an --install build goes to build/native-build.log.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -137,8 +139,41 @@ if (emu) {
   process.stderr.write(`maskbox: built ${relative(root, emuAddon)} (CUDA kernels on the CPU emulation: ${JSON.parse(c.stdout).join(', ')})\n`);
 }
 
+/**
+ * The native test suite: test files whose static import graph (relative `import ... from` and
+ * `import()` of .ts sources) reaches bindings/native.ts, the loader of the addon.
+ */
+function nativeTestFiles() {
+  const target = join(root, 'bindings', 'native.ts');
+  const memo = new Map();
+  const reaches = (file, stack = new Set()) => {
+    if (file === target) return true;
+    if (memo.has(file)) return memo.get(file);
+    if (stack.has(file) || !existsSync(file)) return false;
+    stack.add(file);
+    const text = readFileSync(file, 'utf8');
+    let found = false;
+    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)) {
+      const dep = resolve(dirname(file), m[1].replace(/\.js$/, '.ts'));
+      if (reaches(dep, stack)) {
+        found = true;
+        break;
+      }
+    }
+    stack.delete(file);
+    memo.set(file, found);
+    return found;
+  };
+  return readdirSync(join(root, 'test'))
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => join('test', f))
+    .filter((f) => reaches(join(root, f)))
+    .sort();
+}
+
 if (runTests) {
-  const files = testFiles.length ? testFiles : ['test/native.test.ts', 'test/nms.test.ts'];
+  const files = testFiles.length ? testFiles : nativeTestFiles();
+  process.stderr.write(`maskbox: running ${files.length} test files against ${relative(root, addon)}: ${files.join(' ')}\n`);
   const vitest = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
   const r = await run(process.execPath, [vitest, 'run', ...files], {
     stdio: 'inherit',

@@ -132,6 +132,21 @@ const CASES: Case[] = [
     ext: '.png',
   },
   {
+    name: 'merge',
+    setup: (d) => {
+      const header = 'image,x_center,y_center,width,height,confidence,area\n';
+      for (const k of [0, 1]) {
+        writeFileSync(join(d, `p${k}.csv`), header + `img${k}.png,5,5,2,2,0.5,4\n`);
+        const info = { shard: k, of: 2, first: k, count: 1, total: 2 };
+        writeFileSync(join(d, `p${k}.csv.shard.json`), JSON.stringify(info) + '\n');
+      }
+    },
+    victims: ['p0.csv'],
+    args: (d, out) => ['merge', join(d, 'p0.csv'), join(d, 'p1.csv'), '--out', out],
+    kind: 'file',
+    ext: '.csv',
+  },
+  {
     name: 'simulate',
     setup: (d) => writeFileSync(join(d, 'keep.txt'), 'user data'),
     victims: ['keep.txt'],
@@ -182,6 +197,14 @@ const BAD: [string, (c: Case, root: string, inDir: string) => string | null][] =
 
 describe('every command refuses bad outputs before any work, leaves inputs intact, prints no stack trace', () => {
   for (const c of CASES) {
+    it(`${c.name}: a good --out works (the control: the bad cases below fail for their output alone)`, async () => {
+      const root = mkdtempSync(join(tmpdir(), 'maskbox-badout-'));
+      const inDir = join(root, 'in');
+      mkdirSync(inDir);
+      c.setup(inDir);
+      const r = await cli(c.args(inDir, join(root, `good${c.ext}`)));
+      expect(r.code, r.stderr).toBe(0);
+    }, 60_000);
     for (const [what, make] of BAD) {
       it(`${c.name}: --out is ${what}`, async () => {
         const root = mkdtempSync(join(tmpdir(), 'maskbox-badout-'));

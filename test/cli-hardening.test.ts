@@ -26,6 +26,10 @@ import { CocoResultsWriter } from '../src/io/cocoResults.js';
 import { COMBINED_DETECTIONS_CSV_HEADER } from '../src/io/detectionsCsv.js';
 import { readRegularFile } from '../src/io/files.js';
 import { parseJsonText } from '../src/io/json.js';
+import { dbscanBaseline } from '../src/ops/baseline.js';
+import { dbscan } from '../src/ops/dbscan.js';
+import { dice } from '../src/ops/dice.js';
+import { letterbox } from '../src/ops/letterbox.js';
 import { encodeRle } from '../src/ops/rle.js';
 import { nms } from '../src/ops/nms.js';
 import { journalPath, JournaledFile, partialPath } from '../src/pipeline/journal.js';
@@ -394,6 +398,15 @@ describe('SharedArrayBuffer-backed typed arrays are refused with a typed error o
       await expect(nms(boxes, scores, { iouThreshold: 0.5, backend })).rejects.toThrow(/SharedArrayBuffer/);
       const mask = new Uint8Array(new SharedArrayBuffer(16));
       await expect(encodeRle(mask, { height: 4, width: 4 }, { backend })).rejects.toThrow(/SharedArrayBuffer/);
+      const shared = (n: number) => new Uint8Array(new SharedArrayBuffer(n));
+      await expect(
+        dice(shared(16), new Uint8Array(16), { classes: 1, height: 4, width: 4 }, { backend }),
+      ).rejects.toThrow(/pred .*SharedArrayBuffer/);
+      const pts = new Float64Array(new SharedArrayBuffer(32));
+      await expect(dbscan(pts, { eps: 1, minSamples: 1, backend })).rejects.toThrow(/points .*SharedArrayBuffer/);
+      const image = { data: shared(48), width: 4, height: 4, channels: 3 as const };
+      await expect(dbscanBaseline(image, { backend })).rejects.toThrow(/image\.data .*SharedArrayBuffer/);
+      await expect(letterbox(image, { size: 8, backend })).rejects.toThrow(InvalidArgumentError);
       // The same data on an ordinary buffer works.
       expect((await nms(new Float32Array(boxes), scores, { iouThreshold: 0.5, backend })).indices.length).toBe(1);
     });

@@ -47,7 +47,7 @@ describe('hand-bone classes', () => {
   });
 });
 
-describeEachKernel(['dice', 'rleOverlap'], 'dice (numpy goldens)', (backend) => {
+describeEachKernel('dice', 'dice on masks (numpy goldens)', (backend) => {
   it('per image, per class and mean with the competition eps', async () => {
     const r = await dice(stack(multi.pred), stack(multi.truth), shape, { backend });
     expect(r.backend).toBe(backend);
@@ -84,7 +84,9 @@ describeEachKernel(['dice', 'rleOverlap'], 'dice (numpy goldens)', (backend) => 
     const r = await dice(bufP.subarray(3), bufT.subarray(1), shape, { backend });
     expect(r.mean).toBeCloseTo(multi.mean, 12);
   });
+});
 
+describeEachKernel(['dice', 'rleOverlap'], 'dice on runs (numpy goldens)', (backend) => {
   it('on run pairs (numpy goldens)', async () => {
     for (const c of golden.pairs) {
       const r = await rleDice(c.a_rle, c.b_rle, { height: c.height, width: c.width, backend });

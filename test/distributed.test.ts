@@ -12,6 +12,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Job, Queue } from 'bullmq';
 import { zipSync } from 'fflate';
 import { Redis } from 'ioredis';
@@ -108,7 +109,7 @@ class WorkerProc {
   constructor(url: string, extra: string[] = []) {
     this.proc = spawn(
       process.execPath,
-      [join(REPO, 'bin/maskbox.js'), 'worker', '--queue', url, '--lock-ms', '2000', '--stalled-ms', '500', ...extra],
+      [...FROM_SOURCE, 'worker', '--queue', url, '--lock-ms', '2000', '--stalled-ms', '500', ...extra],
       { cwd: REPO, env: { ...process.env, MASKBOX_QUIET: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.proc.stderr!.on('data', (d) => (this.log += String(d)));
@@ -146,6 +147,17 @@ async function waitDone(url: string, run: string, timeoutMs = 150_000): Promise<
 }
 
 const bytes = (p: string) => readFileSync(p);
+
+/** `node <these> worker ...` runs the CLI from src/ (bin/maskbox.js would prefer a dist/ that may be stale). */
+const FROM_SOURCE = [
+  '--import',
+  'tsx',
+  '--input-type=module',
+  '-e',
+  `const { main } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'src/cli/index.ts')).href)});` +
+    ' process.exitCode = await main(process.argv.slice(1));',
+  '--',
+];
 
 if (!HAS_REDIS && !IN_CI) {
   describe.skip('distributed runs (redis-server is not installed: apt-get install redis-server)', () => {
@@ -289,6 +301,9 @@ if (!HAS_REDIS && !IN_CI) {
       const c = await cli(['status', '--queue', redis.url, '--run', 'poison']);
       expect(c.code).toBe(1);
       expect(c.stderr).toMatch(/1 image\(s\) failed:[\s\S]*corrupt\.png/);
+      const j = await cli(['status', '--queue', redis.url, '--run', 'poison', '--watch', '--json']);
+      expect(j.code).toBe(1);
+      expect(JSON.parse(j.stdout)).toMatchObject({ state: 'done', total: 21, done: 20, failed: 1, waiting: 0 });
       await Promise.all(ws.map((w) => w.stop()));
     }, 240_000);
 
@@ -333,7 +348,14 @@ if (!HAS_REDIS && !IN_CI) {
       for (const f of ['cdv_00020.png', 'cdv_00021.png']) entries[`z/${f}`] = readFileSync(join(images, f));
       writeFileSync(join(zipDir, 'batch.zip'), zipSync(entries));
       writeFileSync(join(zipDir, 'corrupt.png'), Buffer.alloc(100, 1));
-      const inputs = [join(images, 'cdv_0000*.png'), join(zipDir, 'batch.zip'), join(zipDir, 'corrupt.png')];
+      // Same stem as cdv_00000.png: both commands name their outputs cdv_00000_png_*, cdv_00000_jpg_*.
+      writeFileSync(join(zipDir, 'cdv_00000.jpg'), readFileSync(join(images, 'cdv_00001.png')));
+      const inputs = [
+        join(images, 'cdv_0000*.png'),
+        join(zipDir, 'batch.zip'),
+        join(zipDir, 'corrupt.png'),
+        join(zipDir, 'cdv_00000.jpg'),
+      ];
       const local = join(dir, 'local-chunks');
       expect((await cli(['baseline', ...inputs, '--out', local, '--overlay', join(local, 'ov')])).code).toBe(1);
 
@@ -358,10 +380,10 @@ if (!HAS_REDIS && !IN_CI) {
           backoffMs: 50,
           workDir: join(dir, 'work-chunks'),
         });
-        expect(s).toMatchObject({ total: 14, jobs: 4 });
+        expect(s).toMatchObject({ total: 15, jobs: 4 });
         const ws = await startWorkers(2, ['--concurrency', '2']);
         const st = await waitDone(redis.url, 'chunks');
-        expect(st).toMatchObject({ state: 'done', total: 14, done: 13, failed: 1 });
+        expect(st).toMatchObject({ state: 'done', total: 15, done: 14, failed: 1 });
         expect(st.errors[0]!.name).toBe('corrupt.png');
         const files = (d: string) =>
           readdirSync(d, { recursive: true, withFileTypes: true })
@@ -369,6 +391,8 @@ if (!HAS_REDIS && !IN_CI) {
             .map((e) => join(e.parentPath, e.name).slice(d.length))
             .sort();
         const want = files(local);
+        expect(want).toContain('/cdv_00000_jpg_result.csv');
+        expect(want).toContain('/ov/cdv_00000_png_overlay.png');
         expect(files(out)).toEqual([...want, '/ov/r_overlay.png', '/r_result.csv'].sort());
         for (const f of want) expect(bytes(join(out, f)).equals(bytes(join(local, f))), f).toBe(true);
         // The URL's image is cdv_00003.png: the same result under its own name.
@@ -402,6 +426,36 @@ if (!HAS_REDIS && !IN_CI) {
       expect(name.code).toBe(2);
       expect(name.stderr).toMatch(/--run/);
       expect(existsSync(join(dir, 'never'))).toBe(false);
+      // The local commands' output checks: an input is never an output; an existing file needs --overwrite.
+      const gt = join(images, '..', 'annotations.json');
+      const onInput = await cli([
+        'submit',
+        'detect',
+        images,
+        '--queue',
+        redis.url,
+        '--run',
+        'y',
+        '--coco-gt',
+        gt,
+        '--out',
+        gt,
+      ]);
+      expect(onInput.code).toBe(2);
+      expect(onInput.stderr).toMatch(/refusing to overwrite an input/);
+      const same = await cli([
+        'submit',
+        'baseline',
+        images,
+        '--queue',
+        redis.url,
+        '--run',
+        'z',
+        '--out',
+        join(dir, 'local-detect.csv'),
+      ]);
+      expect(same.code).toBe(2);
+      expect(same.stderr).toMatch(/already exists and this run did not create it: pass --overwrite/);
 
       const st = await cli(['status', '--queue', redis.url, '--run', 'nosuchrun']);
       expect(st.code).toBe(1);

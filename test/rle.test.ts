@@ -109,6 +109,49 @@ describe('competition RLE golden, copied cases (run without ../shared)', () => {
   });
 });
 
+// The encoder alone, on every backend with an rleEncode kernel (webgpu has no decoder yet): the same
+// numpy goldens and the reference's runs on random masks.
+describeEachKernel('rleEncode', 'rle encode (numpy goldens, random masks against the reference)', (backend) => {
+  it.each(numpy.cases as any[])('$name', async (c) => {
+    const shape = { height: c.height, width: c.width };
+    const m = fromRows(c.mask_rows);
+    expect((await encodeRle(m, shape, { backend })).rle).toEqual([c.rle_row]);
+    expect((await encodeRle(m, shape, { order: 'col', backend })).rle).toEqual([c.rle_col]);
+    const coco = await encodeCocoRle(m, shape, { backend, compress: true });
+    expect(Array.from(coco.counts[0]!)).toEqual(c.coco_counts);
+    expect(coco.strings).toEqual([c.coco_string]);
+  });
+
+  it('encodes [C, H, W] channels independently, from an unaligned view', async () => {
+    const buf = new Uint8Array(1 + 24);
+    buf.set(
+      fromRows(['1111', '0110', '0000', '1001', '0000', '1111']).map((v) => v * 255),
+      1,
+    );
+    const mask = buf.subarray(1);
+    const shape = { height: 2, width: 4 };
+    expect((await encodeRle(mask, shape, { backend })).rle).toEqual(['1 4 6 2', '5 1 8 1', '5 4']);
+    expect((await encodeRle(mask, shape, { order: 'col', backend })).rle).toEqual([
+      '1 1 3 5',
+      '2 1 8 1',
+      '2 1 4 1 6 1 8 1',
+    ]);
+  });
+
+  it('gives the reference runs on random masks in both orders (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(maskArb, async ({ h, w, m }) => {
+        for (const order of ['row', 'col'] as const) {
+          const got = await maskToRuns(m, { height: h, width: w }, { order, backend });
+          const want = await maskToRuns(m, { height: h, width: w }, { order, backend: 'js' });
+          expect(got.runs).toEqual(want.runs);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
 describeEachKernel(
   ['rleEncode', 'rleDecode', 'rleOverlap'],
   'rle (numpy goldens: competition encoder, order=F, COCO counts)',

@@ -128,6 +128,28 @@ if (!HAVE && !CI) {
       await page.close();
     });
 
+    it('behind a token: the page asks for it, then lists the models and detects', async () => {
+      const pageDir = tmp();
+      await buildPage({ out: pageDir, quiet: true });
+      const guarded = await listen(models, { pageDir, token: 'lab-secret-1' });
+      try {
+        const page = await browser.newPage();
+        await page.goto(guarded.url + '/'); // the page's files need no token
+        await page.waitForFunction("document.getElementById('status').textContent.includes('token')");
+        await page.fill('#token', 'lab-secret-1');
+        await page.locator('#token').press('Enter');
+        await page.locator('#token').blur();
+        await page.waitForFunction("document.getElementById('model').options.length > 0");
+        await page.setInputFiles('#files', join(SAMPLES, 'cdv_00001.jpg'));
+        await page.waitForFunction("document.getElementById('count').dataset.count !== ''");
+        const n = Number(await page.locator('#count').getAttribute('data-count'));
+        expect(n).toBe((await detectCsv('cdv_00001.jpg', 0.4, 0.45)).trim().split('\n').length - 1);
+        await page.close();
+      } finally {
+        await guarded.app.close();
+      }
+    });
+
     it('a segmentation model: masks drawn as coloured overlays with their class names', async () => {
       const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
       await page.goto(server.url + '/');

@@ -134,6 +134,15 @@ run('webgpu device', () => {
     }
   });
 
+  it('counts dice pixels across many workgroups and unaligned class starts as the reference', async () => {
+    const r = rng(21);
+    const [classes, h, w] = [3, 301, 257]; // pixels per class not a multiple of 4
+    const img = () => new Uint8Array(classes * h * w).map(() => (r() < 0.3 ? Math.floor(r() * 255) : 0));
+    const args = { pred: [img(), img()], truth: [img(), img()], classes, pixels: h * w };
+    const want = await getKernel('dice', 'js')!.run(args);
+    expect(Array.from(await getKernel('dice', 'webgpu')!.run(args))).toEqual(Array.from(want));
+  });
+
   it('disposes the device and acquires a new one on the next use', async () => {
     await disposeBackends();
     expect(backendStatus('webgpu').available).toBe(false);

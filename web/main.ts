@@ -90,6 +90,7 @@ function selectedModel(): ModelInfo | undefined {
 async function loadModels(): Promise<void> {
   try {
     models = (await api<{ models: ModelInfo[] }>('/v1/models')).models;
+    status.textContent = '';
   } catch (err) {
     status.textContent = `cannot list models: ${(err as Error).message} (set the token?)`;
     return;
@@ -364,5 +365,6 @@ $('download-all').addEventListener('click', async () => {
   save('results.zip', zipSync(files), 'application/zip');
 });
 modelSelect.addEventListener('change', () => (status.textContent = 'new uploads use the selected model'));
+$<HTMLInputElement>('token').addEventListener('change', () => void loadModels()); // a token server lists nothing before
 
 void loadModels();

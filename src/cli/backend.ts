@@ -30,7 +30,14 @@ function check(value: string, from: string): BackendChoice {
  * default backend. Returns the remaining arguments.
  * @throws InvalidArgumentError for an unknown backend or a missing value
  */
-export function takeBackendFlag(argv: readonly string[], env = process.env): string[] {
+export function takeBackendFlag(argv: readonly string[], env = process.env, keep = false): string[] {
+  if (keep) {
+    // The command parses --backend itself: apply the environment only.
+    const e = env.MASKBOX_BACKEND;
+    chosen = e === undefined || e === '' ? 'auto' : check(e, 'MASKBOX_BACKEND');
+    setDefaultBackend(chosen);
+    return [...argv];
+  }
   const rest: string[] = [];
   let value: string | undefined;
   let from = '--backend';

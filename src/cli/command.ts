@@ -7,6 +7,11 @@ export interface Command {
   path: string[];
   summary: string;
   usage: string;
+  /**
+   * The command parses `--backend` itself (e.g. `worker`, where it names an execution provider); the
+   * router then leaves it in argv and applies only `MASKBOX_BACKEND`.
+   */
+  ownsBackendFlag?: boolean;
   /** Returns the process exit code. Throw MaskboxError for user errors: the router prints them. */
   run(argv: string[]): Promise<number>;
 }

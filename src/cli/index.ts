@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await match.run(takeBackendFlag(rest));
+    return await match.run(takeBackendFlag(rest, process.env, match.ownsBackendFlag ?? false));
   } catch (err) {
     if (err instanceof MaskboxError) {
       process.stderr.write(`maskbox: ${err.message}\n`);

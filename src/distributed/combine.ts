@@ -14,7 +14,7 @@ import { writeFileAtomic, type DetectionLike } from '../pipeline/detectionSinks.
 import type { ImageFailure, ImageJob, Sink } from '../pipeline/runner.js';
 import { fromRef } from './inputRefs.js';
 import type { StoredResult } from './processors.js';
-import type { RunSpec } from './spec.js';
+import type { InputRef, RunSpec } from './spec.js';
 import { readFailure, readInputs, readPart, summaryPath } from './workDir.js';
 
 /** A finished run, as the combining step reports it (and `summary.json` holds it). */
@@ -98,9 +98,14 @@ export async function combineRun(spec: RunSpec): Promise<RunSummary> {
     else summary.failuresOmitted++;
   };
   let count = 0;
+  const refs: InputRef[] = [];
+  for await (const ref of readInputs(spec.workDir)) refs.push(ref);
   const { sinks, commit, abort } = await outputSinks(spec);
   try {
-    for await (const ref of readInputs(spec.workDir)) {
+    // Output names are decided over every input, as the local command decides them (same-stem inputs).
+    const inputs = refs.map((r) => fromRef(r));
+    for (const s of sinks) s.plan?.(inputs);
+    for (const ref of refs) {
       summary.total++;
       const part = await readPart<StoredResult>(spec.workDir, ref);
       if (!part) {
@@ -118,7 +123,7 @@ export async function combineRun(spec: RunSpec): Promise<RunSummary> {
       }
       const job: ImageJob = {
         index: ref.index,
-        input: fromRef(ref),
+        input: inputs[ref.index]!,
         image: {
           data: new Uint8Array(0),
           width: part.width,

@@ -15,10 +15,20 @@ import { FlowProducer, Job, Queue } from 'bullmq';
 import { planOutput } from '../cli/detectionCli.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BASELINE_DEFAULTS, type BaselineOptions } from '../ops/baseline.js';
-import { writeFileAtomic } from '../pipeline/detectionSinks.js';
 import { checkInteger, checkOneOf, checkRange } from '../validate.js';
 import { COMBINE_QUEUE, IMAGE_QUEUE, QueueError, connectOnce, parseQueueUrl, redisOptions } from './connection.js';
-import { expandRefs } from './inputRefs.js';
+import { checkOutputFile, checkPlannedOutputs, inputFiles } from '../cli/outputs.js';
+import { OutputGuard } from '../io/files.js';
+import { cocoImagesPath } from '../io/cocoResults.js';
+import {
+  overlaySink,
+  perImageCsvSink,
+  writeFileAtomic,
+  yoloTxtSink,
+  type DetectionLike,
+} from '../pipeline/detectionSinks.js';
+import type { Sink } from '../pipeline/runner.js';
+import { expandRefs, fromRef } from './inputRefs.js';
 import {
   RUN_KINDS,
   specKey,
@@ -60,6 +70,8 @@ export interface SubmitOptions {
   backoffMs?: number;
   /** The work folder (default `.maskbox-run-<run>` beside the output). */
   workDir?: string;
+  /** Replace existing outputs of a new run (a continued run replaces its own). */
+  overwrite?: boolean;
 }
 
 /** What {@link submit} did. */
@@ -158,6 +170,26 @@ function buildSpec(o: SubmitOptions, total: number, chunk: number): RunSpec {
   return spec;
 }
 
+/**
+ * The local commands' checks on outputs, before anything is written: no output is an input, no two
+ * inputs write one file, and an existing output is replaced only by a continued run or with `overwrite`.
+ */
+async function checkOutputs(spec: RunSpec, refs: InputRef[], continuing: boolean, overwrite: boolean): Promise<void> {
+  const inputs = refs.map((r) => fromRef(r));
+  const guard = new OutputGuard(overwrite);
+  await guard.addInputs([...inputFiles(inputs), ...(spec.cocoGt ? [spec.cocoGt] : [])]);
+  const out = spec.output;
+  const perImage: Sink<DetectionLike>[] = [];
+  if (out.kind === 'csv') perImage.push(perImageCsvSink(out.path));
+  else if (out.kind === 'yolo') perImage.push(yoloTxtSink(out.path));
+  else {
+    await checkOutputFile(guard, out.path, 'out', continuing);
+    if (out.kind === 'coco') await checkOutputFile(guard, cocoImagesPath(out.path), 'out', continuing);
+  }
+  if (spec.overlay) perImage.push(overlaySink(spec.overlay.dir, { labels: spec.overlay.labels }));
+  await checkPlannedOutputs(perImage, inputs, guard, continuing);
+}
+
 /** Read a run's record, or undefined. */
 export async function readRunRecord(
   redis: { get(key: string): Promise<string | null> },
@@ -216,6 +248,7 @@ export async function submit(o: SubmitOptions): Promise<SubmitResult> {
       }
       gen = rec.gen + 1;
     }
+    await checkOutputs(spec, refs, rec !== undefined || existsSync(inputsPath(spec.workDir)), o.overwrite ?? false);
     // The work folder: a previous submission's must hold the same inputs and options.
     if (existsSync(inputsPath(spec.workDir))) {
       if ((await readFile(inputsPath(spec.workDir), 'utf8')) !== manifest)

@@ -32,10 +32,15 @@ export interface Part<R = unknown> {
   result: R;
 }
 
+/** The input manifest of a run. */
 export const inputsPath = (workDir: string) => join(workDir, 'inputs.jsonl');
+/** The run's spec, as submitted. */
 export const specPath = (workDir: string) => join(workDir, 'spec.json');
+/** The summary the combining step writes. */
 export const summaryPath = (workDir: string) => join(workDir, 'summary.json');
+/** The stored result of input `index`. */
 export const partPath = (workDir: string, index: number) => join(workDir, 'parts', `${index}.json`);
+/** The last recorded failure of input `index`. */
 export const failurePath = (workDir: string, index: number) => join(workDir, 'failed', `${index}.json`);
 
 /** Write the input manifest (atomically). */

@@ -9,6 +9,7 @@ import { Worker, type Job } from 'bullmq';
 import { InvalidArgumentError } from '../errors.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../model/session.js';
 import { overlaySink } from '../pipeline/detectionSinks.js';
+import type { ImageInput } from '../pipeline/inputs.js';
 import { NO_PROGRESS } from '../pipeline/progress.js';
 import { runBatch, type Sink } from '../pipeline/runner.js';
 import { checkInteger } from '../validate.js';
@@ -17,7 +18,7 @@ import { COMBINE_QUEUE, IMAGE_QUEUE, connectOnce, parseQueueUrl, redisOptions } 
 import { fromRef } from './inputRefs.js';
 import { ModelCache, processorFor, type StoredResult } from './processors.js';
 import type { CombineJobData, ImageJobData, ImageJobResult } from './spec.js';
-import { hasPart, writeFailure, writePart } from './workDir.js';
+import { hasPart, readInputs, writeFailure, writePart } from './workDir.js';
 
 /** Options of {@link createWorker}. */
 export interface WorkerOptions {
@@ -76,6 +77,20 @@ export async function createWorker(options: WorkerOptions): Promise<MaskboxWorke
   const models = new ModelCache(backend, options.model);
   if (options.model !== undefined) await models.detector(options.model);
   const name = `${hostname()}:${process.pid}`;
+  const manifests = new Map<string, Promise<ImageInput[]>>();
+  const runInputs = (workDir: string): Promise<ImageInput[]> => {
+    let m = manifests.get(workDir);
+    if (!m) {
+      m = (async () => {
+        const all: ImageInput[] = [];
+        for await (const r of readInputs(workDir)) all.push(fromRef(r));
+        return all;
+      })();
+      m.catch(() => manifests.delete(workDir));
+      manifests.set(workDir, m);
+    }
+    return m;
+  };
   const stats = { images: 0, failed: 0, jobs: 0, combined: 0 };
 
   const processImages = async (job: Job<ImageJobData, ImageJobResult>): Promise<ImageJobResult> => {
@@ -96,7 +111,11 @@ export async function createWorker(options: WorkerOptions): Promise<MaskboxWorke
       close: async () => {},
     };
     const sinks: Sink<StoredResult>[] = [parts];
-    if (spec.overlay) sinks.push(overlaySink(spec.overlay.dir, { labels: spec.overlay.labels }) as Sink<StoredResult>);
+    if (spec.overlay) {
+      const overlay = overlaySink(spec.overlay.dir, { labels: spec.overlay.labels }) as Sink<StoredResult>;
+      overlay.plan?.(await runInputs(spec.workDir)); // names decided over every input of the run, as locally
+      sinks.push(overlay);
+    }
     let done = 0;
     const summary = await runBatch<StoredResult>({
       inputs: items.map((r) => fromRef(r)),

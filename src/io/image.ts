@@ -45,7 +45,7 @@ export function checkImageHeader(head: Uint8Array, source: string): void {
  * checked before the body, and at most the read cap (src/io/files.ts: 1 GiB, `MASKBOX_MAX_READ_BYTES`).
  */
 export async function readImageFile(path: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
-  return readRegularFile(path, { ...options, argument: 'image', checkHeader: checkImageHeader });
+  return readRegularFile(path, { ...options, argument: 'path', checkHeader: checkImageHeader });
 }
 
 /**

@@ -48,18 +48,18 @@ export function parseJsonText(text: string, source: string, maxDepth = MAX_JSON_
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const { at } = jsonDepth(body, maxDepth);
   if (at >= 0)
-    throw new ParseError(source, `JSON nested deeper than ${maxDepth} levels; refusing to parse`, lineAt(body, at));
+    throw new ParseError(
+      source,
+      `JSON nested deeper than ${maxDepth} levels (line ${lineAt(body, at)}); refusing to parse`,
+    );
   try {
     return JSON.parse(body);
   } catch (err) {
     const msg = (err as Error).message;
     const line = /line (\d+)/.exec(msg);
     const pos = /position (\d+)/.exec(msg);
-    throw new ParseError(
-      source,
-      `invalid JSON: ${msg}`,
-      line ? Number(line[1]) : pos ? lineAt(body, Number(pos[1])) : undefined,
-    );
+    const where = line ? Number(line[1]) : pos ? lineAt(body, Number(pos[1])) : undefined;
+    throw new ParseError(source, `invalid JSON${where === undefined ? '' : ` (line ${where})`}: ${msg}`);
   }
 }
 

@@ -186,7 +186,12 @@ export async function* readSubmissionRows(input: CsvInput): AsyncGenerator<Submi
   const parser = new CsvRecordParser(source, (f, line) => rows.add(f, line, pending));
   if (typeof input === 'string') {
     // A regular file only: a FIFO would block the stream forever. Streamed, so no size cap.
-    await checkRegularFile(input, { argument: 'csv', maxBytes: Number.MAX_SAFE_INTEGER });
+    try {
+      await checkRegularFile(input, { argument: 'csv', maxBytes: Number.MAX_SAFE_INTEGER });
+    } catch (err) {
+      const msg = (err as Error).message;
+      throw new ParseError(source, `cannot read: ${msg.startsWith(`${input}: `) ? msg.slice(input.length + 2) : msg}`);
+    }
     const stream = createReadStream(input, { encoding: 'utf8', highWaterMark: 1 << 20 });
     try {
       for await (const chunk of stream) {

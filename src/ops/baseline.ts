@@ -4,7 +4,7 @@
  */
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
 import { InvalidArgumentError } from '../errors.js';
-import { checkInteger, checkOneOf, checkPositive, invalid } from '../validate.js';
+import { checkInteger, checkNotShared, checkOneOf, checkPositive, invalid } from '../validate.js';
 
 export interface BaselineArgs {
   data: Uint8Array;
@@ -107,6 +107,7 @@ export function baselineArgs(image: BaselineImage, options: BaselineOptions): Ba
     invalid('image', 'an object { data, width, height, channels }', image);
   const { data } = image;
   if (!(data instanceof Uint8Array)) invalid('image.data', 'a Uint8Array (8-bit HWC pixels)', data);
+  checkNotShared('image.data', data);
   const width = checkInteger('image.width', image.width, 1);
   const height = checkInteger('image.height', image.height, 1);
   const channels = image.channels;

@@ -3,7 +3,7 @@
  * euclidean, default algorithm).
  */
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import { checkInteger, checkPositive, invalid } from '../validate.js';
+import { checkInteger, checkNotShared, checkPositive, invalid } from '../validate.js';
 
 export interface DbscanArgs {
   /** `[n * dims]` finite coordinates, point-major. */
@@ -45,6 +45,7 @@ export function dbscanArgs(points: Float64Array | Float32Array, options: DbscanO
   if (!(points instanceof Float64Array) && !(points instanceof Float32Array)) {
     invalid('points', 'a Float64Array or Float32Array', points);
   }
+  checkNotShared('points', points);
   const dims = checkInteger('dims', options.dims ?? 2, 1, 1 << 20);
   const eps = checkPositive('eps', options.eps ?? 0.5);
   const minSamples = checkInteger('minSamples', options.minSamples ?? 5, 1, 2 ** 31 - 1);

@@ -9,7 +9,7 @@
  */
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
 import { InvalidArgumentError, ParseError } from '../errors.js';
-import { checkInteger, checkRange, checkUint8Array, invalid, isFiniteNumber } from '../validate.js';
+import { checkInteger, checkNotShared, checkRange, checkUint8Array, invalid, isFiniteNumber } from '../validate.js';
 import { checkShape, overlapOf, parseRle, rleOverlap, type MaskShape } from './rle.js';
 
 export interface DiceArgs {
@@ -82,6 +82,7 @@ export interface DiceResult extends Ran {
 
 function splitImages(name: string, m: Uint8Array | readonly Uint8Array[], per: number): Uint8Array[] {
   if (m instanceof Uint8Array) {
+    checkNotShared(name, m);
     if (per === 0 ? m.length !== 0 : m.length % per !== 0)
       invalid(name, `a Uint8Array whose length is a multiple of classes * height * width = ${per}`, m);
     const n = per === 0 ? 0 : m.length / per;

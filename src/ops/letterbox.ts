@@ -4,7 +4,7 @@
  */
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
 import { InvalidArgumentError } from '../errors.js';
-import { checkFloat32Array, checkInteger, checkRange, describe, invalid } from '../validate.js';
+import { checkFloat32Array, checkInteger, checkNotShared, checkRange, describe, invalid } from '../validate.js';
 import { checkPlaneSize, MAX_PIXELS, overlaps } from './resize.js';
 import type { BoxTransform } from './scaleBoxes.js';
 
@@ -209,6 +209,7 @@ function checkImage(image: unknown): RawImage {
   if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray || data instanceof Uint16Array)) {
     invalid('image.data', 'a Uint8Array, Uint8ClampedArray or Uint16Array', data);
   }
+  checkNotShared('image.data', data);
   checkPlaneSize('image', im.height, im.width, 'image.height', 'image.width');
   if (channels !== 1 && channels !== 3 && channels !== 4) invalid('image.channels', '1, 3 or 4', channels);
   const n = im.width * im.height * channels;

@@ -3,7 +3,7 @@
  */
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
 import { InvalidArgumentError } from '../errors.js';
-import { checkAllFinite, checkFloat32Array, checkInteger, checkRange, invalid } from '../validate.js';
+import { checkAllFinite, checkFloat32Array, checkInteger, checkNotShared, checkRange, invalid } from '../validate.js';
 import { checkBoxes } from './boxes.js';
 
 export interface NmsArgs {
@@ -53,6 +53,7 @@ export function nmsArgs(boxes: Float32Array, scores: Float32Array, options: NmsO
     if (!(options.classes instanceof Int32Array) || options.classes.length !== n) {
       throw new InvalidArgumentError('classes', `Expected an Int32Array of length ${n} for classes`);
     }
+    checkNotShared('classes', options.classes);
     classes = options.classes;
   }
   return { boxes, scores, classes, iouThreshold, scoreThreshold, maxCandidates, maxDetections };

@@ -13,7 +13,7 @@ import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js'
 import { countsToRuns as countsToRunsKernel, runsArea, runsToCounts } from '../backends/js/rle.js';
 import { cocoRleFromString, cocoRleToString } from '../backends/js/cocoRle.js';
 import { InvalidArgumentError, ParseError } from '../errors.js';
-import { checkInteger, checkOneOf, checkUint8Array, invalid } from '../validate.js';
+import { checkInteger, checkNotShared, checkOneOf, checkUint8Array, invalid } from '../validate.js';
 
 export type RleOrder = 'row' | 'col';
 
@@ -105,6 +105,7 @@ function checkMask(name: string, mask: Uint8Array, pixels: number): number {
  */
 export function checkRuns(name: string, runs: unknown, pixels: number): Uint32Array {
   if (!(runs instanceof Uint32Array)) invalid(name, 'a Uint32Array of start, length pairs', runs);
+  checkNotShared(name, runs);
   if (runs.length % 2 !== 0) invalid(name, 'a Uint32Array of even length (start, length pairs)', runs);
   let prevEnd = 0;
   for (let k = 0; k < runs.length; k += 2) {

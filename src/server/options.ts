@@ -19,7 +19,7 @@ export interface ServeOptions {
   timeoutMs?: number;
   /** `Retry-After` seconds sent with a 503. Default 2. */
   retryAfterSeconds?: number;
-  /** Required `Authorization: Bearer <token>` on everything but /v1/health and the page's static files. */
+  /** Required `Authorization: Bearer <token>` on everything but /v1/health, /docs and the page's static files. */
   token?: string;
   /** Allowed CORS origin(s); none (CORS off) unless given. `'*'` allows any. */
   cors?: string[];

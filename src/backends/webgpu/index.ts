@@ -9,6 +9,8 @@ import type { GpuContext } from './context.js';
 import { nmsWebgpu } from './nms.js';
 import { yoloNmsWebgpu } from './yoloNms.js';
 import { logitsToRleWebgpu } from './logitsToRle.js';
+import { rleEncodeWebgpu } from './rleEncode.js';
+import { diceSupports, diceWebgpu } from './dice.js';
 
 export { webgpuBackend, type GpuSource } from './device.js';
 export type { GpuContext } from './context.js';
@@ -18,4 +20,6 @@ export const webgpuKernels: KernelList<GpuContext> = [
   { op: 'nms', backend: 'webgpu', minWork: 2048, run: nmsWebgpu }, // boxes
   { op: 'yoloNms', backend: 'webgpu', minWork: 1 << 16, run: yoloNmsWebgpu }, // prediction values
   { op: 'logitsToRle', backend: 'webgpu', minWork: 1 << 16, run: logitsToRleWebgpu }, // output pixels, all channels
+  { op: 'rleEncode', backend: 'webgpu', minWork: 1 << 20, run: rleEncodeWebgpu }, // mask bytes
+  { op: 'dice', backend: 'webgpu', minWork: 1 << 20, supports: diceSupports, run: diceWebgpu }, // mask bytes per side
 ];

@@ -1,12 +1,15 @@
 /**
  * Host side of kernels/logitsToRle.wgsl: the fused logits -> bilinear -> threshold -> runs chain on
- * the GPU, for every channel at once. The logits and the resize taps go up; the per-channel run
- * counts (C pairs) come back to size the output; then only each run's start and end pixel come back.
- * The H x W mask never crosses, as bytes or bits.
+ * the GPU, for every channel at once. The logits and the resize taps go up; the mask words are made
+ * here and turned into runs by the run stages of kernels/rleEncode.wgsl (./rleEncode.ts): the
+ * per-channel run counts come back, then only each run's start and end pixel. The H x W mask never
+ * crosses, as bytes or bits.
  */
 import type { LogitsToRleArgs, LogitsToRleOutput } from '../../ops/logitsToRle.js';
 import { formatRle } from '../../ops/rle.js';
 import { linearTaps } from '../js/resize.js';
+import { runsArea } from '../js/rle.js';
+import { rleParams, runsFromWords } from './rleEncode.js';
 import { GpuContext } from './context.js';
 import { WGSL } from './wgsl.js';
 
@@ -44,6 +47,7 @@ export async function logitsToRleWebgpu(a: LogitsToRleArgs, ctx: GpuContext): Pr
     { f32: a.cutoff },
     { u32: 0 }, // never
   ]);
+  const uRuns = rleParams(ctx, channels, outHeight, outWidth, false);
   const bufs = {
     data: ctx.upload(a.data),
     tapsY: ctx.upload(ty.index),
@@ -51,16 +55,10 @@ export async function logitsToRleWebgpu(a: LogitsToRleArgs, ctx: GpuContext): Pr
     tapsX: ctx.upload(tx.index),
     weightsX: ctx.upload(tx.weight),
     mask: ctx.scratch(cells * 4),
-    counts: ctx.scratch(cells * 8),
-    offsets: ctx.scratch(cells * 8),
-    totals: ctx.scratch(channels * 8),
   };
-  const extra: GPUBuffer[] = [];
   try {
-    const [maskWords, countRuns, scan, compact] = await Promise.all(
-      ['mask_words', 'count_runs', 'scan', 'compact'].map((e) => ctx.pipeline('logitsToRle', WGSL.logitsToRle, e)),
-    );
-    const enc = ctx.device.createCommandEncoder({ label: 'logitsToRle:count' });
+    const maskWords = await ctx.pipeline('logitsToRle', WGSL.logitsToRle, 'mask_words');
+    const enc = ctx.device.createCommandEncoder({ label: 'logitsToRle:mask' });
     const pass = enc.beginComputePass();
     const inputs = {
       0: u,
@@ -71,61 +69,12 @@ export async function logitsToRleWebgpu(a: LogitsToRleArgs, ctx: GpuContext): Pr
       5: bufs.weightsX,
       6: bufs.mask,
     };
-    GpuContext.dispatch(pass, maskWords!, ctx.bind(maskWords!, inputs), ctx.cover(cells));
-    GpuContext.dispatch(
-      pass,
-      countRuns!,
-      ctx.bind(countRuns!, { 0: u, 6: bufs.mask, 7: bufs.counts }),
-      ctx.cover(cells),
-    );
-    GpuContext.dispatch(pass, scan!, ctx.bind(scan!, { 0: u, 7: bufs.counts, 8: bufs.offsets, 9: bufs.totals }), [
-      channels,
-      1,
-    ]);
+    GpuContext.dispatch(pass, maskWords, ctx.bind(maskWords, inputs), ctx.cover(cells));
     pass.end();
     ctx.device.queue.submit([enc.finish()]);
-    const totals = new Uint32Array(await ctx.read(bufs.totals, channels * 8));
-    const bases = new Uint32Array(channels);
-    let total = 0;
-    for (let c = 0; c < channels; c++) {
-      bases[c] = total;
-      total += totals[2 * c]!;
-    }
-    const rle: string[] = [];
-    const areas: number[] = [];
-    let starts: Uint32Array = new Uint32Array(0),
-      ends: Uint32Array = new Uint32Array(0);
-    if (total > 0) {
-      const basesBuf = ctx.upload(bases);
-      const startsBuf = ctx.scratch(total * 4);
-      const endsBuf = ctx.scratch(total * 4);
-      extra.push(basesBuf, startsBuf, endsBuf);
-      const enc2 = ctx.device.createCommandEncoder({ label: 'logitsToRle:compact' });
-      const pass2 = enc2.beginComputePass();
-      const bind = { 0: u, 6: bufs.mask, 8: bufs.offsets, 10: basesBuf, 11: startsBuf, 12: endsBuf };
-      GpuContext.dispatch(pass2, compact!, ctx.bind(compact!, bind), ctx.cover(cells));
-      pass2.end();
-      ctx.device.queue.submit([enc2.finish()]);
-      [starts, ends] = (await Promise.all([ctx.read(startsBuf, total * 4), ctx.read(endsBuf, total * 4)])).map(
-        (b) => new Uint32Array(b),
-      ) as [Uint32Array, Uint32Array];
-    }
-    for (let c = 0; c < channels; c++) {
-      const k = totals[2 * c]!;
-      const runs = new Uint32Array(k * 2);
-      let area = 0;
-      for (let r = 0; r < k; r++) {
-        const s = starts[bases[c]! + r]!,
-          len = ends[bases[c]! + r]! - s + 1;
-        runs[2 * r] = s;
-        runs[2 * r + 1] = len;
-        area += len;
-      }
-      rle.push(formatRle(runs));
-      areas.push(area);
-    }
-    return { rle, areas };
+    const runs = await runsFromWords(ctx, bufs.mask, uRuns, channels, words);
+    return { rle: runs.map(formatRle), areas: runs.map(runsArea) };
   } finally {
-    ctx.release(u, ...Object.values(bufs), ...extra);
+    ctx.release(u, uRuns, ...Object.values(bufs));
   }
 }

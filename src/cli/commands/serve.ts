@@ -36,7 +36,7 @@ export const serveCommand: Command = {
     'maskbox serve [--port 8080] [--host 127.0.0.1] [--model M.onnx ...] [--token T] [--cors ORIGIN ...]\n' +
     '  --model M.onnx        detector or segmentation model, repeatable (default: the bundled vesicle detector)\n' +
     '  --provider cpu|cuda|webgpu  onnxruntime execution provider (default cpu)\n' +
-    '  --token T             require "Authorization: Bearer T" (or set MASKBOX_TOKEN) on all but /v1/health and the page files\n' +
+    '  --token T             require "Authorization: Bearer T" (or set MASKBOX_TOKEN) on all but /v1/health, /docs and the page files\n' +
     '  --cors ORIGIN         allow cross-origin requests from ORIGIN ("*" for any); off by default\n' +
     `  --max-upload-mb N     largest upload (default ${D.maxUploadBytes / 1048576});  --max-pixels N (default ${D.maxPixels})\n` +
     `  --concurrency N       images computing at once (default ${D.concurrency}); --queue N more admitted (default ${D.queue}), then 503\n` +

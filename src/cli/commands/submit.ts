@@ -12,6 +12,7 @@ const options = {
   attempts: { type: 'string' },
   'backoff-ms': { type: 'string' },
   work: { type: 'string' },
+  overwrite: { type: 'boolean' },
   json: { type: 'boolean' },
   // the local commands' flags that change what is computed or written
   out: { type: 'string' },
@@ -71,6 +72,7 @@ export const submitCommand: Command = {
     '  --run NAME               names the run; submitting it again continues it (images with results are skipped)\n' +
     '  --chunk K                images per job (default 1);  --attempts N  tries per job before its images fail\n' +
     "  --work DIR               the run's work folder on shared storage (default .maskbox-run-NAME beside --out)\n" +
+    '  --overwrite              replace existing outputs (a re-submitted run replaces its own without it)\n' +
     '  Follow it with: maskbox status --queue URL --run NAME --watch',
   async run(argv) {
     const { values: v, positionals } = parseFlags(() =>
@@ -128,6 +130,7 @@ export const submitCommand: Command = {
       attempts: num('attempts', v.attempts),
       backoffMs: num('backoff-ms', v['backoff-ms']),
       workDir: v.work,
+      overwrite: v.overwrite,
     });
     if (v.json) printJson(r);
     else {

@@ -16,6 +16,7 @@ const options = {
 /** `maskbox worker --queue URL`. */
 export const workerCommand: Command = {
   path: ['worker'],
+  ownsBackendFlag: true, // --backend here is the model's execution provider
   summary: 'Run jobs of distributed runs (maskbox submit) from a BullMQ queue on Redis until stopped',
   usage:
     'maskbox worker --queue redis://HOST:PORT/DB [--concurrency 1] [--backend cpu|cuda|webgpu] [--model M.onnx]\n' +

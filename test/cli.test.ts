@@ -11,7 +11,6 @@ import { readSubmissionCsv } from '../src/io/submissionCsv.js';
 import { defaultModelPath } from '../src/pipeline/defaultModel.js';
 import { REPO } from './helpers.js';
 
-
 const FIX = join(REPO, 'test/fixtures/models');
 const TINY = join(FIX, 'tiny_yolov6.onnx');
 const tmp = () => mkdtempSync(join(tmpdir(), 'maskbox-cli-'));

@@ -132,6 +132,13 @@ run(`native dbscan equals the JS reference (${reason})`, () => {
     await check(new Float64Array(2 * 5000).fill(7), 2, 1e-9, 5000); // one cell, all duplicates, all core
     await check(new Float64Array(2 * 5000).fill(7), 2, 1e-9, 5001); // all noise
   });
+
+  it('coordinates whose squares overflow: the brute path keeps NaN distances out (fuzz finding)', async () => {
+    // |a|^2 - 2ab + |b|^2 is inf - inf = NaN here: Math.max(0, NaN) is NaN in the reference, never <= eps^2.
+    await check(new Float64Array([3.85e142, 1e-171, 1.56e192, 9.3e86, 8.0e307, 2.5e-129, 1e200, 0]), 2, 9.5625, 2);
+    await check(new Float64Array([1e200, 0, 2e200, 0, 3, 4]), 2, 1, 1);
+    await check(new Float64Array([1e200, 1e200, 0, 0]), 1, 0.5, 1);
+  });
 });
 
 run('native baseline equals the JS reference', () => {

@@ -118,7 +118,7 @@ Csr BruteNeighbors(const double* pts, size_t dims, size_t n, double eps, bool fl
       double dot = 0;
       for (size_t k = 0; k < dims; k++) dot += pts[i * dims + k] * pts[j * dims + k];
       double d2 = norm[i] + -2.0 * dot + norm[j];
-      if (!(d2 > 0)) d2 = 0;  // Math.max(0, d2)
+      if (d2 < 0) d2 = 0;  // Math.max(0, d2): a NaN (inf - inf on huge coordinates) stays NaN, never a neighbour
       if (d2 <= r2) g.adj.push_back(static_cast<int32_t>(j));
     }
     g.start[i + 1] = static_cast<int32_t>(g.adj.size());

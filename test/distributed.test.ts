@@ -211,14 +211,20 @@ if (!HAS_REDIS && !IN_CI) {
       const victimName = await victim!.name;
       const q = new Queue(IMAGE_QUEUE, { connection: { host: '127.0.0.1', port: redis.port } });
       try {
-        // Kill the victim while it holds jobs, after the run is under way.
+        // Kill the victim while it holds jobs, after the run is under way. It is frozen (SIGSTOP) first and
+        // its jobs read again: on a fast machine a job seen active can complete before the kill lands.
+        const mine = async () => (await q.getJobs(['active'])).filter((j) => j.processedBy === victimName);
         const held = await until(
           'the victim to hold a job',
           async () => {
             const s = await runStatus(redis.url, 'kill');
-            if (s.done < 3) return undefined;
-            const mine = (await q.getJobs(['active'])).filter((j) => j.processedBy === victimName);
-            return mine.length > 0 ? mine : undefined;
+            if (s.done < 3 || (await mine()).length === 0) return undefined;
+            victim!.proc.kill('SIGSTOP');
+            await sleep(200); // commands it sent before it froze land meanwhile
+            const frozen = await mine();
+            if (frozen.length > 0) return frozen;
+            victim!.proc.kill('SIGCONT');
+            return undefined;
           },
           120_000,
         );
@@ -319,6 +325,11 @@ if (!HAS_REDIS && !IN_CI) {
         out,
         segment: { models: [SEG_MODEL] },
       });
+      // At most 10 images/s (kept in Redis across the restart), so that the run is still going when Redis
+      // stops even on a fast machine.
+      const rq = new Queue(IMAGE_QUEUE, { connection: { host: '127.0.0.1', port: redis.port } });
+      await rq.setGlobalRateLimit(1, 100);
+      await rq.close();
       const [w] = await startWorkers(1);
       // Stop Redis as soon as the first results are in (watching the work folder, not the queue).
       const parts = join(dir, 'dist-seg', '.maskbox-run-restart', 'parts');
@@ -335,6 +346,9 @@ if (!HAS_REDIS && !IN_CI) {
       expect(atStop).toBeGreaterThan(0);
       expect(atStop).toBeLessThan(40); // the restart happened mid-run
       const st = await waitDone(redis.url, 'restart');
+      const unlimit = new Queue(IMAGE_QUEUE, { connection: { host: '127.0.0.1', port: redis.port } });
+      await unlimit.removeGlobalRateLimit(); // the later tests run at full speed
+      await unlimit.close();
       expect(st).toMatchObject({ state: 'done', total: 44, done: 44, failed: 0 });
       expect(bytes(out).equals(bytes(local))).toBe(true);
       expect(w!.log).toMatch(/queue connection problem \(retrying\)/); // the worker was cut off, and reconnected

@@ -2,7 +2,8 @@
  * Writes a simulated CDV dataset: `images/`, YOLO txt in `labels/`, COCO JSON `annotations.json`,
  * and `simulation.json` (the resolved parameters and seed, for reproducibility).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/files.js';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { checkInteger, checkOneOf } from '../validate.js';
@@ -70,7 +71,7 @@ export async function writeCdvDataset(params: CdvParams, options: CdvDatasetOpti
     const img = simulateCdv(params, options.seed, index);
     const stem = `cdv_${String(index).padStart(5, '0')}`;
     const fileName = `${stem}.${format}`;
-    await writeFile(join(out, 'images', fileName), await encodeImage(img, format, params));
+    await writeFileAtomic(join(out, 'images', fileName), await encodeImage(img, format, params));
     const { width: W, height: H } = img;
     const lines: string[] = [];
     images.push({ id: index + 1, file_name: fileName, width: W, height: H });
@@ -99,13 +100,13 @@ export async function writeCdvDataset(params: CdvParams, options: CdvDatasetOpti
         },
       });
     }
-    await writeFile(join(out, 'labels', `${stem}.txt`), lines.length ? lines.join('\n') + '\n' : '');
+    await writeFileAtomic(join(out, 'labels', `${stem}.txt`), lines.length ? lines.join('\n') + '\n' : '');
     options.onImage?.(index, img);
   }
   const coco = { images, annotations, categories: [{ id: 1, name: 'cluster', supercategory: 'vesicle' }] };
-  await writeFile(join(out, 'annotations.json'), JSON.stringify(coco));
+  await writeFileAtomic(join(out, 'annotations.json'), JSON.stringify(coco));
   const meta = { simulator: 'maskbox simulate cdv', seed: options.seed, start, n: options.n, format, params };
-  await writeFile(join(out, 'simulation.json'), JSON.stringify(meta, null, 2) + '\n');
+  await writeFileAtomic(join(out, 'simulation.json'), JSON.stringify(meta, null, 2) + '\n');
   return { out, images: options.n, boxes: annotations.length, touching, seed: options.seed, format };
 }
 

@@ -3,7 +3,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { main } from '../src/cli/index.js';
 import { defaultModelPath } from '../src/pipeline/defaultModel.js';
 import { createServer } from '../src/server/app.js';
 import { ServedDetector, ServedSegmenter } from '../src/server/models.js';
@@ -33,22 +32,8 @@ export async function listen(
   return { app, url: `http://127.0.0.1:${port}`, port };
 }
 
-/** Run the CLI in-process, capturing stdout and stderr. */
-export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write;
-  const ew = process.stderr.write;
-  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
+/** Run the CLI in-process, capturing stdout and stderr (shared with the CLI tests). */
+export { cli } from './cliRun.js';
 
 /** A multipart form with the image file and string fields. */
 export function form(

@@ -34,3 +34,23 @@ export function table(header: string[], rows: (string | number)[][]): string {
     ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`),
   ].join('\n');
 }
+
+/** YOLO-like candidate boxes: clusters of ~30 jittered boxes around objects in a 2048² frame, random scores (seeded LCG). */
+export function yoloLikeBoxes(n: number, seed = 1): { boxes: Float32Array; scores: Float32Array } {
+  let s = seed;
+  const r = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 4294967296);
+  const objects = Math.max(1, Math.round(n / 30));
+  const centers = Array.from({ length: objects }, () => [r() * 2048, r() * 2048, 20 + r() * 60, 20 + r() * 60]);
+  const boxes = new Float32Array(n * 4),
+    scores = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const [cx, cy, w, h] = centers[i % objects]!;
+    const x = cx! + (r() - 0.5) * w! * 0.4,
+      y = cy! + (r() - 0.5) * h! * 0.4;
+    const ww = w! * (0.8 + r() * 0.4),
+      hh = h! * (0.8 + r() * 0.4);
+    boxes.set([x - ww / 2, y - hh / 2, x + ww / 2, y + hh / 2], i * 4);
+    scores[i] = r();
+  }
+  return { boxes, scores };
+}

@@ -13,7 +13,7 @@ import { wireBackends } from '../src/backends/index.js';
 import type { GpuContext } from '../src/backends/webgpu/context.js';
 import { registerKernels } from '../src/backends/registry.js';
 import { sigmoidCutoff } from '../src/ops/logitsToRle.js';
-import { machine, table, timeit } from './harness.js';
+import { machine, table, timeit, yoloLikeBoxes } from './harness.js';
 
 wireBackends();
 await initBackends();
@@ -50,30 +50,11 @@ async function readbackMs(bytes: number): Promise<number> {
   return t;
 }
 
-function boxesLike(n: number, seed = 1): { boxes: Float32Array; scores: Float32Array } {
-  let s = seed;
-  const r = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 4294967296);
-  const objects = Math.max(1, Math.round(n / 30));
-  const centers = Array.from({ length: objects }, () => [r() * 2048, r() * 2048, 20 + r() * 60, 20 + r() * 60]);
-  const boxes = new Float32Array(n * 4),
-    scores = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const [cx, cy, w, h] = centers[i % objects]!;
-    const x = cx! + (r() - 0.5) * w! * 0.4,
-      y = cy! + (r() - 0.5) * h! * 0.4;
-    const ww = w! * (0.8 + r() * 0.4),
-      hh = h! * (0.8 + r() * 0.4);
-    boxes.set([x - ww / 2, y - hh / 2, x + ww / 2, y + hh / 2], i * 4);
-    scores[i] = r();
-  }
-  return { boxes, scores };
-}
-
 const rows: (string | number)[][] = [];
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 for (const n of quick ? [2_000] : [10_000]) {
-  const { boxes, scores } = boxesLike(n);
+  const { boxes, scores } = yoloLikeBoxes(n);
   const args = {
     boxes,
     scores,

@@ -13,6 +13,7 @@ import { rleEncodeWebgpu } from './rleEncode.js';
 import { diceSupports, diceWebgpu } from './dice.js';
 import { letterboxSupports, letterboxWebgpu } from './letterbox.js';
 import { resizeSupports, resizeWebgpu } from './resize.js';
+import { baselineSupports, baselineWebgpu } from './baseline.js';
 
 export { webgpuBackend, type GpuSource } from './device.js';
 export type { GpuContext } from './context.js';
@@ -27,4 +28,5 @@ export const webgpuKernels: KernelList<GpuContext> = [
   // output values: below ~1M values the upload and readback cost more than the native CPU kernels take
   { op: 'letterbox', backend: 'webgpu', minWork: 1 << 20, supports: letterboxSupports, run: letterboxWebgpu },
   { op: 'resize', backend: 'webgpu', minWork: 1 << 20, supports: resizeSupports, run: resizeWebgpu },
+  { op: 'baseline', backend: 'webgpu', minWork: 1 << 20, supports: baselineSupports, run: baselineWebgpu }, // pixels
 ];

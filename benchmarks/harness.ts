@@ -221,7 +221,8 @@ for __line in sys.stdin:
         import numpy as __np
         __np.ascontiguousarray(__last).tofile(__cmd[5:]); print('ok', flush=True)
     elif __cmd.startswith('eval '):
-        print(repr(eval(__cmd[5:])), flush=True)
+        try: print(repr(eval(__cmd[5:])), flush=True)
+        except Exception as __e: print('error: %r' % (__e,), flush=True)
 `,
     ]);
   }

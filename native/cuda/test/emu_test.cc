@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "cpu/letterbox.cc"  // its kernel templates are file-local: compiled into this test (MASKBOX_CORE_ONLY)
 #include "cpu/logitsToRle.h"
+#include "cpu/resize.h"
 #include "cpu/nms.h"
 #include "cpu/rle.h"
 #include "cpu/yoloNms.h"
@@ -284,6 +286,119 @@ void TestDice(const char* sched) {
   std::printf("  dice: %d cases [%s]\n", cases, sched);
 }
 
+void TestResize(const char* sched) {
+  std::mt19937 g(17);
+  std::normal_distribution<float> nd(0.0f, 50.0f);
+  int cases = 0;
+  const size_t shapes[][5] = {{1, 1, 1, 1, 1}, {3, 5, 7, 11, 13}, {2, 16, 16, 8, 8}, {1, 9, 12, 9, 12}, {3, 40, 30, 17, 64}, {1, 2, 3, 1, 300}};
+  for (const auto& sh : shapes) {
+    const size_t C = sh[0], h = sh[1], w = sh[2], H = sh[3], W = sh[4];
+    if (tiny && C * H * W > 1200) continue;
+    std::vector<float> in(C * h * w), want(C * H * W), got(C * H * W, -1.0f);
+    for (auto& v : in) v = nd(g);
+    const auto tx = maskbox::cpu::MakeTaps<float>(w, W), ty = maskbox::cpu::MakeTaps<float>(h, H);
+    for (size_t c = 0; c < C; c++) maskbox::cpu::ResizeRows(in.data(), h, w, want.data(), H, W, tx, ty, c, 0, H);
+    maskbox::cuda::Resize(in.data(), C, h, w, H, W, got.data());
+    EXPECT(SameBits(got, want), "[%s] resize %zux%zux%zu -> %zux%zu differs", sched, C, h, w, H, W);
+    cases++;
+  }
+  std::printf("  resize: %d cases [%s]\n", cases, sched);
+}
+
+template <typename T>
+void LetterboxCase(const char* sched, std::mt19937& g, size_t w, size_t h, size_t channels, size_t nw, size_t nh, size_t ow, size_t oh,
+                   bool stretch, int* cases) {
+  const size_t max_value = sizeof(T) == 1 ? 255 : 65535;
+  std::vector<T> img(w * h * channels);
+  for (auto& v : img) v = static_cast<T>(g() % (max_value + 1) / (g() % 4 == 0 ? 7 : 1));
+  maskbox::cpu::LetterboxOptions o;
+  o.width = w, o.height = h, o.channels = channels, o.new_width = nw, o.new_height = nh;
+  o.left = (ow - nw) / 2, o.top = (oh - nh) / 2, o.out_width = ow, o.out_height = oh, o.pad = 114.0 / 255;
+  std::vector<float> want(3 * ow * oh), got(3 * ow * oh, -1.0f);
+  double wl = 0, wh = 0, gl = -1, gh = -1;
+  maskbox::cpu::Letterbox(img.data(), img.size(), max_value, stretch, 2.0, 98.0, o, want.data(), &wl, &wh);
+  maskbox::cuda::LetterboxParams p;
+  p.data = img.data(), p.sixteen = sizeof(T) == 2, p.width = w, p.height = h, p.channels = channels, p.new_width = nw, p.new_height = nh;
+  p.left = o.left, p.top = o.top, p.out_width = ow, p.out_height = oh, p.pad = o.pad, p.stretch = stretch, p.q_low = 2.0, p.q_high = 98.0;
+  maskbox::cuda::Letterbox(p, got.data(), &gl, &gh);
+  EXPECT(SameBits(got, want) && gl == wl && gh == wh, "[%s] letterbox %zux%zux%zu (%zu-bit, stretch %d) -> %zux%zu in %zux%zu differs", sched, w,
+         h, channels, sizeof(T) * 8, int(stretch), nw, nh, ow, oh);
+  (*cases)++;
+}
+
+void TestLetterbox(const char* sched) {
+  std::mt19937 g(23);
+  int cases = 0;
+  const size_t shapes[][6] = {{1, 1, 1, 1, 1, 1}, {7, 5, 16, 11, 16, 16}, {33, 20, 32, 19, 32, 32}, {64, 48, 40, 30, 40, 40}, {3, 9, 5, 15, 8, 16}};
+  const size_t chans[] = {1, 3, 4};
+  for (const auto& sh : shapes) {
+    if (tiny && sh[4] * sh[5] > 300) continue;
+    for (size_t ch : chans) {
+      for (int stretch = 0; stretch < 2; stretch++) {
+        LetterboxCase<uint8_t>(sched, g, sh[0], sh[1], ch, sh[2], sh[3], sh[4], sh[5], stretch, &cases);
+        if (!tiny) LetterboxCase<uint16_t>(sched, g, sh[0], sh[1], ch, sh[2], sh[3], sh[4], sh[5], stretch, &cases);
+      }
+    }
+  }
+  std::printf("  letterbox: %d cases [%s]\n", cases, sched);
+}
+
+void TestRleDecodeOverlap(const char* sched) {
+  std::mt19937 g(41);
+  int cases = 0;
+  const uint32_t shapes[][3] = {{1, 1, 1}, {2, 5, 7}, {3, 31, 33}, {1, 64, 64}, {2, 1, 300}, {4, 0, 5}};
+  for (const auto& sh : shapes) {
+    const size_t C = sh[0], H = sh[1], W = sh[2], n = H * W;
+    if (tiny && n > 1100) continue;
+    for (int col = 0; col < 2; col++) {
+      const auto order = col ? maskbox::cpu::RleOrder::kCol : maskbox::cpu::RleOrder::kRow;
+      std::vector<std::vector<uint32_t>> runs(C), other(C);
+      for (size_t c = 0; c < C; c++) {
+        for (auto* r : {&runs[c], &other[c]}) {  // random valid runs (some channels empty)
+          for (size_t p = g() % 5; p < n; p += 1 + g() % 9) {
+            const size_t len = std::min<size_t>(n - p, 1 + g() % (c == 1 ? 200 : 6));
+            r->push_back(static_cast<uint32_t>(p));
+            r->push_back(static_cast<uint32_t>(len));
+            p += len;
+          }
+          if (c == 2) r->clear();
+        }
+      }
+      std::vector<const uint32_t*> lists(C), others(C);
+      std::vector<size_t> lengths(C), other_lengths(C);
+      for (size_t c = 0; c < C; c++) lists[c] = runs[c].data(), lengths[c] = runs[c].size(), others[c] = other[c].data(), other_lengths[c] = other[c].size();
+      std::vector<uint8_t> got(C * n, 7), want(C * n, 0);
+      maskbox::cuda::RleDecode(lists.data(), lengths.data(), C, static_cast<uint32_t>(H), static_cast<uint32_t>(W), order, got.data());
+      maskbox::cpu::DecodeScratch scratch;
+      for (size_t c = 0; c < C; c++)
+        maskbox::cpu::DecodeChannel(runs[c].data(), runs[c].size(), static_cast<uint32_t>(H), static_cast<uint32_t>(W), order, want.data() + c * n, &scratch);
+      EXPECT(got == want, "[%s] rleDecode %zux%zux%zu col %d differs", sched, C, H, W, col);
+      std::vector<double> ov(3 * C, -1.0);
+      maskbox::cuda::RleOverlap(lists.data(), lengths.data(), others.data(), other_lengths.data(), C, ov.data());
+      for (size_t c = 0; c < C; c++) {
+        const double inter = double(maskbox::cpu::RunsIntersection(runs[c].data(), runs[c].size(), other[c].data(), other[c].size()));
+        EXPECT(ov[3 * c] == inter && ov[3 * c + 1] == double(maskbox::cpu::RunsArea(runs[c].data(), runs[c].size())) &&
+                   ov[3 * c + 2] == double(maskbox::cpu::RunsArea(other[c].data(), other[c].size())),
+               "[%s] rleOverlap %zux%zux%zu channel %zu differs", sched, C, H, W, c);
+      }
+      cases++;
+    }
+  }
+  // A run past the mask is rejected before any launch.
+  const uint32_t bad[] = {3, 5};
+  const uint32_t* bad_list = bad;
+  const size_t bad_len = 2;
+  std::vector<uint8_t> out(4);
+  bool threw = false;
+  try {
+    maskbox::cuda::RleDecode(&bad_list, &bad_len, 1, 2, 2, maskbox::cpu::RleOrder::kRow, out.data());
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  EXPECT(threw, "[%s] rleDecode accepted a run past the mask", sched);
+  std::printf("  rleDecode/rleOverlap: %d cases [%s]\n", cases, sched);
+}
+
 // ---------------------------------------------------------------- kernels for the harness checks
 __global__ void Fill(int* out, int n) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -528,6 +643,9 @@ int main(int argc, char** argv) {
     TestRle(s.name);
     TestLogitsToRle(s.name);
     TestDice(s.name);
+    TestResize(s.name);
+    TestLetterbox(s.name);
+    TestRleDecodeOverlap(s.name);
     if (quick && s.k == mbemu::Sched::Reverse) break;  // quick: forward and reverse only
   }
   const char* self = "/proc/self/exe";

@@ -47,6 +47,14 @@ export {
 export { autoTile, tileGrid, AUTO_TILE_SCALE, type TileOptions, type Tile } from './model/tiling.js';
 export { Segmenter, type SegmenterOptions, type SegmentOptions, type Segmentation } from './model/segmenter.js';
 export { hardVoteCsv, voteRuns, type HardVoteOptions } from './model/ensemble.js';
+export {
+  parseDetectionsFile,
+  fuseDetectionFiles,
+  type DetectionsFile,
+  type DetectionsFormat,
+  type BoxEnsembleOptions,
+  type BoxEnsembleResult,
+} from './model/boxEnsemble.js';
 export { inferLayout, DETECTOR_LAYOUTS, type DetectorLayout } from './model/layouts.js';
 export { HANDBONE_CLASSES } from './model/classes.js';
 

@@ -91,6 +91,37 @@ run(`native dbscan equals the JS reference (${reason})`, () => {
     expect(n).toBeGreaterThan(10_000);
   });
 
+  it('sparse pixels (the sorted-rows path): 5 % cover, shuffled order, far outliers, eps up to 64', async () => {
+    const pts = pixelPoints(1200, 900, 4); // ~5 % of the canvas: too sparse for the raster
+    const n = pts.length / 2;
+    expect(n / (1200 * 1200)).toBeLessThan(0.08);
+    expect((await check(pts, 2, 3, 2)).clusters).toBeGreaterThan(100);
+    await check(pts, 2, 1.5, 3);
+    await check(Float32Array.from(pts), 2, 8.5, 12);
+    await check(pts, 2, 20, 40);
+    await check(pts, 2, 64, 300);
+    // not in raster order: sorted inside the kernel, labels still by input index
+    const r = rng(5);
+    const perm = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+    }
+    const shuffled = new Float64Array(2 * n);
+    perm.forEach((p, i) => ((shuffled[2 * i] = pts[2 * p]!), (shuffled[2 * i + 1] = pts[2 * p + 1]!)));
+    await check(shuffled, 2, 3, 2);
+    await check(shuffled, 2, 2.5, 4);
+    // far outliers (a huge bounding box, negative coordinates), rows of one point, a tie eps (grid path)
+    await check(Float64Array.from([...pts, -1e6, -1e6, 1e6, 3, 5e5, -7, 5e5, -6, 5e5, -5]), 2, 3, 2);
+    await check(
+      Float64Array.from(pts.subarray(0, 4000)).map((v, i) => (i % 2 ? v * 3 : v)),
+      2,
+      3,
+      2,
+    );
+    await check(pts, 2, Math.sqrt(13), 4);
+  });
+
   it('sqrt-tie data on the grid path (decimal lattices: (0.3, 0.4) with eps 0.5) decides as sklearn', async () => {
     for (const [step, eps, m, seed] of [
       [0.1, 0.5, 4, 2],

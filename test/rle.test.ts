@@ -111,6 +111,9 @@ describe('competition RLE golden, copied cases (run without ../shared)', () => {
 
 // The encoder alone, on every backend with an rleEncode kernel (webgpu has no decoder yet): the same
 // numpy goldens and the reference's runs on random masks.
+/** Property runs: fewer on cuda, which in tests is the CPU emulation (tens of ms per launch sequence on fibers). */
+const propertyRuns = (backend: string, runs = 150): number => (backend === 'cuda' ? 30 : runs);
+
 describeEachKernel('rleEncode', 'rle encode (numpy goldens, random masks against the reference)', (backend) => {
   it.each(numpy.cases as any[])('$name', async (c) => {
     const shape = { height: c.height, width: c.width };
@@ -207,7 +210,7 @@ describeEachKernel(
           const { counts } = await encodeCocoRle(m, shape, { backend });
           expect((await decodeCocoRle(counts, shape, { backend })).mask).toEqual(bin);
         }),
-        { numRuns: 150 },
+        { numRuns: propertyRuns(backend) },
       );
     });
 
@@ -226,7 +229,7 @@ describeEachKernel(
           // The COCO module's own pixel-by-pixel encoder (src/backends/js/cocoRle.ts) agrees.
           expect(cocoRleEncode(one, h, w, 'row').counts).toEqual(counts);
         }),
-        { numRuns: 150 },
+        { numRuns: propertyRuns(backend) },
       );
     });
 
@@ -239,7 +242,7 @@ describeEachKernel(
           expect(transposeRuns(row, h, w)).toEqual(rowT);
           expect(transposeRuns(rowT, w, h)).toEqual(row);
         }),
-        { numRuns: 200 },
+        { numRuns: propertyRuns(backend, 200) },
       );
     });
 
@@ -266,7 +269,7 @@ describeEachKernel(
             expect((await rleDice(ra, rb, { backend })).dice).toBe((2 * inter + 1e-4) / (sa + sb + 1e-4));
           }
         }),
-        { numRuns: 150 },
+        { numRuns: propertyRuns(backend) },
       );
     });
 

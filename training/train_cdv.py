@@ -336,6 +336,9 @@ def cmd_train(a):
         ema.load_state_dict(ck["ema"])
         start_it, elapsed0 = ck["iter"], ck["elapsed"]
     else:
+        if a.init_onnx:
+            X, _ = make_batch(pools, 32, a.crop, random.Random(a.seed + 1), mix, a.scale_mode, a.pair_crops)
+            init_from_onnx(model, a.init_onnx, X)
         ema.load_state_dict(model.state_dict())
     for q in ema.parameters():
         q.requires_grad_(False)
@@ -380,7 +383,7 @@ def cmd_train(a):
         run_loss = vals if run_loss is None else tuple(0.95 * r + 0.05 * v for r, v in zip(run_loss, vals))
         it += 1
         if it % 25 == 0:
-            msg = f"{it}\t{el / 60:.2f}\t{lr:.2e}\t{run_loss[0]:.4f}\t{run_loss[1]:.4f}\t{len(pools[0].names)}+{len(pools[1].names)}"
+            msg = f"{it}\t{el / 60:.2f}\t{lr:.2e}\t{run_loss[0]:.4f}\t{run_loss[1]:.4f}\t{'+'.join(str(len(p.names)) for p in pools)}"
             print(msg, flush=True)
             log.write(msg + "\n")
             log.flush()
@@ -391,6 +394,54 @@ def cmd_train(a):
             break
     save(a.run, model, ema, opt, it, time.time() - t0, a.checkpoint)
     print(f"done: {it} iterations in {(time.time() - t0) / 60:.1f} min", flush=True)
+
+
+def init_from_onnx(model, path, X):
+    """Recover the weights of an exported model (BatchNorm folded into the convolutions at export)
+    into `model`: each conv gets the folded weight, and its BatchNorm is set so that it reproduces the
+    folded bias exactly in eval mode and, with statistics calibrated on the batch `X`, nearly so in
+    train mode (gamma = sqrt(var + eps), beta = mean + bias). Lets a new run fine-tune the shipped
+    model when no training checkpoint survives."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(path)
+    init = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    convs = [n for n in m.graph.node if n.op_type == "Conv"]
+    blocks = [mod for mod in model.modules() if isinstance(mod, torch.nn.Sequential) and len(mod) == 3
+              and isinstance(mod[0], torch.nn.Conv2d) and isinstance(mod[1], torch.nn.BatchNorm2d)]
+    body = [n for n in convs if not n.input[1].startswith("heads.")]
+    if len(body) != len(blocks):
+        sys.exit(f"{path}: {len(body)} convolutions, the network has {len(blocks)}")
+    biases = []
+    with torch.no_grad():
+        for blk, node in zip(blocks, body):
+            w = torch.from_numpy(init[node.input[1]].copy())
+            if tuple(w.shape) != tuple(blk[0].weight.shape):
+                sys.exit(f"{path}: weight {node.input[1]} has shape {tuple(w.shape)}, expected {tuple(blk[0].weight.shape)}")
+            blk[0].weight.copy_(w)
+            b = torch.from_numpy(init[node.input[2]].copy())
+            biases.append(b)
+            bn = blk[1]
+            bn.running_mean.zero_(); bn.running_var.fill_(1 - bn.eps); bn.weight.fill_(1); bn.bias.copy_(b)
+        for i, h in enumerate(model.heads):
+            h.weight.copy_(torch.from_numpy(init[f"heads.{i}.weight"].copy()))
+            h.bias.copy_(torch.from_numpy(init[f"heads.{i}.bias"].copy()))
+        # eval mode is now exact; calibrate each BatchNorm on the statistics of its input
+        stats = {}
+        hooks = [blk[1].register_forward_hook(lambda mod, inp, out, k=k: stats.__setitem__(k, inp[0]))
+                 for k, blk in enumerate(blocks)]
+        model.eval()
+        model.raw(X)
+        for hk in hooks:
+            hk.remove()
+        for k, (blk, b) in enumerate(zip(blocks, biases)):
+            y = stats[k]
+            mu, var = y.mean((0, 2, 3)), y.var((0, 2, 3), unbiased=False)
+            bn = blk[1]
+            bn.running_mean.copy_(mu); bn.running_var.copy_(var)
+            bn.weight.copy_(torch.sqrt(var + bn.eps)); bn.bias.copy_(mu + b)
+    print(f"initialised from {path} ({len(blocks)} convolutions, BatchNorm calibrated on {len(X)} crops)", flush=True)
 
 
 def _half(obj):
@@ -590,6 +641,7 @@ def main():
     t.add_argument("--scale-mode", choices=["letterbox", "tile"], default="letterbox")
     t.add_argument("--pair-crops", type=float, default=0.0, help="probability of a crop centred on a touching pair")
     t.add_argument("--checkpoint", default=None, help="also write a float16 checkpoint here (commit it; --resume reads it)")
+    t.add_argument("--init-onnx", default=None, help="without a checkpoint to resume: start from this exported model's weights")
     t.add_argument("--max-iters", type=int, default=0, help="stop after this many iterations (0: time budget only)")
     e = sub.add_parser("eval")
     e.add_argument("--data", default="/tmp/cdvdata"); e.add_argument("--run", default="/tmp/cdvrun")

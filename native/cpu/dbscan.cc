@@ -14,7 +14,8 @@
 // the counting pass; the sequential path runs only when it finds a tie.
 //
 // Paths, in the order tried: n <= 11 (sklearn's brute force) -> integer 2-D coordinates through a
-// raster of point indices (dbscanRaster.cc: pixels, the baseline's case) -> the grid below. Each gives
+// raster of point indices (dbscanRaster.cc: dense pixels, the baseline's case) -> integer 2-D
+// coordinates too sparse for a raster, through sorted rows (dbscanRows.cc) -> the grid below. Each gives
 // the JS kernel's labels; test/dbscanNative.test.ts checks every path against it.
 #include "cpu/dbscan.h"
 
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "cpu/dbscanRaster.h"
+#include "cpu/dbscanRows.h"
 #include "cpu/dbscanTies.h"
 #include "cpu/unionFind.h"
 #include "pool.h"
@@ -449,6 +451,7 @@ int32_t Dbscan(const T* points, const DbscanOptions& o, int32_t* labels, uint8_t
   if (o.n <= kSklearnBruteMax) return LabelSmall(points, o, labels, core);
   int32_t clusters = 0;
   if (DbscanRaster(points, o, labels, core, &clusters)) return clusters;
+  if (DbscanRows(points, o, labels, core, &clusters)) return clusters;
   const Grid g = BuildGrid(points, o.n, o.dims, o.eps);
   return o.dims == 2 ? LabelGrid<true>(g, o, labels, core) : LabelGrid<false>(g, o, labels, core);
 }

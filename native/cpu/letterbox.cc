@@ -16,6 +16,7 @@
 #include <immintrin.h>
 #endif
 
+#include "cpu/histPercentile.h"
 #include "cpu/resize.h"
 #include "pool.h"
 
@@ -41,20 +42,14 @@ namespace {
 template <typename T>
 inline double Bilinear(const T* src, size_t r0, size_t r1, double wy0, double wy1, size_t c0, size_t c1, double wx0,
                        double wx1, double low) {
-  const double top = wx0 * src[r0 + c0] + wx1 * src[r0 + c1];
-  const double bottom = wx0 * src[r1 + c0] + wx1 * src[r1 + c1];
-  return wy0 * top + wy1 * bottom - low;
+  return math::LetterboxBilinear(src, r0, r1, wy0, wy1, c0, c1, wx0, wx1, low);  // shared with native/cuda
 }
 
 MASKBOX_CLONES
 void Normalise(double* __restrict v, size_t n, double range, float* __restrict out) {
   // `u <= 0 ? 0 : u >= 1 ? 1 : u` as two selects (equal for every non-NaN u, -0 -> +0 included), in place
   // and then converted in a second loop: GCC 12 vectorises these two loops, not the fused one.
-  for (size_t x = 0; x < n; x++) {
-    const double u = v[x] / range;
-    const double pos = u > 0.0 ? u : 0.0;
-    v[x] = pos < 1.0 ? pos : 1.0;
-  }
+  for (size_t x = 0; x < n; x++) v[x] = math::LetterboxUnit(v[x], range);
   for (size_t x = 0; x < n; x++) out[x] = static_cast<float>(v[x]);
 }
 
@@ -176,23 +171,7 @@ void Percentiles(const T* src, size_t n_samples, size_t channels, size_t max_val
   std::vector<uint64_t> hist(bins, 0);
   for (const auto& part : parts)
     for (size_t v = 0; v < bins; v++) hist[v] += part[v];
-  const double n = static_cast<double>(pixels) * static_cast<double>(colour);
-  auto kth = [&](double k) -> double {
-    double seen = 0;
-    for (size_t v = 0; v < bins; v++)
-      if ((seen += static_cast<double>(hist[v])) > k) return static_cast<double>(v);
-    return static_cast<double>(max_value);
-  };
-  auto percentile = [&](double q) -> double {
-    const double virt = (n - 1) * (q / 100);
-    const double prev = std::floor(virt);
-    if (virt >= n - 1) return kth(n - 1);
-    const double a = kth(prev), b = kth(prev + 1);
-    const double t = virt - prev, diff = b - a;
-    return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;  // numpy's _lerp
-  };
-  *low = percentile(q_low);
-  *high = percentile(q_high);
+  HistogramPercentiles(hist.data(), bins, static_cast<double>(pixels) * static_cast<double>(colour), q_low, q_high, low, high);
 }
 
 template <typename T>

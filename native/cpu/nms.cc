@@ -1,6 +1,7 @@
 // Greedy NMS on the CPU, equal index for index to src/backends/js/nms.ts (see nms.h).
 // JS: addon.nms({ boxes, scores, classes, iouThreshold, scoreThreshold, maxCandidates, maxDetections })
-//     -> Promise<Int32Array> of kept indices in visiting order.
+//     -> Promise<Int32Array> of kept indices in visiting order (up to kInlineBoxes candidates computed on
+//     the calling thread, the Promise already settled; more on the libuv pool).
 #include "cpu/nms.h"
 
 #include <algorithm>
@@ -61,6 +62,8 @@ constexpr int kMaxCellsPerBox = 16;
 std::vector<int32_t> RankCandidates(const float* scores, size_t n, double score_threshold, size_t max) {
   std::vector<int32_t> idx;
   std::vector<uint32_t> key;
+  idx.reserve(n);
+  key.reserve(n);
   for (size_t i = 0; i < n; i++) {
     if (static_cast<double>(scores[i]) > score_threshold) {
       idx.push_back(static_cast<int32_t>(i));
@@ -76,12 +79,12 @@ std::vector<int32_t> RankCandidates(const float* scores, size_t n, double score_
     std::vector<uint32_t> key2(m);
     const int shifts[3] = {0, 11, 22};
     for (int shift : shifts) {
-      size_t count[2048] = {0};
+      uint32_t count[2048] = {0};  // m <= 2^31 (the binding checks n)
       for (size_t i = 0; i < m; i++) count[(key[i] >> shift) & 2047u]++;
       if (count[(key[0] >> shift) & 2047u] == m) continue;
-      size_t sum = 0;
-      for (size_t& c : count) {
-        size_t t = c;
+      uint32_t sum = 0;
+      for (uint32_t& c : count) {
+        uint32_t t = c;
         c = sum;
         sum += t;
       }
@@ -238,6 +241,8 @@ std::vector<int32_t> Nms(const NmsOptions& o) {
 
 // ---- N-API binding (left out of the fuzz build, which defines MASKBOX_CORE_ONLY) ----
 #ifndef MASKBOX_CORE_ONLY
+#include <string>
+
 #include "common.h"
 
 namespace maskbox::cpu {
@@ -259,7 +264,35 @@ class NmsWorker : public Worker {
     keep = kernel(options);
   }
   Napi::Value Result(Napi::Env env) override { return ToInt32Array(env, keep); }
+
+  /** The same work on the calling (JS) thread, settling a Promise as Start() would (same error text and code). */
+  Napi::Promise RunInline(Napi::Env env, const char* op) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    std::string error;
+    try {
+      Run();
+    } catch (const std::bad_alloc&) {
+      error = "out of memory";
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (error.empty()) {
+      deferred.Resolve(Result(env));
+    } else {
+      Napi::Error err = Napi::Error::New(env, std::string("maskbox native ") + op + ": " + error);
+      err.Set("code", Napi::String::New(env, "ERR_MASKBOX_NATIVE"));
+      deferred.Reject(err.Value());
+    }
+    return deferred.Promise();
+  }
 };
+
+// Candidates up to this many run on the calling thread. A pool round trip costs ~30 us on a quiet
+// machine and 0.4-5 ms of wall time with the cores busy (issue 13); the kernel takes ~0.3 ms (quiet)
+// to ~1 ms (load 10) of CPU at 10k YOLO-like boxes (benchmarks/nms.bench.ts), so inline wins there;
+// at 32k the kernel is ~1-3 ms, about the hop under load, and larger inputs go to the pool so the
+// event loop is not blocked for long.
+constexpr size_t kInlineBoxes = size_t{1} << 15;
 
 }  // namespace
 
@@ -291,6 +324,8 @@ Napi::Value JsNmsWith(const Napi::CallbackInfo& info, NmsKernel kernel, const ch
   o.max_detections = static_cast<size_t>(args.Integer("maxDetections", 0, int64_t{1} << 53));
   w->boxes = w->HoldConst(boxes);
   w->scores = w->HoldConst(scores);
+  // Only the CPU kernel runs inline (the cuda build's kernel waits on a device: always the pool).
+  if (kernel == Nms && std::min(n, o.max_candidates) <= kInlineBoxes) return w->RunInline(info.Env(), op);
   return Worker::Start(std::move(w));
 }
 

@@ -4,28 +4,16 @@
 //   out[3k..3k+3) = intersection, area of a[k], area of b[k]. Each list must have even length; lists
 //   are validated (sorted, non-overlapping) in TypeScript, and any values are memory-safe here.
 #include "cpu/rle.h"
+#include "cuda/runs_math.h"  // the merge walk, shared with the CUDA kernel
 #include "pool.h"
 
 namespace maskbox::cpu {
 
 uint64_t RunsIntersection(const uint32_t* a, size_t na, const uint32_t* b, size_t nb) {
-  size_t i = 0, j = 0;
-  uint64_t inter = 0;
-  while (i + 1 < na && j + 1 < nb) {
-    const uint64_t as = a[i], ae = as + a[i + 1], bs = b[j], be = bs + b[j + 1];
-    const uint64_t lo = as > bs ? as : bs, hi = ae < be ? ae : be;
-    if (hi > lo) inter += hi - lo;
-    if (ae <= be) i += 2;
-    else j += 2;
-  }
-  return inter;
+  return math::RunsIntersection(a, na, b, nb);
 }
 
-uint64_t RunsArea(const uint32_t* r, size_t n) {
-  uint64_t s = 0;
-  for (size_t k = 1; k < n; k += 2) s += r[k];
-  return s;
-}
+uint64_t RunsArea(const uint32_t* r, size_t n) { return math::RunsArea(r, n); }
 
 }  // namespace maskbox::cpu
 

@@ -90,3 +90,40 @@ size_t NmsSorted(const float* d_boxes, const int32_t* d_cls, size_t m, double io
 float ThresholdDown(double t);
 
 }  // namespace maskbox::cuda::detail
+
+namespace maskbox::cuda::detail {
+
+/** Blocks for a grid-stride loop over n items: Blocks(n) capped at 2^20 (each thread then loops). */
+inline unsigned GridFor(size_t n, unsigned threads) {
+  const size_t b = (n + threads - 1) / threads;
+  return static_cast<unsigned>(b == 0 ? 1 : b < (size_t{1} << 20) ? b : (size_t{1} << 20));
+}
+
+/** One axis of bilinear taps (cpu::LinearTaps) as device pointers, passed to kernels by value. */
+template <typename W>
+struct AxisTapsOf {
+  const int32_t *i0, *i1;
+  const W *w0, *w1;
+};
+using AxisTaps = AxisTapsOf<float>;
+
+/** cpu::LinearTaps copied to the device (freed on scope exit). */
+template <typename W>
+class DeviceTapsOf {
+ public:
+  template <typename Taps>
+  DeviceTapsOf(const Taps& t, cudaStream_t s) : i0_(t.i0.size()), i1_(t.i1.size()), w0_(t.w0.size()), w1_(t.w1.size()) {
+    i0_.Upload(t.i0.data(), t.i0.size(), s);
+    i1_.Upload(t.i1.data(), t.i1.size(), s);
+    w0_.Upload(t.w0.data(), t.w0.size(), s);
+    w1_.Upload(t.w1.data(), t.w1.size(), s);
+  }
+  AxisTapsOf<W> view() const { return {i0_.get(), i1_.get(), w0_.get(), w1_.get()}; }
+
+ private:
+  DeviceBuffer<int32_t> i0_, i1_;
+  DeviceBuffer<W> w0_, w1_;
+};
+using DeviceTaps = DeviceTapsOf<float>;
+
+}  // namespace maskbox::cuda::detail

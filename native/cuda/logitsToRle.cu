@@ -1,7 +1,7 @@
 // The fused hand-bone post-process on the device: logits [C, h, w] -> bilinear (half-pixel centres,
 // taps from cpu/resize.h MakeTaps) -> `logit > cutoff` -> row-major runs -> RLE strings and areas.
-// One thread per 32 output pixels computes each pixel with the reference's arithmetic (LerpF32 along
-// the width on both source rows, then along the height: native/cuda/lerp_math.h, shared with the CPU)
+// One thread per 32 output pixels computes each pixel with the reference's arithmetic (math::BilinearF32:
+// LerpF32 along the width on both source rows, then along the height; lerp_math.h, shared with the CPU)
 // and packs the decisions into a word; bitRuns.cu turns the words into runs. The H x W float plane is
 // never materialised; only the runs cross to the host. Equal, string for string, to
 // src/backends/js/logitsToRle.ts and native/cpu/logitsToRle.cc.
@@ -33,13 +33,7 @@ __global__ void __launch_bounds__(256) LogitsBits(const float* data, size_t chan
     const size_t p = j * 32 + k;
     if (p >= n) break;
     const size_t y = p / out_w, x = p % out_w;
-    const float* r0 = plane + size_t(t.y0[y]) * in_w;
-    const float* r1 = plane + size_t(t.y1[y]) * in_w;
-    const int32_t i0 = t.x0[x], i1 = t.x1[x];
-    const float w0 = t.wx0[x], w1 = t.wx1[x];
-    const float a = math::LerpF32(r0[i0], w0, r0[i1], w1);
-    const float b = math::LerpF32(r1[i0], w0, r1[i1], w1);
-    const float v = math::LerpF32(a, t.wy0[y], b, t.wy1[y]);
+    const float v = math::BilinearF32(plane, in_w, t.y0[y], t.y1[y], t.wy0[y], t.wy1[y], t.x0[x], t.x1[x], t.wx0[x], t.wx1[x]);
     word |= static_cast<uint32_t>(v > cutoff) << k;
   }
   bits[g] = word;

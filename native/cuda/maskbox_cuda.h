@@ -43,4 +43,32 @@ void DiceCounts(const uint8_t* const* pred, const uint8_t* const* truth, size_t 
 /** Fused logits -> bilinear -> threshold -> RLE strings and areas (cpu::LogitsToRle semantics). */
 std::vector<cpu::ClassRle> LogitsToRle(const cpu::LogitsToRleOptions& o);
 
+/** Bilinear resize of a [channels, h, w] float32 tensor to [channels, H, W] (cpu resize semantics, bit-identical). */
+void Resize(const float* data, size_t channels, size_t h, size_t w, size_t H, size_t W, float* out);
+
+/** The letterbox op's arguments (src/ops/letterbox.ts), checked by the binding. */
+struct LetterboxParams {
+  const void* data = nullptr;  // uint8 (sixteen = false) or uint16 HWC samples, width * height * channels
+  bool sixteen = false;
+  size_t width = 0, height = 0, channels = 0;
+  size_t new_width = 0, new_height = 0, left = 0, top = 0, out_width = 0, out_height = 0;
+  double pad = 0;
+  bool stretch = false;
+  double q_low = 0, q_high = 100;
+};
+
+/** Fused letterbox into out [3, out_height, out_width] (cpu letterbox semantics, bit-identical); the range used. */
+void Letterbox(const LetterboxParams& o, float* out, double* low, double* high);
+
+/**
+ * Decodes channels run lists (runs[c]: lengths[c] values, start/length pairs in `order`) into a
+ * [channels, height, width] 0/1 mask. Invalid runs throw std::invalid_argument naming the channel.
+ */
+void RleDecode(const uint32_t* const* runs, const size_t* lengths, size_t channels, uint32_t height, uint32_t width, cpu::RleOrder order,
+               uint8_t* out);
+
+/** out[3k..3k+3) = |a[k] ∩ b[k]|, area of a[k], area of b[k] for `pairs` pairs of run lists (any values are memory-safe). */
+void RleOverlap(const uint32_t* const* a, const size_t* a_lengths, const uint32_t* const* b, const size_t* b_lengths, size_t pairs,
+                double* out);
+
 }  // namespace maskbox::cuda

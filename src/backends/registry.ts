@@ -250,6 +250,19 @@ export function selectKernel<Op extends OpName>(
   throw new BackendUnavailableError('auto', `op '${op}' has no kernel registered${none}`);
 }
 
+/** Called after each dispatched op with the op and the backend that ran it (see `onDispatch`). */
+export type DispatchObserver = (op: OpName, backend: BackendName) => void;
+const observers = new Set<DispatchObserver>();
+
+/**
+ * Observe every dispatched op (the CLI names the backends that actually ran under `auto`, also for
+ * ops called deep inside a pipeline). Returns the function that stops observing.
+ */
+export function onDispatch(observer: DispatchObserver): () => void {
+  observers.add(observer);
+  return () => observers.delete(observer);
+}
+
 /** Every result of a dispatched op says which backend computed it. */
 export interface Ran {
   backend: BackendName;
@@ -275,7 +288,9 @@ export async function dispatch<Op extends OpName>(
   // Capture the caller's stack before crossing into a kernel (sharp's habit) so native errors point home.
   const callerStack = new Error().stack;
   try {
-    return { result: await k.run(args, slots.get(k.backend)?.ctx), backend: k.backend };
+    const result = await k.run(args, slots.get(k.backend)?.ctx);
+    for (const o of observers) o(op, k.backend);
+    return { result, backend: k.backend };
   } catch (err) {
     if (err instanceof Error && callerStack && k.backend !== 'js') {
       err.stack = `${err.name}: ${err.message}\n${callerStack.split('\n').slice(2).join('\n')}`;

@@ -4,7 +4,7 @@
  * own flags and makes it the default backend of every op (`setDefaultBackend`); commands report it in
  * their summary with {@link backendSummary}.
  */
-import { BACKEND_NAMES, setDefaultBackend, type BackendChoice } from '../backends/registry.js';
+import { BACKEND_NAMES, onDispatch, setDefaultBackend, type BackendChoice } from '../backends/registry.js';
 import { InvalidArgumentError } from '../errors.js';
 
 const CHOICES: readonly string[] = ['auto', ...BACKEND_NAMES];
@@ -15,6 +15,9 @@ export const BACKEND_USAGE =
   '      that cannot run here is an error, never a silent fallback';
 
 let chosen: BackendChoice = 'auto';
+/** Backends that ran an op since the flag was taken (a dispatch observer; see backendSummary). */
+const ran = new Set<string>();
+onDispatch((_op, backend) => ran.add(backend));
 
 function check(value: string, from: string): BackendChoice {
   if (!CHOICES.includes(value))
@@ -31,6 +34,7 @@ function check(value: string, from: string): BackendChoice {
  * @throws InvalidArgumentError for an unknown backend or a missing value
  */
 export function takeBackendFlag(argv: readonly string[], env = process.env, keep = false): string[] {
+  ran.clear();
   if (keep) {
     // The command parses --backend itself: apply the environment only.
     const e = env.MASKBOX_BACKEND;
@@ -72,10 +76,11 @@ export function chosenBackend(): BackendChoice {
 
 /**
  * What to print as "backend": the explicit choice (every op ran there, or the run failed), or under
- * `auto` the backends the ops reported, e.g. `auto (cpu, js)`.
+ * `auto` the backends that ran the command's ops (every dispatch is observed; `reported` adds backends
+ * a result named, e.g. from a worker process), e.g. `auto (cpu, js)`.
  */
-export function backendSummary(ran: Iterable<string> = []): string {
-  const list = [...new Set(ran)].sort();
+export function backendSummary(reported: Iterable<string> = []): string {
+  const list = [...new Set([...ran, ...reported])].sort();
   if (chosen !== 'auto') return chosen;
   return list.length ? `auto (${list.join(', ')})` : 'auto';
 }

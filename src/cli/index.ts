@@ -14,6 +14,7 @@ import { rleDecodeCommand, rleEncodeCommand } from './commands/rle.js';
 import { detectCommand } from './commands/detect.js';
 import { segmentCommand } from './commands/segment.js';
 import { ensembleCommand } from './commands/ensemble.js';
+import { ensembleBoxesCommand } from './commands/ensembleBoxes.js';
 import { baselineCommand } from './commands/baseline.js';
 import { evalCocoCommand } from './commands/evalCoco.js';
 import { dbscanCommand } from './commands/dbscan.js';
@@ -32,6 +33,7 @@ const commands: Command[] = [
   detectCommand,
   segmentCommand,
   ensembleCommand,
+  ensembleBoxesCommand,
   evalCocoCommand,
   dbscanCommand,
   baselineCommand,

@@ -1,13 +1,16 @@
 // Standalone test of the CUDA kernels on the CPU emulation (no Node: sanitizers need no LD_PRELOAD).
 // Built and run by native/cuda/test/run.sh in three flavours: fibers (-O2), fibers with ASan+UBSan,
 // and one OS thread per CUDA thread with TSan (small sizes). Each flavour:
-//   1. compares cuda::Nms / cuda::YoloNms with the CPU kernels (cpu::Nms, cpu::NmsNaive, cpu::YoloNms)
-//      on seeded random inputs (ties, boxes planted at the IoU threshold, NaN and empty boxes, limits),
-//      under the forward, reverse and two random fiber schedules;
+//   1. compares every cuda:: kernel (nms, yoloNms, rleEncode, logitsToRle, dice, resize, letterbox,
+//      rleDecode, rleOverlap) with the CPU kernels (cpu::Nms, cpu::NmsNaive, cpu::YoloNms, ...) on seeded
+//      random inputs (ties, boxes planted at the IoU threshold, NaN and empty boxes, limits), exactly
+//      (bits for floats), under the forward, reverse and two random fiber schedules;
 //   2. checks that launch-configuration errors come back from cudaGetLastError();
 //   3. runs each deliberate bug in a child process (this binary with --bug NAME) and requires it to fail:
 //      a missing __syncthreads, a divergent barrier, an out-of-bounds write, a warp reduction without
 //      __syncwarp, a shuffle whose mask names a returned lane, a host pointer passed to a kernel.
+// Built by nvcc instead (native/cuda/test/gpu-check.sh, MB_EMULATED == 0), the same comparisons run once on
+// the real device, and the bugs are left to compute-sanitizer (`--bug NAME` under racecheck / memcheck).
 // Usage: emu_test [--quick] | emu_test --bug NAME
 #include <spawn.h>
 #include <sys/wait.h>
@@ -21,7 +24,9 @@
 #include <string>
 #include <vector>
 
+#include "cpu/letterbox.cc"  // its kernel templates are file-local: compiled into this test (MASKBOX_CORE_ONLY)
 #include "cpu/logitsToRle.h"
+#include "cpu/resize.h"
 #include "cpu/nms.h"
 #include "cpu/rle.h"
 #include "cpu/yoloNms.h"
@@ -284,6 +289,119 @@ void TestDice(const char* sched) {
   std::printf("  dice: %d cases [%s]\n", cases, sched);
 }
 
+void TestResize(const char* sched) {
+  std::mt19937 g(17);
+  std::normal_distribution<float> nd(0.0f, 50.0f);
+  int cases = 0;
+  const size_t shapes[][5] = {{1, 1, 1, 1, 1}, {3, 5, 7, 11, 13}, {2, 16, 16, 8, 8}, {1, 9, 12, 9, 12}, {3, 40, 30, 17, 64}, {1, 2, 3, 1, 300}};
+  for (const auto& sh : shapes) {
+    const size_t C = sh[0], h = sh[1], w = sh[2], H = sh[3], W = sh[4];
+    if (tiny && C * H * W > 1200) continue;
+    std::vector<float> in(C * h * w), want(C * H * W), got(C * H * W, -1.0f);
+    for (auto& v : in) v = nd(g);
+    const auto tx = maskbox::cpu::MakeTaps<float>(w, W), ty = maskbox::cpu::MakeTaps<float>(h, H);
+    for (size_t c = 0; c < C; c++) maskbox::cpu::ResizeRows(in.data(), h, w, want.data(), H, W, tx, ty, c, 0, H);
+    maskbox::cuda::Resize(in.data(), C, h, w, H, W, got.data());
+    EXPECT(SameBits(got, want), "[%s] resize %zux%zux%zu -> %zux%zu differs", sched, C, h, w, H, W);
+    cases++;
+  }
+  std::printf("  resize: %d cases [%s]\n", cases, sched);
+}
+
+template <typename T>
+void LetterboxCase(const char* sched, std::mt19937& g, size_t w, size_t h, size_t channels, size_t nw, size_t nh, size_t ow, size_t oh,
+                   bool stretch, int* cases) {
+  const size_t max_value = sizeof(T) == 1 ? 255 : 65535;
+  std::vector<T> img(w * h * channels);
+  for (auto& v : img) v = static_cast<T>(g() % (max_value + 1) / (g() % 4 == 0 ? 7 : 1));
+  maskbox::cpu::LetterboxOptions o;
+  o.width = w, o.height = h, o.channels = channels, o.new_width = nw, o.new_height = nh;
+  o.left = (ow - nw) / 2, o.top = (oh - nh) / 2, o.out_width = ow, o.out_height = oh, o.pad = 114.0 / 255;
+  std::vector<float> want(3 * ow * oh), got(3 * ow * oh, -1.0f);
+  double wl = 0, wh = 0, gl = -1, gh = -1;
+  maskbox::cpu::Letterbox(img.data(), img.size(), max_value, stretch, 2.0, 98.0, o, want.data(), &wl, &wh);
+  maskbox::cuda::LetterboxParams p;
+  p.data = img.data(), p.sixteen = sizeof(T) == 2, p.width = w, p.height = h, p.channels = channels, p.new_width = nw, p.new_height = nh;
+  p.left = o.left, p.top = o.top, p.out_width = ow, p.out_height = oh, p.pad = o.pad, p.stretch = stretch, p.q_low = 2.0, p.q_high = 98.0;
+  maskbox::cuda::Letterbox(p, got.data(), &gl, &gh);
+  EXPECT(SameBits(got, want) && gl == wl && gh == wh, "[%s] letterbox %zux%zux%zu (%zu-bit, stretch %d) -> %zux%zu in %zux%zu differs", sched, w,
+         h, channels, sizeof(T) * 8, int(stretch), nw, nh, ow, oh);
+  (*cases)++;
+}
+
+void TestLetterbox(const char* sched) {
+  std::mt19937 g(23);
+  int cases = 0;
+  const size_t shapes[][6] = {{1, 1, 1, 1, 1, 1}, {7, 5, 16, 11, 16, 16}, {33, 20, 32, 19, 32, 32}, {64, 48, 40, 30, 40, 40}, {3, 9, 5, 15, 8, 16}};
+  const size_t chans[] = {1, 3, 4};
+  for (const auto& sh : shapes) {
+    if (tiny && sh[4] * sh[5] > 300) continue;
+    for (size_t ch : chans) {
+      for (int stretch = 0; stretch < 2; stretch++) {
+        LetterboxCase<uint8_t>(sched, g, sh[0], sh[1], ch, sh[2], sh[3], sh[4], sh[5], stretch, &cases);
+        if (!tiny) LetterboxCase<uint16_t>(sched, g, sh[0], sh[1], ch, sh[2], sh[3], sh[4], sh[5], stretch, &cases);
+      }
+    }
+  }
+  std::printf("  letterbox: %d cases [%s]\n", cases, sched);
+}
+
+void TestRleDecodeOverlap(const char* sched) {
+  std::mt19937 g(41);
+  int cases = 0;
+  const uint32_t shapes[][3] = {{1, 1, 1}, {2, 5, 7}, {3, 31, 33}, {1, 64, 64}, {2, 1, 300}, {4, 0, 5}};
+  for (const auto& sh : shapes) {
+    const size_t C = sh[0], H = sh[1], W = sh[2], n = H * W;
+    if (tiny && n > 1100) continue;
+    for (int col = 0; col < 2; col++) {
+      const auto order = col ? maskbox::cpu::RleOrder::kCol : maskbox::cpu::RleOrder::kRow;
+      std::vector<std::vector<uint32_t>> runs(C), other(C);
+      for (size_t c = 0; c < C; c++) {
+        for (auto* r : {&runs[c], &other[c]}) {  // random valid runs (some channels empty)
+          for (size_t p = g() % 5; p < n; p += 1 + g() % 9) {
+            const size_t len = std::min<size_t>(n - p, 1 + g() % (c == 1 ? 200 : 6));
+            r->push_back(static_cast<uint32_t>(p));
+            r->push_back(static_cast<uint32_t>(len));
+            p += len;
+          }
+          if (c == 2) r->clear();
+        }
+      }
+      std::vector<const uint32_t*> lists(C), others(C);
+      std::vector<size_t> lengths(C), other_lengths(C);
+      for (size_t c = 0; c < C; c++) lists[c] = runs[c].data(), lengths[c] = runs[c].size(), others[c] = other[c].data(), other_lengths[c] = other[c].size();
+      std::vector<uint8_t> got(C * n, 7), want(C * n, 0);
+      maskbox::cuda::RleDecode(lists.data(), lengths.data(), C, static_cast<uint32_t>(H), static_cast<uint32_t>(W), order, got.data());
+      maskbox::cpu::DecodeScratch scratch;
+      for (size_t c = 0; c < C; c++)
+        maskbox::cpu::DecodeChannel(runs[c].data(), runs[c].size(), static_cast<uint32_t>(H), static_cast<uint32_t>(W), order, want.data() + c * n, &scratch);
+      EXPECT(got == want, "[%s] rleDecode %zux%zux%zu col %d differs", sched, C, H, W, col);
+      std::vector<double> ov(3 * C, -1.0);
+      maskbox::cuda::RleOverlap(lists.data(), lengths.data(), others.data(), other_lengths.data(), C, ov.data());
+      for (size_t c = 0; c < C; c++) {
+        const double inter = double(maskbox::cpu::RunsIntersection(runs[c].data(), runs[c].size(), other[c].data(), other[c].size()));
+        EXPECT(ov[3 * c] == inter && ov[3 * c + 1] == double(maskbox::cpu::RunsArea(runs[c].data(), runs[c].size())) &&
+                   ov[3 * c + 2] == double(maskbox::cpu::RunsArea(other[c].data(), other[c].size())),
+               "[%s] rleOverlap %zux%zux%zu channel %zu differs", sched, C, H, W, c);
+      }
+      cases++;
+    }
+  }
+  // A run past the mask is rejected before any launch.
+  const uint32_t bad[] = {3, 5};
+  const uint32_t* bad_list = bad;
+  const size_t bad_len = 2;
+  std::vector<uint8_t> out(4);
+  bool threw = false;
+  try {
+    maskbox::cuda::RleDecode(&bad_list, &bad_len, 1, 2, 2, maskbox::cpu::RleOrder::kRow, out.data());
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  EXPECT(threw, "[%s] rleDecode accepted a run past the mask", sched);
+  std::printf("  rleDecode/rleOverlap: %d cases [%s]\n", cases, sched);
+}
+
 // ---------------------------------------------------------------- kernels for the harness checks
 __global__ void Fill(int* out, int n) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -419,7 +537,8 @@ void TestHarness() {
   for (int i = 0; i < 64; i++) EXPECT(h[i] == i, "Fill wrote %d at %d", h[i], i);
   cudaFree(d);
   maskbox::cuda::DeviceStatus st = maskbox::cuda::Probe();
-  EXPECT(st.code == 0 && st.count == 1 && st.emulated, "Probe: code %d count %d emulated %d", st.code, st.count, int(st.emulated));
+  EXPECT(st.code == 0 && st.count >= 1 && st.emulated == bool(MB_EMULATED), "Probe: code %d count %d emulated %d", st.code, st.count,
+         int(st.emulated));
 }
 
 // ---------------------------------------------------------------- deliberate bugs (child process)
@@ -502,7 +621,15 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
     if (std::strcmp(argv[i], "--bug") == 0 && i + 1 < argc) return RunBug(argv[i + 1]);
   }
-#ifdef MBEMU_OS_THREADS
+#if !MB_EMULATED
+  // Built by nvcc (native/cuda/test/gpu-check.sh): the same comparisons once, on the real device.
+  const char* flavour = "device";
+  struct S {
+    int k;
+    uint64_t seed;
+    const char* name;
+  } scheds[] = {{0, 0, "device"}};
+#elif defined(MBEMU_OS_THREADS)
   quick = tiny = true;  // an OS thread per CUDA thread: keep it small
   const char* flavour = "os-threads";
   struct S {
@@ -521,15 +648,23 @@ int main(int argc, char** argv) {
 #endif
   std::printf("emu_test (%s%s)\n", flavour, tiny ? ", tiny" : quick ? ", quick" : "");
   for (const S& s : scheds) {
+#if MB_EMULATED
     mbemu::SetSchedule(s.k, s.seed);
+#endif
     TestHarness();
     TestNms(s.name);
     TestYolo(s.name);
     TestRle(s.name);
     TestLogitsToRle(s.name);
     TestDice(s.name);
+    TestResize(s.name);
+    TestLetterbox(s.name);
+    TestRleDecodeOverlap(s.name);
+#if MB_EMULATED
     if (quick && s.k == mbemu::Sched::Reverse) break;  // quick: forward and reverse only
+#endif
   }
+#if MB_EMULATED  // on a GPU the deliberate bugs are compute-sanitizer's to find (gpu-check.sh runs them under racecheck)
   const char* self = "/proc/self/exe";
   char path[4096];
   const ssize_t len = readlink(self, path, sizeof path - 1);
@@ -545,6 +680,7 @@ int main(int argc, char** argv) {
   ExpectCaught(self, "out-of-bounds-write", {"write past the end", "heap-buffer-overflow"});
   ExpectCaught(self, "host-pointer", {"host pointer passed"});
   ExpectCaught(self, "memcpy-overlong", {"reads past the end"});
+#endif
   if (failures) {
     std::printf("emu_test: %d FAILURES\n", failures);
     return 1;

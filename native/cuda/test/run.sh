@@ -14,7 +14,8 @@ flavours=("$@")
 [ ${#flavours[@]} -eq 0 ] && flavours=(fibers asan tsan)
 CXX=${CXX:-g++}
 srcs=(-x c++ native/cuda/*.cu -x none native/cuda/test/emu_test.cc native/cpu/nms.cc native/cpu/yoloNms.cc
-  native/cpu/rleEncode.cc native/cpu/dice.cc native/cpu/logitsToRle.cc native/cpu/resize.cc native/pool.cc)
+  native/cpu/rleEncode.cc native/cpu/rleDecode.cc native/cpu/rleOverlap.cc native/cpu/cocoRle.cc native/cpu/dice.cc native/cpu/logitsToRle.cc
+  native/cpu/resize.cc native/pool.cc)
 common=(-std=c++20 -g -ffp-contract=off -Wall -Wextra -Inative -DMASKBOX_CORE_ONLY -pthread)
 status=0
 for f in "${flavours[@]}"; do

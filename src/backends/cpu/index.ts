@@ -10,6 +10,7 @@ import { loadNative, nativeHasOp, nativeStatus, type NativeAddon } from '../../.
 import { diceCpu, rleDecodeCpu, rleEncodeCpu, rleOverlapCpu } from './rle.js';
 import { baselineCpu, dbscanCpu } from './dbscan.js';
 import { cocoEvalCpu } from './cocoEval.js';
+import { letterboxNative } from './letterbox.js';
 
 /** The cpu backend: available when the addon loads; the exact loader's reason when it does not. */
 export const cpuBackend: Backend<NativeAddon> = {
@@ -58,17 +59,7 @@ export const cpuKernels: KernelList<NativeAddon> = [
     backend: 'cpu',
     minWork: 3 * 32 * 32, // output samples (js was faster at 3x16x16, slower from 3x32x32)
     supports: () => nativeHasOp('letterbox'),
-    async run(a, addon) {
-      const { data, percentiles: q } = a;
-      const { low, high } = await addon.letterbox({
-        ...a,
-        data: data instanceof Uint8ClampedArray ? new Uint8Array(data.buffer, data.byteOffset, data.length) : data,
-        stretch: q !== null,
-        percentileLow: q?.[0] ?? 0,
-        percentileHigh: q?.[1] ?? 100,
-      });
-      return { data: a.out, low, high };
-    },
+    run: letterboxNative,
   },
   {
     op: 'resize',

@@ -9,7 +9,12 @@ import type { NmsArgs } from '../../ops/nms.js';
 import type { YoloDetections, YoloNmsArgs } from '../../ops/yoloNms.js';
 import type { LogitsToRleOutput } from '../../ops/logitsToRle.js';
 import type { DiceArgs } from '../../ops/dice.js';
+import type { LetterboxArgs } from '../../ops/letterbox.js';
+import type { ResizeArgs } from '../../ops/resize.js';
 import { cudaHasOp, cudaStatus, loadCuda, type CudaAddon } from '../../../bindings/cuda.js';
+import type { NativeAddon } from '../../../bindings/native.js';
+import { letterboxNative } from '../cpu/letterbox.js';
+import { rleDecodeCpu, rleOverlapCpu } from '../cpu/rle.js';
 
 export const cudaBackend: Backend<CudaAddon> = {
   name: 'cuda',
@@ -32,6 +37,9 @@ export const cudaBackend: Backend<CudaAddon> = {
 function call<R>(addon: CudaAddon, op: string, args: object): Promise<R> {
   return (addon[op] as (a: object) => Promise<R>)(args);
 }
+
+/** The bindings below take the cpu bindings' arguments (addon_cuda.cc), so the cpu wrappers serve them. */
+const asNative = (addon: CudaAddon) => addon as unknown as NativeAddon;
 
 export const cudaKernels: KernelList<CudaAddon> = [
   {
@@ -73,5 +81,33 @@ export const cudaKernels: KernelList<CudaAddon> = [
       await call<void>(addon, 'dice', { pred, truth, classes, pixels, out });
       return out;
     },
+  },
+  {
+    op: 'resize',
+    backend: 'cuda',
+    minWork: 1 << 20, // output elements (input and output cross PCIe)
+    supports: () => cudaHasOp('resize'),
+    run: async (a: ResizeArgs, addon) => (await call<void>(addon, 'resize', a), a.out),
+  },
+  {
+    op: 'letterbox',
+    backend: 'cuda',
+    minWork: 1 << 20, // output samples
+    supports: () => cudaHasOp('letterbox'),
+    run: (a: LetterboxArgs, addon) => letterboxNative(a, asNative(addon)),
+  },
+  {
+    op: 'rleDecode',
+    backend: 'cuda',
+    minWork: 1 << 24, // mask bytes (the mask crosses PCIe back)
+    supports: () => cudaHasOp('rleDecode'),
+    run: (a, addon) => rleDecodeCpu(a, asNative(addon)),
+  },
+  {
+    op: 'rleOverlap',
+    backend: 'cuda',
+    minWork: 1 << 22, // run values
+    supports: () => cudaHasOp('rleOverlap'),
+    run: (a, addon) => rleOverlapCpu(a, asNative(addon)),
   },
 ];

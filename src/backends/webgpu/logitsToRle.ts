@@ -7,25 +7,11 @@
  */
 import type { LogitsToRleArgs, LogitsToRleOutput } from '../../ops/logitsToRle.js';
 import { formatRle } from '../../ops/rle.js';
-import { linearTaps } from '../js/resize.js';
 import { runsArea } from '../js/rle.js';
 import { rleParams, runsFromWords } from './rleEncode.js';
 import { GpuContext } from './context.js';
 import { WGSL } from './wgsl.js';
-
-/** Taps of one axis as the kernel reads them: source indices (u32 pairs) and float32 weights. */
-function taps(inSize: number, outSize: number): { index: Uint32Array; weight: Float32Array } {
-  const t = linearTaps(inSize, outSize, true);
-  const index = new Uint32Array(outSize * 2);
-  const weight = new Float32Array(outSize * 2);
-  for (let d = 0; d < outSize; d++) {
-    index[2 * d] = t.i0[d]!;
-    index[2 * d + 1] = t.i1[d]!;
-    weight[2 * d] = t.w0[d]!;
-    weight[2 * d + 1] = t.w1[d]!;
-  }
-  return { index, weight };
-}
+import { axisTaps as taps } from './resize.js';
 
 /** Kernel `logitsToRle` on WebGPU: identical strings and areas to the reference. */
 export async function logitsToRleWebgpu(a: LogitsToRleArgs, ctx: GpuContext): Promise<LogitsToRleOutput> {

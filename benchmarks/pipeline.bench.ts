@@ -7,10 +7,11 @@
  *    process's CPU time (every thread): read, decode, preprocess (letterbox into the input tensor),
  *    infer, postprocess (NMS + boxes back to the frame), write (CSV, atomic). Medians over the frames.
  *    The ideal rate is cores / (the sum): every core busy, nothing lost to waiting or overhead.
- * 2. Measured: `maskbox detect DIR --json` in a fresh process per run (images/s over the batch, start-up
+ * 2. Measured: `maskbox detect DIR --json` in a fresh process per round (images/s over the batch, start-up
  *    excluded), the configurations alternated round by round (A B C A B C ...), medians with min/max.
  * Both with the native kernels (`--backend auto`: the cpu addon's letterbox/NMS) and without (`js`),
- * and with `--fast-decode` (decode straight to the model input size; JPEG shrink-on-load).
+ * and with `--fast-decode` (decode straight to the model input size; JPEG shrink-on-load); one more PNG
+ * row with glibc malloc tuned through the environment (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_).
  *
  * Run: node --import tsx benchmarks/pipeline.bench.ts [--frames 48] [--rounds 3]
  * The runner's memory checks (fake model): benchmarks/runnerMemory.bench.ts.
@@ -21,7 +22,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli/index.js';
-import { machine, table } from './harness.js';
+import { alternate, fmtSpread, machine, methodLine, table } from './harness.js';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(name);
@@ -184,43 +185,53 @@ interface Config {
   format: Format;
   backend: 'auto' | 'js';
   fast: boolean;
+  /** glibc malloc tuned by environment (docs/performance.md): big buffers reused instead of fresh pages. */
+  tuned?: boolean;
 }
 const configs: Config[] = [];
 for (const format of FORMATS)
   for (const backend of ['auto', 'js'] as const) configs.push({ format, backend, fast: false });
 for (const format of FORMATS) configs.push({ format, backend: 'auto', fast: true });
+configs.push({ format: 'png', backend: 'auto', fast: false, tuned: true });
+const TUNED = { MALLOC_MMAP_THRESHOLD_: '67108864', MALLOC_TRIM_THRESHOLD_: '268435456' };
+const envOf = (c: Config): Record<string, string> => (c.tuned ? TUNED : {});
 const label = (c: Config) =>
-  `${c.format.toUpperCase()}, ${c.backend === 'auto' ? 'native' : 'js'}${c.fast ? ', --fast-decode' : ''}`;
+  `${c.format.toUpperCase()}, ${c.backend === 'auto' ? 'native' : 'js'}${c.fast ? ', --fast-decode' : ''}${c.tuned ? ', malloc tuned' : ''}`;
 
 const dirs = { png: await prepare('png'), jpg: await prepare('jpg') };
 const costs = new Map<Config, Record<string, number>>();
 for (const c of configs)
   costs.set(
     c,
-    child(['--stages-child', dirs[c.format], c.backend, c.fast ? 'fast' : 'full'], { MASKBOX_THREADS: '1' }),
+    child(['--stages-child', dirs[c.format], c.backend, c.fast ? 'fast' : 'full'], {
+      MASKBOX_THREADS: '1',
+      ...envOf(c),
+    }),
   );
 
-const runs = new Map<Config, { ips: number; cpu: number; util: number; stages: Record<string, number> }[]>();
+const stagesSeen = new Map<Config, Record<string, number>[]>();
+const utilSeen = new Map<Config, number[]>();
 const out = join(DIR, 'e2e-out');
-for (let r = 0; r < ROUNDS; r++)
-  for (const c of configs) {
-    const j = child([
-      '--e2e-child',
-      dirs[c.format],
-      '--out',
-      out,
-      '--backend',
-      c.backend,
-      ...(c.fast ? ['--fast-decode'] : []),
-    ]);
-    if (j.images !== FRAMES) throw new Error(`${label(c)}: ${j.images} of ${FRAMES} images processed`);
-    (runs.get(c) ?? runs.set(c, []).get(c)!).push({
-      ips: j.imagesPerSecond,
-      cpu: j.timings.cpu,
-      util: j.timings.utilisation,
-      stages: j.timings.stages,
-    });
-  }
+// Each round is one fresh `detect` process timing itself: wall = ms per image (1000 / images/s), cpu = its
+// CPU ms per image; the harness alternates the configurations and rotates their order round by round.
+const measured = await alternate(
+  configs.map((c) => ({
+    name: label(c),
+    threads: Math.max(1, Math.floor(cores / 2)),
+    run: () => {
+      const j = child(
+        ['--e2e-child', dirs[c.format], '--out', out, '--backend', c.backend, ...(c.fast ? ['--fast-decode'] : [])],
+        envOf(c),
+      );
+      if (j.images !== FRAMES) throw new Error(`${label(c)}: ${j.images} of ${FRAMES} images processed`);
+      (stagesSeen.get(c) ?? stagesSeen.set(c, []).get(c)!).push(j.timings.stages);
+      (utilSeen.get(c) ?? utilSeen.set(c, []).get(c)!).push(j.timings.utilisation);
+      return { wall: j.timings.wall, cpu: j.timings.cpu };
+    },
+  })),
+  ROUNDS,
+  1,
+);
 const load1 = loadavg()[0]!;
 
 const f1 = (v: number) => v.toFixed(1);
@@ -229,20 +240,19 @@ const costRows = configs.map((c) => {
   const sum = STAGES.reduce((a, k) => a + s[k]!, 0);
   return [label(c), ...STAGES.map((k) => f1(s[k]!)), f1(sum), f1((cores * 1000) / sum)];
 });
-const e2eRows = configs.map((c) => {
-  const rs = runs.get(c)!;
+const e2eRows = configs.map((c, i) => {
+  const m = measured[i]!;
   const s = costs.get(c)!;
   const ideal = (cores * 1000) / STAGES.reduce((a, k) => a + s[k]!, 0);
-  const ips = rs.map((x) => x.ips);
-  const m = median(ips);
-  const st = (k: string) => f1(median(rs.map((x) => x.stages[k] ?? 0)));
+  const rate = 1000 / m.wall.median;
+  const st = (k: string) => f1(median(stagesSeen.get(c)!.map((x) => x[k] ?? 0)));
   return [
     label(c),
-    `${m.toFixed(1)} (${Math.min(...ips).toFixed(1)}–${Math.max(...ips).toFixed(1)})`,
+    `${rate.toFixed(1)} (${(1000 / m.wall.max).toFixed(1)}–${(1000 / m.wall.min).toFixed(1)})`,
     f1(ideal),
-    (m / ideal).toFixed(2),
-    f1(median(rs.map((x) => x.cpu))),
-    `${Math.round(100 * median(rs.map((x) => x.util)))}%`,
+    (rate / ideal).toFixed(2),
+    fmtSpread(m.cpu),
+    `${Math.round(100 * median(utilSeen.get(c)!))}%`,
     STAGES.map(st).join(' / '),
   ];
 });
@@ -257,7 +267,7 @@ console.log(
 );
 console.log('### Stage costs (CPU ms per frame, one thread, frame after frame; median of 16) and the ideal rate\n');
 console.log(table(['input, kernels', ...STAGES, 'sum', `ideal img/s (${cores} cores / sum)`], costRows));
-console.log(`\n### Measured (fresh process per run, start-up excluded; median (min–max) of ${ROUNDS}, alternated)\n`);
+console.log(`\n### Measured: ${methodLine(ROUNDS)}; one round = one fresh \`detect\` process, start-up excluded\n`);
 console.log(
   table(
     [
@@ -265,7 +275,7 @@ console.log(
       'images/s',
       'ideal',
       'measured / ideal',
-      'CPU ms / image',
+      'CPU ms / image, median (min-max)',
       'cores busy',
       'wall ms per stage (read / decode / pre / infer / post / write, overlapped)',
     ],

@@ -151,6 +151,8 @@ export class Detector {
   private readonly decoder: DetectorDecoder | null;
   private readonly options: DetectorOptions;
   private readonly source: string;
+  /** Input tensors of finished runs, reused: a fresh 5 MB buffer per frame costs page faults and zeroing. */
+  private readonly spareTensors: Float32Array[] = [];
 
   private constructor(
     ms: ModelSession,
@@ -464,7 +466,10 @@ export class Detector {
     const [h, w] = this.targetShape(images[0]!);
     const batch = this.input.batch ?? images.length;
     const c = this.input.channels;
-    const tensorData = new Float32Array(batch * c * h * w);
+    const size = batch * c * h * w;
+    const spare = this.spareTensors.findIndex((t) => t.length === size);
+    const tensorData = spare >= 0 ? this.spareTensors.splice(spare, 1)[0]! : new Float32Array(size);
+    if (spare >= 0) tensorData.fill(0, images.length * c * h * w); // the padding slots of a fixed batch
     const prepared: Prepared[] = [];
     const scratch = c === 3 ? null : new Float32Array(3 * h * w);
     for (let i = 0; i < images.length; i++) {
@@ -486,6 +491,8 @@ export class Detector {
     }
     const t2 = performance.now();
     const results = await this.decode(outputs, prepared, opts, batch);
+    // Only now: every image is written in full by the letterbox, and the outputs have been read.
+    if (this.spareTensors.length < 2) this.spareTensors.push(tensorData);
     const t3 = performance.now();
     const n = images.length;
     const timings: DetectTimings = { preprocess: (t1 - t0) / n, infer: (t2 - t1) / n, postprocess: (t3 - t2) / n };

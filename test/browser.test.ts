@@ -1,8 +1,8 @@
 /**
  * The browser entry (src/browser.ts, bundled by scripts/build-browser.mjs) in headless Chromium
  * (Debian's `chromium` driven by playwright-core; WebGPU on SwiftShader with --enable-unsafe-webgpu):
- * NMS, letterbox and the DBSCAN baseline on the page's WebGPU device, and logitsToRle, give what Node gives. Skips with the reason outside
- * CI when Chromium is missing; MASKBOX_REQUIRE_BROWSER=1 (CI) turns that into a failure.
+ * NMS, letterbox and the DBSCAN baseline on the page's WebGPU device, and logitsToRle, give what Node
+ * gives. Skips with the reason outside CI when Chromium is missing; MASKBOX_REQUIRE_BROWSER=1 (CI) turns that into a failure.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';

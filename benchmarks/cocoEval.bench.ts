@@ -12,7 +12,12 @@
  * CPU time of the warm runs beside (all threads; the dev machine is shared: under load wall time
  * exceeds it); one warm run split into stages (js: prepare / IoU / matching / accumulate; cpu:
  * prepare / the native kernel); whether stats, precision and recall equal the js row's exactly. Medians.
- * Run: npx tsx benchmarks/cocoEval.bench.ts [--images 5000] [--repeats 3] [--types bbox,segm]
+ * Then a second table: the warm runs of every backend and of pycocotools (Debian's /usr/bin/python3, when
+ * it can import pycocotools; its evaluate() rasterises the ground truth each time, so it compares with
+ * cold) alternated round by round (harness.alternate: wall and process CPU time, median (min-max)),
+ * pycocotools' 12 stats checked equal to ours in the run. faster-coco-eval is not run here: any figure
+ * for it is quoted, with its machine.
+ * Run: npx tsx benchmarks/cocoEval.bench.ts [--images 5000] [--repeats 3] [--rounds 5] [--types bbox,segm]
  *      [--backends js,cpu] [--no-fixture]
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,19 +30,33 @@ import { evaluateCells } from '../src/backends/js/cocoMatch.js';
 import { accumulateCoco } from '../src/backends/js/cocoAccumulate.js';
 import { parseCocoGroundTruth, parseCocoResults } from '../src/io/cocoJson.js';
 import { cocoEval, prepareCocoEval, resolveCocoParams } from '../src/ops/cocoEval.js';
+import { COCO_STAT_NAMES } from '../src/ops/cocoSummary.js';
 import { HAS_SHARED, SHARED } from '../test/helpers.js';
 import { ensureBackends } from '../src/backends/index.js';
 import { getKernel } from '../src/backends/registry.js';
 import { cocoEvalCpu } from '../src/backends/cpu/cocoEval.js';
 import { parseCocoResultsNative } from '../src/io/cocoJsonNative.js';
 import { nativeStatus } from '../bindings/native.js';
-import { machine, table } from './harness.js';
+import {
+  alternate,
+  fmtSpread,
+  load1,
+  machine,
+  methodLine,
+  pythonHas,
+  PythonPeer,
+  table,
+  type Impl,
+} from './harness.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { rng } from '../test/helpers.js';
 
 const { values } = parseArgs({
   options: {
     images: { type: 'string' },
     repeats: { type: 'string' },
+    rounds: { type: 'string' },
     types: { type: 'string' },
     'no-fixture': { type: 'boolean' },
     backends: { type: 'string' },
@@ -46,6 +65,9 @@ const { values } = parseArgs({
 const TYPES = (values.types ?? 'bbox,segm').split(',') as ('bbox' | 'segm')[];
 const NUM_IMAGES = Number(values.images ?? 5000);
 const REPEATS = Number(values.repeats ?? 3);
+const ROUNDS = Number(values.rounds ?? 5);
+const loadStart = load1();
+const PYCOCO = pythonHas('pycocotools', 'numpy');
 ensureBackends();
 const BACKENDS = (values.backends ?? 'js,cpu')
   .split(',')
@@ -173,6 +195,8 @@ async function ms(f: () => unknown): Promise<number> {
 }
 
 const rows: (string | number)[][] = [];
+const altRows: (string | number)[][] = [];
+const tmp = mkdtempSync(join(tmpdir(), 'maskbox-coco-bench-'));
 for (const c of cases) {
   for (const iouType of TYPES) {
     const bytes = Buffer.from(JSON.stringify(c.dtJson[iouType]));
@@ -240,8 +264,56 @@ for (const c of cases) {
         `${c.name} ${iouType} ${backend}: read ${median(parse).toFixed(0)} ms, eval cold ${median(cold).toFixed(0)} ms, warm ${median(warm).toFixed(0)} ms (cpu ${median(warmCpu).toFixed(0)} ms; ${split})`,
       );
     }
+    // Warm runs of every backend (and pycocotools) alternated round by round.
+    const impls: Impl[] = BACKENDS.map((backend) => ({
+      name: `maskbox ${backend}`,
+      threads: backend === 'cpu' ? (nativeStatus().info?.threads ?? 1) : 1,
+      run: () => cocoEval(gt, dt, { iouType, backend }),
+    }));
+    let pyCheck = 'pycocotools not installed (Debian has no python3-pycocotools candidate here; pip not used)';
+    let peer: PythonPeer | null = null;
+    if (PYCOCO) {
+      const gtPath = join(tmp, 'gt.json'),
+        dtPath = join(tmp, 'dt.json');
+      writeFileSync(gtPath, JSON.stringify(c.gtJson));
+      writeFileSync(dtPath, JSON.stringify(c.dtJson[iouType]));
+      peer = new PythonPeer(
+        `import io, contextlib, numpy as np
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+with contextlib.redirect_stdout(io.StringIO()):
+    G = COCO(${JSON.stringify(gtPath)}); D = G.loadRes(${JSON.stringify(dtPath)})`,
+        `global stats
+with contextlib.redirect_stdout(io.StringIO()):
+    E = COCOeval(G, D, ${JSON.stringify(iouType)}); E.evaluate(); E.accumulate(); E.summarize()
+stats = np.array(E.stats, dtype=np.float64)`,
+        'stats',
+      );
+      await peer.round();
+      const statsPath = join(tmp, 'stats.bin');
+      await peer.dump(statsPath);
+      const b = readFileSync(statsPath);
+      const theirs = new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+      const ours = COCO_STAT_NAMES.map((k) => reference!.stats[k]);
+      const same = theirs.length === ours.length && ours.every((v, k) => Object.is(v, theirs[k]));
+      pyCheck = `12 stats = pycocotools: ${same ? 'yes' : `NO (${Array.from(theirs).join(',')})`}`;
+      impls.push({ name: 'pycocotools COCOeval (rasterises gt each time)', threads: 1, run: () => peer!.round() });
+    }
+    const m = await alternate(impls, ROUNDS, 1);
+    peer?.close();
+    for (const r of m)
+      altRows.push([
+        c.name,
+        iouType,
+        r.name,
+        r.threads,
+        fmtSpread(r.wall),
+        fmtSpread(r.cpu),
+        r === m[0] ? pyCheck : '',
+      ]);
   }
 }
+rmSync(tmp, { recursive: true, force: true });
 console.log(
   `# cocoEval benchmark\n\n${machine()}; native thread budget ${nativeStatus().info?.threads ?? '-'}; synthetic set generated in ${setupMs.toFixed(0)} ms; medians of ${REPEATS} runs; load average ${loadavg()[0]!.toFixed(1)} at the end.\n`,
 );
@@ -261,5 +333,20 @@ console.log(
       'stats + arrays identical to js',
     ],
     rows,
+  ),
+);
+console.log(`\n${methodLine(ROUNDS)}. Load average (1 min): ${loadStart} at the start, ${load1()} at the end.\n`);
+console.log(
+  table(
+    [
+      'data',
+      'iouType',
+      'implementation (warm)',
+      'threads',
+      'wall ms, median (min-max)',
+      'CPU ms, median (min-max)',
+      'checked',
+    ],
+    altRows,
   ),
 );

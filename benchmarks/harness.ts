@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export interface Timing {
   median: number;
@@ -102,12 +104,19 @@ export async function measureRound(fn: () => unknown): Promise<{ wall: number; c
   return { wall, cpu: (c.user + c.system) / 1e3, value };
 }
 
+/** A full V8 collection (through --expose-gc set at run time), so that rounds do not pay for each other's garbage. */
+const collectGarbage: () => void = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
 const isSelfTimed = (v: unknown): v is { wall: number; cpu: number } =>
   typeof v === 'object' && v !== null && typeof (v as { wall?: unknown }).wall === 'number' && 'cpu' in v;
 
 /**
  * Runs the implementations alternately, round by round (A B A B ...; the order rotates each round so
- * no side always follows the same one), after `warmup` untimed rounds each. Medians with min/max of
+ * no side always follows the same one), after `warmup` untimed rounds each, with a full garbage
+ * collection before every round (untimed). Medians with min/max of
  * wall and CPU time. A round that returns {wall, cpu} (a subprocess peer timing itself) is taken as is.
  */
 export async function alternate(impls: Impl[], rounds = 9, warmup = 1): Promise<Measured[]> {
@@ -117,6 +126,7 @@ export async function alternate(impls: Impl[], rounds = 9, warmup = 1): Promise<
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < impls.length; k++) {
       const i = (k + r) % impls.length;
+      collectGarbage(); // untimed: no round pays for the garbage of the one before
       const m = await measureRound(impls[i]!.run);
       const self = isSelfTimed(m.value) ? m.value : null;
       wall[i]!.push(self ? self.wall : m.wall);
@@ -221,7 +231,8 @@ for __line in sys.stdin:
         import numpy as __np
         __np.ascontiguousarray(__last).tofile(__cmd[5:]); print('ok', flush=True)
     elif __cmd.startswith('eval '):
-        print(repr(eval(__cmd[5:])), flush=True)
+        try: print(repr(eval(__cmd[5:])), flush=True)
+        except Exception as __e: print('error: %r' % (__e,), flush=True)
 `,
     ]);
   }

@@ -1,25 +1,31 @@
 /**
  * RLE encode/decode and Dice on hand-bone-sized masks (29 x 2048 x 2048, bone-like blobs, ~1 % of each
- * channel set), against a "stream-read floor": the time to read every byte of the masks once in a
- * tight JS loop, measured in the same run. Run: npx tsx benchmarks/rle.bench.ts [--repeats 5]
+ * channel set). Run: npx tsx benchmarks/rle.bench.ts [--repeats 5] [--rounds 9]
  *
- * With the native addon built (npm run build:native) it adds the cpu backend's rows and a native floor
- * (`readFloor`: every byte read once, 64 bytes a step, on the same thread pool as the kernels), checks
- * that every cpu output is identical to the JS kernel's before timing, and prints the ratios to both
- * floors. MASKBOX_THREADS=1 gives the single-thread native numbers.
+ * The floor is a real one: benchmarks/peers/readFloor.c, plain C compiled here with `cc -O2`, summing
+ * every byte of the same masks (copied to /dev/shm) as 64-bit words, or memcpy-ing them, on as many
+ * threads as the cpu backend's pool — not a maskbox op. With the native addon built, every cpu output
+ * is checked identical to the JS kernel's first; then the floor and the cpu kernels are alternated
+ * round by round (harness.alternate: wall and process CPU time, medians with min-max) and the ratios
+ * to the floor come from that table. The per-row table below it times each row alone (medians of
+ * --repeats). MASKBOX_THREADS=1 gives the single-thread numbers (the floor follows).
  */
 import { decodeRle, encodeCocoRle, encodeRle, maskToRuns, parseRle, rleOverlap } from '../src/ops/rle.js';
 import { dice } from '../src/ops/dice.js';
 import { loadavg } from 'node:os';
 import { nativeStatus } from '../bindings/native.js';
-import { decodeStringsCpu, encodeStringsCpu, readFloorCpu } from '../src/backends/cpu/rle.js';
-import { machine, table, timeit } from './harness.js';
+import { ensureBackends } from '../src/backends/index.js';
+import { decodeStringsCpu, encodeStringsCpu } from '../src/backends/cpu/rle.js';
+import { alternate, cFloor, fmtSpread, load1, machine, methodLine, table, timeit, type Impl } from './harness.js';
 
 const C = 29,
   H = 2048,
   W = 2048,
   N = H * W;
 const repeats = Number(process.argv[process.argv.indexOf('--repeats') + 1]) || 5;
+const ROUNDS = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 9;
+const loadStart = load1();
+ensureBackends();
 
 /** Bone-like masks: per class two or three overlapping ellipses (shifted by `shift` pixels for the "prediction"). */
 function bones(seed: number, shift: number): Uint8Array {
@@ -100,6 +106,7 @@ if (naiveEncode(truth).join('|') !== rle.join('|')) throw new Error('naive basel
 const runsP = predRle.map((s) => parseRle(s, N));
 
 const rows: (string | number)[][] = [];
+const floorRows: (string | number)[][] = [];
 const add = async (name: string, fn: () => unknown, bytes: number) => {
   const t = await timeit(fn, repeats, 1);
   rows.push([name, t.median, t.min, bytes / 2 ** 20 / (t.median / 1e3)]);
@@ -185,12 +192,6 @@ if (native.available && native.info!.ops.includes('rleEncode')) {
     sameBytes((await maskToRuns(noise, shape, cpu)).runs[0]!, (await maskToRuns(noise, shape, js)).runs[0]!),
   );
 
-  const nf = await add('cpu floor: read every byte once (native, 64 B a step, pool)', () => readFloorCpu(truth), MB);
-  const nf2 = await add(
-    'cpu floor: read both mask sets once (native)',
-    async () => (await readFloorCpu(pred)) | (await readFloorCpu(truth)),
-    2 * MB,
-  );
   const ce = await add('cpu maskToRuns, row order', () => maskToRuns(truth, shape, cpu), MB);
   await add('cpu maskToRuns, col order', () => maskToRuns(truth, shape, { order: 'col', ...cpu }), MB);
   const cs = await add('cpu encodeRle, row order (strings; formatted in JS)', () => encodeRle(truth, shape, cpu), MB);
@@ -249,30 +250,55 @@ if (native.available && native.info!.ops.includes('rleEncode')) {
     () => decodeStringsCpu(noiseCol, shape, { kind: 'rle', order: 'col' }),
     N,
   );
-  // Paired ratios: on a loaded machine the floor and a kernel timed minutes apart see different loads, so
-  // each repetition times the floor and the kernels back to back, and the ratios' medians are reported.
-  const paired: Record<string, number[]> = { encode: [], strings: [], dice: [] };
-  const ms = async (fn: () => unknown) => {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    return Number(process.hrtime.bigint() - t0) / 1e6;
-  };
-  for (let i = 0; i < 2 * repeats + 1; i++) {
-    const f1 = await ms(() => readFloorCpu(truth));
-    paired.encode!.push((await ms(() => maskToRuns(truth, shape, cpu))) / f1);
-    paired.strings!.push((await ms(() => encodeStringsCpu({ ...nativeArgs, order: 'row' }, 'rle'))) / f1);
-    const f2 = (await ms(() => readFloorCpu(pred))) + (await ms(() => readFloorCpu(truth)));
-    paired.dice!.push((await ms(() => dice([pred], [truth], { classes: C, ...shape }, cpu))) / f2);
+  // The floor and the kernels alternated round by round, same threads, on the same bytes.
+  const threads = native.info!.threads;
+  const both = new Uint8Array(2 * MB);
+  both.set(pred, 0);
+  both.set(truth, MB);
+  const f1 = cFloor(truth, threads),
+    f2 = cFloor(both, threads);
+  if ('error' in f1 || 'error' in f2) {
+    cpuNotes.push(`C floor not built: ${'error' in f1 ? f1.error : (f2 as { error: string }).error}`);
+  } else {
+    const impls: (Impl & { bytes: number })[] = [
+      { name: 'C floor: sum every byte of one mask set', threads, bytes: MB, run: () => f1.peer.timed('sum') },
+      { name: 'C floor: memcpy one mask set', threads, bytes: MB, run: () => f1.peer.timed('copy') },
+      { name: 'C floor: sum both mask sets', threads, bytes: 2 * MB, run: () => f2.peer.timed('sum') },
+      { name: 'cpu maskToRuns, row order (one set)', threads, bytes: MB, run: () => maskToRuns(truth, shape, cpu) },
+      {
+        name: 'cpu native RLE strings, row order (one set)',
+        threads,
+        bytes: MB,
+        run: () => encodeStringsCpu({ ...nativeArgs, order: 'row' }, 'rle'),
+      },
+      {
+        name: 'cpu dice on masks (both sets)',
+        threads,
+        bytes: 2 * MB,
+        run: () => dice([pred], [truth], { classes: C, ...shape }, cpu),
+      },
+    ];
+    const m = await alternate(impls, ROUNDS, 2);
+    f1.done();
+    f2.done();
+    const floorOf = (bytes: number) => m[bytes === MB ? 0 : 2]!;
+    floorRows.push(
+      ...m.map((r, k) => {
+        const fl = floorOf(impls[k]!.bytes);
+        return [
+          r.name,
+          r.threads,
+          fmtSpread(r.wall),
+          fmtSpread(r.cpu),
+          (impls[k]!.bytes / 1e9 / (r.wall.median / 1e3)).toFixed(1),
+          k === 0 || k === 2 ? '1 (floor)' : (r.wall.median / fl.wall.median).toFixed(2) + 'x',
+          k === 0 || k === 2 ? '1 (floor)' : (r.cpu.median / fl.cpu.median).toFixed(2) + 'x',
+        ];
+      }),
+    );
   }
-  const med = (a: number[]) => a.sort((x, y) => x - y)[a.length >> 1]!;
-  const fw = rows.find((r) => String(r[0]).includes('Uint32 loop'))![1] as number;
   cpuNotes.push(
     `cpu backend (${native.info!.compiler}, ${native.info!.threads} threads): outputs identical to the JS kernels (runs, strings, COCO strings, masks, Dice counts).`,
-    `Paired ratios (floor timed right before each kernel, median of ${2 * repeats + 1}): cpu maskToRuns (row) = ${med(paired.encode!).toFixed(2)}x the native floor; ` +
-      `native RLE strings = ${med(paired.strings!).toFixed(2)}x; cpu dice on masks = ${med(paired.dice!).toFixed(2)}x the native floor of reading both mask sets.`,
-    `From the table (medians; mins in brackets): cpu maskToRuns (row) = ${(ce.median / nf.median).toFixed(2)}x [${(ce.min / nf.min).toFixed(2)}x] the native floor, ${(ce.median / fw).toFixed(2)}x the JS Uint32 floor; ` +
-      `cpu encodeRle (strings) = ${(cs.median / nf.median).toFixed(2)}x the native floor.`,
-    `cpu dice on masks = ${(cd.median / nf2.median).toFixed(2)}x [${(cd.min / nf2.min).toFixed(2)}x] the native floor for both mask sets, ${(cd.median / (2 * fw)).toFixed(2)}x twice the JS Uint32 floor.`,
   );
 } else {
   cpuNotes.push(`cpu backend not measured: ${native.available ? 'this build has no rleEncode' : native.reason}`);
@@ -281,12 +307,24 @@ if (native.available && native.info!.ops.includes('rleEncode')) {
 const runs = runsT.reduce((s, r) => s + r.length / 2, 0);
 const chars = rle.reduce((s, r) => s + r.length, 0);
 console.log(`# RLE / Dice, ${C}x${H}x${W} masks (${(MB / 2 ** 20).toFixed(0)} MiB per mask set)\n`);
+console.log(`${methodLine(ROUNDS)}. Load average (1 min): ${loadStart} at the start, ${load1()} at the end.\n`);
+if (floorRows.length)
+  console.log(
+    table(
+      [
+        'alternated with the floor',
+        'threads',
+        'wall ms, median (min-max)',
+        'CPU ms, median (min-max)',
+        'GB/s (wall)',
+        'wall / floor',
+        'CPU / floor',
+      ],
+      floorRows,
+    ) + '\n',
+  );
 console.log(
-  `Machine: ${machine()}, load average ${loadavg()
-    .map((x) => x.toFixed(1))
-    .join(
-      ' ',
-    )} at the end. Medians of ${repeats} runs after 1 warm-up; JS rows single thread, cpu rows on the native pool.`,
+  `Per-row table (${machine()}): each row timed alone, medians of ${repeats} runs after 1 warm-up; JS rows single thread, cpu rows on the native pool.`,
 );
 console.log(
   `Masks: ${((setBytes / C / N) * 100).toFixed(2)} % of pixels set per channel; ${runs} runs, ${chars} RLE characters in all.\n`,

@@ -13,6 +13,7 @@
   X(yoloNms, JsYoloNms)         \
   X(cocoEval, JsCocoEval)       \
   X(parseCocoResults, JsParseCocoResults) \
+  X(cocoPolygons, JsCocoPolygons) \
   X(rleEncode, JsRleEncode)     \
   X(rleDecode, JsRleDecode)     \
   X(rleOverlap, JsRleOverlap)   \

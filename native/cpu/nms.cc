@@ -1,6 +1,7 @@
 // Greedy NMS on the CPU, equal index for index to src/backends/js/nms.ts (see nms.h).
 // JS: addon.nms({ boxes, scores, classes, iouThreshold, scoreThreshold, maxCandidates, maxDetections })
-//     -> Promise<Int32Array> of kept indices in visiting order.
+//     -> Promise<Int32Array> of kept indices in visiting order (up to kInlineBoxes candidates computed on
+//     the calling thread, the Promise already settled; more on the libuv pool).
 #include "cpu/nms.h"
 
 #include <algorithm>
@@ -286,10 +287,11 @@ class NmsWorker : public Worker {
   }
 };
 
-// Candidates up to this many run on the calling thread: below it the CPU kernel takes less time than
-// the libuv thread-pool round trip it would wait for (~30 µs quiet, 0.4-3 ms with the cores busy),
-// measured in benchmarks/nms.bench.ts (10k YOLO-like boxes: ~0.25 ms of kernel). Larger inputs go to
-// the pool so the event loop is not blocked for long.
+// Candidates up to this many run on the calling thread. A pool round trip costs ~30 us on a quiet
+// machine and 0.4-5 ms of wall time with the cores busy (issue 13); the kernel takes ~0.3 ms (quiet)
+// to ~1 ms (load 10) of CPU at 10k YOLO-like boxes (benchmarks/nms.bench.ts), so inline wins there;
+// at 32k the kernel is ~1-3 ms, about the hop under load, and larger inputs go to the pool so the
+// event loop is not blocked for long.
 constexpr size_t kInlineBoxes = size_t{1} << 15;
 
 }  // namespace

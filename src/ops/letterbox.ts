@@ -4,9 +4,18 @@
  */
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
 import { InvalidArgumentError } from '../errors.js';
-import { checkFloat32Array, checkInteger, checkNotShared, checkRange, describe, invalid } from '../validate.js';
+import {
+  checkFloat32Array,
+  checkInteger,
+  checkNotShared,
+  checkOneOf,
+  checkRange,
+  describe,
+  invalid,
+} from '../validate.js';
 import { checkPlaneSize, MAX_PIXELS, overlaps } from './resize.js';
 import type { BoxTransform } from './scaleBoxes.js';
+import type { DeviceTensor } from './deviceTensor.js';
 
 export type PixelArray = Uint8Array | Uint8ClampedArray | Uint16Array;
 
@@ -30,12 +39,16 @@ export interface LetterboxArgs {
   pad: number;
   /** Percentile stretch `[low, high]` in percent over the colour samples, or null for `v / maxValue`. */
   percentiles: readonly [number, number] | null;
-  /** `[3, outHeight, outWidth]`, written by the kernel. */
+  /** `[3, outHeight, outWidth]`, written by the kernel (untouched when `keepOnDevice`). */
   out: Float32Array;
+  /** Leave the planes on the device and return them as `device` (webgpu only; the op enforces it). */
+  keepOnDevice?: boolean;
 }
 
 export interface LetterboxOutput {
   data: Float32Array;
+  /** The planes on the device, when `keepOnDevice` was asked for. */
+  device?: DeviceTensor;
   /** Input values mapped to 0 and 1: `[0, maxValue]`, or the percentile values. */
   low: number;
   high: number;
@@ -76,6 +89,12 @@ export interface LetterboxOptions extends LetterboxGeometry {
   percentiles?: readonly [number, number];
   /** Write into this array (length `3*H*W`, e.g. a slice of a batch tensor) instead of allocating. */
   out?: Float32Array;
+  /**
+   * `'gpu'`: leave the planes on the WebGPU device and return them as `device` (`data` is then empty):
+   * for a model or kernel on that device. Needs the webgpu backend (the default backend is then
+   * webgpu; any other explicit backend is an error). Default `'host'`.
+   */
+  output?: 'host' | 'gpu';
   backend?: BackendChoice;
 }
 
@@ -108,8 +127,10 @@ export interface LetterboxParams extends BoxTransform {
 }
 
 export interface LetterboxResult extends Ran {
-  /** `[3, height, width]` float32, RGB, values in [0, 1]. */
+  /** `[3, height, width]` float32, RGB, values in [0, 1] (empty with `output: 'gpu'`). */
   data: Float32Array;
+  /** With `output: 'gpu'`: the `[3, height, width]` planes on the device; the caller disposes it. */
+  device?: DeviceTensor;
   width: number;
   height: number;
   params: LetterboxParams;
@@ -246,8 +267,17 @@ export async function letterbox(image: RawImage, options: LetterboxOptions = {})
     percentiles = [p[0], p[1]];
   }
   const n = 3 * params.width * params.height;
+  const output = checkOneOf('output', options.output ?? 'host', ['host', 'gpu'] as const);
+  let backendChoice = options.backend;
+  if (output === 'gpu') {
+    if (backendChoice !== undefined && backendChoice !== 'webgpu')
+      invalid('backend', "webgpu (or none) with output: 'gpu'", backendChoice);
+    if (options.out !== undefined) invalid('out', "no output array with output: 'gpu'", options.out);
+    backendChoice = 'webgpu';
+  }
   let out: Float32Array;
-  if (options.out !== undefined) {
+  if (output === 'gpu') out = new Float32Array(0);
+  else if (options.out !== undefined) {
     out = checkFloat32Array('out', options.out, n);
     if (overlaps(out, im.data)) invalid('out', 'an array that does not overlap image.data', out);
   } else out = new Float32Array(n);
@@ -266,8 +296,9 @@ export async function letterbox(image: RawImage, options: LetterboxOptions = {})
     pad: padValue / 255,
     percentiles,
     out,
+    ...(output === 'gpu' ? { keepOnDevice: true } : {}),
   };
-  const { result, backend } = await dispatch('letterbox', args, options.backend, n);
+  const { result, backend } = await dispatch('letterbox', args, backendChoice, n);
   return {
     data: result.data,
     width: params.width,
@@ -276,6 +307,7 @@ export async function letterbox(image: RawImage, options: LetterboxOptions = {})
     low: result.low,
     high: result.high,
     backend,
+    ...(result.device ? { device: result.device } : {}),
   };
 }
 

@@ -54,6 +54,11 @@ export interface NativeOpTable {
   readFloor: { args: { mask: Uint8Array }; result: number };
   /** The COCO results-file tokenizer (src/io/cocoJsonNative.ts). */
   parseCocoResults: { args: { bytes: Uint8Array }; result: NativeCocoResults };
+  /** Ground-truth polygons to COCO RLE counts, many masks at once (src/ops/cocoEvalPrepare.ts). */
+  cocoPolygons: {
+    args: { coords: Float64Array; polyStart: Int32Array; maskStart: Int32Array; height: Int32Array; width: Int32Array };
+    result: { counts: Uint32Array; start: Int32Array };
+  };
 }
 
 export type NativeOpName = keyof NativeOpTable;
@@ -79,6 +84,7 @@ const NATIVE_OPS: Record<NativeOpName, true> = {
   readFloor: true,
   maskIou: true,
   parseCocoResults: true,
+  cocoPolygons: true,
 };
 /** Every function the native addon exports besides `info()`. */
 export const NATIVE_OP_NAMES = Object.keys(NATIVE_OPS) as NativeOpName[];

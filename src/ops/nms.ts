@@ -5,6 +5,7 @@ import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js'
 import { InvalidArgumentError } from '../errors.js';
 import { checkAllFinite, checkFloat32Array, checkInteger, checkNotShared, checkRange, invalid } from '../validate.js';
 import { checkBoxes } from './boxes.js';
+import { checkDeviceTensor, isDeviceTensor, type DeviceTensor } from './deviceTensor.js';
 
 export interface NmsArgs {
   boxes: Float32Array;
@@ -16,6 +17,11 @@ export interface NmsArgs {
   scoreThreshold: number;
   maxCandidates: number;
   maxDetections: number;
+  /**
+   * Boxes and scores on the WebGPU device instead of `boxes`/`scores` (which are then empty): only the
+   * webgpu kernel reads them, and `nms()` sends such calls to webgpu only.
+   */
+  device?: { boxes: DeviceTensor; scores: DeviceTensor };
 }
 
 export interface NmsOptions {
@@ -38,10 +44,25 @@ export interface NmsResult extends Ran {
 }
 
 /** Validates and normalises NMS arguments into the kernel's argument object. */
-export function nmsArgs(boxes: Float32Array, scores: Float32Array, options: NmsOptions): NmsArgs {
-  const n = checkBoxes('boxes', boxes);
-  checkFloat32Array('scores', scores, n);
-  checkAllFinite('scores', scores);
+export function nmsArgs(
+  boxes: Float32Array | DeviceTensor,
+  scores: Float32Array | DeviceTensor,
+  options: NmsOptions,
+): NmsArgs {
+  let device: NmsArgs['device'];
+  let n: number;
+  if (isDeviceTensor(boxes) || isDeviceTensor(scores)) {
+    if (!isDeviceTensor(boxes) || !isDeviceTensor(scores))
+      invalid('boxes', 'boxes and scores both on the device, or both on the host', boxes);
+    n = checkDeviceTensor('scores', scores).length;
+    device = { boxes: checkDeviceTensor('boxes', boxes, 4 * n), scores };
+    boxes = new Float32Array(0); // device values are not checked for NaN here (NaN never passes a > test)
+    scores = boxes;
+  } else {
+    n = checkBoxes('boxes', boxes);
+    checkFloat32Array('scores', scores, n);
+    checkAllFinite('scores', scores);
+  }
   const iouThreshold = checkRange('iouThreshold', options.iouThreshold ?? 0.45, 0, 1);
   const scoreThreshold = options.scoreThreshold ?? -Infinity;
   if (typeof scoreThreshold !== 'number' || Number.isNaN(scoreThreshold))
@@ -56,18 +77,36 @@ export function nmsArgs(boxes: Float32Array, scores: Float32Array, options: NmsO
     checkNotShared('classes', options.classes);
     classes = options.classes;
   }
-  return { boxes, scores, classes, iouThreshold, scoreThreshold, maxCandidates, maxDetections };
+  return {
+    boxes,
+    scores,
+    classes,
+    iouThreshold,
+    scoreThreshold,
+    maxCandidates,
+    maxDetections,
+    ...(device && { device }),
+  };
 }
 
 /**
  * Greedy NMS (torchvision semantics, float32 IoU, `iou > threshold` suppresses).
- * @param boxes `[N*4]` x1,y1,x2,y2 (finite, x2 >= x1, y2 >= y1)
- * @param scores `[N]` finite
+ * @param boxes `[N*4]` x1,y1,x2,y2 (finite, x2 >= x1, y2 >= y1), or a DeviceTensor (webgpu; with `scores` one too)
+ * @param scores `[N]` finite, or a DeviceTensor
  * @throws InvalidArgumentError on wrong lengths, NaN, thresholds out of range
  * @example const { indices } = await nms(boxes, scores, { iouThreshold: 0.5, classes });
  */
-export async function nms(boxes: Float32Array, scores: Float32Array, options: NmsOptions = {}): Promise<NmsResult> {
+export async function nms(
+  boxes: Float32Array | DeviceTensor,
+  scores: Float32Array | DeviceTensor,
+  options: NmsOptions = {},
+): Promise<NmsResult> {
   const args = nmsArgs(boxes, scores, options);
-  const { result, backend } = await dispatch('nms', args, options.backend, scores.length);
+  let choice = options.backend;
+  if (args.device) {
+    if (choice !== undefined && choice !== 'webgpu') invalid('backend', 'webgpu (or none) for device tensors', choice);
+    choice = 'webgpu';
+  }
+  const { result, backend } = await dispatch('nms', args, choice, scores.length);
   return { indices: result, backend };
 }

@@ -9,6 +9,7 @@ import { imagePercentiles } from '../js/letterbox.js';
 import { linearTaps } from '../js/resize.js';
 import { GpuContext } from './context.js';
 import { WGSL } from './wgsl.js';
+import { GpuTensor } from './tensor.js';
 
 /** Taps of one axis for the letterbox kernel: source index pairs and the second tap's weight, f32. */
 function taps(inSize: number, outSize: number): { index: Uint32Array; weight: Float32Array } {
@@ -95,6 +96,9 @@ export async function letterboxOnGpu(a: LetterboxArgs, ctx: GpuContext): Promise
 /** Kernel `letterbox` on WebGPU: writes `a.out`, within 1e-6 of the reference (see the .wgsl). */
 export async function letterboxWebgpu(a: LetterboxArgs, ctx: GpuContext): Promise<LetterboxOutput> {
   const { buffer, low, high } = await letterboxOnGpu(a, ctx);
+  if (a.keepOnDevice) {
+    return { data: a.out, low, high, device: new GpuTensor(ctx, buffer, 3 * a.outWidth * a.outHeight) };
+  }
   try {
     a.out.set(new Float32Array(await ctx.read(buffer, a.out.byteLength)));
     return { data: a.out, low, high };

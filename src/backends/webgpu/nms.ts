@@ -7,6 +7,7 @@
 import type { NmsArgs } from '../../ops/nms.js';
 import { GpuContext, f32Below, type Uniform } from './context.js';
 import { WGSL } from './wgsl.js';
+import { deviceBuffer } from './tensor.js';
 
 /** Mask bytes per block of rows (also bounded by the adapter's storage binding size). */
 let maskBlockBytes = 64 << 20;
@@ -154,12 +155,13 @@ export async function readCount(ctx: GpuContext, counter: GPUBuffer): Promise<nu
 
 /** Kernel `nms` on WebGPU: same arguments and result as the reference (src/backends/js/nms.ts). */
 export async function nmsWebgpu(args: NmsArgs, ctx: GpuContext): Promise<Int32Array> {
-  const { boxes, scores, classes } = args;
-  const n = scores.length;
+  const { boxes, scores, classes, device } = args;
+  const n = device ? device.scores.length : scores.length;
   if (n === 0 || args.maxCandidates === 0 || args.maxDetections === 0) return new Int32Array(0);
   const p2 = pow2(n);
-  const scoresBuf = ctx.upload(scores);
-  const boxesBuf = ctx.upload(boxes);
+  // Device tensors are the caller's: used in place, never released here.
+  const scoresBuf = device ? deviceBuffer('scores', device.scores, ctx) : ctx.upload(scores);
+  const boxesBuf = device ? deviceBuffer('boxes', device.boxes, ctx) : ctx.upload(boxes);
   const classesBuf = classes ? ctx.upload(classes) : ctx.zeros(4);
   const keys = ctx.scratch(p2 * 8);
   const counter = ctx.zeros(4);
@@ -190,7 +192,8 @@ export async function nmsWebgpu(args: NmsArgs, ctx: GpuContext): Promise<Int32Ar
       offset: 0,
     });
   } finally {
-    ctx.release(scoresBuf, boxesBuf, classesBuf, keys, counter, u.buffer);
+    ctx.release(classesBuf, keys, counter, u.buffer);
+    if (!device) ctx.release(scoresBuf, boxesBuf);
     if (sortUniforms) ctx.release(sortUniforms);
   }
 }

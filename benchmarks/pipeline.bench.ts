@@ -1,181 +1,274 @@
 /**
- * Batch runner throughput and memory: `maskbox detect`'s pipeline with an instant fake model on 50
- * 2048x2048 PNGs (simulated CDV renderings: 10 simulated images, each copied 5 times), writing the lab's
- * CSV per image. Decode-bound: compares with sequential `readImage` alone (the floor the runner must not
- * fall below), shows the overlap of decoding with a 100 ms "inference" (off-thread, like onnxruntime),
- * and checks that peak memory does not grow with the number of images (10, 50, 150; one fresh process
- * each), and with `--trace N` prints memory every 50 images of one N-image run.
- * Run: node --expose-gc --import tsx benchmarks/pipeline.bench.ts [--repeats 3] [--trace 300]
+ * End-to-end `maskbox detect` on 2048x2048 frames (simulated CDV renderings, PNG and JPEG q~78), the
+ * bundled model, the lab's CSV per image:
+ *
+ * 1. Stage costs: each stage of one frame run alone, one thread, one frame after another (sharp
+ *    concurrency 1, MASKBOX_THREADS=1, onnxruntime 1 intra-op thread without spinning), as the
+ *    process's CPU time (every thread): read, decode, preprocess (letterbox into the input tensor),
+ *    infer, postprocess (NMS + boxes back to the frame), write (CSV, atomic). Medians over the frames.
+ *    The ideal rate is cores / (the sum): every core busy, nothing lost to waiting or overhead.
+ * 2. Measured: `maskbox detect DIR --json` in a fresh process per run (images/s over the batch, start-up
+ *    excluded), the configurations alternated round by round (A B C A B C ...), medians with min/max.
+ * Both with the native kernels (`--backend auto`: the cpu addon's letterbox/NMS) and without (`js`),
+ * and with `--fast-decode` (decode straight to the model input size; JPEG shrink-on-load).
+ *
+ * Run: node --import tsx benchmarks/pipeline.bench.ts [--frames 48] [--rounds 3]
+ * The runner's memory checks (fake model): benchmarks/runnerMemory.bench.ts.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli/index.js';
-import { readImage } from '../src/io/image.js';
-import { perImageCsvSink } from '../src/pipeline/detectionSinks.js';
-import type { ImageInput } from '../src/pipeline/inputs.js';
-import { runBatch, type DecodedImage } from '../src/pipeline/runner.js';
 import { machine, table } from './harness.js';
 
-const repeats = Number(process.argv[process.argv.indexOf('--repeats') + 1]) || 3;
-const DIR = join(tmpdir(), 'maskbox-bench-pipeline');
-const IMAGES = join(DIR, 'png50');
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const FRAMES = arg('--frames', 48);
+const ROUNDS = arg('--rounds', 3);
+const DIR = join(tmpdir(), 'maskbox-bench-e2e');
+const SELF = fileURLToPath(import.meta.url);
+const FORMATS = ['png', 'jpg'] as const;
+type Format = (typeof FORMATS)[number];
 
-async function prepare(): Promise<string[]> {
-  if (!existsSync(IMAGES) || readdirSync(IMAGES).length < 50) {
-    const sim = join(DIR, 'sim');
+/** 8 simulated frames per format (seed 7), copied under distinct names up to `FRAMES`. */
+async function prepare(format: Format): Promise<string> {
+  const dir = join(DIR, `${format}${FRAMES}`);
+  if (existsSync(dir) && readdirSync(dir).length === FRAMES) return dir;
+  const sim = join(DIR, `sim-${format}`);
+  if (!existsSync(join(sim, 'images'))) {
     const quiet = process.stdout.write;
     process.stdout.write = (() => true) as typeof process.stdout.write;
     try {
-      await main(['simulate', 'cdv', '--n', '10', '--format', 'png', '--seed', '7', '--out', sim]);
+      await main(['simulate', 'cdv', '--n', '8', '--format', format, '--seed', '7', '--out', sim]);
     } finally {
       process.stdout.write = quiet;
     }
-    mkdirSync(IMAGES, { recursive: true });
-    const src = readdirSync(join(sim, 'images')).sort();
-    for (let k = 0; k < 50; k++)
-      copyFileSync(join(sim, 'images', src[k % src.length]!), join(IMAGES, `img_${String(k).padStart(3, '0')}.png`));
   }
-  return readdirSync(IMAGES)
-    .sort()
-    .slice(0, 50)
-    .map((f) => join(IMAGES, f));
-}
-
-const instant = { detect: async (im: DecodedImage) => fake(im) };
-const slow = (ms: number) => ({
-  detect: async (im: DecodedImage) => (await new Promise((r) => setTimeout(r, ms)), fake(im)),
-});
-function fake(im: DecodedImage) {
-  // 100 boxes, like a dense vesicle image
-  const boxes = new Float32Array(400);
-  for (let i = 0; i < 100; i++) boxes.set([i * 20, i * 20, i * 20 + 30.5, i * 20 + 29.5], 4 * i);
-  return { boxes: boxes.map((v) => Math.min(v, im.width)), scores: new Float32Array(100).fill(0.75) };
-}
-
-/** Run the pipeline; returns images/s and memory peaks (MiB) sampled every 10 ms. */
-async function run(
-  inputs: () => AsyncIterable<ImageInput> | ImageInput[],
-  det: typeof instant,
-  prefetch: number,
-  concurrency = 1,
-) {
-  const out = join(DIR, 'out');
-  rmSync(out, { recursive: true, force: true });
-  globalThis.gc?.();
-  const base = process.memoryUsage();
-  let peakRss = base.rss;
-  let peakExt = base.external + base.arrayBuffers;
-  const timer = setInterval(() => {
-    const m = process.memoryUsage();
-    peakRss = Math.max(peakRss, m.rss);
-    peakExt = Math.max(peakExt, m.external + m.arrayBuffers);
-  }, 10);
-  const s = await runBatch({
-    inputs: inputs(),
-    processor: { process: (j) => det.detect(j.image) },
-    sinks: [perImageCsvSink(out)],
-    prefetch,
-    concurrency,
-    progress: false,
-  });
-  clearInterval(timer);
-  if (s.failed) throw new Error(`${s.failed} failed: ${s.failures[0]?.message}`);
-  return {
-    ips: s.imagesPerSecond,
-    n: s.processed,
-    baseRss: base.rss / 2 ** 20,
-    peakRss: peakRss / 2 ** 20,
-    peakExt: peakExt / 2 ** 20,
-  };
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const src = readdirSync(join(sim, 'images')).sort();
+  for (let k = 0; k < FRAMES; k++)
+    copyFileSync(join(sim, 'images', src[k % src.length]!), join(dir, `f${String(k).padStart(3, '0')}.${format}`));
+  return dir;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const files = await prepare();
-/** `n` inputs: the 50 files cycled under distinct names (distinct outputs). */
-const inputsN = (n: number) => () =>
-  Array.from({ length: n }, (_, k): ImageInput => {
-    const p = files[k % files.length]!;
-    return { name: `r${Math.floor(k / files.length)}/${k}.png`, origin: p, path: p, read: () => readFile(p) };
-  });
-
-const traceArg = process.argv.indexOf('--trace');
-if (traceArg >= 0) {
-  // Memory over one long run: RSS / JS heap / external buffers every 50 images (flat = no growth with n).
-  const n = Number(process.argv[traceArg + 1]) || 300;
-  const out = join(DIR, 'out-trace');
-  rmSync(out, { recursive: true, force: true });
-  const rowsT: (string | number)[][] = [];
-  const mb = (b: number) => b / 2 ** 20;
-  let done = 0;
-  await runBatch({
-    inputs: inputsN(n)(),
-    processor: { process: (j) => instant.detect(j.image) },
-    sinks: [perImageCsvSink(out)],
-    progress: false,
-    onResult: () => {
-      if (++done % 50 === 0) {
-        const m = process.memoryUsage();
-        rowsT.push([done, mb(m.rss), mb(m.heapUsed), mb(m.external + m.arrayBuffers)]);
-      }
-    },
-  });
-  console.log(table(['images done', 'RSS MiB', 'JS heap used MiB', 'external MiB'], rowsT));
-  process.exit(0);
+// ---- child: stage costs, one thread, frame after frame ----------------------------------------------
+async function stageCosts(dir: string, backend: 'auto' | 'js', fast: boolean): Promise<Record<string, number>> {
+  const sharp = (await import('sharp')).default;
+  const ort = await import('onnxruntime-node');
+  const { readImageFile, readImage } = await import('../src/io/image.js');
+  const { letterboxDecoder } = await import('../src/pipeline/decode.js');
+  const { letterbox } = await import('../src/ops/letterbox.js');
+  const { nonMaxSuppression } = await import('../src/ops/yoloNms.js');
+  const { scaleBoxes } = await import('../src/ops/scaleBoxes.js');
+  const { stretchedToImage } = await import('../src/model/postprocess.js');
+  const { createSession } = await import('../src/model/session.js');
+  const { defaultModelPath } = await import('../src/pipeline/defaultModel.js');
+  const { formatDetectionsCsv } = await import('../src/io/detectionsCsv.js');
+  const { writeFileAtomic } = await import('../src/io/files.js');
+  await import('../src/index.js'); // registers the backends
+  sharp.concurrency(1);
+  sharp.cache(false);
+  const { session } = await createSession(defaultModelPath(), { intraOpNumThreads: 1, spinning: false });
+  const decodeFast = letterboxDecoder([640, 640]);
+  const out = join(DIR, 'stage-out');
+  mkdirSync(out, { recursive: true });
+  const files = readdirSync(dir).sort().slice(0, 8);
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const costs: Record<string, number[]> = {};
+  const stage = async <T>(name: string, f: () => Promise<T>, keep: boolean): Promise<T> => {
+    const c = cpu();
+    const r = await f();
+    if (keep) (costs[name] ??= []).push(cpu() - c);
+    return r;
+  };
+  for (let round = 0; round < 3; round++) {
+    for (const f of files) {
+      const keep = round > 0; // round 0 warms up
+      const path = join(dir, f);
+      const bytes = await stage('read', () => readImageFile(path), keep);
+      const image = await stage(
+        'decode',
+        () => (fast ? decodeFast(bytes, { name: f, origin: path, read: async () => bytes }) : readImage(bytes)),
+        keep,
+      );
+      const lb = await stage(
+        'preprocess',
+        () => letterbox(image, { size: 640, out: new Float32Array(3 * 640 * 640), backend }),
+        keep,
+      );
+      const res = await stage(
+        'infer',
+        () => session.run({ images: new ort.Tensor('float32', lb.data, [1, 3, 640, 640]) }),
+        keep,
+      );
+      const t = res[session.outputNames[0]!]!;
+      const det = await stage(
+        'postprocess',
+        async () => {
+          const [d] = await nonMaxSuppression(t.data as Float32Array, t.dims as number[], {
+            layout: 'yolov5',
+            conf: 0.4,
+            iou: 0.45,
+            backend,
+          });
+          let boxes = (await scaleBoxes(d!.boxes, lb.params, { backend })).boxes;
+          const src = image.source;
+          if (src)
+            boxes = stretchedToImage(boxes, src.width / image.width, src.height / image.height, src.width, src.height);
+          return { boxes, scores: d!.scores };
+        },
+        keep,
+      );
+      const size = image.source ?? image;
+      await stage(
+        'write',
+        () => writeFileAtomic(join(out, `${f}_result.csv`), formatDetectionsCsv(det.boxes, det.scores, size)),
+        keep,
+      );
+    }
+  }
+  await session.release();
+  return Object.fromEntries(Object.entries(costs).map(([k, v]) => [k, median(v)]));
 }
 
-const memArg = process.argv.indexOf('--mem');
-if (memArg >= 0) {
-  // Child mode: one fresh process per input count, so RSS is not inherited from earlier runs.
-  const n = Number(process.argv[memArg + 1]);
-  const r = await run(inputsN(n), instant, 2);
-  process.stdout.write(JSON.stringify(r) + '\n');
-  process.exit(0);
+// ---- child: one end-to-end run of the CLI --------------------------------------------------------------
+async function e2e(args: string[]): Promise<void> {
+  const lines: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((s: string) => (lines.push(String(s)), true)) as typeof process.stdout.write;
+  let code: number;
+  try {
+    code = await main(['detect', ...args, '--json', '--overwrite']);
+  } finally {
+    process.stdout.write = write;
+  }
+  if (code !== 0) throw new Error(`detect exited ${code}: ${lines.join('')}`);
+  process.stdout.write(JSON.stringify(JSON.parse(lines.join(''))) + '\n');
 }
 
-// Floor: sequential decode only.
-const floor: number[] = [];
-for (let r = 0; r < repeats; r++) {
-  const t = performance.now();
-  for (const f of files) await readImage(f);
-  floor.push((files.length * 1000) / (performance.now() - t));
-}
-
-const rows: (string | number)[][] = [['readImage alone, sequential (floor)', '-', median(floor), '-', '-']];
-for (const [label, det, prefetch] of [
-  ['runner, instant model', instant, 0],
-  ['runner, instant model', instant, 2],
-  ['runner, instant model', instant, 4],
-  ['runner, 100 ms model', slow(100), 0],
-  ['runner, 100 ms model', slow(100), 2],
-] as const) {
-  const res = [];
-  for (let r = 0; r < repeats; r++) res.push(await run(inputsN(50), det, prefetch));
-  rows.push([
-    label,
-    prefetch,
-    median(res.map((x) => x.ips)),
-    Math.max(...res.map((x) => x.peakRss)),
-    Math.max(...res.map((x) => x.peakExt)),
-  ]);
-}
-const mem: (string | number)[][] = [];
-for (const n of [10, 50, 150]) {
-  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--mem', String(n)], {
+function child(args: string[], env: Record<string, string> = {}): any {
+  const r = spawnSync(process.execPath, [...process.execArgv, SELF, ...args], {
     encoding: 'utf8',
+    env: { ...process.env, ...env },
+    maxBuffer: 1 << 26,
   });
-  const line = child.stdout.trim().split('\n').pop() ?? '';
-  const r = JSON.parse(line) as Awaited<ReturnType<typeof run>>;
-  mem.push([n, r.n, r.ips, r.baseRss, r.peakRss, r.peakExt]);
+  if (r.status !== 0) throw new Error(`child ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
+
+if (process.argv.includes('--stages-child')) {
+  const [dir, backend, fast] = process.argv.slice(process.argv.indexOf('--stages-child') + 1);
+  process.stdout.write(JSON.stringify(await stageCosts(dir!, backend as 'auto' | 'js', fast === 'fast')) + '\n');
+  process.exit(0);
+}
+if (process.argv.includes('--e2e-child')) {
+  await e2e(process.argv.slice(process.argv.indexOf('--e2e-child') + 1));
+  process.exit(0);
+}
+
+// ---- parent ------------------------------------------------------------------------------------------
+const cores = availableParallelism();
+const load0 = loadavg()[0]!;
+const STAGES = ['read', 'decode', 'preprocess', 'infer', 'postprocess', 'write'];
+interface Config {
+  format: Format;
+  backend: 'auto' | 'js';
+  fast: boolean;
+}
+const configs: Config[] = [];
+for (const format of FORMATS)
+  for (const backend of ['auto', 'js'] as const) configs.push({ format, backend, fast: false });
+for (const format of FORMATS) configs.push({ format, backend: 'auto', fast: true });
+const label = (c: Config) =>
+  `${c.format.toUpperCase()}, ${c.backend === 'auto' ? 'native' : 'js'}${c.fast ? ', --fast-decode' : ''}`;
+
+const dirs = { png: await prepare('png'), jpg: await prepare('jpg') };
+const costs = new Map<Config, Record<string, number>>();
+for (const c of configs)
+  costs.set(
+    c,
+    child(['--stages-child', dirs[c.format], c.backend, c.fast ? 'fast' : 'full'], { MASKBOX_THREADS: '1' }),
+  );
+
+const runs = new Map<Config, { ips: number; cpu: number; util: number; stages: Record<string, number> }[]>();
+const out = join(DIR, 'e2e-out');
+for (let r = 0; r < ROUNDS; r++)
+  for (const c of configs) {
+    const j = child([
+      '--e2e-child',
+      dirs[c.format],
+      '--out',
+      out,
+      '--backend',
+      c.backend,
+      ...(c.fast ? ['--fast-decode'] : []),
+    ]);
+    if (j.images !== FRAMES) throw new Error(`${label(c)}: ${j.images} of ${FRAMES} images processed`);
+    (runs.get(c) ?? runs.set(c, []).get(c)!).push({
+      ips: j.imagesPerSecond,
+      cpu: j.timings.cpu,
+      util: j.timings.utilisation,
+      stages: j.timings.stages,
+    });
+  }
+const load1 = loadavg()[0]!;
+
+const f1 = (v: number) => v.toFixed(1);
+const costRows = configs.map((c) => {
+  const s = costs.get(c)!;
+  const sum = STAGES.reduce((a, k) => a + s[k]!, 0);
+  return [label(c), ...STAGES.map((k) => f1(s[k]!)), f1(sum), f1((cores * 1000) / sum)];
+});
+const e2eRows = configs.map((c) => {
+  const rs = runs.get(c)!;
+  const s = costs.get(c)!;
+  const ideal = (cores * 1000) / STAGES.reduce((a, k) => a + s[k]!, 0);
+  const ips = rs.map((x) => x.ips);
+  const m = median(ips);
+  const st = (k: string) => f1(median(rs.map((x) => x.stages[k] ?? 0)));
+  return [
+    label(c),
+    `${m.toFixed(1)} (${Math.min(...ips).toFixed(1)}–${Math.max(...ips).toFixed(1)})`,
+    f1(ideal),
+    (m / ideal).toFixed(2),
+    f1(median(rs.map((x) => x.cpu))),
+    `${Math.round(100 * median(rs.map((x) => x.util)))}%`,
+    STAGES.map(st).join(' / '),
+  ];
+});
 
 console.log(
-  `## Batch runner (detect pipeline), ${files.length} PNGs 2048x2048 RGB (~3.3 MB each)\n\n${machine()}; load average ${loadavg()[0]!.toFixed(1)}; medians of ${repeats} runs; concurrency 1\n`,
+  `## End-to-end \`maskbox detect\`, ${FRAMES} frames 2048x2048 (8 simulated CDV frames, seed 7, repeated)\n`,
 );
-console.log(table(['mode', 'prefetch', 'images/s', 'peak RSS MiB', 'peak external MiB'], rows));
-console.log('\n### Memory vs number of images (instant model, prefetch 2, one fresh process per row)\n');
-console.log(table(['inputs', 'processed', 'images/s', 'RSS before MiB', 'peak RSS MiB', 'peak external MiB'], mem));
+console.log(
+  `${machine()}; load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after; bundled model ` +
+    `(cdv-yolov6-tiny, 640x640), default flags (onnxruntime threads ${Math.max(1, Math.floor(cores / 2))}, no spinning; ` +
+    `prefetch 2; batch 1); CSV per image\n`,
+);
+console.log('### Stage costs (CPU ms per frame, one thread, frame after frame; median of 16) and the ideal rate\n');
+console.log(table(['input, kernels', ...STAGES, 'sum', `ideal img/s (${cores} cores / sum)`], costRows));
+console.log(`\n### Measured (fresh process per run, start-up excluded; median (min–max) of ${ROUNDS}, alternated)\n`);
+console.log(
+  table(
+    [
+      'input, kernels',
+      'images/s',
+      'ideal',
+      'measured / ideal',
+      'CPU ms / image',
+      'cores busy',
+      'wall ms per stage (read / decode / pre / infer / post / write, overlapped)',
+    ],
+    e2eRows,
+  ),
+);

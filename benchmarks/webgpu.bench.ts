@@ -23,6 +23,8 @@ if (!gpu.available) {
   process.exit(0);
 }
 const quick = process.argv.includes('--quick');
+/** `--new`: only the preprocessing / baseline section (short runs on a shared machine). */
+const onlyNew = process.argv.includes('--new');
 
 // The device context, reached through a kernel (the registry hands contexts to kernels only).
 let ctx: GpuContext | null = null;
@@ -53,7 +55,7 @@ async function readbackMs(bytes: number): Promise<number> {
 const rows: (string | number)[][] = [];
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-for (const n of quick ? [2_000] : [10_000]) {
+for (const n of onlyNew ? [] : quick ? [2_000] : [10_000]) {
   const { boxes, scores } = yoloLikeBoxes(n);
   const args = {
     boxes,
@@ -84,7 +86,7 @@ const segSizes: [number, number, number, number][] = quick
       [29, 128, 128, 512],
       [29, 512, 512, 2048],
     ];
-for (const [c, h, w, out] of segSizes) {
+for (const [c, h, w, out] of onlyNew ? [] : segSizes) {
   let s = 7;
   const r = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 4294967296);
   const data = new Float32Array(c * h * w);
@@ -131,7 +133,7 @@ for (const [c, h, w, out] of segSizes) {
 }
 
 // Masks with round blobs: dice (pred vs a shifted truth) and rleEncode, 29 classes.
-for (const side of quick ? [256] : [512, 2048]) {
+for (const side of onlyNew ? [] : quick ? [256] : [512, 2048]) {
   const classes = 29,
     pixels = side * side;
   const pred = new Uint8Array(classes * pixels),
@@ -190,6 +192,129 @@ for (const side of quick ? [256] : [512, 2048]) {
     rup,
     rt.webgpu - rup - rdown,
     rdown,
+  ]);
+}
+
+// Preprocessing: letterbox (8-bit RGB HWC -> [3,640,640] float32), resize of float32 planes, and the
+// DBSCAN baseline (filter chain + clustering on the image grid) on a blob image.
+{
+  let s = 11;
+  const r = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 4294967296);
+  const side = quick ? 512 : 2048;
+  const img = {
+    data: new Uint8Array(side * side * 3).map(() => Math.floor(r() * 256)),
+    width: side,
+    height: side,
+    channels: 3,
+  };
+  const geo = { newWidth: 640, newHeight: 640, left: 0, top: 0, outWidth: 640, outHeight: 640 };
+  const largs = {
+    ...img,
+    maxValue: 255,
+    ...geo,
+    pad: 114 / 255,
+    percentiles: null,
+    out: new Float32Array(3 * 640 * 640),
+  };
+  const ref = (
+    await getKernel('letterbox', 'js')!.run({ ...largs, out: new Float32Array(3 * 640 * 640) })
+  ).data.slice();
+  const got = (await getKernel('letterbox', 'webgpu')!.run(largs)).data;
+  let err = 0;
+  for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(ref[i]! - got[i]!));
+  if (err >= 1e-6) throw new Error(`letterbox: webgpu differs from js by ${err}`);
+  const t = {
+    js: (await timeit(() => getKernel('letterbox', 'js')!.run(largs), 3)).median,
+    cpu: (await timeit(() => getKernel('letterbox', 'cpu')!.run(largs), 3)).median,
+    webgpu: (await timeit(() => getKernel('letterbox', 'webgpu')!.run(largs), 3)).median,
+  };
+  const up = await uploadMs(img.data.length);
+  const down = await readbackMs(largs.out.byteLength);
+  rows.push([
+    `letterbox ${side}² RGB -> 640 (max diff ${err.toExponential(1)})`,
+    t.js,
+    t.cpu,
+    t.webgpu,
+    up,
+    t.webgpu - up - down,
+    down,
+  ]);
+  // The device-resident variant: the same kernel with the planes left on the GPU (no readback).
+  const { letterboxOnGpu } = await import('../src/backends/webgpu/letterbox.js');
+  const kept = (
+    await timeit(async () => {
+      const g = await letterboxOnGpu(largs, dev);
+      await dev.device.queue.onSubmittedWorkDone();
+      dev.release(g.buffer);
+    }, 3)
+  ).median;
+  rows.push([`letterbox ${side}² -> 640, output left on the GPU`, NaN, NaN, kept, up, kept - up, 0]);
+
+  const [c, h, w, out] = quick ? [29, 32, 32, 128] : [29, 128, 128, 512];
+  const x = Float32Array.from({ length: c * h * w }, () => (r() - 0.5) * 20);
+  const rargs = {
+    data: x,
+    channels: c,
+    inHeight: h,
+    inWidth: w,
+    outHeight: out,
+    outWidth: out,
+    out: new Float32Array(c * out * out),
+  };
+  const rref = (await getKernel('resize', 'js')!.run(rargs)).slice();
+  const rgot = await getKernel('resize', 'webgpu')!.run(rargs);
+  if (!rref.every((v, i) => Object.is(v, rgot[i]))) throw new Error('resize: webgpu differs from js');
+  const rt = {
+    js: (await timeit(() => getKernel('resize', 'js')!.run(rargs), 3)).median,
+    cpu: (await timeit(() => getKernel('resize', 'cpu')!.run(rargs), 3)).median,
+    webgpu: (await timeit(() => getKernel('resize', 'webgpu')!.run(rargs), 3)).median,
+  };
+  const rup = await uploadMs(x.byteLength + 16 * out);
+  const rdown = await readbackMs(rargs.out.byteLength);
+  rows.push([`resize [${c},${h},${w}] -> ${out}²`, rt.js, rt.cpu, rt.webgpu, rup, rt.webgpu - rup - rdown, rdown]);
+
+  // Baseline: bright discs on a dark noisy background, ~1/4 of the pixels kept.
+  const bs = quick ? 256 : 1024;
+  const grey = new Uint8Array(bs * bs);
+  for (let i = 0; i < grey.length; i++) grey[i] = Math.floor(r() * 60);
+  for (let k = 0; k < (bs * bs) / 1500; k++) {
+    const cx = r() * bs,
+      cy = r() * bs,
+      rad = 4 + r() * 12;
+    for (let y = Math.max(0, Math.floor(cy - rad)); y < Math.min(bs, cy + rad); y++)
+      for (let xx = Math.max(0, Math.floor(cx - rad)); xx < Math.min(bs, cx + rad); xx++)
+        if (Math.hypot(xx - cx, y - cy) < rad) grey[y * bs + xx] = 200;
+  }
+  const bargs = {
+    data: grey,
+    width: bs,
+    height: bs,
+    channels: 1,
+    eps: 3,
+    minSamples: 2,
+    passes: 5,
+    scale: 'unit' as const,
+    box: 'edges' as const,
+  };
+  const bref = await getKernel('baseline', 'cpu')!.run(bargs);
+  const bgot = await getKernel('baseline', 'webgpu')!.run(bargs);
+  if (!same(Array.from(bref.labels), Array.from(bgot.labels)) || !same(Array.from(bref.boxes), Array.from(bgot.boxes)))
+    throw new Error('baseline: webgpu differs from cpu');
+  const bt = {
+    js: (await timeit(() => getKernel('baseline', 'js')!.run(bargs), 1)).median,
+    cpu: (await timeit(() => getKernel('baseline', 'cpu')!.run(bargs), 3)).median,
+    webgpu: (await timeit(() => getKernel('baseline', 'webgpu')!.run(bargs), 3)).median,
+  };
+  const bup = await uploadMs(grey.length);
+  const bdown = await readbackMs(4 * bs * bs);
+  rows.push([
+    `baseline ${bs}² grey (${bref.labels.length} points, ${bref.sizes.length} clusters)`,
+    bt.js,
+    bt.cpu,
+    bt.webgpu,
+    bup,
+    bt.webgpu - bup - bdown,
+    bdown,
   ]);
 }
 

@@ -93,6 +93,41 @@ describe('maskbox detect', () => {
     expect(readFileSync(out, 'utf8')).toBe(first);
   });
 
+  it('reports stage timings in --json; --threads and --fast-decode are checked', async () => {
+    const d = tmp();
+    const r = await cli(['detect', join(FIX, 'wide.png'), '--model', TINY, '--out', d, '--json', '--threads', '1']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(Object.keys(j.timings.stages)).toEqual(['read', 'decode', 'preprocess', 'infer', 'postprocess', 'write']);
+    for (const k of ['wall', 'cpu', 'utilisation', 'cores']) expect(typeof j.timings[k]).toBe('number');
+    expect(j.threads).toBe(1);
+    const table = await cli(['detect', join(FIX, 'wide.png'), '--model', TINY, '--out', tmp()]);
+    expect(table.stdout).toMatch(/time +ms\/img .*dec .*inf .*cpu \d+%/);
+    const fast = await cli([
+      'detect',
+      join(FIX, 'wide.png'),
+      '--model',
+      TINY,
+      '--out',
+      tmp(),
+      '--json',
+      '--fast-decode',
+    ]);
+    expect(fast.code).toBe(0);
+    expect(JSON.parse(fast.stdout)).toMatchObject({ images: 1, 'fast decode': 'true' });
+    for (const bad of [
+      ['--threads', '0'],
+      ['--fast-decode', '--tile', '64'],
+      ['--fast-decode', '--overlay', tmp()],
+    ]) {
+      const e = await cli(['detect', join(FIX, 'wide.png'), '--model', TINY, '--out', tmp(), ...bad]);
+      expect(e.code).toBe(2);
+      expect(e.stderr).toMatch(
+        bad[0] === '--threads' ? /--threads/ : /--fast-decode .*cannot be combined with --(tile|overlay)/,
+      );
+    }
+  });
+
   it('writes COCO results with --format coco', async () => {
     const d = tmp();
     const r = await cli(['detect', join(FIX, 'square.png'), '--model', TINY, '--format', 'coco', '--out', d]);

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, ModelError, ParseError } from '../src/errors.js';
 import { MAX_IMAGE_PIXELS, readImage, type RawImage } from '../src/io/image.js';
@@ -8,7 +9,7 @@ import { Detector, type Detections } from '../src/model/detector.js';
 import { fastestDetOptions, FASTESTDET_THRESHOLDS } from '../src/model/decoders/fastestdet.js';
 import type { DetectorDecoder } from '../src/model/decoders/types.js';
 import { inferLayout } from '../src/model/layouts.js';
-import { providerList } from '../src/model/session.js';
+import { defaultInferenceThreads, providerList } from '../src/model/session.js';
 import { REPO, SHARED, describeShared, pngHeaderOnly } from './helpers.js';
 
 const FIX = join(REPO, 'test/fixtures/models');
@@ -150,6 +151,35 @@ describe('Detector on tiny exported models (goldens: YOLOv5 NMS + scale_boxes in
       b.forEach((v, k) => expect(Math.abs(r.boxes[4 * i + k]! - v)).toBeLessThan(1e-2)),
     );
     await det.dispose();
+  });
+
+  it('an image decoded smaller (`source`) gives boxes in the source frame, single and batched', async () => {
+    const det = await Detector.load(model('tiny_yolov8'), { intraOpNumThreads: 1, spinning: false });
+    const want = golden('tiny_yolov8').images.wide;
+    const wide = images.wide!;
+    const half = { ...wide, source: { width: 2 * wide.width, height: 2 * wide.height } };
+    const doubled = (d: Detections) => ({ ...d, boxes: d.boxes.map((v) => v / 2) });
+    expectDetections(doubled(await det.detect(half)), want);
+    const [a, b] = await det.detectBatch([half, wide]);
+    expectDetections(doubled(a!), want);
+    expectDetections(b!, want);
+    await expect(det.detect({ ...wide, source: { width: 0, height: 1 } })).rejects.toMatchObject({
+      argument: 'image.source.width',
+    });
+    await expect(det.detectBatch([wide, { ...wide, source: 'big' as never }])).rejects.toMatchObject({
+      argument: 'images[1].source',
+    });
+    await det.dispose();
+  });
+
+  it('session threads and spinning are checked', async () => {
+    await expect(Detector.load(model('tiny_yolov8'), { intraOpNumThreads: 0 })).rejects.toMatchObject({
+      argument: 'intraOpNumThreads',
+    });
+    await expect(Detector.load(model('tiny_yolov8'), { spinning: 'no' as never })).rejects.toMatchObject({
+      argument: 'spinning',
+    });
+    expect([1, 2, 3, 16].map((c) => defaultInferenceThreads(c))).toEqual([1, 1, 1, 8]);
   });
 
   it('options: classes filter, maxDetections, validation', async () => {
@@ -301,6 +331,48 @@ describe('readImage errors', () => {
     expect(MAX_IMAGE_PIXELS).toBe(268402689);
     await expect(readImage(join(FIX, 'wide.png'), { maxPixels: 1000 })).rejects.toMatchObject({ argument: 'image' });
   });
+  it('resize decodes smaller (JPEG: shrink-on-load), keeping the file size in source', async () => {
+    const big = await sharp({
+      create: { width: 400, height: 200, channels: 3, background: { r: 30, g: 120, b: 200 } },
+    })
+      .composite([
+        { input: { create: { width: 100, height: 100, channels: 3, background: '#fff' } }, left: 200, top: 40 },
+      ])
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    const sizes: number[][] = [];
+    const small = await readImage(big, {
+      resize: (w, h) => (sizes.push([w, h]), { width: w / 4, height: h / 4 }),
+    });
+    expect(sizes).toEqual([[400, 200]]);
+    expect([small.width, small.height, small.channels, small.data.length]).toEqual([100, 50, 3, 100 * 50 * 3]);
+    expect(small.source).toEqual({ width: 400, height: 200 });
+    // The white square lands where it should (a quarter of its place in the file), background elsewhere.
+    const px = (x: number, y: number) => Array.from(small.data.subarray(3 * (y * 100 + x), 3 * (y * 100 + x) + 3));
+    px(62, 22).forEach((v) => expect(v).toBeGreaterThan(240));
+    px(10, 40).forEach((v, c) => expect(Math.abs(v - [30, 120, 200][c]!)).toBeLessThan(6));
+    const full = await readImage(big, { resize: () => null });
+    expect([full.width, full.height, full.source]).toEqual([400, 200, undefined]);
+    const same = await readImage(big, { resize: (w, h) => ({ width: w, height: h }) });
+    expect(same.source).toBeUndefined();
+    await expect(readImage(big, { resize: () => ({ width: 0, height: 5 }) })).rejects.toMatchObject({
+      argument: 'resize().width',
+    });
+    await expect(readImage(big, { resize: 5 as never })).rejects.toMatchObject({ argument: 'resize' });
+    await expect(
+      readImage(big, { resize: () => ({ width: 10, height: 5 }), resizeKernel: 'mitchell' as never }),
+    ).rejects.toMatchObject({ argument: 'resizeKernel' });
+    const grey16 = await sharp(Buffer.from(new Uint16Array(64 * 32).fill(40000).buffer), {
+      raw: { width: 64, height: 32, channels: 1 },
+    })
+      .toColourspace('grey16')
+      .png()
+      .toBuffer();
+    const g = await readImage(grey16, { resize: () => ({ width: 16, height: 8 }) });
+    expect([g.bitDepth, g.channels, g.width, g.height, g.source]).toEqual([16, 1, 16, 8, { width: 64, height: 32 }]);
+    expect(g.data).toBeInstanceOf(Uint16Array);
+  });
+
   it('decodes 8-bit PNG exactly, and channels on request', async () => {
     const w = await readImage(join(FIX, 'wide.png'));
     expect([w.width, w.height, w.channels, w.bitDepth, w.data.length]).toEqual([128, 64, 3, 8, 128 * 64 * 3]);

@@ -20,8 +20,9 @@ import {
 import { expandInputs, type ImageInput } from '../src/pipeline/inputs.js';
 import { journalPath } from '../src/pipeline/journal.js';
 import { detectorProcessor, type DetectorLike } from '../src/pipeline/processors.js';
-import { createProgress, formatProgress, NO_PROGRESS } from '../src/pipeline/progress.js';
-import { runBatch, type DecodedImage, type Sink } from '../src/pipeline/runner.js';
+import { createProgress, formatProgress, formatStages, NO_PROGRESS } from '../src/pipeline/progress.js';
+import { frameSize, runBatch, type DecodedImage, type Sink } from '../src/pipeline/runner.js';
+import { letterboxDecoder } from '../src/pipeline/decode.js';
 import { pngHeaderOnly, rng } from './helpers.js';
 
 function png(w: number, h: number, shade: number): Promise<Buffer> {
@@ -318,6 +319,89 @@ describe('other outputs', () => {
   it('makes zip entry names safe as output paths', () => {
     expect(safeName('../../etc/passwd.png')).toBe('etc/passwd.png');
     expect(safeName('/abs//x/./y.png')).toBe('abs/x/y.png');
+  });
+});
+
+describe('stage timings', () => {
+  it('reports read, decode, process and write per image, CPU time and utilisation', async () => {
+    const summary = await runBatch({
+      inputs: expandInputs([join(dir, 'imgs')]),
+      processor: detectorProcessor(fakeDetector()),
+      sinks: [perImageCsvSink(out('timings'))],
+      progress: false,
+    });
+    const t = summary.timings;
+    expect(Object.keys(t.stages)).toEqual(['read', 'decode', 'process', 'write']);
+    for (const v of Object.values(t.stages)) expect(v).toBeGreaterThanOrEqual(0);
+    expect(t.wall).toBeCloseTo((summary.seconds * 1000) / summary.processed, 6);
+    expect(t.cpu).toBeGreaterThan(0);
+    expect(t.utilisation).toBeGreaterThan(0);
+    expect(t.cores).toBeGreaterThanOrEqual(1);
+  });
+
+  it("puts the processor's own sub-stages in place of process, and zeros when nothing was processed", async () => {
+    const det = fakeDetector();
+    const timed: DetectorLike = {
+      detect: async (im) => ({ ...(await det.detect(im)), timings: { preprocess: 1, infer: 2, postprocess: 3 } }),
+    };
+    const summary = await runBatch({
+      inputs: expandInputs([join(dir, 'imgs')]),
+      processor: detectorProcessor(timed),
+      progress: false,
+    });
+    expect(Object.keys(summary.timings.stages)).toEqual([
+      'read',
+      'decode',
+      'preprocess',
+      'infer',
+      'postprocess',
+      'write',
+    ]);
+    expect(summary.timings.stages).toMatchObject({ preprocess: 1, infer: 2, postprocess: 3 });
+    const none = await runBatch({ inputs: [], processor: detectorProcessor(det), progress: false });
+    expect(none.timings).toMatchObject({ wall: 0, cpu: 0, utilisation: 0 });
+  });
+
+  it('shows the stage times on the progress line', async () => {
+    const written: string[] = [];
+    const tty = { isTTY: true, write: (s: string) => (written.push(s), true) } as unknown as NodeJS.WriteStream;
+    const det = fakeDetector();
+    const timed: DetectorLike = {
+      detect: async (im) => ({ ...(await det.detect(im)), timings: { preprocess: 1, infer: 24, postprocess: 3 } }),
+    };
+    await runBatch({
+      inputs: expandInputs([join(dir, 'imgs')]),
+      processor: detectorProcessor(timed),
+      progress: createProgress({ total: 8, stream: tty, intervalMs: 0 }),
+    });
+    expect(written.filter((l) => l.includes('8/8')).at(-1)).toMatch(
+      /8\/8 .*img\/s  ms\/img (read \S+ )?dec \S+ pre 1\.0 inf 24 post 3\.0 wr \S+  cpu \d+%/,
+    );
+    const t = {
+      stages: { read: 0.4, decode: 31.2, infer: 9.5, write: 2 },
+      wall: 40,
+      cpu: 70,
+      utilisation: 0.875,
+      cores: 2,
+    };
+    expect(formatStages(t)).toBe('ms/img dec 31 inf 9.5 wr 2.0  cpu 88%');
+    expect(formatProgress(1, 2, 25, 0, 4, t)).toBe(
+      '[##--]  1/2  25 img/s  ETA 1s  ms/img dec 31 inf 9.5 wr 2.0  cpu 88%',
+    );
+  });
+});
+
+describe('letterboxDecoder', () => {
+  it("decodes at the letterbox's resized size when smaller, keeping the file size as source", async () => {
+    const decode = letterboxDecoder([32, 32]);
+    const input = (name: string) => ({ name, origin: name, read: async () => Buffer.alloc(0) });
+    const small = await decode(await png(128, 64, 90), input('a.png'));
+    expect([small.width, small.height, small.source]).toEqual([32, 16, { width: 128, height: 64 }]);
+    expect(frameSize(small)).toEqual({ width: 128, height: 64 });
+    const tiny = await decode(await png(20, 16, 90), input('b.png')); // smaller than the input: as it is
+    expect([tiny.width, tiny.height, tiny.source]).toEqual([20, 16, undefined]);
+    expect(frameSize(tiny)).toEqual({ width: 20, height: 16 });
+    await expect(decode(Buffer.from('not an image'), input('c.png'))).rejects.toThrow(/c\.png: not a readable image/);
   });
 });
 

@@ -9,7 +9,7 @@ import { letterbox, type RawImage } from '../src/ops/letterbox.js';
 import { resizeBilinear } from '../src/ops/resize.js';
 import { dbscanBaseline } from '../src/ops/baseline.js';
 import { BackendUnavailableError } from '../src/errors.js';
-import { integerRadius } from '../src/backends/webgpu/baseline.js';
+import { integerRadius } from '../src/backends/webgpu/dbscan.js';
 import { rng } from './helpers.js';
 
 const run = backendStatus('webgpu').available ? describe : describe.skip;

@@ -17,6 +17,8 @@ import {
 } from '../pipeline/detectionSinks.js';
 import { parseShard, shardRange, writeShardInfo, type ShardInfo } from '../distributed/shard.js';
 import { listInputs, type ImageInput } from '../pipeline/inputs.js';
+import type { Decoder } from '../pipeline/decode.js';
+import { formatStages } from '../pipeline/progress.js';
 import { runBatch, type BatchSummary, type Processor, type Sink } from '../pipeline/runner.js';
 import { backendSummary } from './backend.js';
 import { intFlag, printJson, printTable } from './command.js';
@@ -217,6 +219,8 @@ export async function prepareDetectionRun(
 /** What {@link runDetectionCommand} needs besides the prepared run. */
 export interface DetectionRun {
   processor: Processor<DetectionLike>;
+  /** How images are decoded (default: full size, `readImage`). */
+  decode?: Decoder;
   /** Extra fields for the summary (model, provider, ...). */
   info?: Record<string, string | number>;
   /** Backends the processor reported (for the summary under `auto`). */
@@ -239,6 +243,7 @@ export async function runDetectionCommand(p: PreparedDetectionRun, run: Detectio
     inputs: p.inputs,
     firstIndex: p.firstIndex,
     processor: run.processor,
+    decode: run.decode,
     sinks,
     concurrency: p.concurrency,
     prefetch: p.prefetch,
@@ -274,6 +279,7 @@ export function printSummary(
       ...counts,
       seconds: s.seconds,
       imagesPerSecond: s.imagesPerSecond,
+      timings: s.timings,
       outputs,
       failures: s.failures,
       failuresOmitted: s.failuresOmitted,
@@ -288,6 +294,7 @@ export function printSummary(
         ...Object.entries(counts),
         ['failed', s.failed],
         ['images/s', s.imagesPerSecond.toFixed(2)],
+        ...(s.processed > 0 ? [['time', formatStages(s.timings)]] : []),
         ...Object.entries(outputs).map(([k, p]) => [`out (${k})`, p]),
       ].map(([k, val]) => [String(k), val as string | number]),
     );

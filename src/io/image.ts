@@ -65,7 +65,12 @@ export interface RawImage {
   channels: 1 | 3;
   /** 8 or 16 bits per sample (`Uint8Array` or `Uint16Array`). */
   bitDepth: 8 | 16;
+  /** The file's own size, when `resize` decoded it smaller (`width`/`height` are then the decoded size). */
+  source?: { width: number; height: number };
 }
+
+/** libvips kernels for {@link ReadImageOptions.resize}. */
+export type ResizeKernel = 'nearest' | 'linear' | 'cubic' | 'lanczos3';
 
 /** Options of {@link readImage}. */
 export interface ReadImageOptions {
@@ -75,6 +80,16 @@ export interface ReadImageOptions {
   maxPixels?: number;
   /** Name used in error messages when `input` is a Buffer. Default `'<buffer>'`. */
   name?: string;
+  /**
+   * Decode straight to a smaller size: called with the file's width and height (from the header),
+   * returns the size to decode to, or null for the full size. libvips resizes while it decodes (a JPEG
+   * is first decoded at 1/2, 1/4 or 1/8 by libjpeg's shrink-on-load), so the full-size pixels are never
+   * held; the result's `source` is the file's size. The pixels differ from resizing the full-size image
+   * (libvips' `resizeKernel` filters, antialiased).
+   */
+  resize?: (width: number, height: number) => { width: number; height: number } | null;
+  /** Filter of `resize`. Default `'lanczos3'` (sharp's default). */
+  resizeKernel?: ResizeKernel;
 }
 
 const GREY_SPACES = new Set(['b-w', 'grey16']);
@@ -125,11 +140,20 @@ export async function readImage(input: string | Uint8Array, options: ReadImageOp
     meta.space !== undefined ? GREY_SPACES.has(meta.space) : (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0) === 1;
   const channels: 1 | 3 = options.channels ?? (fileGrey ? 1 : 3);
   const space = channels === 1 ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb';
+  const target = checkResize(options, width, height);
+  const [outW, outH] = target ? [target.width, target.height] : [width, height];
 
   let data: Buffer;
   let info: OutputInfo;
   try {
-    const pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' })
+    let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' });
+    if (target)
+      pipeline = pipeline.resize(outW, outH, {
+        fit: 'fill',
+        kernel: options.resizeKernel ?? 'lanczos3',
+        fastShrinkOnLoad: true,
+      });
+    pipeline = pipeline
       .toColourspace(space)
       .removeAlpha()
       .raw(sixteen ? { depth: 'ushort' } : {});
@@ -137,21 +161,41 @@ export async function readImage(input: string | Uint8Array, options: ReadImageOp
   } catch (err) {
     throw new ParseError(source, `cannot decode image (truncated or corrupt?): ${(err as Error).message}`);
   }
-  if (info.channels !== channels || info.width !== width || info.height !== height) {
+  if (info.channels !== channels || info.width !== outW || info.height !== outH) {
     throw new ParseError(
       source,
-      `decoded ${info.width}x${info.height}x${info.channels}, expected ${width}x${height}x${channels}`,
+      `decoded ${info.width}x${info.height}x${info.channels}, expected ${outW}x${outH}x${channels}`,
     );
   }
+  const size = target ? { width: outW, height: outH, source: { width, height } } : { width, height };
   if (!sixteen) {
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height, channels, bitDepth: 8 };
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), ...size, channels, bitDepth: 8 };
   }
   // Uint16Array needs an even byte offset; copy only when the buffer is misaligned.
   const u16 =
     data.byteOffset % 2 === 0
       ? new Uint16Array(data.buffer, data.byteOffset, data.length / 2)
       : new Uint16Array(new Uint8Array(data).buffer);
-  return { data: u16, width, height, channels, bitDepth: 16 };
+  return { data: u16, ...size, channels, bitDepth: 16 };
+}
+
+/** The checked size `options.resize` asks for, or null for the full size. */
+function checkResize(
+  options: ReadImageOptions,
+  width: number,
+  height: number,
+): { width: number; height: number } | null {
+  if (options.resize === undefined) return null;
+  if (typeof options.resize !== 'function')
+    invalid('resize', 'a function (width, height) => { width, height } | null', options.resize);
+  if (options.resizeKernel !== undefined && !['nearest', 'linear', 'cubic', 'lanczos3'].includes(options.resizeKernel))
+    invalid('resizeKernel', "'nearest', 'linear', 'cubic' or 'lanczos3'", options.resizeKernel);
+  const t = options.resize(width, height);
+  if (t === null) return null;
+  if (typeof t !== 'object') invalid('resize', 'to return { width, height } or null', t);
+  const w = checkInteger('resize().width', t.width, 1);
+  const h = checkInteger('resize().height', t.height, 1);
+  return w === width && h === height ? null : { width: w, height: h };
 }
 
 /**

@@ -30,7 +30,7 @@ import {
   type CheckedDetectOptions,
   type DetectOptions,
 } from './postprocess.js';
-import { checkInputSize, stretchToTensor, swapRB, toGrey, type ModelImage } from './preprocess.js';
+import { checkInputSize, sourceScale, stretchToTensor, swapRB, toGrey, type ModelImage } from './preprocess.js';
 import {
   autoTile,
   checkTileOptions,
@@ -85,12 +85,15 @@ export interface DetectorOptions extends SessionOptions {
   backend?: BackendChoice;
 }
 
-/** Milliseconds per stage (wall clock; for batches, `infer` and `postprocess` are the batch's share per image). */
-export interface DetectTimings {
+/**
+ * Milliseconds per stage (wall clock; for batches, each stage's share per image). A type rather than an
+ * interface so that it fits `Record<string, number>` (the batch runner sums any processor's stages).
+ */
+export type DetectTimings = {
   preprocess: number;
   infer: number;
   postprocess: number;
-}
+};
 
 /** Detections of one image. */
 export interface Detections {
@@ -116,6 +119,15 @@ interface Prepared {
   height: number;
   imageWidth: number;
   imageHeight: number;
+}
+
+const hasSource = (image: unknown): boolean =>
+  typeof image === 'object' && image !== null && (image as DetectorImage).source !== undefined;
+
+/** The image without its `source` (the pixels as they are). */
+function withoutSource(image: DetectorImage): DetectorImage {
+  const { data, width, height, channels } = image;
+  return { data, width, height, channels };
 }
 
 /** Object detector over an ONNX model. Create with {@link Detector.load}; call {@link Detector.dispose} when done. */
@@ -230,6 +242,11 @@ export class Detector {
    * @example const tiled = await det.detect(frame2048, { tile: 1280, overlap: 0.2 }); // tiled.tiles === 4
    */
   async detect(image: DetectorImage, options: DetectorDetectOptions = {}): Promise<Detections> {
+    if (hasSource(image)) {
+      checkRawImage('image', image);
+      const s = sourceScale('image', image)!;
+      return this.inSource(await this.detect(withoutSource(image), options), image, s);
+    }
     const t = checkTileOptions(options);
     if (t.flipTta) return this.detectFlipTta(image, options);
     if (t.tile !== 0) {
@@ -338,6 +355,11 @@ export class Detector {
    */
   async detectBatch(images: readonly DetectorImage[], options: DetectorDetectOptions = {}): Promise<Detections[]> {
     if (!Array.isArray(images)) invalid('images', 'an array of images', images);
+    if (images.some(hasSource)) {
+      const scales = images.map((im, i) => (checkRawImage(`images[${i}]`, im), sourceScale(`images[${i}]`, im)));
+      const plain = await this.detectBatch(images.map(withoutSource), options);
+      return plain.map((d, i) => (scales[i] ? this.inSource(d, images[i]!, scales[i]) : d));
+    }
     const t = checkTileOptions(options);
     if (t.tile !== 0 || t.flipTta) {
       const out: Detections[] = [];
@@ -368,6 +390,12 @@ export class Detector {
       }
     }
     return out;
+  }
+
+  /** Detections on a resampled image, in the pixels of its `source` frame. */
+  private inSource(d: Detections, image: DetectorImage, s: { sx: number; sy: number }): Detections {
+    const { width, height } = image.source!;
+    return { ...d, boxes: stretchedToImage(d.boxes, s.sx, s.sy, width, height) }; // the same scale-and-clip
   }
 
   /** Release the onnxruntime session. The detector cannot be used afterwards. */

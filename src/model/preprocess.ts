@@ -12,6 +12,25 @@ export interface ModelImage {
   width: number;
   height: number;
   channels: number;
+  /**
+   * The full-size frame these pixels were resampled from while decoding (`readImage`'s `resize`), if
+   * any: results are returned in its pixels.
+   */
+  source?: { width: number; height: number };
+}
+
+/**
+ * Check an image's optional `source` size; returns the factors from image to source pixels, or null
+ * when there is no `source`.
+ * @throws InvalidArgumentError naming `name.source`
+ */
+export function sourceScale(name: string, image: ModelImage): { sx: number; sy: number } | null {
+  const s = image.source;
+  if (s === undefined) return null;
+  if (typeof s !== 'object' || s === null) invalid(`${name}.source`, 'an object { width, height }', s);
+  const w = checkInteger(`${name}.source.width`, s.width, 1);
+  const h = checkInteger(`${name}.source.height`, s.height, 1);
+  return { sx: w / image.width, sy: h / image.height };
 }
 
 /**

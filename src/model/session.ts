@@ -5,9 +5,10 @@
  * in one line, and end on CPU), and the model's input/output metadata in a plain form.
  */
 import { readFile, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { InvalidArgumentError, ModelError } from '../errors.js';
-import { invalid } from '../validate.js';
+import { checkInteger, invalid } from '../validate.js';
 
 /** Execution providers maskbox knows how to ask onnxruntime-node for. */
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
@@ -32,8 +33,23 @@ export interface SessionOptions {
   executionProviders?: ExecutionProvider | readonly ExecutionProvider[];
   /** Receives the one-line fallback warning. Default: `console.warn` with a `maskbox:` prefix. */
   onWarning?: (message: string) => void;
-  /** Intra-op threads for the CPU provider. Default: onnxruntime's own (all cores). */
+  /** Intra-op threads for the CPU provider. Default: onnxruntime's own (one per core). */
   intraOpNumThreads?: number;
+  /**
+   * Whether onnxruntime's intra-op threads spin (busy-wait) between operators. Default: onnxruntime's
+   * own (spinning). Spinning threads burn the cores that decoding the next images needs, so
+   * `maskbox detect` turns it off (`session.intra_op.allow_spinning = 0`).
+   */
+  spinning?: boolean;
+}
+
+/**
+ * onnxruntime intra-op threads that leave room for decoding: half the cores, at least one. Inference
+ * runs on the calling (JS) thread plus `n - 1` helpers, while sharp decodes the next images on libuv's
+ * threads; with every core given to onnxruntime the two fight for the cores and both slow down.
+ */
+export function defaultInferenceThreads(cores = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / 2));
 }
 
 /** A loaded session with its metadata and the provider that actually runs it. */
@@ -130,7 +146,13 @@ export async function createSession(model: string | Uint8Array, options: Session
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
     };
-    if (options.intraOpNumThreads !== undefined) opts.intraOpNumThreads = options.intraOpNumThreads;
+    if (options.intraOpNumThreads !== undefined)
+      opts.intraOpNumThreads = checkInteger('intraOpNumThreads', options.intraOpNumThreads, 1, 1024);
+    if (options.spinning !== undefined) {
+      if (typeof options.spinning !== 'boolean') invalid('spinning', 'a boolean', options.spinning);
+      // The Node binding flattens `extra` into session config entries: 'session.intra_op.allow_spinning'.
+      opts.extra = { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' } } };
+    }
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, opts);

@@ -20,7 +20,7 @@ import { renderOverlay } from '../io/overlay.js';
 import { formatYoloTxt } from '../io/yoloTxt.js';
 import { nameToPath, readLines, safeName, type ImageInput } from './inputs.js';
 import { describeRecovery, JournaledFile } from './journal.js';
-import type { ImageJob, PlannedOutputs, Sink } from './runner.js';
+import { frameSize, type ImageJob, type PlannedOutputs, type Sink } from './runner.js';
 
 export { safeName, writeFileAtomic };
 
@@ -30,6 +30,8 @@ export interface DetectionLike {
   scores: ArrayLike<number>;
   /** Class per box (default: all 0). */
   classes?: ArrayLike<number>;
+  /** Ms per stage of computing it (a Detector's preprocess / infer / postprocess), for the batch's timings. */
+  timings?: Readonly<Record<string, number>>;
 }
 
 /** Drop the extension of the last path segment: `sub/a.png` -> `sub/a`. */
@@ -91,7 +93,7 @@ function perImageSink(
  */
 export function perImageCsvSink(dir: string, flag = 'out'): Sink<DetectionLike> {
   return perImageSink(dir, flag, '_result.csv', (job, det) =>
-    formatDetectionsCsv(det.boxes, det.scores, { width: job.image.width, height: job.image.height }),
+    formatDetectionsCsv(det.boxes, det.scores, frameSize(job.image)),
   );
 }
 
@@ -101,8 +103,8 @@ export function yoloTxtSink(dir: string, options: { saveConf?: boolean } = {}, f
     formatYoloTxt(
       det.boxes,
       classesOf(det),
-      job.image.width,
-      job.image.height,
+      frameSize(job.image).width,
+      frameSize(job.image).height,
       options.saveConf ? det.scores : undefined,
     ),
   );
@@ -157,10 +159,7 @@ export async function combinedCsvSink(
     notes: () => (note ? [note] : []),
     done: (input) => file.has(input.name),
     write: (job, det) =>
-      file.append(
-        job.input.name,
-        formatCombinedRows(job.input.name, det.boxes, det.scores, { width: job.image.width, height: job.image.height }),
-      ),
+      file.append(job.input.name, formatCombinedRows(job.input.name, det.boxes, det.scores, frameSize(job.image))),
     close: () => file.close(),
   };
 }
@@ -187,7 +186,7 @@ export async function cocoSink(path: string, options: CocoSinkOptions = {}): Pro
         options.imageIds?.get(job.input.name) ??
         options.imageIds?.get(safeName(job.input.name).split('/').pop()!) ??
         job.index + 1;
-      const image = { id, file_name: job.input.name, width: job.image.width, height: job.image.height };
+      const image = { id, file_name: job.input.name, ...frameSize(job.image) };
       await writer.add(image, toCocoResults(id, det.boxes, det.scores, classesOf(det), options.categoryId));
     },
     close: () => writer.close(),

@@ -30,7 +30,10 @@ export function detectorProcessor<D extends DetectionLike>(
   options: DetectOptions = {},
   batchSize = 1,
 ): Processor<D> {
-  const p: Processor<D> = { process: (job: ImageJob) => detector.detect(job.image, options) };
+  const p: Processor<D> = {
+    process: (job: ImageJob) => detector.detect(job.image, options),
+    timings: (d) => d.timings,
+  };
   if (batchSize > 1 && detector.detectBatch) {
     const batch = detector.detectBatch.bind(detector);
     p.batchSize = batchSize;

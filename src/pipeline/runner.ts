@@ -13,6 +13,7 @@
  * detect, baseline and segment all run through {@link runBatch}; they differ only in the
  * {@link Processor} (what to compute for one image) and the {@link Sink}s (what to write).
  */
+import { availableParallelism } from 'node:os';
 import { MaskboxError, ParseError } from '../errors.js';
 import { checkInteger } from '../validate.js';
 import type { ImageInput } from './inputs.js';
@@ -25,6 +26,13 @@ export interface DecodedImage {
   height: number;
   channels: number;
   bitDepth: number;
+  /** The file's own size when it was decoded smaller (`readImage`'s `resize`); results are in its pixels. */
+  source?: { width: number; height: number };
+}
+
+/** The size of the frame results refer to: the file's own size (`source`), else the decoded size. */
+export function frameSize(image: DecodedImage): { width: number; height: number } {
+  return { width: image.source?.width ?? image.width, height: image.source?.height ?? image.height };
 }
 
 /** One image on its way through the pipeline. */
@@ -42,6 +50,11 @@ export interface Processor<R> {
   processBatch?(jobs: ImageJob[]): Promise<R[]>;
   /** Images per `processBatch` call (default 1: no batching). */
   batchSize?: number;
+  /**
+   * Sub-stages of one result's processing, ms per image (e.g. a detector's preprocess / infer /
+   * postprocess), summed into the batch's {@link BatchTimings}.
+   */
+  timings?(result: R): Readonly<Record<string, number>> | undefined;
 }
 
 /** The files a sink will write, for the checks made before a batch starts. */
@@ -85,6 +98,28 @@ export interface ImageFailure {
   message: string;
 }
 
+/**
+ * Where a batch's time went, in milliseconds per processed image. Stages of different images run at
+ * the same time (the next images decode while one is in inference), so the stage times do not add up
+ * to `wall`: a stage whose time is close to `wall` (or a `utilisation` near 1) is what bounds the rate.
+ */
+export interface BatchTimings {
+  /**
+   * Mean wall time per image in each stage, in pipeline order: `read`, `decode`, then the processor's
+   * own sub-stages when it reports them (detect: `preprocess`, `infer`, `postprocess`) or else
+   * `process`, then `write`. A stage's time includes waiting for a thread while other stages run.
+   */
+  stages: Record<string, number>;
+  /** Elapsed time per processed image (1000 / imagesPerSecond). */
+  wall: number;
+  /** CPU time of the whole process (every thread) per processed image. */
+  cpu: number;
+  /** `cpu / (wall * cores)`: 1 when every core worked for this process the whole time. */
+  utilisation: number;
+  /** Cores of this machine (`os.availableParallelism()`). */
+  cores: number;
+}
+
 /** The end-of-batch summary. */
 export interface BatchSummary {
   /** Inputs seen (processed + failed + skipped). */
@@ -100,6 +135,8 @@ export interface BatchSummary {
   seconds: number;
   /** processed / seconds (skipped inputs not counted). */
   imagesPerSecond: number;
+  /** Stage times per processed image, CPU time and utilisation. */
+  timings: BatchTimings;
 }
 
 /** Options of {@link runBatch}. */
@@ -117,7 +154,7 @@ export interface RunOptions<R> {
   resume?: boolean;
   /** Called after each image is written (e.g. to count detections); runs in input order. */
   onResult?: (job: ImageJob, result: R) => void;
-  /** Progress bar: `true` = on stderr when it is a TTY (default), `false` = off, or your own. */
+  /** Progress bar (images/s and stage times): `true` = on stderr when it is a TTY (default), `false` = off, or your own. */
   progress?: boolean | Progress;
   /** Number of inputs, when known, for the progress bar. */
   total?: number;
@@ -133,6 +170,55 @@ interface Outcome<R> {
   image?: DecodedImage;
   result?: R;
   failure?: ImageFailure;
+  /** Wall ms of this image's read, decode and process stages. */
+  ms: { read: number; decode: number; process: number };
+}
+
+/** Sums of stage times over the processed images, turned into {@link BatchTimings}. */
+class StageClock {
+  private readonly sums = new Map<string, number>([
+    ['read', 0],
+    ['decode', 0],
+  ]);
+  private detailed = false;
+  private readonly cpu0 = process.cpuUsage();
+  readonly cores = availableParallelism();
+
+  add(stage: string, ms: number): void {
+    this.sums.set(stage, (this.sums.get(stage) ?? 0) + ms);
+  }
+
+  /** Count one written image's stages (`detail`: the processor's sub-stages, replacing `process`). */
+  image(ms: Outcome<unknown>['ms'], write: number, detail: Readonly<Record<string, number>> | undefined): void {
+    this.add('read', ms.read);
+    this.add('decode', ms.decode);
+    if (detail) {
+      this.detailed = true;
+      for (const [k, v] of Object.entries(detail)) if (Number.isFinite(v)) this.add(k, v);
+    }
+    this.add('process', ms.process);
+    this.add('write', write);
+  }
+
+  /** Per-image means over `n` images, `elapsedMs` since the start. */
+  timings(n: number, elapsedMs: number): BatchTimings {
+    const per = (v: number) => (n > 0 ? v / n : 0);
+    const stages: Record<string, number> = {};
+    for (const [k, v] of this.sums) {
+      if (k === 'write' || (k === 'process' && this.detailed)) continue;
+      stages[k] = per(v);
+    }
+    stages.write = per(this.sums.get('write') ?? 0);
+    const u = process.cpuUsage(this.cpu0);
+    const cpuMs = (u.user + u.system) / 1000;
+    return {
+      stages,
+      wall: per(elapsedMs),
+      cpu: per(cpuMs),
+      utilisation: n > 0 && elapsedMs > 0 ? cpuMs / (elapsedMs * this.cores) : 0,
+      cores: this.cores,
+    };
+  }
 }
 
 /** Describe an error as an {@link ImageFailure}. */
@@ -202,6 +288,7 @@ export async function runBatch<R>(options: RunOptions<R>): Promise<BatchSummary>
     failuresOmitted: 0,
     seconds: 0,
     imagesPerSecond: 0,
+    timings: { stages: {}, wall: 0, cpu: 0, utilisation: 0, cores: 1 },
   };
   const fail = (f: ImageFailure) => {
     summary.failed++;
@@ -210,28 +297,45 @@ export async function runBatch<R>(options: RunOptions<R>): Promise<BatchSummary>
   };
   const infer = new Semaphore(concurrency);
   const start = performance.now();
+  const clock = new StageClock();
+  const report = () =>
+    progress.update(
+      summary.processed + summary.failed + summary.skipped,
+      summary.processed,
+      summary.failed,
+      performance.now() - start,
+      summary.processed > 0 ? () => clock.timings(summary.processed, performance.now() - start) : undefined,
+    );
 
   const readAndDecode = async (index: number, input: ImageInput): Promise<Outcome<R>> => {
+    const ms = { read: 0, decode: 0, process: 0 };
+    let t = performance.now();
     let bytes: Buffer;
     try {
       bytes = await input.read();
       if (bytes.length === 0) throw new ParseError(input.origin, 'empty file (0 bytes), not an image');
     } catch (err) {
-      return { index, input, failure: toFailure(index, input, 'read', err) };
+      return { index, input, ms, failure: toFailure(index, input, 'read', err) };
     }
+    ms.read = performance.now() - t;
+    t = performance.now();
     try {
-      return { index, input, image: await decode(bytes, input) };
+      const image = await decode(bytes, input);
+      ms.decode = performance.now() - t;
+      return { index, input, ms, image };
     } catch (err) {
-      return { index, input, failure: toFailure(index, input, 'decode', err) };
+      return { index, input, ms, failure: toFailure(index, input, 'decode', err) };
     }
   };
 
   const processOne = async (o: Outcome<R>): Promise<void> => {
+    const t = performance.now();
     try {
       o.result = await processor.process({ index: o.index, input: o.input, image: o.image! });
     } catch (err) {
       o.failure = toFailure(o.index, o.input, 'process', err);
     }
+    o.ms.process = performance.now() - t;
   };
 
   const runChunk = async (items: { index: number; input: ImageInput }[]): Promise<Outcome<R>[]> => {
@@ -242,12 +346,14 @@ export async function runBatch<R>(options: RunOptions<R>): Promise<BatchSummary>
     try {
       if (ok.length > 1 && processor.processBatch) {
         try {
+          const t = performance.now();
           const res = await processor.processBatch(
             ok.map((o) => ({ index: o.index, input: o.input, image: o.image! })),
           );
           if (res.length !== ok.length)
             throw new Error(`processBatch returned ${res.length} results for ${ok.length} images`);
-          ok.forEach((o, k) => (o.result = res[k]));
+          const share = (performance.now() - t) / ok.length;
+          ok.forEach((o, k) => ((o.result = res[k]), (o.ms.process = share)));
         } catch {
           for (const o of ok) await processOne(o); // isolate the image that broke the batch
         }
@@ -266,6 +372,7 @@ export async function runBatch<R>(options: RunOptions<R>): Promise<BatchSummary>
     } else {
       const job: ImageJob = { index: o.index, input: o.input, image: o.image! };
       let failure: ImageFailure | undefined;
+      const t = performance.now();
       for (const sink of sinks) {
         try {
           await sink.write(job, o.result as R);
@@ -275,16 +382,12 @@ export async function runBatch<R>(options: RunOptions<R>): Promise<BatchSummary>
       }
       if (failure) fail(failure);
       else {
+        clock.image(o.ms, performance.now() - t, processor.timings?.(o.result as R));
         summary.processed++;
         onResult?.(job, o.result as R);
       }
     }
-    progress.update(
-      summary.processed + summary.failed + summary.skipped,
-      summary.processed,
-      summary.failed,
-      performance.now() - start,
-    );
+    report();
   };
 
   const isDone = async (input: ImageInput, index: number): Promise<boolean> => {
@@ -318,12 +421,7 @@ export async function runBatch<R>(options: RunOptions<R>): Promise<BatchSummary>
       summary.total++;
       if (await isDone(input, i)) {
         summary.skipped++;
-        progress.update(
-          summary.processed + summary.failed + summary.skipped,
-          summary.processed,
-          summary.failed,
-          performance.now() - start,
-        );
+        report();
         continue;
       }
       chunk.push({ index: i, input });
@@ -338,7 +436,9 @@ export async function runBatch<R>(options: RunOptions<R>): Promise<BatchSummary>
     progress.finish();
     for (const s of sinks) await s.close();
   }
-  summary.seconds = (performance.now() - start) / 1000;
+  const elapsed = performance.now() - start;
+  summary.seconds = elapsed / 1000;
   summary.imagesPerSecond = summary.seconds > 0 ? summary.processed / summary.seconds : 0;
+  summary.timings = clock.timings(summary.processed, elapsed);
   return summary;
 }

@@ -14,6 +14,9 @@ import { diceSupports, diceWebgpu } from './dice.js';
 import { letterboxSupports, letterboxWebgpu } from './letterbox.js';
 import { resizeSupports, resizeWebgpu } from './resize.js';
 import { baselineSupports, baselineWebgpu } from './baseline.js';
+import { dbscanSupports, dbscanWebgpu } from './dbscan.js';
+import { rleDecodeSupports, rleDecodeWebgpu } from './rleDecode.js';
+import { rleOverlapWebgpu } from './rleOverlap.js';
 
 export { webgpuBackend, type GpuSource } from './device.js';
 export type { GpuContext } from './context.js';
@@ -28,5 +31,9 @@ export const webgpuKernels: KernelList<GpuContext> = [
   // output values: below ~1M values the upload and readback cost more than the native CPU kernels take
   { op: 'letterbox', backend: 'webgpu', minWork: 1 << 20, supports: letterboxSupports, run: letterboxWebgpu },
   { op: 'resize', backend: 'webgpu', minWork: 1 << 20, supports: resizeSupports, run: resizeWebgpu },
+  { op: 'rleDecode', backend: 'webgpu', minWork: 1 << 22, supports: rleDecodeSupports, run: rleDecodeWebgpu }, // mask bytes
+  // run values, both sides: one invocation per channel merges its lists, so only many channels pay off
+  { op: 'rleOverlap', backend: 'webgpu', minWork: 1 << 20, run: rleOverlapWebgpu },
+  { op: 'dbscan', backend: 'webgpu', minWork: 1 << 18, supports: dbscanSupports, run: dbscanWebgpu }, // points
   { op: 'baseline', backend: 'webgpu', minWork: 1 << 20, supports: baselineSupports, run: baselineWebgpu }, // pixels
 ];

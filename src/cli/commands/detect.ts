@@ -4,9 +4,10 @@ import { parseArgs } from 'node:util';
 import { InvalidArgumentError, ModelError } from '../../errors.js';
 import { Detector } from '../../model/detector.js';
 import { checkTileOptions } from '../../model/tiling.js';
-import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../model/session.js';
+import { defaultInferenceThreads, EXECUTION_PROVIDERS, type ExecutionProvider } from '../../model/session.js';
 import { DETECTOR_LAYOUTS } from '../../model/layouts.js';
 import { defaultModelPath } from '../../pipeline/defaultModel.js';
+import { letterboxDecoder } from '../../pipeline/decode.js';
 import { detectorProcessor } from '../../pipeline/processors.js';
 import { checkOneOf } from '../../validate.js';
 import { intFlag, numberFlag, parseFlags, type Command } from '../command.js';
@@ -26,6 +27,8 @@ const options = {
   overlap: { type: 'string' },
   'full-frame': { type: 'boolean' },
   'flip-tta': { type: 'boolean' },
+  threads: { type: 'string' },
+  'fast-decode': { type: 'boolean' },
 } as const;
 
 /** `maskbox detect <inputs...>`. */
@@ -43,6 +46,11 @@ export const detectCommand: Command = {
     '  --tile PX|auto|0         sliced inference: tiles of PX image pixels (auto: from the model input and the\n' +
     '                           frame size), boxes merged across seams; --overlap 0.2; --full-frame adds a whole-frame pass\n' +
     '  --flip-tta               also detect on the mirrored image and fuse both (weighted boxes fusion)\n' +
+    '  --threads N              onnxruntime threads (default: half the cores, at least 1; the other cores\n' +
+    '                           decode the next images meanwhile)\n' +
+    '  --fast-decode            decode straight to the model input size (libvips resize while decoding; JPEG\n' +
+    '                           shrink-on-load): faster, but the pixels differ from the reference letterbox\n' +
+    '                           (accuracy: docs/performance.md); not with --tile or --overlay\n' +
     OUTPUT_USAGE,
   async run(argv) {
     const { values: v, positionals } = parseFlags(() =>
@@ -52,6 +60,7 @@ export const detectCommand: Command = {
     const iou = numberFlag('iou', v.iou, 0.45, { min: 0, max: 1 });
     const maxDetections = intFlag('max-det', v['max-det'], 1000, 1, 1 << 20);
     const batch = intFlag('batch', v.batch, 1, 1, 4096);
+    const threads = intFlag('threads', v.threads, defaultInferenceThreads(), 1, 1024);
     const layout = v.layout === undefined ? undefined : checkOneOf('layout', v.layout, DETECTOR_LAYOUTS);
     const tile: number | 'auto' | undefined =
       v.tile === undefined || v.tile === 'auto' ? v.tile : numberFlag('tile', v.tile);
@@ -62,6 +71,13 @@ export const detectCommand: Command = {
       flipTta: v['flip-tta'] ?? false,
     };
     checkTileOptions(tiling);
+    const fastDecode = v['fast-decode'] ?? false;
+    if (fastDecode && ((tile !== undefined && tile !== 0) || v.overlay !== undefined)) {
+      throw new InvalidArgumentError(
+        'fast-decode',
+        `--fast-decode decodes frames at the model's input size; it cannot be combined with ${tile !== undefined && tile !== 0 ? '--tile' : '--overlay'}`,
+      );
+    }
     const provider = (v.provider ?? 'cpu') as ExecutionProvider;
     if (!EXECUTION_PROVIDERS.includes(provider)) {
       throw new InvalidArgumentError(
@@ -74,24 +90,30 @@ export const detectCommand: Command = {
       throw new ModelError(`the bundled model is missing (${model}); pass --model M.onnx`);
     }
     const prepared = await prepareDetectionRun(positionals, v, [model]);
-    const detector = await Detector.load(model, { executionProviders: provider, ...(layout ? { layout } : {}) }).catch(
-      (err: unknown) => {
-        if (err instanceof ModelError && err.message.includes('`layout`'))
-          throw new ModelError(`${err.message} (on the command line: --layout ${DETECTOR_LAYOUTS.join('|')})`);
-        throw err;
-      },
-    );
+    const detector = await Detector.load(model, {
+      executionProviders: provider,
+      intraOpNumThreads: threads,
+      spinning: false,
+      ...(layout ? { layout } : {}),
+    }).catch((err: unknown) => {
+      if (err instanceof ModelError && err.message.includes('`layout`'))
+        throw new ModelError(`${err.message} (on the command line: --layout ${DETECTOR_LAYOUTS.join('|')})`);
+      throw err;
+    });
     try {
       const perRun = detector.input.batch ?? batch;
       const detectOptions = { conf, iou, maxDetections, agnostic: v.agnostic ?? false, ...tiling };
       return await runDetectionCommand(prepared, {
         processor: detectorProcessor(detector, detectOptions, perRun),
+        ...(fastDecode ? { decode: letterboxDecoder(detector.inputSize) } : {}),
         info: {
           model,
           provider: detector.provider,
           layout: detector.layout,
           ...(tile !== undefined ? { tile, overlap: tiling.overlap, 'full frame': String(tiling.fullFrame) } : {}),
           ...(tiling.flipTta ? { 'flip tta': 'true' } : {}),
+          threads,
+          ...(fastDecode ? { 'fast decode': 'true' } : {}),
         },
       });
     } finally {

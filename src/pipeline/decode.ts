@@ -1,0 +1,33 @@
+/**
+ * Decoders for the batch runner. The default decodes every image at its full size (`readImage`); the
+ * letterbox decoder (`maskbox detect --fast-decode`) decodes straight to the size the model's letterbox
+ * resizes to, so the letterbox itself only pads and normalises: libvips resizes while it decodes (a
+ * JPEG is decoded at 1/2, 1/4 or 1/8 by libjpeg's shrink-on-load first), the full-size pixels are never
+ * held, and the work moves from the inference thread to the decode threads. Its pixels differ from the
+ * reference letterbox (libvips' antialiased lanczos3 instead of plain bilinear); the accuracy effect on
+ * the bundled model is in docs/performance.md.
+ */
+import { readImage, type ResizeKernel } from '../io/image.js';
+import { letterboxParams } from '../ops/letterbox.js';
+import type { ImageInput } from './inputs.js';
+import type { DecodedImage } from './runner.js';
+
+/** A runner decoder: encoded bytes to pixels. */
+export type Decoder = (bytes: Buffer, input: ImageInput) => Promise<DecodedImage>;
+
+/** Full-size decode (`readImage`), errors naming the input. */
+export const fullDecoder: Decoder = (bytes, input) => readImage(bytes, { name: input.origin });
+
+/**
+ * A decoder that decodes each image at the size a letterbox to `size` (`[height, width]`) resizes it to
+ * (`letterboxParams(...).newWidth/newHeight`), when that is smaller than the image; smaller images are
+ * decoded as they are. The result's `source` is the file's size.
+ * @example runBatch({ inputs, decode: letterboxDecoder(detector.inputSize), processor, sinks })
+ */
+export function letterboxDecoder(size: readonly [number, number], kernel?: ResizeKernel): Decoder {
+  const resize = (width: number, height: number) => {
+    const p = letterboxParams(width, height, { size: [size[0], size[1]] });
+    return p.newWidth < width && p.newHeight < height ? { width: p.newWidth, height: p.newHeight } : null;
+  };
+  return (bytes, input) => readImage(bytes, { name: input.origin, resize, resizeKernel: kernel });
+}

@@ -104,7 +104,12 @@ export async function measureRound(fn: () => unknown): Promise<{ wall: number; c
   return { wall, cpu: (c.user + c.system) / 1e3, value };
 }
 
-/** A full V8 collection (through --expose-gc set at run time), so that rounds do not pay for each other's garbage. */
+/**
+ * A full V8 collection (through --expose-gc set at run time), so that rounds do not pay for each other's
+ * garbage. MASKBOX_BENCH_NO_GC=1 turns it off (a full GC returns pages, and the next round's first
+ * allocations then fault them back in: small ops pay ~0.5 ms for that on this VM).
+ */
+const NO_GC = process.env.MASKBOX_BENCH_NO_GC === '1';
 const collectGarbage: () => void = (() => {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
@@ -126,7 +131,7 @@ export async function alternate(impls: Impl[], rounds = 9, warmup = 1): Promise<
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < impls.length; k++) {
       const i = (k + r) % impls.length;
-      collectGarbage(); // untimed: no round pays for the garbage of the one before
+      if (!NO_GC) collectGarbage(); // untimed: no round pays for the garbage of the one before
       const m = await measureRound(impls[i]!.run);
       const self = isSelfTimed(m.value) ? m.value : null;
       wall[i]!.push(self ? self.wall : m.wall);

@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export interface Timing {
   median: number;
@@ -102,12 +104,24 @@ export async function measureRound(fn: () => unknown): Promise<{ wall: number; c
   return { wall, cpu: (c.user + c.system) / 1e3, value };
 }
 
+/**
+ * A full V8 collection (through --expose-gc set at run time), so that rounds do not pay for each other's
+ * garbage. MASKBOX_BENCH_NO_GC=1 turns it off (a full GC returns pages, and the next round's first
+ * allocations then fault them back in: small ops pay ~0.5 ms for that on this VM).
+ */
+const NO_GC = process.env.MASKBOX_BENCH_NO_GC === '1';
+const collectGarbage: () => void = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
 const isSelfTimed = (v: unknown): v is { wall: number; cpu: number } =>
   typeof v === 'object' && v !== null && typeof (v as { wall?: unknown }).wall === 'number' && 'cpu' in v;
 
 /**
  * Runs the implementations alternately, round by round (A B A B ...; the order rotates each round so
- * no side always follows the same one), after `warmup` untimed rounds each. Medians with min/max of
+ * no side always follows the same one), after `warmup` untimed rounds each, with a full garbage
+ * collection before every round (untimed). Medians with min/max of
  * wall and CPU time. A round that returns {wall, cpu} (a subprocess peer timing itself) is taken as is.
  */
 export async function alternate(impls: Impl[], rounds = 9, warmup = 1): Promise<Measured[]> {
@@ -117,6 +131,7 @@ export async function alternate(impls: Impl[], rounds = 9, warmup = 1): Promise<
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < impls.length; k++) {
       const i = (k + r) % impls.length;
+      if (!NO_GC) collectGarbage(); // untimed: no round pays for the garbage of the one before
       const m = await measureRound(impls[i]!.run);
       const self = isSelfTimed(m.value) ? m.value : null;
       wall[i]!.push(self ? self.wall : m.wall);

@@ -1,8 +1,8 @@
 /**
  * The browser entry (src/browser.ts, bundled by scripts/build-browser.mjs) in headless Chromium
  * (Debian's `chromium` driven by playwright-core; WebGPU on SwiftShader with --enable-unsafe-webgpu):
- * NMS on the page's WebGPU device and logitsToRle give what Node gives. Skips with the reason outside
- * CI when Chromium is missing; MASKBOX_REQUIRE_BROWSER=1 (CI) turns that into a failure.
+ * NMS, letterbox and the DBSCAN baseline on the page's WebGPU device, and logitsToRle, give what Node
+ * gives. Skips with the reason outside CI when Chromium is missing; MASKBOX_REQUIRE_BROWSER=1 (CI) turns that into a failure.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nms } from '../src/ops/nms.js';
 import { logitsToRle } from '../src/ops/logitsToRle.js';
+import { letterbox } from '../src/ops/letterbox.js';
+import { dbscanBaseline } from '../src/ops/baseline.js';
 import { REPO, rng } from './helpers.js';
 
 const CHROMIUM = process.env.MASKBOX_CHROMIUM ?? '/usr/bin/chromium';
@@ -34,7 +36,16 @@ function inputs() {
   const classes = new Int32Array(n).map(() => Math.floor(r() * 3));
   const [c, h, w] = [3, 24, 20];
   const logits = new Float32Array(c * h * w).map(() => (r() - 0.5) * 8);
-  return { boxes, scores, classes, logits, c, h, w };
+  // a 23x17 RGB image: bright squares on noise (letterbox, and the baseline's filter + clustering)
+  const pixels = new Uint8Array(23 * 17 * 3).map(() => Math.floor(r() * 60));
+  for (const [x0, y0] of <[number, number][]>[
+    [2, 2],
+    [12, 8],
+    [15, 1],
+  ])
+    for (let y = y0; y < y0 + 5; y++)
+      for (let x = x0; x < x0 + 5; x++) pixels.fill(230, 3 * (y * 23 + x), 3 * (y * 23 + x) + 3);
+  return { boxes, scores, classes, logits, c, h, w, pixels };
 }
 
 interface PageResult {
@@ -42,10 +53,12 @@ interface PageResult {
   gpu: { backend: string; indices: number[] } | null;
   js: number[];
   seg: { backend: string; rle: string[]; areas: number[] };
+  lb: { backend: string; data: number[] } | null;
+  base: { backend: string; boxes: number[]; labels: number[] } | null;
 }
 
 /** Runs in the page: imports the bundle, acquires the page's WebGPU device, runs the ops. */
-const PAGE_SCRIPT = `async ({ boxes, scores, classes, logits, c, h, w }) => {
+const PAGE_SCRIPT = `async ({ boxes, scores, classes, logits, c, h, w, pixels }) => {
   const m = await import('/maskbox.js');
   const status = (await m.initBackends(['webgpu'])).find((b) => b.name === 'webgpu');
   const b = new Float32Array(boxes), s = new Float32Array(scores), k = new Int32Array(classes);
@@ -53,7 +66,12 @@ const PAGE_SCRIPT = `async ({ boxes, scores, classes, logits, c, h, w }) => {
   const gpu = status.available ? await m.nms(b, s, { ...opts, backend: 'webgpu' }) : null;
   const js = await m.nms(b, s, { ...opts, backend: 'js' });
   const seg = await m.logitsToRle(new Float32Array(logits), [c, h, w], [61, 50]);
+  const image = { data: new Uint8Array(pixels), width: 23, height: 17, channels: 3 };
+  const lb = status.available ? await m.letterbox(image, { size: 32, backend: 'webgpu' }) : null;
+  const base = status.available ? await m.dbscanBaseline(image, { passes: 2, backend: 'webgpu' }) : null;
   return {
+    lb: lb && { backend: lb.backend, data: Array.from(lb.data) },
+    base: base && { backend: base.backend, boxes: Array.from(base.boxes), labels: Array.from(base.labels) },
     status,
     gpu: gpu && { backend: gpu.backend, indices: Array.from(gpu.indices) },
     js: Array.from(js.indices),
@@ -102,7 +120,7 @@ if (!HAVE && !REQUIRED) {
       await new Promise((ok) => server?.close(ok));
     });
 
-    it("runs nms on the page's WebGPU device and logitsToRle, equal to Node", async () => {
+    it("runs nms, logitsToRle, letterbox and the baseline on the page's WebGPU device, equal to Node", async () => {
       const d = inputs();
       const page = await browser.newPage();
       const errors: string[] = [];
@@ -116,6 +134,7 @@ if (!HAVE && !REQUIRED) {
         c: d.c,
         h: d.h,
         w: d.w,
+        pixels: Array.from(d.pixels),
       };
       // A string, so that the test runner does not rewrite the page's dynamic import.
       const got = (await page.evaluate(`(${PAGE_SCRIPT})(${JSON.stringify(args)})`)) as PageResult;
@@ -128,6 +147,16 @@ if (!HAVE && !REQUIRED) {
       const seg = await logitsToRle(d.logits, [d.c, d.h, d.w], [61, 50]);
       expect(got.seg.rle).toEqual(seg.rle);
       expect(got.seg.areas).toEqual(Array.from(seg.areas));
+      // letterbox (float32 on the GPU: within 1e-6 of the float64 reference) and the baseline (exact)
+      const image = { data: d.pixels, width: 23, height: 17, channels: 3 };
+      const lb = await letterbox(image, { size: 32, backend: 'js' });
+      expect(got.lb!.backend).toBe('webgpu');
+      expect(Math.max(...got.lb!.data.map((v, i) => Math.abs(v - lb.data[i]!)))).toBeLessThan(1e-6);
+      const base = await dbscanBaseline(image, { passes: 2, backend: 'js' });
+      expect(base.labels.length).toBeGreaterThan(0);
+      expect(got.base!.backend).toBe('webgpu');
+      expect(got.base!.boxes).toEqual(Array.from(base.boxes));
+      expect(got.base!.labels).toEqual(Array.from(base.labels));
     });
   });
 }

@@ -1,6 +1,6 @@
 /**
- * The native ground-truth rasteriser (native/cpu/cocoEvalPolygons.cc, addon op `cocoPolygons`): each
- * mask's counts equal the JS reference's (`segmentationToRle`: cocoRleFromPolygon / cocoRleFromBbox,
+ * The native ground-truth rasteriser (native/cpu/cocoEvalPolygons.cc, op `cocoPolygons`): each mask's
+ * counts equal the js kernel's and the JS reference's (`segmentationToRle`: cocoRleFromPolygon / cocoRleFromBbox,
  * merged with cocoRleMerge) value for value, on random polygons (convex and not, degenerate edges,
  * vertices outside the image, several polygons per mask, box entries), and bad arguments are JS
  * exceptions. With MASKBOX_REQUIRE_NATIVE=1 a missing addon is a failure, not a skip.
@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadNative, nativeStatus } from '../bindings/native.js';
 import { segmentationToRle, type CocoImage } from '../src/io/cocoJson.js';
+import { cocoPolygons as jsCocoPolygons } from '../src/backends/js/scoring.js';
 import { rng } from './helpers.js';
 
 type Polygons = (args: {
@@ -77,6 +78,9 @@ run(`native cocoPolygons equals segmentationToRle (${reason})`, () => {
     }
     const got = await addon!.cocoPolygons!(pack(masks));
     expect(got.start.length).toBe(masks.length + 1);
+    const js = jsCocoPolygons(pack(masks)); // the op's js kernel, same flat layout
+    expect(Array.from(got.start)).toEqual(Array.from(js.start));
+    expect(Array.from(got.counts)).toEqual(Array.from(js.counts));
     masks.forEach((m, j) => {
       const image: CocoImage = { id: j, height: m.h, width: m.w } as CocoImage;
       const want = segmentationToRle(m.seg, image, 'test', `mask ${j}`);

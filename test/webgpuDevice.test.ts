@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { backendStatus, getKernel, initBackend, registerKernels } from '../src/backends/registry.js';
 import type { GpuContext } from '../src/backends/webgpu/context.js';
 import { GpuTensor } from '../src/backends/webgpu/tensor.js';
+import { WGSL } from '../src/backends/webgpu/wgsl.js';
 import { letterbox } from '../src/ops/letterbox.js';
 import { nms } from '../src/ops/nms.js';
 import { InvalidArgumentError } from '../src/errors.js';
@@ -76,5 +77,19 @@ run('device tensors (webgpu)', () => {
       s.dispose();
     }
     await expect(nms(b, s)).rejects.toThrow(/disposed/);
+  });
+
+  it('reports a validation error at the next read instead of returning stale data', async () => {
+    const ctx = await gpuContext();
+    const pipeline = await ctx.pipeline('rleOverlap', WGSL.rleOverlap, 'overlap');
+    const u = ctx.uniforms([{ u32: 1 }]);
+    const b = ctx.zeros(4);
+    try {
+      ctx.bind(pipeline, { 0: u }); // bindings 1-5 missing: a validation error, not an exception
+      await expect(ctx.read(b, 4)).rejects.toThrow(/validation failed before this read: .*entries/);
+      expect(new Uint32Array(await ctx.read(b, 4))[0]).toBe(0); // reported once
+    } finally {
+      ctx.release(u, b);
+    }
   });
 });

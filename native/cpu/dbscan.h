@@ -25,8 +25,8 @@ struct DbscanOptions {
  *
  * Multi-threaded (pool::ParallelFor) over the cells of a grid with cells slightly wider than eps:
  * neighbour counts, a lock-free union of core points (unionFind.h), deterministic numbering, border
- * points. Integer 2-D coordinates (pixels) take a raster instead of the grid (dbscanRaster.h), same
- * passes. Inputs with sqrt-tie pairs (dbscanTies.h; with eps = 3 never integer data) and n <= 11 take
+ * points. Integer 2-D coordinates (pixels) take a raster instead of the grid when dense (dbscanRaster.h),
+ * sorted rows when sparse (dbscanRows.h: cost by points, not their bounding box); same passes. Inputs with sqrt-tie pairs (dbscanTies.h; with eps = 3 never integer data) and n <= 11 take
  * sklearn's own sequential labelling over its directed neighbourhoods instead, on one thread.
  */
 template <typename T>

@@ -17,6 +17,7 @@
 #endif
 
 #include "cpu/histPercentile.h"
+#include "cpu/letterbox.h"
 #include "cpu/resize.h"
 #include "pool.h"
 
@@ -224,20 +225,12 @@ namespace {
 class LetterboxWorker : public Worker {
  public:
   using Worker::Worker;
-  View<const uint8_t> data8;
-  View<const uint16_t> data16;
+  LetterboxKernel kernel = nullptr;
+  LetterboxParams params;
   View<float> out;
-  LetterboxOptions options;
-  bool sixteen = false, stretch = false;
-  double q_low = 0, q_high = 100, low = 0, high = 0;
+  double low = 0, high = 0;
 
-  void Run() override {
-    if (sixteen) {
-      Letterbox(data16.data, data16.length, 65535, stretch, q_low, q_high, options, out.data, &low, &high);
-    } else {
-      Letterbox(data8.data, data8.length, 255, stretch, q_low, q_high, options, out.data, &low, &high);
-    }
-  }
+  void Run() override { kernel(params, out.data, &low, &high); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("low", low);
@@ -246,12 +239,28 @@ class LetterboxWorker : public Worker {
   }
 };
 
+/** The cpu kernel behind the shared contract: the pooled, vectorised Letterbox above. */
+void LetterboxCpu(const LetterboxParams& p, float* out, double* low, double* high) {
+  LetterboxOptions o;
+  o.width = p.width, o.height = p.height, o.channels = p.channels;
+  o.new_width = p.new_width, o.new_height = p.new_height, o.left = p.left, o.top = p.top;
+  o.out_width = p.out_width, o.out_height = p.out_height, o.pad = p.pad;
+  const size_t samples = p.width * p.height * p.channels;  // checked for overflow by the binding
+  if (p.sixteen) {
+    Letterbox(static_cast<const uint16_t*>(p.data), samples, 65535, p.stretch, p.q_low, p.q_high, o, out, low, high);
+  } else {
+    Letterbox(static_cast<const uint8_t*>(p.data), samples, 255, p.stretch, p.q_low, p.q_high, o, out, low, high);
+  }
+}
+
 }  // namespace
 
-Napi::Value JsLetterbox(const Napi::CallbackInfo& info) {
-  Args args(info, "letterbox");
-  auto w = std::make_unique<LetterboxWorker>(info.Env(), "letterbox");
-  LetterboxOptions& o = w->options;
+/** Checks the letterbox arguments and runs `kernel` (the cpu one or the CUDA one) on the pool's worker. */
+Napi::Value JsLetterboxWith(const Napi::CallbackInfo& info, LetterboxKernel kernel, const char* op) {
+  Args args(info, op);
+  auto w = std::make_unique<LetterboxWorker>(info.Env(), op);
+  w->kernel = kernel;
+  LetterboxParams& o = w->params;
   const int64_t kMax = INT32_MAX;
   const int64_t max_value = args.Integer("maxValue", 255, 65535);
   if (max_value != 255 && max_value != 65535) args.RangeFail("maxValue", "255 or 65535", std::to_string(max_value));
@@ -268,11 +277,11 @@ Napi::Value JsLetterbox(const Napi::CallbackInfo& info) {
   o.left = static_cast<size_t>(args.Integer("left", 0, static_cast<int64_t>(o.out_width - o.new_width)));
   o.top = static_cast<size_t>(args.Integer("top", 0, static_cast<int64_t>(o.out_height - o.new_height)));
   o.pad = args.Number("pad", -INFINITY, INFINITY);
-  w->stretch = args.Boolean("stretch");
-  if (w->stretch) {
-    w->q_low = args.Number("percentileLow", 0, 100);
-    w->q_high = args.Number("percentileHigh", 0, 100);
-    if (!(w->q_low < w->q_high)) args.RangeFail("percentileHigh", "a value above percentileLow", std::to_string(w->q_high));
+  o.stretch = args.Boolean("stretch");
+  if (o.stretch) {
+    o.q_low = args.Number("percentileLow", 0, 100);
+    o.q_high = args.Number("percentileHigh", 0, 100);
+    if (!(o.q_low < o.q_high)) args.RangeFail("percentileHigh", "a value above percentileLow", std::to_string(o.q_high));
   }
   size_t samples = 0, outputs = 0;
   try {
@@ -281,32 +290,31 @@ Napi::Value JsLetterbox(const Napi::CallbackInfo& info) {
   } catch (const std::overflow_error&) {
     args.RangeFail("width", "an image whose sample count fits in memory", "an overflowing size");
   }
-  const void* in_ptr;
-  size_t in_bytes;
+  size_t in_bytes = 0;
   if (max_value == 255) {
     auto d = args.Uint8("data");
     args.Length("data", d.ElementLength(), samples, "a Uint8Array of width * height * channels samples");
-    w->data8 = w->HoldConst(d);
-    in_ptr = d.Data();
+    o.data = w->HoldConst(d).data;
     in_bytes = samples;
   } else {
     auto d = args.Uint16("data");
     args.Length("data", d.ElementLength(), samples, "a Uint16Array of width * height * channels samples");
-    w->data16 = w->HoldConst(d);
-    w->sixteen = true;
-    in_ptr = d.Data();
+    o.data = w->HoldConst(d).data;
+    o.sixteen = true;
     in_bytes = samples * 2;
   }
   auto out = args.Float32("out");
   args.Length("out", out.ElementLength(), outputs, "a Float32Array of length 3 * outHeight * outWidth");
-  const char* a = static_cast<const char*>(in_ptr);
+  const char* a = static_cast<const char*>(o.data);
   const char* b = reinterpret_cast<const char*>(out.Data());
-  if (a < b + outputs * sizeof(float) && b < a + in_bytes) {
+  if (in_bytes && a < b + outputs * sizeof(float) && b < a + in_bytes) {
     args.RangeFail("out", "an array that does not overlap data", "an overlapping array");
   }
   w->out = w->Hold(out);
   return Worker::Start(std::move(w));
 }
+
+Napi::Value JsLetterbox(const Napi::CallbackInfo& info) { return JsLetterboxWith(info, LetterboxCpu, "letterbox"); }
 
 }  // namespace maskbox::cpu
 #endif  // MASKBOX_CORE_ONLY

@@ -69,35 +69,40 @@ void ResizeRows(const float* in, size_t h, size_t w, float* out, size_t H, size_
 namespace maskbox::cpu {
 namespace {
 
+/** The cpu kernel behind the shared contract: (plane, block of output rows) tasks on the shared pool. */
+void ResizeCpu(const float* data, size_t channels, size_t h, size_t w, size_t H, size_t W, float* out) {
+  const LinearTaps<float> tx = MakeTaps<float>(w, W), ty = MakeTaps<float>(h, H);
+  // Blocks of >= 64 rows and >= ~256k outputs amortise the two source rows each block re-interpolates;
+  // enough blocks for every thread when C is small.
+  const size_t min_rows = std::max<size_t>(64, (size_t{1} << 18) / W);
+  const size_t want = (4 * pool::Threads() + channels - 1) / channels;
+  const size_t blocks = std::max<size_t>(1, std::min(want, H / min_rows));
+  const size_t rows_per = (H + blocks - 1) / blocks;
+  pool::ParallelFor(channels * blocks, 1, [&](size_t begin, size_t end) {
+    for (size_t t = begin; t < end; t++) {
+      const size_t c = t / blocks, b = t % blocks;
+      const size_t y0 = b * rows_per, y1 = std::min(H, y0 + rows_per);
+      if (y0 < y1) ResizeRows(data, h, w, out, H, W, tx, ty, c, y0, y1);
+    }
+  });
+}
+
 class ResizeWorker : public Worker {
  public:
   using Worker::Worker;
+  ResizeKernel kernel = nullptr;
   View<const float> data;
   View<float> out;
   size_t channels = 0, h = 0, w = 0, H = 0, W = 0;
 
-  void Run() override {
-    const LinearTaps<float> tx = MakeTaps<float>(w, W), ty = MakeTaps<float>(h, H);
-    // Tasks: (plane, block of output rows). Blocks of >= 64 rows and >= ~256k outputs amortise the two
-    // source rows each block re-interpolates; enough blocks for every thread when C is small.
-    const size_t min_rows = std::max<size_t>(64, (size_t{1} << 18) / W);
-    const size_t want = (4 * pool::Threads() + channels - 1) / channels;
-    const size_t blocks = std::max<size_t>(1, std::min(want, H / min_rows));
-    const size_t rows_per = (H + blocks - 1) / blocks;
-    pool::ParallelFor(channels * blocks, 1, [&](size_t begin, size_t end) {
-      for (size_t t = begin; t < end; t++) {
-        const size_t c = t / blocks, b = t % blocks;
-        const size_t y0 = b * rows_per, y1 = std::min(H, y0 + rows_per);
-        if (y0 < y1) ResizeRows(data.data, h, w, out.data, H, W, tx, ty, c, y0, y1);
-      }
-    });
-  }
+  void Run() override { kernel(data.data, channels, h, w, H, W, out.data); }
 };
 
 }  // namespace
 
-Napi::Value JsResize(const Napi::CallbackInfo& info) {
-  Args args(info, "resize");
+/** Checks the resize arguments and runs `kernel` (the cpu one or the CUDA one) on the pool's worker. */
+Napi::Value JsResizeWith(const Napi::CallbackInfo& info, ResizeKernel kernel, const char* op) {
+  Args args(info, op);
   auto data = args.Float32("data"), out = args.Float32("out");
   const int64_t kMax = INT32_MAX;
   const size_t channels = static_cast<size_t>(args.Integer("channels", 1, kMax));
@@ -119,7 +124,8 @@ Napi::Value JsResize(const Napi::CallbackInfo& info) {
   if (n_in && n_out && a < b + n_out * sizeof(float) && b < a + n_in * sizeof(float)) {
     args.RangeFail("out", "an array that does not overlap data", "an overlapping array");
   }
-  auto worker = std::make_unique<ResizeWorker>(info.Env(), "resize");
+  auto worker = std::make_unique<ResizeWorker>(info.Env(), op);
+  worker->kernel = kernel;
   worker->channels = channels;
   worker->h = h;
   worker->w = w;
@@ -129,6 +135,8 @@ Napi::Value JsResize(const Napi::CallbackInfo& info) {
   worker->out = worker->Hold(out);
   return Worker::Start(std::move(worker));
 }
+
+Napi::Value JsResize(const Napi::CallbackInfo& info) { return JsResizeWith(info, ResizeCpu, "resize"); }
 
 }  // namespace maskbox::cpu
 #endif  // MASKBOX_CORE_ONLY

@@ -13,6 +13,9 @@
 
 namespace maskbox::cpu {
 
+/** A resize kernel ([channels, h, w] -> [channels, H, W] float32): the cpu one and the CUDA one share JsResizeWith (resize.cc). */
+using ResizeKernel = void (*)(const float* data, size_t channels, size_t h, size_t w, size_t H, size_t W, float* out);
+
 /** Source taps of one axis: output index d reads `w0[d] * in[i0[d]] + w1[d] * in[i1[d]]`. */
 template <typename W>
 struct LinearTaps {

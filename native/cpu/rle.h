@@ -119,6 +119,13 @@ OverlapCounts CountOverlap(const uint8_t* a, const uint8_t* b, size_t n);
 using DiceKernel = void (*)(const uint8_t* const* pred, const uint8_t* const* truth, size_t images, size_t classes,
                             size_t pixels, double* out);
 
+/**
+ * Overlap counts of `pairs` pairs of run lists into out[3k..3k+3) = |a[k] ∩ b[k]|, area of a[k], area of b[k]
+ * (the rleOverlap binding, JsRleOverlapWith, takes such a kernel from the cuda build).
+ */
+using RleOverlapKernel = void (*)(const uint32_t* const* a, const size_t* a_lengths, const uint32_t* const* b,
+                                  const size_t* b_lengths, size_t pairs, double* out);
+
 /** Reads every byte of m[0, n) once (the benchmarks' stream-read floor); returns the OR of all bytes. */
 uint8_t ReadAll(const uint8_t* m, size_t n);
 

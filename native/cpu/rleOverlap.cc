@@ -24,24 +24,33 @@ uint64_t RunsArea(const uint32_t* r, size_t n) { return math::RunsArea(r, n); }
 namespace maskbox::cpu {
 namespace {
 
+/** The cpu kernel behind the shared contract: pairs in chunks of about 64k run values on the shared pool. */
+void RleOverlapCpu(const uint32_t* const* a, const size_t* la, const uint32_t* const* b, const size_t* lb, size_t pairs, double* out) {
+  size_t values = 0;
+  for (size_t k = 0; k < pairs; k++) values += la[k] + lb[k];
+  const size_t grain = values == 0 ? pairs : std::max<size_t>(1, pairs * (size_t{1} << 16) / values);
+  pool::ParallelFor(pairs, grain, [&](size_t begin, size_t end) {
+    for (size_t k = begin; k < end; k++) {
+      out[3 * k] = static_cast<double>(RunsIntersection(a[k], la[k], b[k], lb[k]));
+      out[3 * k + 1] = static_cast<double>(RunsArea(a[k], la[k]));
+      out[3 * k + 2] = static_cast<double>(RunsArea(b[k], lb[k]));
+    }
+  });
+}
+
 class RleOverlapWorker : public Worker {
  public:
   using Worker::Worker;
+  RleOverlapKernel kernel = nullptr;
   std::vector<View<const uint32_t>> a, b;
   View<double> out;
 
   void Run() override {
-    // About 64k run values per chunk: a pool round trip is worth it only for that much work.
-    size_t values = 0;
-    for (size_t k = 0; k < a.size(); k++) values += a[k].length + b[k].length;
-    const size_t grain = values == 0 ? a.size() : std::max<size_t>(1, a.size() * (size_t{1} << 16) / values);
-    pool::ParallelFor(a.size(), grain, [&](size_t begin, size_t end) {
-      for (size_t k = begin; k < end; k++) {
-        out[3 * k] = static_cast<double>(RunsIntersection(a[k].data, a[k].length, b[k].data, b[k].length));
-        out[3 * k + 1] = static_cast<double>(RunsArea(a[k].data, a[k].length));
-        out[3 * k + 2] = static_cast<double>(RunsArea(b[k].data, b[k].length));
-      }
-    });
+    const size_t n = a.size();
+    std::vector<const uint32_t*> pa(n), pb(n);
+    std::vector<size_t> la(n), lb(n);
+    for (size_t k = 0; k < n; k++) pa[k] = a[k].data, la[k] = a[k].length, pb[k] = b[k].data, lb[k] = b[k].length;
+    kernel(pa.data(), la.data(), pb.data(), lb.data(), n, out.data);
   }
 };
 
@@ -56,10 +65,12 @@ void CheckEven(const Args& args, const std::vector<View<const uint32_t>>& lists,
 
 }  // namespace
 
-Napi::Value JsRleOverlap(const Napi::CallbackInfo& info) {
-  Args args(info, "rleOverlap");
+/** Checks the rleOverlap arguments and runs `kernel` (the cpu one or the CUDA one) on the pool's worker. */
+Napi::Value JsRleOverlapWith(const Napi::CallbackInfo& info, RleOverlapKernel kernel, const char* op) {
+  Args args(info, op);
   Napi::Object o = Options(info);
-  auto w = std::make_unique<RleOverlapWorker>(info.Env(), "rleOverlap");
+  auto w = std::make_unique<RleOverlapWorker>(info.Env(), op);
+  w->kernel = kernel;
   w->a = HoldArrays<uint32_t>(w.get(), args, o, "a", napi_uint32_array, "Uint32Array", UINT32_MAX / 3);
   w->b = HoldArrays<uint32_t>(w.get(), args, o, "b", napi_uint32_array, "Uint32Array", UINT32_MAX / 3);
   if (w->b.size() != w->a.size()) {
@@ -72,6 +83,8 @@ Napi::Value JsRleOverlap(const Napi::CallbackInfo& info) {
   w->out = w->Hold(out);
   return Worker::Start(std::move(w));
 }
+
+Napi::Value JsRleOverlap(const Napi::CallbackInfo& info) { return JsRleOverlapWith(info, RleOverlapCpu, "rleOverlap"); }
 
 }  // namespace maskbox::cpu
 #endif  // MASKBOX_CORE_ONLY

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/letterbox.h"
 #include "cpu/logitsToRle.h"
 #include "cpu/nms.h"
 #include "cpu/rle.h"
@@ -46,16 +47,8 @@ std::vector<cpu::ClassRle> LogitsToRle(const cpu::LogitsToRleOptions& o);
 /** Bilinear resize of a [channels, h, w] float32 tensor to [channels, H, W] (cpu resize semantics, bit-identical). */
 void Resize(const float* data, size_t channels, size_t h, size_t w, size_t H, size_t W, float* out);
 
-/** The letterbox op's arguments (src/ops/letterbox.ts), checked by the binding. */
-struct LetterboxParams {
-  const void* data = nullptr;  // uint8 (sixteen = false) or uint16 HWC samples, width * height * channels
-  bool sixteen = false;
-  size_t width = 0, height = 0, channels = 0;
-  size_t new_width = 0, new_height = 0, left = 0, top = 0, out_width = 0, out_height = 0;
-  double pad = 0;
-  bool stretch = false;
-  double q_low = 0, q_high = 100;
-};
+/** The letterbox op's arguments (cpu/letterbox.h: one contract and one binding for both backends). */
+using LetterboxParams = cpu::LetterboxParams;
 
 /** Fused letterbox into out [3, out_height, out_width] (cpu letterbox semantics, bit-identical); the range used. */
 void Letterbox(const LetterboxParams& o, float* out, double* low, double* high);

@@ -21,7 +21,7 @@ import {
   type CocoStats,
   type CocoSummaryMode,
 } from './cocoSummary.js';
-import { prepareCocoEval } from './cocoEvalPrepare.js';
+import { prepareCocoEval, rasteriseGroundTruth } from './cocoEvalPrepare.js';
 
 /** Masks as concatenated COCO counts: mask `j` is `counts[start[j] .. start[j+1])`, size `height[j] x width[j]`. */
 export interface FlatRles {
@@ -273,6 +273,7 @@ export async function cocoEval(
   if (typeof dt !== 'object' || dt === null || !Array.isArray(dt.detections))
     invalid('dt', 'CocoResults (from readCocoResults)', dt);
   const params = resolveCocoParams(gt, options);
+  if (params.iouType === 'segm') await rasteriseGroundTruth(gt, options.backend);
   const { args, ignoredDetections } = prepareCocoEval(gt, dt, params);
   const work = args.dtStart[args.dtStart.length - 1]! * Math.max(1, args.gtStart[args.gtStart.length - 1]!);
   const { result, backend } = await dispatch('cocoEval', args, options.backend, work);

@@ -16,9 +16,89 @@ import {
   type CocoResults,
 } from '../io/cocoJson.js';
 import type { CocoEvalParams } from './cocoEval.js';
+import { dispatch, getDefaultBackend, type BackendChoice } from '../backends/registry.js';
+
+import type { CocoPolygonsArgs, CocoPolygonsResult } from '../backends/js/scoring.js';
+
+// This op's row of the op table (src/ops/table.ts), added here so the browser entry compiles without it.
+declare module './table.js' {
+  interface OpTable {
+    cocoPolygons: { args: CocoPolygonsArgs; result: CocoPolygonsResult };
+  }
+}
 
 /** Ground-truth masks rasterised once per annotation object (re-evaluations skip the polygon work). */
 const gtRleCache = new WeakMap<CocoGtAnnotation, CocoRle>();
+
+/** Coordinates sent to the `cocoPolygons` kernel (every upsampled step then stays in int32); others: JS. */
+const POLYGON_LIMIT = 2 ** 20;
+
+/**
+ * Rasterises the ground truth's uncached polygon masks in one `cocoPolygons` call (native/cpu/
+ * cocoEvalPolygons.cc on the pool's threads when `backend` allows the cpu backend; the same counts as
+ * `segmentationToRle`) and caches them for `prepareCocoEval`. Only when the choice (default: the global
+ * default backend) is `auto` or `cpu`: other choices keep rasterising in prepareCocoEval. Annotations it cannot take (no image size, huge coordinates)
+ * stay with that path, which also reports their errors.
+ */
+export async function rasteriseGroundTruth(gt: CocoGroundTruth, backend: BackendChoice | undefined): Promise<void> {
+  const choice = backend ?? getDefaultBackend();
+  if (choice !== 'auto' && choice !== 'cpu') return;
+  const todo: [CocoGtAnnotation, number[][]][] = [];
+  let values = 0,
+    polygons = 0;
+  for (const a of gt.annotations) {
+    const seg = a.segmentation;
+    if (!Array.isArray(seg) || seg.length === 0 || gtRleCache.has(a)) continue;
+    const image = gt.imageById.get(a.imageId);
+    const h = image?.height,
+      w = image?.width;
+    if (typeof h !== 'number' || typeof w !== 'number' || !Number.isInteger(h) || !Number.isInteger(w)) continue;
+    if (!(h >= 0 && w >= 0 && h * w < 2 ** 32)) continue;
+    // As segmentationToRle: a first entry of 4 values makes every entry a box [x, y, w, h] (cocoRleFromBbox).
+    const boxes = seg[0]!.length === 4;
+    const polys: number[][] = [];
+    let ok = true;
+    for (const p of seg) {
+      if (boxes && p.length < 4) ok = false;
+      const q = boxes ? [p[0]!, p[1]!, p[0]!, p[1]! + p[3]!, p[0]! + p[2]!, p[1]! + p[3]!, p[0]! + p[2]!, p[1]!] : p;
+      for (let i = 0; i < q.length && ok; i++) if (!(Math.abs(q[i]!) <= POLYGON_LIMIT)) ok = false;
+      polys.push(q);
+    }
+    if (!ok) continue;
+    todo.push([a, polys]);
+    polygons += polys.length;
+    for (const q of polys) values += q.length;
+  }
+  if (todo.length === 0) return;
+  const args: CocoPolygonsArgs = {
+    coords: new Float64Array(values),
+    polyStart: new Int32Array(polygons + 1),
+    maskStart: new Int32Array(todo.length + 1),
+    height: new Int32Array(todo.length),
+    width: new Int32Array(todo.length),
+  };
+  let v = 0,
+    p = 0;
+  todo.forEach(([a, polys], j) => {
+    const image = gt.imageById.get(a.imageId)!;
+    args.height[j] = image.height!;
+    args.width[j] = image.width!;
+    for (const q of polys) {
+      args.coords.set(q, v);
+      v += q.length;
+      args.polyStart[++p] = v;
+    }
+    args.maskStart[j + 1] = p;
+  });
+  const { result } = await dispatch('cocoPolygons', args, choice, todo.length);
+  todo.forEach(([a], j) =>
+    gtRleCache.set(a, {
+      height: args.height[j]!,
+      width: args.width[j]!,
+      counts: result.counts.subarray(result.start[j]!, result.start[j + 1]!),
+    }),
+  );
+}
 
 export interface PreparedCocoEval {
   args: CocoEvalArgs;

@@ -561,11 +561,65 @@ inline uint64_t WarpArrive(Thr& t, const std::source_location& loc) {
   return t.result;
 }
 
+// OS threads reused across blocks and launches: starting 256-1024 threads for every block was most of
+// the TSan flavour's time. Run(n, job) runs job(i) on pool thread i for i < n and returns when all are
+// done; the mutex hand-offs order one block's threads before the next block's, as join did.
+class OsThreadPool {
+ public:
+  static OsThreadPool& Get() {
+    static OsThreadPool pool;
+    return pool;
+  }
+  void Run(unsigned n, const std::function<void(unsigned)>& job) {
+    std::unique_lock<std::mutex> g(mu_);
+    while (threads_.size() < n) {
+      const unsigned id = static_cast<unsigned>(threads_.size());
+      threads_.emplace_back([this, id] { Loop(id); });
+    }
+    job_ = &job;
+    n_ = n;
+    pending_ = n;
+    gen_++;
+    cv_.notify_all();
+    done_.wait(g, [&] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+  ~OsThreadPool() {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+ private:
+  void Loop(unsigned id) {
+    uint64_t seen = 0;
+    std::unique_lock<std::mutex> g(mu_);
+    for (;;) {
+      cv_.wait(g, [&] { return stop_ || (gen_ != seen && id < n_); });
+      if (stop_) return;
+      seen = gen_;
+      const std::function<void(unsigned)>* job = job_;
+      g.unlock();
+      (*job)(id);
+      g.lock();
+      if (--pending_ == 0) done_.notify_all();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_, done_;
+  std::vector<std::thread> threads_;
+  const std::function<void(unsigned)>* job_ = nullptr;
+  unsigned n_ = 0, pending_ = 0;
+  uint64_t gen_ = 0;
+  bool stop_ = false;
+};
+
 inline void RunBlock(Block& b) {
-  std::vector<std::thread> th;
-  th.reserve(b.nthreads);
-  for (unsigned i = 0; i < b.nthreads; i++) {
-    th.emplace_back([&b, i] {
+  OsThreadPool::Get().Run(b.nthreads, [&b](unsigned i) {
+    {
       Thr& t = b.t[i];
       cur = &t;
       b.L->body();
@@ -579,9 +633,8 @@ inline void RunBlock(Block& b) {
           Die("warp intrinsic mask names a lane that has returned: " + Who(*o, *o->site));
       }
       cur = nullptr;
-    });
-  }
-  for (auto& x : th) x.join();
+    }
+  });
 }
 #endif
 

@@ -3,9 +3,10 @@
 # Everything it finds goes to $OUT (default build/gpu-check): one log per step and summary.txt.
 #   native/cuda/test/gpu-check.sh            all steps
 #   GPU_CHECK_DRY=1 native/cuda/test/gpu-check.sh
-#                                            dry run on a machine without a GPU: builds what it can and
-#                                            runs the steps that do not need one (what CI-less sessions
-#                                            can check); steps needing the device are reported as skipped
+#                                            dry run on a machine without a GPU: builds the nvcc test binary,
+#                                            asks the existing addon for its status (code 35 without a driver:
+#                                            that step then fails, as it should) and reports the device steps
+#                                            as skipped
 # Steps (each timed, each with its own time limit, a failure does not stop the next):
 #   1. nvidia-smi; the real addon built for this GPU's architecture only (sm_90 on an H200), no emu
 #   2. the addon's cuda.status() (device name, compute capability)
@@ -58,8 +59,12 @@ fi
 ARCH=${ARCH:-90}
 
 # 1. The real addon for this architecture only (the shipped build has 75/80/90; one is enough here).
-step build-addon 300 npx cmake-js build --directory . --out build --parallel "$JOBS" \
-  --CDMASKBOX_CUDA=ON --CDMASKBOX_CUDA_EMU=OFF "--CDCMAKE_CUDA_ARCHITECTURES=${ARCH}-real"
+if [ $has_gpu = 1 ] || [ "${GPU_CHECK_BUILD:-0}" = 1 ]; then
+  step build-addon 300 npx cmake-js build --directory . --out build --parallel "$JOBS" \
+    --CDMASKBOX_CUDA=ON --CDMASKBOX_CUDA_EMU=OFF "--CDCMAKE_CUDA_ARCHITECTURES=${ARCH}-real"
+else
+  skip build-addon "dry run: the existing build/Release/maskbox.node is used (GPU_CHECK_BUILD=1 builds it)"
+fi
 
 # 2. What the addon says about the device (code 35 without a driver).
 step cuda-status 30 node -e '
@@ -69,11 +74,28 @@ step cuda-status 30 node -e '
   console.log(JSON.stringify({ ...s, ops: a.cuda.ops }));
   process.exit(s.code === 0 && s.count > 0 ? 0 : 3);'
 
-# 4 (built before the tests so a build failure shows early). nvcc compiles the kernels and the test.
-step build-gpu-test 240 bash -c "mkdir -p build/gpu-test && nvcc -std=c++20 -O2 --fmad=false -Xcompiler=-ffp-contract=off -lineinfo \
-  -arch=sm_${ARCH} -Inative -DMASKBOX_CORE_ONLY -DMASKBOX_SANITIZE -x cu native/cuda/*.cu native/cuda/test/emu_test.cc \
-  -x c++ native/cpu/nms.cc native/cpu/yoloNms.cc native/cpu/rleEncode.cc native/cpu/rleDecode.cc native/cpu/rleOverlap.cc \
-  native/cpu/cocoRle.cc native/cpu/dice.cc native/cpu/logitsToRle.cc native/cpu/resize.cc native/pool.cc -o build/gpu-test/gpu_test"
+# 4 (built before the tests so a build failure shows early). nvcc compiles the kernels and the test (as
+# CUDA: MB_EMULATED is 0 there), g++ the cpu kernels it compares with; nvcc links with cudart.
+build_gpu_test() {
+  local obj=build/gpu-test/obj
+  rm -rf "$obj" && mkdir -p "$obj" || return 1
+  local nv=(nvcc -std=c++20 -O2 --fmad=false -Xcompiler=-ffp-contract=off -lineinfo "-arch=sm_${ARCH}" -Inative -DMASKBOX_CORE_ONLY -DMASKBOX_SANITIZE)
+  local pids=() s
+  for s in native/cuda/*.cu native/cuda/test/emu_test.cc; do
+    "${nv[@]}" -x cu -c "$s" -o "$obj/$(basename "$s").o" &
+    pids+=($!)
+  done
+  for s in nms yoloNms rleEncode rleDecode rleOverlap cocoRle dice logitsToRle resize; do
+    g++ -std=c++20 -O2 -ffp-contract=off -Inative -DMASKBOX_CORE_ONLY -DMASKBOX_SANITIZE -pthread -c "native/cpu/$s.cc" -o "$obj/cpu_$s.o" &
+    pids+=($!)
+  done
+  g++ -std=c++20 -O2 -Inative -pthread -c native/pool.cc -o "$obj/pool.o" &
+  pids+=($!)
+  local ok=0
+  for p in "${pids[@]}"; do wait "$p" || ok=1; done
+  [ $ok = 0 ] && "${nv[@]}" "$obj"/*.o -o build/gpu-test/gpu_test -Xcompiler=-pthread
+}
+step build-gpu-test 300 bash -c "$(declare -f build_gpu_test); ARCH=$ARCH build_gpu_test"
 
 if [ $has_gpu = 1 ]; then
   # 3. The op specs, cuda only (-t matches the "[cuda]" describe names), on the real build.

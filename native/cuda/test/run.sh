@@ -5,7 +5,8 @@
 #   asan    fibers under AddressSanitizer + UBSan (-O1), forward + reverse schedules, small sizes
 #   tsan    one OS thread per CUDA thread under ThreadSanitizer, tiny sizes (<= 65 boxes, 40 rows, 1k pixels)
 # Each flavour also runs the deliberate bugs in child processes and fails unless all are caught.
-# Output binaries go to build/emu-test/. Exit status: non-zero if any flavour fails.
+# Sources compile one object each, in parallel (MBEMU_BUILD_JOBS, default nproc): the build was the
+# slowest part of a flavour. Output binaries go to build/emu-test/. Exit status: non-zero if any flavour fails.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 out=build/emu-test
@@ -13,9 +14,10 @@ mkdir -p "$out"
 flavours=("$@")
 [ ${#flavours[@]} -eq 0 ] && flavours=(fibers asan tsan)
 CXX=${CXX:-g++}
-srcs=(-x c++ native/cuda/*.cu -x none native/cuda/test/emu_test.cc native/cpu/nms.cc native/cpu/yoloNms.cc
-  native/cpu/rleEncode.cc native/cpu/rleDecode.cc native/cpu/rleOverlap.cc native/cpu/cocoRle.cc native/cpu/dice.cc native/cpu/logitsToRle.cc
-  native/cpu/resize.cc native/pool.cc)
+jobs=${MBEMU_BUILD_JOBS:-$(nproc)}
+cu_srcs=(native/cuda/*.cu)
+cc_srcs=(native/cuda/test/emu_test.cc native/cpu/nms.cc native/cpu/yoloNms.cc native/cpu/rleEncode.cc native/cpu/rleDecode.cc
+  native/cpu/rleOverlap.cc native/cpu/cocoRle.cc native/cpu/dice.cc native/cpu/logitsToRle.cc native/cpu/resize.cc native/pool.cc)
 common=(-std=c++20 -g -ffp-contract=off -Wall -Wextra -Inative -DMASKBOX_CORE_ONLY -pthread)
 status=0
 for f in "${flavours[@]}"; do
@@ -28,7 +30,23 @@ for f in "${flavours[@]}"; do
     *) echo "run.sh: unknown flavour $f (fibers, asan, tsan)" >&2; exit 2 ;;
   esac
   t0=$(date +%s)
-  $CXX "${common[@]}" "${flags[@]}" "${srcs[@]}" -o "$out/emu_test_$f"
+  obj="$out/obj_$f"
+  rm -rf "$obj"
+  mkdir -p "$obj"
+  compile() { $CXX "${common[@]}" "${flags[@]}" -x "$1" "$2" -c -o "$obj/$(basename "$2").o"; }
+  running=0 failed=0
+  for item in "${cu_srcs[@]/#/c++:}" "${cc_srcs[@]/#/none:}"; do
+    compile "${item%%:*}" "${item#*:}" &
+    running=$((running + 1))
+    if [ $running -ge "$jobs" ]; then wait -n || failed=1; running=$((running - 1)); fi
+  done
+  while [ $running -gt 0 ]; do wait -n || failed=1; running=$((running - 1)); done
+  if [ $failed = 1 ]; then
+    echo "emu-test $f: build FAILED"
+    status=1
+    continue
+  fi
+  $CXX "${common[@]}" "${flags[@]}" "$obj"/*.o -o "$out/emu_test_$f"
   t1=$(date +%s)
   if env "${env[@]}" "$out/emu_test_$f" "${args[@]}"; then r=ok; else r=FAILED; status=1; fi
   t2=$(date +%s)

@@ -17,6 +17,8 @@ export class GpuContext {
   /** Invocations per workgroup for 1-D kernels: 256, or less where the adapter allows less. */
   readonly workgroupSize: number;
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  /** Validation errors no one caught (a bind group missing a binding, ...): `read()` reports them. */
+  private readonly uncaptured: string[] = [];
 
   constructor(device: GPUDevice, adapter: GPUAdapter, adapterName: string) {
     this.device = device;
@@ -29,6 +31,8 @@ export class GpuContext {
       this.limits.maxComputeWorkgroupSizeX,
     );
     void adapter;
+    // Otherwise a failed dispatch is skipped silently and its pooled output keeps stale data.
+    device.onuncapturederror = (e: GPUUncapturedErrorEvent) => this.uncaptured.push(e.error.message);
   }
 
   /**
@@ -182,6 +186,10 @@ export class GpuContext {
       enc.copyBufferToBuffer(src, offset, staging, 0, size);
       this.device.queue.submit([enc.finish()]);
       await staging.mapAsync(GPUMapMode.READ);
+      if (this.uncaptured.length > 0) {
+        const messages = this.uncaptured.splice(0).join('; ');
+        throw new Error(`WebGPU validation failed before this read: ${messages}`);
+      }
       return staging.getMappedRange(0, size).slice(0, bytes);
     } finally {
       staging.destroy();

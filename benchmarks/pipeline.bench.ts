@@ -22,6 +22,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli/index.js';
+import { defaultInferenceThreads } from '../src/model/session.js';
 import { alternate, fmtSpread, machine, methodLine, table } from './harness.js';
 
 const arg = (name: string, dflt: number) => {
@@ -217,7 +218,7 @@ const out = join(DIR, 'e2e-out');
 const measured = await alternate(
   configs.map((c) => ({
     name: label(c),
-    threads: Math.max(1, Math.floor(cores / 2)),
+    threads: defaultInferenceThreads(cores),
     run: () => {
       const j = child(
         ['--e2e-child', dirs[c.format], '--out', out, '--backend', c.backend, ...(c.fast ? ['--fast-decode'] : [])],
@@ -262,7 +263,7 @@ console.log(
 );
 console.log(
   `${machine()}; load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after; bundled model ` +
-    `(cdv-yolov6-tiny, 640x640), default flags (onnxruntime threads ${Math.max(1, Math.floor(cores / 2))}, no spinning; ` +
+    `(cdv-yolov6-tiny, 640x640), default flags (onnxruntime threads ${defaultInferenceThreads(cores)}, no spinning; ` +
     `prefetch 2; batch 1); CSV per image\n`,
 );
 console.log('### Stage costs (CPU ms per frame, one thread, frame after frame; median of 16) and the ideal rate\n');

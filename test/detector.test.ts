@@ -179,7 +179,7 @@ describe('Detector on tiny exported models (goldens: YOLOv5 NMS + scale_boxes in
     await expect(Detector.load(model('tiny_yolov8'), { spinning: 'no' as never })).rejects.toMatchObject({
       argument: 'spinning',
     });
-    expect([1, 2, 3, 16].map((c) => defaultInferenceThreads(c))).toEqual([1, 1, 1, 8]);
+    expect([1, 2, 3, 4, 16].map((c) => defaultInferenceThreads(c))).toEqual([1, 2, 2, 2, 8]);
   });
 
   it('options: classes filter, maxDetections, validation', async () => {

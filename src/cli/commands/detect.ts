@@ -46,8 +46,8 @@ export const detectCommand: Command = {
     '  --tile PX|auto|0         sliced inference: tiles of PX image pixels (auto: from the model input and the\n' +
     '                           frame size), boxes merged across seams; --overlap 0.2; --full-frame adds a whole-frame pass\n' +
     '  --flip-tta               also detect on the mirrored image and fuse both (weighted boxes fusion)\n' +
-    '  --threads N              onnxruntime threads (default: half the cores, at least 1; the other cores\n' +
-    '                           decode the next images meanwhile)\n' +
+    '  --threads N              onnxruntime threads, not spinning (default: half the cores, at least 2;\n' +
+    '                           the next images decode meanwhile)\n' +
     '  --fast-decode            decode straight to the model input size (libvips resize while decoding; JPEG\n' +
     '                           shrink-on-load): faster, but the pixels differ from the reference letterbox\n' +
     '                           (accuracy: docs/performance.md); not with --tile or --overlay\n' +

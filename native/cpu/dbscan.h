@@ -2,6 +2,7 @@
 // and src/backends/js/dbscan.ts, whose labels (scikit-learn's) this must equal point for point.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -34,5 +35,31 @@ int32_t Dbscan(const T* points, const DbscanOptions& o, int32_t* labels, uint8_t
 
 extern template int32_t Dbscan<double>(const double*, const DbscanOptions&, int32_t*, uint8_t*);
 extern template int32_t Dbscan<float>(const float*, const DbscanOptions&, int32_t*, uint8_t*);
+
+/** The bounding box of 2-D points, as the integer-pixel paths (dbscanRaster.cc, dbscanRows.cc) need it. */
+struct PixelBounds {
+  double min_x, max_x, min_y, max_y;
+};
+
+/**
+ * The bounds of n 2-D points when every coordinate is an integer of magnitude <= 2^30 (offsets, raster
+ * indices and row keys then stay exact); false otherwise, and the caller declines to the general path.
+ */
+template <typename T>
+bool IntegerPixelBounds(const T* pts, size_t n, PixelBounds* b) {
+  constexpr double kMaxCoordinate = 0x1p30;
+  double min_x = kMaxCoordinate, max_x = -kMaxCoordinate, min_y = kMaxCoordinate, max_y = -kMaxCoordinate;
+  for (size_t i = 0; i < n; i++) {
+    const double x = pts[2 * i], y = pts[2 * i + 1];
+    if (!(std::fabs(x) <= kMaxCoordinate && std::fabs(y) <= kMaxCoordinate) || x != std::floor(x) || y != std::floor(y))
+      return false;
+    min_x = x < min_x ? x : min_x;
+    max_x = x > max_x ? x : max_x;
+    min_y = y < min_y ? y : min_y;
+    max_y = y > max_y ? y : max_y;
+  }
+  *b = {min_x, max_x, min_y, max_y};
+  return true;
+}
 
 }  // namespace maskbox::cpu

@@ -15,7 +15,6 @@ namespace maskbox::cpu {
 namespace {
 
 constexpr double kMaxEps = 64;              // at most 129 row offsets per point
-constexpr double kMaxCoordinate = 0x1p30;   // |x|, |y|: keys stay exact in 64 bits
 constexpr size_t kGrain = size_t{1} << 13;  // points per ParallelFor chunk, at least
 
 struct Rows {
@@ -116,16 +115,9 @@ template <typename T>
 bool DbscanRows(const T* pts, const DbscanOptions& o, int32_t* labels, uint8_t* core_out, int32_t* clusters) {
   const size_t n = o.n;
   if (o.dims != 2 || n <= kSklearnBruteMax || !(o.eps <= kMaxEps)) return false;
-  double min_x = kMaxCoordinate, max_x = -kMaxCoordinate, min_y = kMaxCoordinate, max_y = -kMaxCoordinate;
-  for (size_t i = 0; i < n; i++) {
-    const double x = pts[2 * i], y = pts[2 * i + 1];
-    if (!(std::fabs(x) <= kMaxCoordinate && std::fabs(y) <= kMaxCoordinate) || x != std::floor(x) || y != std::floor(y))
-      return false;
-    min_x = std::min(min_x, x);
-    max_x = std::max(max_x, x);
-    min_y = std::min(min_y, y);
-    max_y = std::max(max_y, y);
-  }
+  PixelBounds box;
+  if (!IntegerPixelBounds(pts, n, &box)) return false;
+  const double min_x = box.min_x, max_x = box.max_x, min_y = box.min_y, max_y = box.max_y;
   Rows g;
   g.n = n;
   g.width = static_cast<int64_t>(max_x - min_x) + 1;

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadNative, nativeStatus, NOT_BUILT_REASON } from '../bindings/native.js';
 import { backends } from '../src/backends/status.js';
+import { dispatch } from '../src/backends/registry.js';
+import type { OpArgs } from '../src/ops/table.js';
 import { iou as iouReference } from '../src/backends/js/iou.js';
 import { nms as nmsReference } from '../src/backends/js/nms.js';
 import { boxIou } from '../src/ops/iou.js';
@@ -180,6 +182,21 @@ describeNative('native addon (direct calls)', () => {
     expect(() => a.iou({ a: b4, b: b4, out: new Float32Array(2) })).toThrow(/for out but received length 2/);
     expect(() => a.iou({ a: new Float32Array(5), b: b4, out: new Float32Array(1) })).toThrow(/multiple of 4 for a/);
     expect(() => (a.iou as any)({ a: b4, b: b4 })).toThrow(/Float32Array for out but received undefined/);
+  });
+
+  it('an error from a native kernel run through dispatch names the calling code in its stack', async () => {
+    // Validation is bypassed on purpose (dispatch directly) so that the addon itself rejects the call.
+    async function callerNamedInTheStack() {
+      const bad = { boxes: new Float32Array(7), scores: new Float32Array(2), iouThreshold: 0.5 };
+      return await dispatch('nms', bad as unknown as OpArgs<'nms'>, 'cpu', 0);
+    }
+    const err = await callerNamedInTheStack().then(
+      () => null,
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(err?.code).toBe('ERR_MASKBOX_NATIVE_ARGUMENT');
+    expect(err?.stack).toMatch(/^(TypeError|RangeError): maskbox native nms: Expected /);
+    expect(err?.stack).toMatch(/at (async )?callerNamedInTheStack .*native\.test\.ts/);
   });
 
   it('computes IoU bit-identical to the JS reference (also on the thread pool)', async () => {

@@ -285,16 +285,14 @@ export async function dispatch<Op extends OpName>(
     for (const slot of slots.values()) if (!slot.done && slot.backend.autoInit) await initBackend(slot.backend.name);
   }
   const k = selectKernel(op, args, wanted, work);
-  // Capture the caller's stack before crossing into a kernel (sharp's habit) so native errors point home.
-  const callerStack = new Error().stack;
   try {
     const result = await k.run(args, slots.get(k.backend)?.ctx);
     for (const o of observers) o(op, k.backend);
     return { result, backend: k.backend };
   } catch (err) {
-    if (err instanceof Error && callerStack && k.backend !== 'js') {
-      err.stack = `${err.name}: ${err.message}\n${callerStack.split('\n').slice(2).join('\n')}`;
-    }
+    // A native or GPU rejection carries no JS stack: re-capture it here, after the await, where V8's
+    // async stack traces still name the caller (free on the success path, unlike capturing up front).
+    if (err instanceof Error && k.backend !== 'js') Error.captureStackTrace(err, dispatch);
     throw err;
   }
 }

@@ -39,6 +39,8 @@ export interface NativeInfo {
  */
 export type NativeAddon = {
   info(): NativeInfo;
+  /** glibc mallopt(M_MMAP_THRESHOLD / M_TRIM_THRESHOLD), sync (native/mallocTuning.cc; src/cli/mallocTuning.ts). */
+  tuneMalloc(o: { mmapThreshold: number; trimThreshold: number }): { applied: boolean; reason: string };
   /** The CUDA functions of a build made with nvcc (bindings/cuda.ts types and checks them). */
   cuda?: unknown;
 } & {

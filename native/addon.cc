@@ -36,6 +36,10 @@ MASKBOX_CPU_OPS(MASKBOX_DECLARE)
 #undef MASKBOX_DECLARE
 }  // namespace maskbox::cpu
 
+namespace maskbox {
+Napi::Value JsTuneMalloc(const Napi::CallbackInfo& info);  // mallocTuning.cc
+}  // namespace maskbox
+
 namespace {
 
 // Build facts for `maskbox doctor` and the loader's checks (sync; cheap).
@@ -69,6 +73,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("tuneMalloc", Napi::Function::New(env, maskbox::JsTuneMalloc, "tuneMalloc"));
 #define MASKBOX_REGISTER(name, fn) exports.Set(#name, Napi::Function::New(env, maskbox::cpu::fn, #name));
   MASKBOX_CPU_OPS(MASKBOX_REGISTER)
 #undef MASKBOX_REGISTER

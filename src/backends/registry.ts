@@ -263,6 +263,10 @@ export function onDispatch(observer: DispatchObserver): () => void {
   return () => observers.delete(observer);
 }
 
+/** V8's (Node, Chromium); absent in other engines, where a native error keeps its own stack. */
+const captureStackTrace = (Error as { captureStackTrace?: (target: object, above?: unknown) => void })
+  .captureStackTrace;
+
 /** Every result of a dispatched op says which backend computed it. */
 export interface Ran {
   backend: BackendName;
@@ -292,7 +296,7 @@ export async function dispatch<Op extends OpName>(
   } catch (err) {
     // A native or GPU rejection carries no JS stack: re-capture it here, after the await, where V8's
     // async stack traces still name the caller (free on the success path, unlike capturing up front).
-    if (err instanceof Error && k.backend !== 'js') Error.captureStackTrace(err, dispatch);
+    if (err instanceof Error && k.backend !== 'js') captureStackTrace?.(err, dispatch);
     throw err;
   }
 }

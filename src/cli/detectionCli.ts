@@ -21,6 +21,7 @@ import type { Decoder } from '../pipeline/decode.js';
 import { formatStages } from '../pipeline/progress.js';
 import { runBatch, type BatchSummary, type Processor, type Sink } from '../pipeline/runner.js';
 import { backendSummary } from './backend.js';
+import { tuneMallocForBatches } from './mallocTuning.js';
 import { intFlag, printJson, printTable } from './command.js';
 import { checkOutputFile, checkPlannedOutputs, inputFiles } from './outputs.js';
 
@@ -239,6 +240,7 @@ export async function runDetectionCommand(p: PreparedDetectionRun, run: Detectio
   );
   let detections = 0;
   for (const s of sinks) for (const n of s.notes?.() ?? []) process.stderr.write(`maskbox: ${n}\n`);
+  const malloc = tuneMallocForBatches();
   const summary = await runBatch({
     inputs: p.inputs,
     firstIndex: p.firstIndex,
@@ -254,7 +256,7 @@ export async function runDetectionCommand(p: PreparedDetectionRun, run: Detectio
   if (plan.kind === 'csv-combined' || plan.kind === 'coco') await writeShardInfo(plan.path, p.shardInfo);
   const outputs: Record<string, string> = { [plan.kind]: plan.path };
   if (v.overlay) outputs.overlay = v.overlay;
-  const info = { ...(run.info ?? {}), backend: backendSummary(run.backends?.() ?? []) };
+  const info = { ...(run.info ?? {}), backend: backendSummary(run.backends?.() ?? []), malloc };
   printSummary(summary, { detections }, outputs, info, v.json ?? false);
   return summary.failed > 0 ? 1 : 0;
 }

@@ -13,6 +13,7 @@ import { parseShard, shardRange, writeShardInfo } from '../../distributed/shard.
 import { listInputs } from '../../pipeline/inputs.js';
 import { describeRecovery, JournaledFile } from '../../pipeline/journal.js';
 import { runBatch, type Sink } from '../../pipeline/runner.js';
+import { tuneMallocForBatches } from '../mallocTuning.js';
 import { backendSummary } from '../backend.js';
 import { intFlag, numberFlag, parseFlags, requireFlag, type Command } from '../command.js';
 import { printSummary } from '../detectionCli.js';
@@ -138,6 +139,7 @@ export const segmentCommand: Command = {
       let masks = 0;
       const sink = await submissionSink(out, resume);
       for (const n of sink.notes?.() ?? []) process.stderr.write(`maskbox: ${n}\n`);
+      const malloc = tuneMallocForBatches();
       const summary = await runBatch<Segmentation>({
         inputs,
         firstIndex: range.first,
@@ -155,6 +157,7 @@ export const segmentCommand: Command = {
         tta: v.tta ? 'flip' : 'off',
         provider: seg.provider,
         backend: backendSummary(),
+        malloc,
       };
       printSummary(summary, { 'non-empty masks': masks }, { submission: out }, info, v.json ?? false);
       return summary.failed > 0 ? 1 : 0;

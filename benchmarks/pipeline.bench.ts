@@ -10,8 +10,10 @@
  * 2. Measured: `maskbox detect DIR --json` in a fresh process per round (images/s over the batch, start-up
  *    excluded), the configurations alternated round by round (A B C A B C ...), medians with min/max.
  * Both with the native kernels (`--backend auto`: the cpu addon's letterbox/NMS) and without (`js`),
- * and with `--fast-decode` (decode straight to the model input size; JPEG shrink-on-load); one more PNG
- * row with glibc malloc tuned through the environment (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_).
+ * and with `--fast-decode` (decode straight to the model input size; JPEG shrink-on-load); two more PNG
+ * rows: glibc malloc left at its defaults (`MASKBOX_MALLOC=default`: the CLI tunes it, src/cli/
+ * mallocTuning.ts) and libvips on one thread per decode (`VIPS_CONCURRENCY=1`). The stage costs run
+ * with the same malloc settings as the measured process.
  *
  * Run: node --import tsx benchmarks/pipeline.bench.ts [--frames 48] [--rounds 3]
  * The runner's memory checks (fake model): benchmarks/runnerMemory.bench.ts.
@@ -75,6 +77,7 @@ async function stageCosts(dir: string, backend: 'auto' | 'js', fast: boolean): P
   const { formatDetectionsCsv } = await import('../src/io/detectionsCsv.js');
   const { writeFileAtomic } = await import('../src/io/files.js');
   await import('../src/index.js'); // registers the backends
+  (await import('../src/cli/mallocTuning.js')).tuneMallocForBatches(); // as the CLI does (or not, by env)
   sharp.concurrency(1);
   sharp.cache(false);
   const { session } = await createSession(defaultModelPath(), { intraOpNumThreads: 1, spinning: false });
@@ -186,18 +189,22 @@ interface Config {
   format: Format;
   backend: 'auto' | 'js';
   fast: boolean;
-  /** glibc malloc tuned by environment (docs/performance.md): big buffers reused instead of fresh pages. */
-  tuned?: boolean;
+  /** Extra environment: glibc malloc at its defaults, or libvips on one thread. */
+  variant?: 'malloc default' | 'libvips 1 thread';
 }
 const configs: Config[] = [];
 for (const format of FORMATS)
   for (const backend of ['auto', 'js'] as const) configs.push({ format, backend, fast: false });
 for (const format of FORMATS) configs.push({ format, backend: 'auto', fast: true });
-configs.push({ format: 'png', backend: 'auto', fast: false, tuned: true });
-const TUNED = { MALLOC_MMAP_THRESHOLD_: '67108864', MALLOC_TRIM_THRESHOLD_: '268435456' };
-const envOf = (c: Config): Record<string, string> => (c.tuned ? TUNED : {});
+configs.push({ format: 'png', backend: 'auto', fast: false, variant: 'malloc default' });
+configs.push({ format: 'png', backend: 'auto', fast: false, variant: 'libvips 1 thread' });
+const VARIANT_ENV = {
+  'malloc default': { MASKBOX_MALLOC: 'default' },
+  'libvips 1 thread': { VIPS_CONCURRENCY: '1' },
+};
+const envOf = (c: Config): Record<string, string> => (c.variant ? VARIANT_ENV[c.variant] : {});
 const label = (c: Config) =>
-  `${c.format.toUpperCase()}, ${c.backend === 'auto' ? 'native' : 'js'}${c.fast ? ', --fast-decode' : ''}${c.tuned ? ', malloc tuned' : ''}`;
+  `${c.format.toUpperCase()}, ${c.backend === 'auto' ? 'native' : 'js'}${c.fast ? ', --fast-decode' : ''}${c.variant ? `, ${c.variant}` : ''}`;
 
 const dirs = { png: await prepare('png'), jpg: await prepare('jpg') };
 const costs = new Map<Config, Record<string, number>>();

@@ -255,12 +255,13 @@ void LetterboxCpu(const LetterboxParams& p, float* out, double* low, double* hig
 
 }  // namespace
 
-/** Checks the letterbox arguments and runs `kernel` (the cpu one or the CUDA one) on the pool's worker. */
-Napi::Value JsLetterboxWith(const Napi::CallbackInfo& info, LetterboxKernel kernel, const char* op) {
-  Args args(info, op);
-  auto w = std::make_unique<LetterboxWorker>(info.Env(), op);
-  w->kernel = kernel;
-  LetterboxParams& o = w->params;
+/**
+ * Checks every letterbox argument but the output and holds `data` in `w`; returns the input's size in
+ * bytes. Shared by JsLetterboxWith and the CUDA binding that leaves its output on the device
+ * (native/cuda/addon_tensor.cc).
+ */
+size_t ReadLetterboxParams(const Args& args, Worker* w, LetterboxParams* params) {
+  LetterboxParams& o = *params;
   const int64_t kMax = INT32_MAX;
   const int64_t max_value = args.Integer("maxValue", 255, 65535);
   if (max_value != 255 && max_value != 65535) args.RangeFail("maxValue", "255 or 65535", std::to_string(max_value));
@@ -283,26 +284,34 @@ Napi::Value JsLetterboxWith(const Napi::CallbackInfo& info, LetterboxKernel kern
     o.q_high = args.Number("percentileHigh", 0, 100);
     if (!(o.q_low < o.q_high)) args.RangeFail("percentileHigh", "a value above percentileLow", std::to_string(o.q_high));
   }
-  size_t samples = 0, outputs = 0;
+  size_t samples = 0;
   try {
     samples = CheckedMul(CheckedMul(o.width, o.height), o.channels);
-    outputs = CheckedMul(CheckedMul(o.out_width, o.out_height), 3);
+    (void)CheckedMul(CheckedMul(o.out_width, o.out_height), 3);
   } catch (const std::overflow_error&) {
     args.RangeFail("width", "an image whose sample count fits in memory", "an overflowing size");
   }
-  size_t in_bytes = 0;
   if (max_value == 255) {
     auto d = args.Uint8("data");
     args.Length("data", d.ElementLength(), samples, "a Uint8Array of width * height * channels samples");
     o.data = w->HoldConst(d).data;
-    in_bytes = samples;
-  } else {
-    auto d = args.Uint16("data");
-    args.Length("data", d.ElementLength(), samples, "a Uint16Array of width * height * channels samples");
-    o.data = w->HoldConst(d).data;
-    o.sixteen = true;
-    in_bytes = samples * 2;
+    return samples;
   }
+  auto d = args.Uint16("data");
+  args.Length("data", d.ElementLength(), samples, "a Uint16Array of width * height * channels samples");
+  o.data = w->HoldConst(d).data;
+  o.sixteen = true;
+  return samples * 2;
+}
+
+/** Checks the letterbox arguments and runs `kernel` (the cpu one or the CUDA one) on the pool's worker. */
+Napi::Value JsLetterboxWith(const Napi::CallbackInfo& info, LetterboxKernel kernel, const char* op) {
+  Args args(info, op);
+  auto w = std::make_unique<LetterboxWorker>(info.Env(), op);
+  w->kernel = kernel;
+  LetterboxParams& o = w->params;
+  const size_t in_bytes = ReadLetterboxParams(args, w.get(), &o);
+  const size_t outputs = 3 * o.out_width * o.out_height;  // checked for overflow above
   auto out = args.Float32("out");
   args.Length("out", out.ElementLength(), outputs, "a Float32Array of length 3 * outHeight * outWidth");
   const char* a = static_cast<const char*>(o.data);

@@ -301,6 +301,14 @@ Napi::Value JsNmsWith(const Napi::CallbackInfo& info, NmsKernel kernel, const ch
 
 Napi::Value JsNms(const Napi::CallbackInfo& info) { return JsNmsWith(info, Nms, "nms"); }
 
+/** The thresholds and limits of an NMS call (shared with the CUDA binding on device tensors, addon_tensor.cc). */
+void ReadNmsLimits(const Args& args, NmsOptions* o) {
+  o->iou_threshold = args.Number("iouThreshold", 0.0, 1.0);
+  o->score_threshold = args.Number("scoreThreshold", -INFINITY, INFINITY);
+  o->max_candidates = static_cast<size_t>(args.Integer("maxCandidates", 0, int64_t{1} << 53));
+  o->max_detections = static_cast<size_t>(args.Integer("maxDetections", 0, int64_t{1} << 53));
+}
+
 Napi::Value JsNmsWith(const Napi::CallbackInfo& info, NmsKernel kernel, const char* op) {
   Args args(info, op);
   auto w = std::make_unique<NmsWorker>(info.Env(), op);
@@ -318,10 +326,7 @@ Napi::Value JsNmsWith(const Napi::CallbackInfo& info, NmsKernel kernel, const ch
   }
   NmsOptions& o = w->options;
   o.n = n;
-  o.iou_threshold = args.Number("iouThreshold", 0.0, 1.0);
-  o.score_threshold = args.Number("scoreThreshold", -INFINITY, INFINITY);
-  o.max_candidates = static_cast<size_t>(args.Integer("maxCandidates", 0, int64_t{1} << 53));
-  o.max_detections = static_cast<size_t>(args.Integer("maxDetections", 0, int64_t{1} << 53));
+  ReadNmsLimits(args, &o);
   w->boxes = w->HoldConst(boxes);
   w->scores = w->HoldConst(scores);
   // Only the CPU kernel runs inline (the cuda build's kernel waits on a device: always the pool).

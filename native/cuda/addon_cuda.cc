@@ -14,6 +14,7 @@
 
 #include "cpu/resize.h"
 #include "cpu/rleNapi.h"
+#include "cuda/addon_tensor.h"
 #include "cuda/maskbox_cuda.h"
 
 namespace maskbox::cpu {
@@ -108,6 +109,7 @@ Napi::Object Exports(Napi::Env env) {
   MASKBOX_CUDA_OP(rleOverlap, JsRleOverlap)
 #undef MASKBOX_CUDA_OP
   o.Set("ops", ops);
+  ExportTensors(env, o);  // device-resident chaining (addon_tensor.cc)
   o.Set("emulated", MB_EMULATED_BUILD != 0);
   return o;
 }

@@ -49,6 +49,28 @@ class DeviceBuffer {
   size_t n_ = 0;
 };
 
+/** A stream of one call's own (non-blocking: it does not wait for other calls' work on the legacy stream). */
+class Stream {
+ public:
+  Stream() { MB_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking)); }
+  ~Stream() { cudaStreamDestroy(s_); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  cudaStream_t get() const { return s_; }
+  void Sync() const { MB_CHECK(cudaStreamSynchronize(s_)); }
+
+ private:
+  cudaStream_t s_ = nullptr;
+};
+
+/**
+ * Host <-> device copies of device tensors through pinned (page-locked) staging, so the DMA runs at full
+ * speed and asynchronously on `s`: chunks of kStagingBytes, two buffers alternating (the host copy of
+ * one chunk overlaps the transfer of the other). tensor.cu.
+ */
+void CopyToDevice(void* d_dst, const void* host, size_t bytes, cudaStream_t s);
+void CopyToHost(void* host, const void* d_src, size_t bytes, cudaStream_t s);
+
 /** Blocks for `n` items at `threads` per block (at least 1, so callers guard n == 0 themselves). */
 inline unsigned Blocks(size_t n, unsigned threads) { return static_cast<unsigned>((n + threads - 1) / threads); }
 

@@ -63,17 +63,17 @@ __global__ void __launch_bounds__(kLetterboxThreads) HistogramKernel(const T* sr
   }
 }
 
+// Letterboxes into d_out (device memory, 3 * out_height * out_width floats) on stream s, synchronised.
 template <typename T>
-void Run(const T* host, const LetterboxParams& o, float* out, double* low_out, double* high_out) {
+void Run(const T* host, const LetterboxParams& o, float* d_out, double* low_out, double* high_out, cudaStream_t s) {
   if (o.channels != 1 && o.channels != 3 && o.channels != 4) throw std::invalid_argument("letterbox: channels must be 1, 3 or 4");
   if (o.new_width == 0 || o.new_height == 0 || o.new_width + o.left > o.out_width || o.new_height + o.top > o.out_height) {
     throw std::invalid_argument("letterbox: the image does not fit the output");
   }
-  cudaStream_t s = nullptr;
   const size_t pixels = o.width * o.height, samples = pixels * o.channels;
   if (samples == 0) throw std::invalid_argument("letterbox: empty image");
   DeviceBuffer<T> src(samples);
-  src.Upload(host, samples, s);
+  CopyToDevice(src.get(), host, samples * sizeof(T), s);
   const size_t max_value = sizeof(T) == 1 ? 255 : 65535;
   double low = 0, high = static_cast<double>(max_value);
   if (o.stretch) {
@@ -93,20 +93,31 @@ void Run(const T* host, const LetterboxParams& o, float* out, double* low_out, d
   const Geometry g{o.channels, o.width * o.channels, o.new_width, o.new_height, o.left, o.top, o.out_width, o.out_height,
                    low, high > low ? high - low : 1, static_cast<float>(o.pad)};
   DeviceTapsOf<double> tx(cpu::MakeTaps<double>(o.width, o.new_width), s), ty(cpu::MakeTaps<double>(o.height, o.new_height), s);
-  const size_t n_out = 3 * o.out_width * o.out_height;
-  DeviceBuffer<float> d_out(n_out);
   LAUNCH((LetterboxKernel<T>), GridFor(o.out_width * o.out_height, kLetterboxThreads), kLetterboxThreads, 0, s, src.get(), g, tx.view(),
-         ty.view(), d_out.get());
+         ty.view(), d_out);
   MB_CHECK_LAUNCH("LetterboxKernel");
-  d_out.Download(out, n_out, s);
   MB_CHECK(cudaStreamSynchronize(s));
+}
+
+void RunAny(const LetterboxParams& o, float* d_out, double* low, double* high, cudaStream_t s) {
+  if (o.sixteen) Run(static_cast<const uint16_t*>(o.data), o, d_out, low, high, s);
+  else Run(static_cast<const uint8_t*>(o.data), o, d_out, low, high, s);
 }
 
 }  // namespace
 
 void Letterbox(const LetterboxParams& o, float* out, double* low, double* high) {
-  if (o.sixteen) Run(static_cast<const uint16_t*>(o.data), o, out, low, high);
-  else Run(static_cast<const uint8_t*>(o.data), o, out, low, high);
+  Stream s;
+  const size_t n_out = 3 * o.out_width * o.out_height;
+  DeviceBuffer<float> d_out(n_out);
+  RunAny(o, d_out.get(), low, high, s.get());
+  CopyToHost(out, d_out.get(), n_out * sizeof(float), s.get());
+}
+
+void LetterboxToDevice(const LetterboxParams& o, Tensor& out, double* low, double* high) {
+  if (out.length() != 3 * o.out_width * o.out_height) throw std::length_error("letterbox: the device tensor is not 3 * outHeight * outWidth");
+  Stream s;
+  RunAny(o, out.data(), low, high, s.get());
 }
 
 }  // namespace maskbox::cuda

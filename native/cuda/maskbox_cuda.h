@@ -64,4 +64,37 @@ void RleDecode(const uint32_t* const* runs, const size_t* lengths, size_t channe
 void RleOverlap(const uint32_t* const* a, const size_t* a_lengths, const uint32_t* const* b, const size_t* b_lengths, size_t pairs,
                 double* out);
 
+/**
+ * A float32 array in device memory that outlives one call: the JS DeviceTensor of location 'cuda'
+ * (src/backends/cuda/tensor.ts), so ops can be chained on the device (letterbox -> ... -> nms) without
+ * a round trip through the host. Freed when the last owner lets go (tensor.cu).
+ */
+class Tensor {
+ public:
+  explicit Tensor(size_t length);
+  ~Tensor();
+  Tensor(const Tensor&) = delete;
+  Tensor& operator=(const Tensor&) = delete;
+  float* data() const { return data_; }
+  size_t length() const { return length_; }
+
+ private:
+  float* data_ = nullptr;
+  size_t length_ = 0;
+};
+
+/** Host -> device: the first `n` values of `t` from `host` (n <= t.length()), through pinned staging. */
+void UploadTensor(Tensor& t, const float* host, size_t n);
+/** Device -> host: the first `n` values of `t`. */
+void DownloadTensor(const Tensor& t, float* host, size_t n);
+
+/** Letterbox (the Letterbox contract) into a device tensor of 3 * out_height * out_width values. */
+void LetterboxToDevice(const LetterboxParams& o, Tensor& out, double* low, double* high);
+
+/**
+ * NMS (cpu::Nms semantics) over device-resident boxes [4n] and scores [n], n = scores.length(); o.boxes
+ * and o.scores are ignored, o.classes is host memory or null. Only the kept indices cross to the host.
+ */
+std::vector<int32_t> NmsOnDevice(const cpu::NmsOptions& o, const Tensor& boxes, const Tensor& scores);
+
 }  // namespace maskbox::cuda

@@ -180,31 +180,30 @@ __global__ void __launch_bounds__(256) NmsIndices(const int32_t* keep, const int
 
 }  // namespace
 
-std::vector<int32_t> Nms(const cpu::NmsOptions& o) {
+namespace {
+
+// NMS over device boxes/scores (d_boxes [4n], d_scores [n]); classes from the host (or null).
+std::vector<int32_t> NmsDevice(const cpu::NmsOptions& o, const float* d_boxes, const float* d_scores, cudaStream_t s) {
   if (!(o.iou_threshold >= 0.0 && o.iou_threshold <= 1.0)) throw std::invalid_argument("iouThreshold must be between 0 and 1");
   std::vector<int32_t> keep;
   const size_t n = o.n;
   if (n == 0 || o.max_detections == 0 || o.max_candidates == 0) return keep;
   if (n > size_t(INT32_MAX)) throw std::length_error("nms: more than 2^31-1 boxes");
-  cudaStream_t s = nullptr;
-  DeviceBuffer<float> boxes(4 * n), scores(n);
   DeviceBuffer<int32_t> classes(o.classes ? n : 0);
-  boxes.Upload(o.boxes, 4 * n, s);
-  scores.Upload(o.scores, n, s);
   if (o.classes) classes.Upload(o.classes, n, s);
 
   DeviceBuffer<uint32_t> keys(n), keys_tmp(n);
   DeviceBuffer<int32_t> order(n), order_tmp(n);
   DeviceBuffer<unsigned> count(1);
   MB_CHECK(cudaMemsetAsync(count.get(), 0, sizeof(unsigned), s));
-  LAUNCH(NmsKeys, Blocks(n, 256), 256, 0, s, scores.get(), n, o.score_threshold, keys.get(), order.get(), count.get());
+  LAUNCH(NmsKeys, Blocks(n, 256), 256, 0, s, d_scores, n, o.score_threshold, keys.get(), order.get(), count.get());
   MB_CHECK_LAUNCH("NmsKeys");
   const size_t m = SortCandidates(keys.get(), order.get(), keys_tmp.get(), order_tmp.get(), n, count.get(), o.max_candidates, s);
   if (m == 0) return keep;
 
   DeviceBuffer<float> sorted(4 * m);
   DeviceBuffer<int32_t> sorted_cls(o.classes ? m : 0);
-  LAUNCH(NmsGather, Blocks(m, 256), 256, 0, s, boxes.get(), o.classes ? classes.get() : nullptr, order.get(), m, sorted.get(),
+  LAUNCH(NmsGather, Blocks(m, 256), 256, 0, s, d_boxes, o.classes ? classes.get() : nullptr, order.get(), m, sorted.get(),
          o.classes ? sorted_cls.get() : nullptr);
   MB_CHECK_LAUNCH("NmsGather");
   DeviceBuffer<int32_t> kept(m);
@@ -217,6 +216,23 @@ std::vector<int32_t> Nms(const cpu::NmsOptions& o) {
   out.Download(keep.data(), k, s);
   MB_CHECK(cudaStreamSynchronize(s));
   return keep;
+}
+
+}  // namespace
+
+std::vector<int32_t> Nms(const cpu::NmsOptions& o) {
+  Stream s;
+  const size_t n = o.n;
+  DeviceBuffer<float> boxes(4 * n), scores(n);
+  boxes.Upload(o.boxes, 4 * n, s.get());
+  scores.Upload(o.scores, n, s.get());
+  return NmsDevice(o, boxes.get(), scores.get(), s.get());
+}
+
+std::vector<int32_t> NmsOnDevice(const cpu::NmsOptions& o, const Tensor& boxes, const Tensor& scores) {
+  if (scores.length() != o.n || boxes.length() != 4 * o.n) throw std::length_error("nms: device boxes must hold 4 values per score");
+  Stream s;
+  return NmsDevice(o, boxes.data(), scores.data(), s.get());
 }
 
 }  // namespace maskbox::cuda

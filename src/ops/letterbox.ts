@@ -41,7 +41,7 @@ export interface LetterboxArgs {
   percentiles: readonly [number, number] | null;
   /** `[3, outHeight, outWidth]`, written by the kernel (untouched when `keepOnDevice`). */
   out: Float32Array;
-  /** Leave the planes on the device and return them as `device` (webgpu only; the op enforces it). */
+  /** Leave the planes on the device and return them as `device` (webgpu and cuda; the op enforces it). */
   keepOnDevice?: boolean;
 }
 
@@ -90,9 +90,9 @@ export interface LetterboxOptions extends LetterboxGeometry {
   /** Write into this array (length `3*H*W`, e.g. a slice of a batch tensor) instead of allocating. */
   out?: Float32Array;
   /**
-   * `'gpu'`: leave the planes on the WebGPU device and return them as `device` (`data` is then empty):
-   * for a model or kernel on that device. Needs the webgpu backend (the default backend is then
-   * webgpu; any other explicit backend is an error). Default `'host'`.
+   * `'gpu'`: leave the planes on the device and return them as `device` (`data` is then empty): for a
+   * model or kernel on that device. On the webgpu backend (the default then) or `backend: 'cuda'`;
+   * any other explicit backend is an error. Default `'host'`.
    */
   output?: 'host' | 'gpu';
   backend?: BackendChoice;
@@ -270,10 +270,10 @@ export async function letterbox(image: RawImage, options: LetterboxOptions = {})
   const output = checkOneOf('output', options.output ?? 'host', ['host', 'gpu'] as const);
   let backendChoice = options.backend;
   if (output === 'gpu') {
-    if (backendChoice !== undefined && backendChoice !== 'webgpu')
-      invalid('backend', "webgpu (or none) with output: 'gpu'", backendChoice);
+    if (backendChoice !== undefined && backendChoice !== 'webgpu' && backendChoice !== 'cuda')
+      invalid('backend', "webgpu, cuda (or none: webgpu) with output: 'gpu'", backendChoice);
     if (options.out !== undefined) invalid('out', "no output array with output: 'gpu'", options.out);
-    backendChoice = 'webgpu';
+    backendChoice ??= 'webgpu';
   }
   let out: Float32Array;
   if (output === 'gpu') out = new Float32Array(0);

@@ -18,8 +18,8 @@ export interface NmsArgs {
   maxCandidates: number;
   maxDetections: number;
   /**
-   * Boxes and scores on the WebGPU device instead of `boxes`/`scores` (which are then empty): only the
-   * webgpu kernel reads them, and `nms()` sends such calls to webgpu only.
+   * Boxes and scores on a device instead of `boxes`/`scores` (which are then empty): only the kernel of
+   * the backend that holds them reads them, and `nms()` sends such calls there.
    */
   device?: { boxes: DeviceTensor; scores: DeviceTensor };
 }
@@ -91,7 +91,8 @@ export function nmsArgs(
 
 /**
  * Greedy NMS (torchvision semantics, float32 IoU, `iou > threshold` suppresses).
- * @param boxes `[N*4]` x1,y1,x2,y2 (finite, x2 >= x1, y2 >= y1), or a DeviceTensor (webgpu; with `scores` one too)
+ * @param boxes `[N*4]` x1,y1,x2,y2 (finite, x2 >= x1, y2 >= y1), or a DeviceTensor (webgpu or cuda; with
+ *   `scores` one on the same device: the op runs there)
  * @param scores `[N]` finite, or a DeviceTensor
  * @throws InvalidArgumentError on wrong lengths, NaN, thresholds out of range
  * @example const { indices } = await nms(boxes, scores, { iouThreshold: 0.5, classes });
@@ -104,8 +105,12 @@ export async function nms(
   const args = nmsArgs(boxes, scores, options);
   let choice = options.backend;
   if (args.device) {
-    if (choice !== undefined && choice !== 'webgpu') invalid('backend', 'webgpu (or none) for device tensors', choice);
-    choice = 'webgpu';
+    const where = args.device.boxes.location;
+    if (args.device.scores.location !== where)
+      invalid('scores', `a device tensor on ${where}, where the boxes are`, args.device.scores.location);
+    if (choice !== undefined && choice !== where)
+      invalid('backend', `${where} (or none) for ${where} device tensors`, choice);
+    choice = where;
   }
   const { result, backend } = await dispatch('nms', args, choice, scores.length);
   return { indices: result, backend };

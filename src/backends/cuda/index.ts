@@ -9,11 +9,12 @@ import type { NmsArgs } from '../../ops/nms.js';
 import type { YoloDetections, YoloNmsArgs } from '../../ops/yoloNms.js';
 import type { LogitsToRleOutput } from '../../ops/logitsToRle.js';
 import type { DiceArgs } from '../../ops/dice.js';
-import type { LetterboxArgs } from '../../ops/letterbox.js';
+import type { LetterboxArgs, LetterboxOutput } from '../../ops/letterbox.js';
 import type { ResizeArgs } from '../../ops/resize.js';
 import { cudaHasOp, cudaStatus, loadCuda, type CudaAddon } from '../../../bindings/cuda.js';
 import type { NativeAddon } from '../../../bindings/native.js';
-import { letterboxNative } from '../cpu/letterbox.js';
+import { letterboxAddonArgs, letterboxNative } from '../cpu/letterbox.js';
+import { CudaTensor, cudaHandle, type CudaTensorAddon, type CudaTensorHandle } from './tensor.js';
 import { rleDecodeCpu, rleOverlapCpu } from '../cpu/rle.js';
 
 export const cudaBackend: Backend<CudaAddon> = {
@@ -40,6 +41,32 @@ function call<R>(addon: CudaAddon, op: string, args: object): Promise<R> {
 
 /** The bindings below take the cpu bindings' arguments (addon_cuda.cc), so the cpu wrappers serve them. */
 const asNative = (addon: CudaAddon) => addon as unknown as NativeAddon;
+/** The device-tensor bindings (addon_tensor.cc). */
+const asTensors = (addon: CudaAddon) => addon as unknown as CudaTensorAddon;
+
+/** NMS on device-resident boxes/scores: only the kept indices come back. */
+async function nmsOnDevice(args: NmsArgs, addon: CudaAddon): Promise<Int32Array> {
+  const { boxes, scores } = args.device!;
+  return call<Int32Array>(addon, 'nmsOnDevice', {
+    boxes: cudaHandle('boxes', boxes),
+    scores: cudaHandle('scores', scores),
+    classes: args.classes,
+    iouThreshold: args.iouThreshold,
+    scoreThreshold: args.scoreThreshold,
+    maxCandidates: args.maxCandidates,
+    maxDetections: args.maxDetections,
+  });
+}
+
+/** Letterbox into a device tensor (`output: 'gpu'`): the planes stay on the device. */
+async function letterboxToDevice(a: LetterboxArgs, addon: CudaAddon): Promise<LetterboxOutput> {
+  const r = await call<{ low: number; high: number; tensor: CudaTensorHandle }>(
+    addon,
+    'letterboxToDevice',
+    letterboxAddonArgs(a),
+  );
+  return { data: a.out, low: r.low, high: r.high, device: new CudaTensor(asTensors(addon), r.tensor) };
+}
 
 export const cudaKernels: KernelList<CudaAddon> = [
   {
@@ -47,7 +74,7 @@ export const cudaKernels: KernelList<CudaAddon> = [
     backend: 'cuda',
     minWork: 4096, // boxes: below this a GPU round trip (~50 µs) costs more than the cpu kernel
     supports: () => cudaHasOp('nms'),
-    run: (args: NmsArgs, addon) => call<Int32Array>(addon, 'nms', args),
+    run: (args: NmsArgs, addon) => (args.device ? nmsOnDevice(args, addon) : call<Int32Array>(addon, 'nms', args)),
   },
   {
     op: 'yoloNms',
@@ -94,7 +121,8 @@ export const cudaKernels: KernelList<CudaAddon> = [
     backend: 'cuda',
     minWork: 1 << 20, // output samples
     supports: () => cudaHasOp('letterbox'),
-    run: (a: LetterboxArgs, addon) => letterboxNative(a, asNative(addon)),
+    run: (a: LetterboxArgs, addon) =>
+      a.keepOnDevice ? letterboxToDevice(a, addon) : letterboxNative(a, asNative(addon)),
   },
   {
     op: 'rleDecode',

@@ -19,7 +19,8 @@
 //   count          neighbours within eps per point (self included); appends ambiguous pairs
 //   count_extra    per extra edge: +1 on both ends
 //   core_init      label = own position for core points, else NONE
-//   propagate      minimum-label propagation between core neighbours (and hooking the old root)
+//   propagate      minimum-label propagation between core neighbours (and hooking the old root);
+//                  binds `rank` (unused: a dummy) as it shares its loop with `border`
 //   propagate_extra  the same over the extra edges
 //   jump           pointer jumping; propagate/jump repeat until nothing changes: every core point is
 //                  then labelled with the lowest position of its component
@@ -164,23 +165,32 @@ fn hook(a: u32, own: u32, m: u32) {
   atomicStore(&changed[0], 1u);
 }
 
+// The smallest key among a's core neighbours within eps that is below `start` (NONE: none), the key
+// of core point b being its label (`ranked` false) or its cluster, rank[label] (`ranked` true).
+fn smallest_core_neighbour(a: u32, start: u32, ranked: bool) -> u32 {
+  let c = cell_of[a];
+  var m = start;
+  for (var j = 0u; j < 9u; j++) {
+    let c2 = nbr[c * 9u + j];
+    if (c2 == NONE) { continue; }
+    let dl = offset(c, j);
+    for (var b = cell_start[c2]; b < cell_start[c2 + 1u]; b++) {
+      var key = atomicLoad(&labels[b]);
+      if (key == NONE) { continue; }
+      if (ranked) { key = rank[key]; }
+      if (key < m && classify(a, b, dl) == IN) { m = key; }
+    }
+  }
+  return m;
+}
+
 @compute @workgroup_size(WG)
 fn propagate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let a = linear(gid, nwg);
   if (a >= p.n) { return; }
   let own = atomicLoad(&labels[a]);
   if (own == NONE) { return; }
-  let c = cell_of[a];
-  var m = own;
-  for (var j = 0u; j < 9u; j++) {
-    let c2 = nbr[c * 9u + j];
-    if (c2 == NONE) { continue; }
-    let dl = offset(c, j);
-    for (var b = cell_start[c2]; b < cell_start[c2 + 1u]; b++) {
-      let lb = atomicLoad(&labels[b]);
-      if (lb < m && classify(a, b, dl) == IN) { m = lb; }
-    }
-  }
+  let m = smallest_core_neighbour(a, own, false);
   if (m < own) { hook(a, own, m); }
 }
 
@@ -218,17 +228,7 @@ fn border(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     atomicStore(&result[a], rank[own]);
     return;
   }
-  let c = cell_of[a];
-  var m = NONE;
-  for (var j = 0u; j < 9u; j++) {
-    let c2 = nbr[c * 9u + j];
-    if (c2 == NONE) { continue; }
-    let dl = offset(c, j);
-    for (var b = cell_start[c2]; b < cell_start[c2 + 1u]; b++) {
-      let root = atomicLoad(&labels[b]);
-      if (root != NONE && rank[root] < m && classify(a, b, dl) == IN) { m = rank[root]; }
-    }
-  }
+  let m = smallest_core_neighbour(a, NONE, true);
   atomicStore(&result[a], m);
 }
 

@@ -35,8 +35,11 @@ const CLAMP = 2 ** 40;
 /** Error bounds are capped here: a pair with such a bound is never decided in f32 (see the .wgsl). */
 const ERR_CAP = 2 ** 63;
 
-/** What the last `dbscanPoints` call did: ambiguous pairs, the extra edges they gave, host decision. */
-export const dbscanPointsStats = { ambiguous: 0, extraEdges: 0, host: '' };
+/**
+ * What the last `dbscanPoints` call did: grid cells, ambiguous pairs, the extra edges they gave, and
+ * why the host decided it ('' when the GPU did).
+ */
+export const dbscanPointsStats = { cells: 0, ambiguous: 0, extraEdges: 0, host: '' };
 
 /** The smallest f32 at or above x (largest at or below with `f32Below`). */
 function f32Above(x: number): number {
@@ -149,8 +152,9 @@ export async function dbscanPoints(a: DbscanArgs, ctx: GpuContext): Promise<Dbsc
   const { dims, eps, points } = a;
   const n = points.length / dims;
   const host = (why: string) => ((dbscanPointsStats.host = why), dbscanReference(a));
-  Object.assign(dbscanPointsStats, { ambiguous: 0, extraEdges: 0, host: '' });
+  Object.assign(dbscanPointsStats, { cells: 0, ambiguous: 0, extraEdges: 0, host: '' });
   const g = buildGrid(points, dims, n, eps);
+  dbscanPointsStats.cells = g.cells;
   const pre = prepare(a, g, n);
   const params = (cap: number, edges: number) =>
     ctx.uniforms([
@@ -234,7 +238,9 @@ export async function dbscanPoints(a: DbscanArgs, ctx: GpuContext): Promise<Dbsc
       [coreInit!, ctx.bind(coreInit!, { 0: u, 7: counts, 10: labels }), n],
     ]);
     const rounds: [GPUComputePipeline, GPUBindGroup, number][] = [];
-    const gProp = ctx.bind(propagate!, { ...base, 10: labels, 11: changed });
+    const dummy = ctx.zeros(4);
+    owned.push(dummy);
+    const gProp = ctx.bind(propagate!, { ...base, 10: labels, 11: changed, 13: dummy });
     const gExtra = ctx.bind(propagateExtra!, { 0: u, 10: labels, 11: changed, 12: extraBuf });
     const gJump = ctx.bind(jump!, { 0: u, 10: labels, 11: changed });
     for (let k = 0; k < ROUNDS; k++) {

@@ -194,16 +194,20 @@ fn propagate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   if (m < own) { hook(a, own, m); }
 }
 
+// Extra edge e's ends and their labels: (a, b, label a, label b).
+fn extra_edge(e: u32) -> vec4<u32> {
+  let a = extra[2u * e];
+  let b = extra[2u * e + 1u];
+  return vec4<u32>(a, b, atomicLoad(&labels[a]), atomicLoad(&labels[b]));
+}
+
 @compute @workgroup_size(WG)
 fn propagate_extra(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = linear(gid, nwg);
   if (e >= p.edges) { return; }
-  let a = extra[2u * e];
-  let b = extra[2u * e + 1u];
-  let la = atomicLoad(&labels[a]);
-  let lb = atomicLoad(&labels[b]);
-  if (la == NONE || lb == NONE || la == lb) { return; }
-  if (lb < la) { hook(a, la, lb); } else { hook(b, lb, la); }
+  let x = extra_edge(e); // a, b, la, lb
+  if (x.z == NONE || x.w == NONE || x.z == x.w) { return; }
+  if (x.w < x.z) { hook(x.x, x.z, x.w); } else { hook(x.y, x.w, x.z); }
 }
 
 @compute @workgroup_size(WG)
@@ -236,10 +240,7 @@ fn border(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 fn border_extra(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = linear(gid, nwg);
   if (e >= p.edges) { return; }
-  let a = extra[2u * e];
-  let b = extra[2u * e + 1u];
-  let la = atomicLoad(&labels[a]);
-  let lb = atomicLoad(&labels[b]);
-  if (la == NONE && lb != NONE) { atomicMin(&result[a], rank[lb]); }
-  if (lb == NONE && la != NONE) { atomicMin(&result[b], rank[la]); }
+  let x = extra_edge(e); // a, b, la, lb
+  if (x.z == NONE && x.w != NONE) { atomicMin(&result[x.x], rank[x.w]); }
+  if (x.w == NONE && x.z != NONE) { atomicMin(&result[x.y], rank[x.z]); }
 }

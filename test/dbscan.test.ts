@@ -160,6 +160,32 @@ describeEachKernel('dbscan', 'dbscan: definition', (backend) => {
     }
   });
 
+  it('joins components and labels border points through pairs only the host can decide', async () => {
+    // Per group: a core triad A (min 3); a triad C whose only link to A is A0-C0, eps (1 - 2^-30) or
+    // exactly eps apart; a border point B within eps (1 - 2^-30) of A0 only; a point just beyond.
+    const eps = 0.625,
+      inside = eps * (1 - 2 ** -30),
+      beyond = eps * (1 + 2 ** -30);
+    const r = rng(15);
+    const pts: number[] = [];
+    for (let g = 0; g < 200; g++) {
+      const x = (g % 20) * 5 + 0.3 + Math.floor(r() * 256) / 1024,
+        y = Math.floor(g / 20) * 5 + 0.7 + Math.floor(r() * 256) / 1024;
+      const cx = x - (g % 2 === 0 ? inside : eps);
+      pts.push(x, y, x + 0.05, y, x, y + 0.05); // A0, A1, A2
+      pts.push(cx, y, cx - 0.05, y, cx - 0.03, y - 0.04); // C0, C1, C2
+      pts.push(x, y - inside, x + beyond, y); // B, and a point just beyond A0
+    }
+    const p = Float64Array.from(pts);
+    const { labels, clusters } = await dbscan(p, { eps, minSamples: 3, backend });
+    expect(Array.from(labels)).toEqual(Array.from(reference(p, 2, eps, 3)));
+    expect(clusters).toBe(200);
+    if (backend === 'webgpu') {
+      expect(dbscanPointsStats.host).toBe('');
+      expect(dbscanPointsStats.extraEdges).toBeGreaterThanOrEqual(300);
+    }
+  });
+
   it('handles eps at the ends of the float64 range and coordinates past the second spread over 1e200', async () => {
     const r = rng(14);
     const make = (n: number, dims: number, f: (k: number) => number) =>

@@ -192,8 +192,14 @@ for (const side of onlyNew || onlyLarge ? [] : quick ? [256] : [512, 2048]) {
 // fractional (uniform, ~8 neighbours each). One timed run each after a checked one.
 for (const kind of onlyLarge ? (['pixel-like', 'fractional'] as const) : []) {
   const { dbscanPointsStats } = await import('../src/backends/webgpu/dbscanPoints.js');
+  // mulberry32: consecutive outputs of a plain LCG lie on a few lines in 2-D (no pair near eps)
   let s = 17;
-  const r = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s / 4294967296);
+  const r = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
   const n = quick ? 100_000 : 1_000_000;
   const pts = new Float64Array(2 * n);
   if (kind === 'fractional') {

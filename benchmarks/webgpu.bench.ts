@@ -6,7 +6,8 @@
  * alone on the same byte counts; kernel = end-to-end - upload - readback (it includes the small
  * count readbacks between stages and the host-side formatting). Outputs are checked equal to the
  * js reference before timing. Run: VK_DRIVER_FILES=... npx tsx benchmarks/webgpu.bench.ts [--quick]
- * (scripts/setup-lavapipe.sh prints the file on a machine without a GPU).
+ * (scripts/setup-lavapipe.sh prints the file on a machine without a GPU). `--large`: only NMS 100k
+ * boxes and DBSCAN 1M points (pixel-like and fractional), each timed once (minutes on lavapipe).
  */
 import { backendStatus, getKernel, initBackends } from '../src/backends/registry.js';
 import { wireBackends } from '../src/backends/index.js';
@@ -25,6 +26,9 @@ if (!gpu.available) {
 const quick = process.argv.includes('--quick');
 /** `--new`: only the preprocessing / baseline section (short runs on a shared machine). */
 const onlyNew = process.argv.includes('--new');
+/** `--large`: only the 100k-box NMS and 1M-point DBSCAN rows, one timed run each (`--no-nms`: DBSCAN only). */
+const onlyLarge = process.argv.includes('--large');
+const skipNms = process.argv.includes('--no-nms');
 
 // The device context, reached through a kernel (the registry hands contexts to kernels only).
 let ctx: GpuContext | null = null;
@@ -53,9 +57,13 @@ async function readbackMs(bytes: number): Promise<number> {
 }
 
 const rows: (string | number)[][] = [];
+/** One row: end-to-end times per backend, and the webgpu time split into upload, kernel, readback. */
+function addRow(label: string, t: { js: number; cpu: number; webgpu: number }, up: number, down: number): void {
+  rows.push([label, t.js, t.cpu, t.webgpu, up, t.webgpu - up - down, down]);
+}
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-for (const n of onlyNew ? [] : quick ? [2_000] : [10_000]) {
+for (const n of onlyNew || skipNms ? [] : onlyLarge ? [100_000] : quick ? [2_000] : [10_000]) {
   const { boxes, scores } = yoloLikeBoxes(n);
   const args = {
     boxes,
@@ -66,18 +74,18 @@ for (const n of onlyNew ? [] : quick ? [2_000] : [10_000]) {
     maxCandidates: n,
     maxDetections: n,
   };
-  const ref = await getKernel('nms', 'js')!.run(args);
+  const ref = await getKernel('nms', onlyLarge ? 'cpu' : 'js')!.run(args);
   const got = await getKernel('nms', 'webgpu')!.run(args);
   if (!same(Array.from(ref), Array.from(got))) throw new Error(`nms ${n}: webgpu differs from js`);
-  const repeats = 3;
+  const repeats = onlyLarge ? 1 : 3;
   const t = {
-    js: (await timeit(() => getKernel('nms', 'js')!.run(args), repeats)).median,
-    cpu: (await timeit(() => getKernel('nms', 'cpu')!.run(args), repeats)).median,
-    webgpu: (await timeit(() => getKernel('nms', 'webgpu')!.run(args), repeats)).median,
+    js: onlyLarge ? NaN : (await timeit(() => getKernel('nms', 'js')!.run(args), repeats)).median,
+    cpu: (await timeit(() => getKernel('nms', 'cpu')!.run(args), repeats, onlyLarge ? 0 : 1)).median,
+    webgpu: (await timeit(() => getKernel('nms', 'webgpu')!.run(args), repeats, onlyLarge ? 0 : 1)).median,
   };
   const up = await uploadMs(n * 20);
   const down = await readbackMs((got.length + 1) * 4);
-  rows.push([`nms ${n} boxes (${got.length} kept)`, t.js, t.cpu, t.webgpu, up, t.webgpu - up - down, down]);
+  addRow(`nms ${n} boxes (${got.length} kept)`, t, up, down);
 }
 
 const segSizes: [number, number, number, number][] = quick
@@ -86,7 +94,7 @@ const segSizes: [number, number, number, number][] = quick
       [29, 128, 128, 512],
       [29, 512, 512, 2048],
     ];
-for (const [c, h, w, out] of onlyNew ? [] : segSizes) {
+for (const [c, h, w, out] of onlyNew || onlyLarge ? [] : segSizes) {
   let s = 7;
   const r = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 4294967296);
   const data = new Float32Array(c * h * w);
@@ -121,19 +129,11 @@ for (const [c, h, w, out] of onlyNew ? [] : segSizes) {
   const runs = got.rle.reduce((a, x) => a + (x === '' ? 0 : x.split(' ').length / 2), 0);
   const up = await uploadMs(data.byteLength + 16 * out);
   const down = await readbackMs(runs * 8 + c * 8);
-  rows.push([
-    `logitsToRle [${c},${h},${w}] -> ${out}² (${runs} runs)`,
-    t.js,
-    t.cpu,
-    t.webgpu,
-    up,
-    t.webgpu - up - down,
-    down,
-  ]);
+  addRow(`logitsToRle [${c},${h},${w}] -> ${out}² (${runs} runs)`, t, up, down);
 }
 
 // Masks with round blobs: dice (pred vs a shifted truth) and rleEncode, 29 classes.
-for (const side of onlyNew ? [] : quick ? [256] : [512, 2048]) {
+for (const side of onlyNew || onlyLarge ? [] : quick ? [256] : [512, 2048]) {
   const classes = 29,
     pixels = side * side;
   const pred = new Uint8Array(classes * pixels),
@@ -165,7 +165,7 @@ for (const side of onlyNew ? [] : quick ? [256] : [512, 2048]) {
   };
   const dup = await uploadMs(2 * pred.length);
   const ddown = await readbackMs(classes * 12);
-  rows.push([`dice ${classes}x${side}²`, dt.js, dt.cpu, dt.webgpu, dup, dt.webgpu - dup - ddown, ddown]);
+  addRow(`dice ${classes}x${side}²`, dt, dup, ddown);
   const rargs = { mask: pred, channels: classes, height: side, width: side, order: 'row' as const };
   const rref = await getKernel('rleEncode', 'cpu')!.run(rargs);
   const rgot = await getKernel('rleEncode', 'webgpu')!.run(rargs);
@@ -184,20 +184,74 @@ for (const side of onlyNew ? [] : quick ? [256] : [512, 2048]) {
   };
   const rup = await uploadMs(pred.length);
   const rdown = await readbackMs(nruns * 8 + classes * 8);
-  rows.push([
-    `rleEncode ${classes}x${side}² (${nruns} runs)`,
-    rt.js,
-    rt.cpu,
-    rt.webgpu,
-    rup,
-    rt.webgpu - rup - rdown,
-    rdown,
-  ]);
+  addRow(`rleEncode ${classes}x${side}² (${nruns} runs)`, rt, rup, rdown);
+}
+
+// DBSCAN, 1M points off the pixel grid (./dbscanPoints.ts): pixel-like (integer blobs in a sparse
+// 8192² frame, eps 3: every pair exactly 3 apart is ambiguous in f32 and decided on the host) and
+// fractional (uniform, ~8 neighbours each). One timed run each after a checked one.
+for (const kind of onlyLarge ? (['pixel-like', 'fractional'] as const) : []) {
+  const { dbscanPointsStats } = await import('../src/backends/webgpu/dbscanPoints.js');
+  // mulberry32: consecutive outputs of a plain LCG lie on a few lines in 2-D (no pair near eps)
+  let s = 17;
+  const r = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const n = quick ? 100_000 : 1_000_000;
+  const pts = new Float64Array(2 * n);
+  if (kind === 'fractional') {
+    const side = Math.sqrt(n / 10);
+    for (let i = 0; i < 2 * n; i++) pts[i] = r() * side;
+  } else {
+    const frame = quick ? 2048 : 8192;
+    const seen = new Set<number>();
+    for (let k = 0; k < n;) {
+      const cx = r() * frame,
+        cy = r() * frame,
+        rad = 4 + r() * 12;
+      for (let y = Math.max(0, Math.floor(cy - rad)); y < Math.min(frame, cy + rad) && k < n; y++)
+        for (let x = Math.max(0, Math.floor(cx - rad)); x < Math.min(frame, cx + rad) && k < n; x++)
+          if (Math.hypot(x - cx, y - cy) < rad && !seen.has(y * frame + x)) {
+            seen.add(y * frame + x);
+            pts[2 * k] = x;
+            pts[2 * k + 1] = y;
+            k++;
+          }
+    }
+  }
+  const args = {
+    points: pts,
+    dims: 2,
+    eps: kind === 'fractional' ? 0.5 : 3,
+    minSamples: kind === 'fractional' ? 5 : 2,
+  };
+  const ref = await getKernel('dbscan', 'cpu')!.run(args);
+  const got = await getKernel('dbscan', 'webgpu')!.run(args);
+  if (!same(Array.from(ref.labels), Array.from(got.labels))) throw new Error(`dbscan ${kind}: webgpu differs from cpu`);
+  const st = { ...dbscanPointsStats };
+  if (st.host !== '') throw new Error(`dbscan ${kind}: decided on the host (${st.host})`);
+  const t = {
+    js: (await timeit(() => getKernel('dbscan', 'js')!.run(args), 1, 0)).median,
+    cpu: (await timeit(() => getKernel('dbscan', 'cpu')!.run(args), 1, 0)).median,
+    webgpu: (await timeit(() => getKernel('dbscan', 'webgpu')!.run(args), 1, 0)).median,
+  };
+  // rel + perr + cell + cell starts + neighbour table + origin offsets; labels, result, ambiguous pairs
+  const up = await uploadMs(16 * n + 4 + 72 * st.cells);
+  const down = await readbackMs(8 * n + 8 * st.ambiguous);
+  addRow(
+    `dbscan ${n / 1e6}M ${kind} points, eps ${args.eps} (${ref.clusters} clusters, ${st.cells} cells, ${st.ambiguous} ambiguous pairs)`,
+    t,
+    up,
+    down,
+  );
 }
 
 // Preprocessing: letterbox (8-bit RGB HWC -> [3,640,640] float32), resize of float32 planes, and the
 // DBSCAN baseline (filter chain + clustering on the image grid) on a blob image.
-{
+if (!onlyLarge) {
   let s = 11;
   const r = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 4294967296);
   const side = quick ? 512 : 2048;
@@ -230,15 +284,7 @@ for (const side of onlyNew ? [] : quick ? [256] : [512, 2048]) {
   };
   const up = await uploadMs(img.data.length);
   const down = await readbackMs(largs.out.byteLength);
-  rows.push([
-    `letterbox ${side}² RGB -> 640 (max diff ${err.toExponential(1)})`,
-    t.js,
-    t.cpu,
-    t.webgpu,
-    up,
-    t.webgpu - up - down,
-    down,
-  ]);
+  addRow(`letterbox ${side}² RGB -> 640 (max diff ${err.toExponential(1)})`, t, up, down);
   // The device-resident variant: the same kernel with the planes left on the GPU (no readback).
   const { letterboxOnGpu } = await import('../src/backends/webgpu/letterbox.js');
   const kept = (
@@ -271,7 +317,7 @@ for (const side of onlyNew ? [] : quick ? [256] : [512, 2048]) {
   };
   const rup = await uploadMs(x.byteLength + 16 * out);
   const rdown = await readbackMs(rargs.out.byteLength);
-  rows.push([`resize [${c},${h},${w}] -> ${out}²`, rt.js, rt.cpu, rt.webgpu, rup, rt.webgpu - rup - rdown, rdown]);
+  addRow(`resize [${c},${h},${w}] -> ${out}²`, rt, rup, rdown);
 
   // Baseline: bright discs on a dark noisy background, ~1/4 of the pixels kept.
   const bs = quick ? 256 : 1024;
@@ -307,15 +353,7 @@ for (const side of onlyNew ? [] : quick ? [256] : [512, 2048]) {
   };
   const bup = await uploadMs(grey.length);
   const bdown = await readbackMs(4 * bs * bs);
-  rows.push([
-    `baseline ${bs}² grey (${bref.labels.length} points, ${bref.sizes.length} clusters)`,
-    bt.js,
-    bt.cpu,
-    bt.webgpu,
-    bup,
-    bt.webgpu - bup - bdown,
-    bdown,
-  ]);
+  addRow(`baseline ${bs}² grey (${bref.labels.length} points, ${bref.sizes.length} clusters)`, bt, bup, bdown);
 }
 
 console.log(`\n## WebGPU kernels (${gpu.device}${gpu.software ? ', software adapter' : ''})\n`);

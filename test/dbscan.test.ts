@@ -9,7 +9,8 @@ import { InvalidArgumentError, ParseError } from '../src/errors.js';
 import { parsePoints } from '../src/cli/commands/dbscan.js';
 import { main } from '../src/cli/index.js';
 import { REPO, describeEachKernel, rng } from './helpers.js';
-import { getKernel, type BackendName } from '../src/backends/registry.js';
+import { getKernel } from '../src/backends/registry.js';
+import { dbscanPointsStats } from '../src/backends/webgpu/dbscanPoints.js';
 
 interface Golden {
   name: string;
@@ -57,28 +58,8 @@ function reference(p: ArrayLike<number>, dims: number, eps: number, minSamples: 
   return labels;
 }
 
-/**
- * Why `backend` declines these points (the webgpu grid kernels take integer 1-D/2-D points only; see
- * src/backends/webgpu/dbscan.ts), or null: such cases show as skipped with the reason on that backend.
- */
-function declined(
-  backend: BackendName,
-  points: Float64Array | Float32Array,
-  dims: number,
-  eps: number,
-  minSamples: number,
-) {
-  const ok = getKernel('dbscan', backend)?.supports?.({ points, dims, eps, minSamples });
-  return ok === undefined || ok === true ? null : ok;
-}
-
 describeEachKernel('dbscan', 'dbscan: scikit-learn goldens', (backend) => {
   for (const c of goldens) {
-    const why = declined(backend, Float64Array.from(c.points), c.dims, c.eps, c.minSamples);
-    if (why) {
-      it.skip(`${c.name} (declined by ${backend}: ${why})`, () => {});
-      continue;
-    }
     it(`${c.name} (n=${c.labels.length}, eps=${c.eps}, min=${c.minSamples}, ${c.dtype})`, async () => {
       const pts = c.dtype === 'float32' ? Float32Array.from(c.points) : Float64Array.from(c.points);
       const r = await dbscan(pts, { eps: c.eps, minSamples: c.minSamples, dims: c.dims, backend });
@@ -113,34 +94,135 @@ describeEachKernel('dbscan', 'dbscan: definition', (backend) => {
     );
   });
 
-  it.skipIf(backend === 'webgpu')(
-    'matches the definition on random floats, 1-D, 3-D, sparse and huge spreads (webgpu declines fractional points)',
-    async () => {
-      const r = rng(5);
-      const cases: [Float64Array, number, number, number][] = [];
-      const blob = (n: number, dims: number, scale: number, spread: number) =>
-        Float64Array.from(
-          { length: n * dims },
-          (_, i) => (i % dims === 0 ? Math.floor(r() * 4) * spread : 0) + r() * scale,
-        );
-      cases.push([blob(2000, 2, 10, 100), 2, 0.4, 4]);
-      cases.push([blob(800, 1, 30, 1e6), 1, 0.05, 3]);
-      cases.push([blob(900, 3, 3, 50), 3, 0.5, 5]);
-      cases.push([blob(600, 2, 1, 1e12), 2, 0.05, 2]); // sparse grid (hash map of cells)
-      cases.push([blob(300, 2, 1, 1e300), 2, 0.2, 2]); // spread beyond a double: one cell
-      for (const [pts, dims, eps, m] of cases) {
-        const { labels } = await dbscan(pts, { eps, minSamples: m, dims, backend });
-        expect(Array.from(labels)).toEqual(Array.from(reference(pts, dims, eps, m)));
-      }
-    },
-  );
+  it('matches the definition on random floats, 1-D, 3-D, sparse and huge spreads', async () => {
+    const r = rng(5);
+    const cases: [Float64Array, number, number, number][] = [];
+    const blob = (n: number, dims: number, scale: number, spread: number) =>
+      Float64Array.from(
+        { length: n * dims },
+        (_, i) => (i % dims === 0 ? Math.floor(r() * 4) * spread : 0) + r() * scale,
+      );
+    cases.push([blob(2000, 2, 10, 100), 2, 0.4, 4]);
+    cases.push([blob(800, 1, 30, 1e6), 1, 0.05, 3]);
+    cases.push([blob(900, 3, 3, 50), 3, 0.5, 5]);
+    cases.push([blob(600, 2, 1, 1e12), 2, 0.05, 2]); // sparse grid (hash map of cells)
+    cases.push([blob(300, 2, 1, 1e300), 2, 0.2, 2]); // spread beyond a double: one cell
+    for (const [pts, dims, eps, m] of cases) {
+      const { labels } = await dbscan(pts, { eps, minSamples: m, dims, backend });
+      expect(Array.from(labels)).toEqual(Array.from(reference(pts, dims, eps, m)));
+    }
+  });
+
+  it('matches the definition on random fractional 2-D and 3-D points (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 12, max: 400 }),
+        fc.constantFrom(2, 3),
+        fc.double({ min: 0.05, max: 3, noNaN: true }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 2 ** 30 }),
+        fc.constantFrom(0, 1e3, -1e6, 1e9),
+        async (n, dims, eps, minSamples, seed, offset) => {
+          const r = rng(seed);
+          const side = Math.sqrt(n) * eps * 0.6; // a few neighbours each
+          const pts = Float64Array.from({ length: n * dims }, () => offset + r() * side);
+          const { labels } = await dbscan(pts, { eps, minSamples, dims, backend });
+          expect(Array.from(labels)).toEqual(Array.from(reference(pts, dims, eps, minSamples)));
+        },
+      ),
+      { numRuns: 40, seed: 7 },
+    );
+  });
+
+  it('decides pairs planted exactly at eps and within 1e-9 of it either side as sklearn does', async () => {
+    // Pairs far apart from each other, fractional positions; offsets with S == eps^2 exactly (dyadic),
+    // and eps (1 -/+ 2^-30) along a diagonal: too close to eps for float32, decided in float64.
+    const r = rng(12);
+    const eps = 0.625;
+    const pts: number[] = [];
+    for (let k = 0; k < 400; k++) {
+      const x = (k % 20) * 4 + Math.floor(r() * 512) / 1024 + 0.1,
+        y = Math.floor(k / 20) * 4 + r();
+      const near = eps * (k % 4 === 2 ? 1 - 2 ** -30 : 1 + 2 ** -30) * Math.SQRT1_2;
+      const [dx, dy] = k % 4 === 0 ? [0.375, 0.5] : k % 4 === 1 ? [0, eps] : [near, near];
+      pts.push(x, y, x + dx, y + dy);
+    }
+    const p = Float64Array.from(pts);
+    const { labels, clusters } = await dbscan(p, { eps, minSamples: 2, backend });
+    const want = reference(p, 2, eps, 2);
+    expect(Array.from(labels)).toEqual(Array.from(want));
+    expect(clusters).toBeGreaterThan(250); // the in-pairs cluster, the out-pairs are noise
+    expect(clusters).toBeLessThan(350);
+    if (backend === 'webgpu') {
+      expect(dbscanPointsStats.host).toBe(''); // the GPU ran it, the host decided only the ambiguous pairs
+      expect(dbscanPointsStats.ambiguous).toBeGreaterThanOrEqual(200);
+      expect(dbscanPointsStats.extraEdges).toBeGreaterThan(100);
+    }
+  });
+
+  it('joins components and labels border points through pairs only the host can decide', async () => {
+    // Per group: a core triad A (min 3); a triad C whose only link to A is A0-C0, eps (1 - 2^-30) or
+    // exactly eps apart; a border point B within eps (1 - 2^-30) of A0 only; a point just beyond.
+    const eps = 0.625,
+      inside = eps * (1 - 2 ** -30),
+      beyond = eps * (1 + 2 ** -30);
+    const r = rng(15);
+    const pts: number[] = [];
+    for (let g = 0; g < 200; g++) {
+      const x = (g % 20) * 5 + 0.3 + Math.floor(r() * 256) / 1024,
+        y = Math.floor(g / 20) * 5 + 0.7 + Math.floor(r() * 256) / 1024;
+      const cx = x - (g % 2 === 0 ? inside : eps);
+      pts.push(x, y, x + 0.05, y, x, y + 0.05); // A0, A1, A2
+      pts.push(cx, y, cx - 0.05, y, cx - 0.03, y - 0.04); // C0, C1, C2
+      pts.push(x, y - inside, x + beyond, y); // B, and a point just beyond A0
+    }
+    const p = Float64Array.from(pts);
+    const { labels, clusters } = await dbscan(p, { eps, minSamples: 3, backend });
+    expect(Array.from(labels)).toEqual(Array.from(reference(p, 2, eps, 3)));
+    expect(clusters).toBe(200);
+    if (backend === 'webgpu') {
+      expect(dbscanPointsStats.host).toBe('');
+      expect(dbscanPointsStats.extraEdges).toBeGreaterThanOrEqual(300);
+    }
+  });
+
+  it('handles eps at the ends of the float64 range and coordinates past the second spread over 1e200', async () => {
+    const r = rng(14);
+    const make = (n: number, dims: number, f: (k: number) => number) =>
+      Float64Array.from({ length: n * dims }, (_, i) => f(i % dims));
+    const cases: [Float64Array, number, number][] = [
+      [make(200, 2, () => r() * 1e-299), 2, 1e-300], // eps^2 underflows to 0 in float64
+      [make(200, 2, () => Math.floor(r() * 20) * 5e-324), 2, 1e-323], // subnormal coordinates
+      [make(200, 2, () => r() * 1e308), 2, 1.5e307], // eps^2 overflows: every pair is within
+      [make(300, 3, (k) => (k === 2 ? Math.floor(r() * 3) * 1e200 + r() : r() * 5)), 3, 0.5],
+    ];
+    for (const [pts, dims, eps] of cases) {
+      const { labels } = await dbscan(pts, { eps, minSamples: 3, dims, backend });
+      expect(Array.from(labels)).toEqual(Array.from(reference(pts, dims, eps, 3)));
+    }
+  });
+
+  it('labels inputs with sqrt-tie pairs as the reference (sklearn KD-tree) does', async () => {
+    // offsets (0.3, 0.4) with eps 0.5: S = 0.25000000000000006 > eps^2, sqrt(S) == eps
+    const r = rng(13);
+    const pts: number[] = [];
+    for (let k = 0; k < 60; k++) {
+      const x = (k % 8) * 3 + r(),
+        y = Math.floor(k / 8) * 3 + r();
+      pts.push(x, y, x + 0.3, y + 0.4, x + 0.6, y + 0.8);
+    }
+    const p = Float64Array.from(pts);
+    const { labels } = await dbscan(p, { eps: 0.5, minSamples: 2, backend });
+    const want = getKernel('dbscan', 'js')!.run({ points: p, dims: 2, eps: 0.5, minSamples: 2 });
+    expect(Array.from(labels)).toEqual(Array.from((want as { labels: Int32Array }).labels));
+    if (backend === 'webgpu') expect(dbscanPointsStats.host).toMatch(/sqrt-tie/);
+  });
 
   it('handles empty input, duplicates and float32', async () => {
     expect((await dbscan(new Float64Array(0), { eps: 1, minSamples: 1, backend })).clusters).toBe(0);
     const whole = new Float32Array(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 1 : -2)));
     const w = await dbscan(whole, { eps: 1e-9, minSamples: 20, backend });
     expect(Array.from(w.labels)).toEqual(new Array(20).fill(0));
-    if (backend === 'webgpu') return; // fractional points are declined there (see declined())
     const dup = new Float32Array(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 1.5 : -2)));
     const r = await dbscan(dup, { eps: 1e-9, minSamples: 20, backend });
     expect(Array.from(r.labels)).toEqual(new Array(20).fill(0));

@@ -55,7 +55,7 @@ function labelSmall(
 }
 
 /** Points bucketed into grid cells; everything indexed by sorted position (cell-major). */
-interface Grid {
+export interface Grid {
   /** sorted position -> original index */
   order: Int32Array;
   /** original index -> sorted position */
@@ -73,9 +73,10 @@ interface Grid {
 /**
  * Cell side `eps * (1 + 2^-20)`: rounding in `floor((x - min) / side)` can then never put two points
  * within eps of each other (sqrt-ties included) two cells apart. At most 2^26 cells per axis (the side
- * grows for extreme spreads, which costs speed, not correctness).
+ * grows for extreme spreads, which costs speed, not correctness). The WebGPU kernel builds its cells
+ * with it too (../webgpu/dbscanPoints.ts).
  */
-function buildGrid(pts: Float64Array | Float32Array, dims: number, n: number, eps: number): Grid {
+export function buildGrid(pts: Float64Array | Float32Array, dims: number, n: number, eps: number): Grid {
   const two = dims >= 2;
   let minX = Infinity,
     maxX = -Infinity;
@@ -149,7 +150,7 @@ function buildGrid(pts: Float64Array | Float32Array, dims: number, n: number, ep
 }
 
 /** Squared euclidean distance between sorted positions a and b, summed in dimension order as sklearn. */
-function sqDist(c: Float64Array, dims: number, a: number, b: number): number {
+export function sqDist(c: Float64Array, dims: number, a: number, b: number): number {
   if (dims === 2) {
     const dx = c[2 * a]! - c[2 * b]!;
     const dy = c[2 * a + 1]! - c[2 * b + 1]!;

@@ -1,18 +1,20 @@
 /**
- * Host side of kernels/dbscan.wgsl: DBSCAN on an integer grid, where a cell holds the number of points
- * on it. The baseline's kept pixels are such a grid as they stand (./baseline.ts); the `dbscan` op's
- * points are rasterised here when they are integers on a dense enough 1-D or 2-D grid, which `supports`
- * checks (pixel coordinates, the baseline's and the CLI's case). Other inputs — fractional coordinates,
- * which float32 cannot decide as sklearn's float64 does, more dimensions, sparse spreads — are declined
- * with the reason, and `auto` runs them on cpu/js.
- *
- * Integer distances are decided exactly: `dx^2 + dy^2 <= floor(r2)` with the reference's `r2` (eps^2,
- * or for float32 input with n <= 11, sklearn's float32 square). An eps whose square sits just below an
- * integer S with `sqrt(S) <= eps` (a "sqrt-tie", which sklearn's KD-tree decides by its leaves, see
- * ../js/dbscanTies.ts) is declined.
+ * Host side of the WebGPU `dbscan` kernel, which takes every input the op accepts, with sklearn's
+ * labels. Three paths, in the order tried:
+ * - n <= 11: sklearn's brute force labels these sequentially from its own (GEMM-expanded)
+ *   neighbourhoods; the host runs the reference (src/backends/js/dbscan.ts) on them: a handful of
+ *   points, no GPU work to speak of.
+ * - integer 1-D/2-D points on a dense enough grid with eps <= 15 and no integer sqrt-tie (pixel
+ *   coordinates, the baseline's and the CLI's case): rasterised here onto kernels/dbscan.wgsl's grid,
+ *   where a cell holds the number of points on it. Integer distances are decided exactly:
+ *   `dx^2 + dy^2 <= floor(eps^2)`. The baseline's kept pixels are such a grid as they stand (./baseline.ts).
+ * - everything else (fractional coordinates, more dimensions, sparse spreads, large eps):
+ *   ./dbscanPoints.ts, f32 on the GPU with the pairs f32 cannot decide sent back to the host.
  */
 import type { DbscanArgs, DbscanKernelResult } from '../../ops/dbscan.js';
 import { SKLEARN_BRUTE_MAX, sqrtTieBound } from '../js/dbscanTies.js';
+import { dbscan as dbscanReference } from '../js/dbscan.js';
+import { dbscanPoints, dbscanPointsSupported } from './dbscanPoints.js';
 import { GpuContext } from './context.js';
 import { WGSL } from './wgsl.js';
 
@@ -126,12 +128,12 @@ function pointGrid(
   if (dims === 2) [minY, maxY] = [Infinity, -Infinity];
   for (let i = 0; i < points.length; i += dims) {
     const x = points[i]!;
-    if (!Number.isInteger(x)) return 'fractional coordinates (float32 cannot decide them as sklearn does in float64)';
+    if (!Number.isInteger(x)) return 'fractional coordinates';
     if (x < minX) minX = x;
     if (x > maxX) maxX = x;
     if (dims === 2) {
       const y = points[i + 1]!;
-      if (!Number.isInteger(y)) return 'fractional coordinates (float32 cannot decide them as sklearn does in float64)';
+      if (!Number.isInteger(y)) return 'fractional coordinates';
       if (y < minY) minY = y;
       if (y > maxY) maxY = y;
     }
@@ -144,25 +146,27 @@ function pointGrid(
   return { minX, minY, width, height };
 }
 
-/** `true`, or why these points do not run on the grid kernels. */
-export function dbscanSupports(a: DbscanArgs, ctx: GpuContext): true | string {
+/** The raster grid for these points, or why they do not fit it (then ./dbscanPoints.ts takes them). */
+function rasterGrid(a: DbscanArgs, ctx: GpuContext) {
   const ok = radiusSupported(a.eps);
-  if (ok !== true) return ok;
-  const g = pointGrid(a, Math.min(2 ** 26, ctx.limits.maxStorageBufferBindingSize / 4));
-  return typeof g === 'string' ? g : true;
+  return ok !== true ? ok : pointGrid(a, Math.min(2 ** 26, ctx.limits.maxStorageBufferBindingSize / 4));
+}
+
+/** `true`, or why these points exceed the device's buffers (every other input runs). */
+export function dbscanSupports(a: DbscanArgs, ctx: GpuContext): true | string {
+  const n = a.points.length / a.dims;
+  if (n <= SKLEARN_BRUTE_MAX || typeof rasterGrid(a, ctx) !== 'string') return true;
+  return dbscanPointsSupported(a, ctx);
 }
 
 /** Kernel `dbscan` on WebGPU: the reference's labels, core flags and cluster count. */
 export async function dbscanWebgpu(a: DbscanArgs, ctx: GpuContext): Promise<DbscanKernelResult> {
   const n = a.points.length / a.dims;
   if (n === 0) return { labels: new Int32Array(0), core: new Uint8Array(0), clusters: 0 };
-  const g = pointGrid(a, Math.min(2 ** 26, ctx.limits.maxStorageBufferBindingSize / 4));
-  const ok = radiusSupported(a.eps);
-  if (typeof g === 'string' || ok !== true) throw new RangeError(`dbscan on webgpu: ${typeof g === 'string' ? g : ok}`);
-  // sklearn's brute force (n <= 11) squares a float32 radius in float32
-  const e32 = Math.fround(a.eps);
-  const r2 = n <= SKLEARN_BRUTE_MAX && a.points instanceof Float32Array ? Math.fround(e32 * e32) : a.eps * a.eps;
-  const { maxD2, r } = integerRadius(a.eps, r2);
+  if (n <= SKLEARN_BRUTE_MAX) return dbscanReference(a);
+  const g = rasterGrid(a, ctx);
+  if (typeof g === 'string') return dbscanPoints(a, ctx);
+  const { maxD2, r } = integerRadius(a.eps);
   const cell = new Uint32Array(n);
   const counts = new Uint32Array(g.width * g.height);
   for (let i = 0; i < n; i++) {

@@ -4,7 +4,7 @@
  * the machine and its load, markdown tables.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -211,7 +211,8 @@ export class LinePeer {
  * Python expression giving a numpy array) as raw bytes, for checking outputs.
  */
 export class PythonPeer extends LinePeer {
-  constructor(setup: string, body: string, result = 'None') {
+  /** `before`: statements run before each round, untimed (e.g. a fresh copy of an input the body writes into; `global` names it). */
+  constructor(setup: string, body: string, result = 'None', before = 'pass') {
     const indent = (t: string) =>
       t
         .split('\n')
@@ -222,6 +223,8 @@ export class PythonPeer extends LinePeer {
       '-c',
       `import sys, time
 ${setup}
+def __before():
+${indent(before)}
 def __round():
 ${indent(body)}
     return ${result}
@@ -229,6 +232,7 @@ __last = None
 for __line in sys.stdin:
     __cmd = __line.strip()
     if __cmd == 'round':
+        __before()
         __w = time.perf_counter(); __c = time.process_time()
         __last = __round()
         print('%r %r' % ((time.perf_counter() - __w) * 1000, (time.process_time() - __c) * 1000), flush=True)
@@ -283,3 +287,50 @@ export function pythonHas(...modules: string[]): boolean {
   const r = spawnSync('/usr/bin/python3', ['-c', modules.map((m) => `import ${m}`).join('; ')], { stdio: 'ignore' });
   return r.status === 0;
 }
+
+/** A typed copy of a binary file (readFileSync's Buffer may sit inside a larger pooled ArrayBuffer). */
+export function readTyped<T>(path: string, Ctor: { new (b: ArrayBuffer): T }): T {
+  const b = readFileSync(path);
+  return new Ctor(b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer);
+}
+
+/** The header of `comparisonRows`' tables; `peer` names the side the ratios are taken against. */
+export const comparisonHeader = (first: string, peer: string): string[] => [
+  first,
+  'implementation',
+  'threads',
+  'wall ms, median (min-max)',
+  'CPU ms, median (min-max)',
+  `wall: ${peer} / this`,
+  `CPU: ${peer} / this`,
+  'outputs checked in this run',
+];
+
+/**
+ * Table rows of one alternated comparison on one input (`what`): each side's threads, wall and CPU
+ * spreads, the peer's medians over this side's (the peer is the side named `peerName`; none: no ratios),
+ * and the checks made before timing on the first row.
+ */
+export function comparisonRows(
+  what: string,
+  measured: Measured[],
+  peerName: string | null,
+  checks: string[],
+): (string | number)[][] {
+  const peer = measured.find((m) => m.name === peerName);
+  const ratio = (a: Spread, b: Spread) => `${(a.median / b.median).toFixed(a.median >= 10 * b.median ? 0 : 1)}x`;
+  return measured.map((m, k) => [
+    what,
+    m.name,
+    String(m.threads),
+    fmtSpread(m.wall),
+    fmtSpread(m.cpu),
+    peer && m !== peer ? ratio(peer.wall, m.wall) : '-',
+    peer && m !== peer ? ratio(peer.cpu, m.cpu) : '-',
+    k === 0 ? checks.join('; ') || '-' : '',
+  ]);
+}
+
+/** The method line with the load at the start (`loadStart`, from `load1()`) and now. */
+export const methodAndLoad = (rounds: number, loadStart: string): string =>
+  `${methodLine(rounds)}. Load average (1 min): ${loadStart} at the start, ${load1()} at the end.`;

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -294,18 +295,6 @@ export function readTyped<T>(path: string, Ctor: { new (b: ArrayBuffer): T }): T
   return new Ctor(b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer);
 }
 
-/** The header of `comparisonRows`' tables; `peer` names the side the ratios are taken against. */
-export const comparisonHeader = (first: string, peer: string): string[] => [
-  first,
-  'implementation',
-  'threads',
-  'wall ms, median (min-max)',
-  'CPU ms, median (min-max)',
-  `wall: ${peer} / this`,
-  `CPU: ${peer} / this`,
-  'outputs checked in this run',
-];
-
 /**
  * Table rows of one alternated comparison on one input (`what`): each side's threads, wall and CPU
  * spreads, the peer's medians over this side's (the peer is the side named `peerName`; none: no ratios),
@@ -331,6 +320,60 @@ export function comparisonRows(
   ]);
 }
 
-/** The method line with the load at the start (`loadStart`, from `load1()`) and now. */
-export const methodAndLoad = (rounds: number, loadStart: string): string =>
-  `${methodLine(rounds)}. Load average (1 min): ${loadStart} at the start, ${load1()} at the end.`;
+/** The header of `comparisonRows`' tables; `peer` names the side the ratios are taken against. */
+const comparisonHeader = (first: string, peer: string): string[] => [
+  first,
+  'implementation',
+  'threads',
+  'wall ms, median (min-max)',
+  'CPU ms, median (min-max)',
+  `wall: ${peer} / this`,
+  `CPU: ${peer} / this`,
+  'outputs checked in this run',
+];
+
+/** What `benchStart` read from the command line, and the load average when it did. */
+export interface BenchStart {
+  rounds: number;
+  /** False with --no-python or when /usr/bin/python3 lacks a module the peers need. */
+  python: boolean;
+  flag: (name: string) => boolean;
+  loadStart: string;
+}
+
+/**
+ * The start of an alternated benchmark: `--rounds N` (default `defaultRounds`), `--no-python`, and the
+ * boolean `flags` named; records the 1-minute load average for `printComparison`.
+ */
+export function benchStart(defaultRounds: number, pythonModules: string[], flags: string[] = []): BenchStart {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string' },
+      'no-python': { type: 'boolean' },
+      ...Object.fromEntries(flags.map((f) => [f, { type: 'boolean' as const }])),
+    },
+  });
+  const loadStart = load1();
+  return {
+    rounds: Number(values.rounds ?? defaultRounds),
+    python: !values['no-python'] && pythonHas(...pythonModules),
+    flag: (name) => (values as Record<string, unknown>)[name] === true,
+    loadStart,
+  };
+}
+
+/** Prints a benchmark's title, the method with the load at the start and now, the table of `comparisonRows`, and notes. */
+export function printComparison(
+  title: string,
+  start: BenchStart,
+  columns: { first: string; peer: string },
+  rows: (string | number)[][],
+  notes: string[],
+): void {
+  console.log(`${title}\n`);
+  console.log(
+    `${methodLine(start.rounds)}. Load average (1 min): ${start.loadStart} at the start, ${load1()} at the end.\n`,
+  );
+  console.log(table(comparisonHeader(columns.first, columns.peer), rows));
+  if (notes.length) console.log('\n' + notes.map((n) => `- ${n}`).join('\n'));
+}

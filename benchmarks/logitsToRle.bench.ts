@@ -17,28 +17,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { logitsToRle } from '../src/ops/logitsToRle.js';
 import { availableBackends } from '../test/helpers.js';
 import { getKernel } from '../src/backends/registry.js';
 import { ensureBackends } from '../src/backends/index.js';
 import { loadNative } from '../bindings/native.js';
-import {
-  alternate,
-  comparisonHeader,
-  comparisonRows,
-  load1,
-  methodAndLoad,
-  pythonHas,
-  PythonPeer,
-  table,
-  type Impl,
-} from './harness.js';
+import { alternate, benchStart, comparisonRows, printComparison, PythonPeer, type Impl } from './harness.js';
 import { rng } from '../test/helpers.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string' }, 'no-python': { type: 'boolean' } } });
-const ROUNDS = Number(values.rounds ?? 7);
-const loadStart = load1();
+const start = benchStart(7, ['torch']);
 ensureBackends();
 const C = 29,
   h = 512,
@@ -88,7 +75,7 @@ const backends = availableBackends().filter((b) => getKernel('logitsToRle', b));
 /** The cpu backend's pool threads; torch gets the same. */
 const THREADS = loadNative()?.info().threads ?? 1;
 const addon = loadNative() as unknown as Record<string, (a: object) => Promise<unknown>> | null;
-const PY = !values['no-python'] && pythonHas('torch');
+const PY = start.python;
 const notes: string[] = [];
 if (!PY) notes.push('torch row skipped: --no-python, or /usr/bin/python3 has no torch');
 const TORCH = `torch F.interpolate + sigmoid > 0.5 + numpy RLE`;
@@ -156,7 +143,7 @@ rle = pipeline(x, ${H}, ${W}, ${opts.threshold ?? 0.5}, stages)`,
       checks.push(`${who} = ${ref![0]}: yes`);
     }
     const chars = ref![1].reduce((s, x) => s + x.length, 0);
-    const measured = await alternate(impls, ROUNDS, 1);
+    const measured = await alternate(impls, start.rounds, 1);
     rows.push(
       ...comparisonRows(
         `${name} (${chars < 1e4 ? chars : `${(chars / 1e3).toFixed(0)} k`} RLE characters)`,
@@ -177,7 +164,10 @@ rle = pipeline(x, ${H}, ${W}, ${opts.threshold ?? 0.5}, stages)`,
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`logits -> RLE, [${shape}] -> [${C}, ${H}, ${W}]; torch 1.13 (/usr/bin/python3)\n`);
-console.log(methodAndLoad(ROUNDS, loadStart) + '\n');
-console.log(table(comparisonHeader('input', 'torch'), rows));
-if (notes.length) console.log('\n' + notes.map((n) => `- ${n}`).join('\n'));
+printComparison(
+  `logits -> RLE, [${shape}] -> [${C}, ${H}, ${W}]; torch 1.13 (/usr/bin/python3)`,
+  start,
+  { first: 'input', peer: 'torch' },
+  rows,
+  notes,
+);

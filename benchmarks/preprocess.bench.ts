@@ -21,28 +21,16 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { letterbox } from '../src/ops/letterbox.js';
 import { resizeBilinear } from '../src/ops/resize.js';
 import { availableBackends } from '../test/helpers.js';
 import { getKernel } from '../src/backends/registry.js';
 import { ensureBackends } from '../src/backends/index.js';
 import { nativeStatus } from '../bindings/native.js';
-import {
-  alternate,
-  comparisonHeader,
-  comparisonRows,
-  load1,
-  methodAndLoad,
-  pythonHas,
-  PythonPeer,
-  table,
-  type Impl,
-} from './harness.js';
+import { alternate, benchStart, comparisonRows, printComparison, PythonPeer, type Impl } from './harness.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string' }, 'no-python': { type: 'boolean' } } });
-const ROUNDS = Number(values.rounds ?? 7);
-const loadStart = load1();
+const start = benchStart(7, ['torch']);
+const ROUNDS = start.rounds;
 ensureBackends();
 /** The cpu backend's pool threads; sharp (libvips) and torch get the same. */
 const THREADS = nativeStatus().info?.threads ?? 1;
@@ -217,7 +205,7 @@ for (const b of rzBackends.filter((b) => b !== 'js'))
   );
 let peer: PythonPeer | null = null;
 const dir = mkdtempSync(join(tmpdir(), 'maskbox-preprocess-bench-'));
-if (!values['no-python'] && pythonHas('torch')) {
+if (start.python) {
   writeFileSync(join(dir, 'logits.f32'), logits);
   peer = new PythonPeer(
     `import hashlib, numpy as np, torch, torch.nn.functional as F
@@ -241,9 +229,10 @@ peer?.close();
 rmSync(dir, { recursive: true, force: true });
 input.dispose();
 
-console.log(
-  `Preprocessing; sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), tfjs-core ${tf.version_core}, torch 1.13 (/usr/bin/python3)\n`,
+printComparison(
+  `Preprocessing; sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), tfjs-core ${tf.version_core}, torch 1.13 (/usr/bin/python3)`,
+  start,
+  { first: 'task', peer: 'peer' },
+  rows,
+  notes,
 );
-console.log(methodAndLoad(ROUNDS, loadStart) + '\n');
-console.log(table(comparisonHeader('task', 'peer'), rows));
-if (notes.length) console.log('\n' + notes.map((n) => `- ${n}`).join('\n'));

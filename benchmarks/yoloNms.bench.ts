@@ -21,7 +21,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ensureBackends } from '../src/backends/index.js';
 import { getKernel } from '../src/backends/registry.js';
 import type { YoloDetections, YoloNmsArgs } from '../src/backends/js/yoloNms.js';
@@ -32,11 +31,9 @@ import { nativeStatus } from '../bindings/native.js';
 import { availableBackends } from '../test/helpers.js';
 import {
   alternate,
-  comparisonHeader,
+  benchStart,
   comparisonRows,
-  load1,
-  methodAndLoad,
-  pythonHas,
+  printComparison,
   PythonPeer,
   readTyped,
   table,
@@ -44,13 +41,9 @@ import {
   type Impl,
 } from './harness.js';
 
-const { values } = parseArgs({
-  options: { rounds: { type: 'string' }, 'no-python': { type: 'boolean' }, crossover: { type: 'boolean' } },
-});
-const ROUNDS = Number(values.rounds ?? 7);
-const crossover = values.crossover ?? false;
+const start = benchStart(7, ['torch', 'torchvision'], ['crossover']);
+const crossover = start.flag('crossover');
 const root = join(import.meta.dirname, '..');
-const loadStart = load1();
 ensureBackends(); // before the YOLOv6 input is captured: the detector dispatches its letterbox
 
 function prng(seed: number): { r: () => number; gauss: () => number } {
@@ -162,6 +155,27 @@ const cases: Case[] = crossover
     ];
 const iou = 0.45,
   maxDetections = 1000;
+/** The yoloNms kernel's arguments: `count` predictions `width` wide (rows [count, 5+C] with objectness, or columns [4+C, count]). */
+const kernelArgs = (
+  pred: Float32Array,
+  count: number,
+  layout: 'rows' | 'columns',
+  width: number,
+  conf: number,
+): YoloNmsArgs => ({
+  pred,
+  count,
+  layout,
+  hasObjectness: layout === 'rows',
+  numClasses: width - (layout === 'rows' ? 5 : 4),
+  conf,
+  iou,
+  classFilter: null,
+  agnostic: false,
+  maxCandidates: 30000,
+  maxDetections,
+  maxWh: 7680,
+});
 const backends = availableBackends().filter((b) => b === 'js' || b === 'cpu');
 /** The cpu backend's pool threads; torch gets the same (and a second peer gets 1 thread). */
 const THREADS = nativeStatus().info?.threads ?? 1;
@@ -224,7 +238,7 @@ with torch.no_grad():
     'det.numpy()',
     'global x\nx = pred.clone()  # yolov8_nms writes into its input (Ultralytics in_place=True)',
   );
-const PY = !crossover && !values['no-python'] && pythonHas('torch', 'torchvision');
+const PY = !crossover && start.python;
 if (!crossover && !PY) notes.push('torch rows skipped: --no-python, or /usr/bin/python3 lacks torch/torchvision');
 const peers = PY ? [...new Set([THREADS, 1])].map((t) => ({ threads: t, peer: torchPeer(t) })) : [];
 const torchName = (c: Case, threads: number) =>
@@ -239,20 +253,8 @@ try {
       const opts = { layout: c.layout, conf, iou, maxDetections };
       const [ref] = await nonMaxSuppression(c.pred, c.shape, { ...opts, backend: 'js' });
       const count = c.layout === 'yolov8' ? c.shape[2] : c.shape[1];
-      const kargs: YoloNmsArgs = {
-        pred: c.pred,
-        count,
-        layout: c.layout === 'yolov8' ? 'columns' : 'rows',
-        hasObjectness: c.layout !== 'yolov8',
-        numClasses: (c.layout === 'yolov8' ? c.shape[1] : c.shape[2]) - (c.layout === 'yolov8' ? 4 : 5),
-        conf,
-        iou,
-        classFilter: null,
-        agnostic: false,
-        maxCandidates: 30000,
-        maxDetections,
-        maxWh: 7680,
-      };
+      const columns = c.layout === 'yolov8';
+      const kargs = kernelArgs(c.pred, count, columns ? 'columns' : 'rows', columns ? c.shape[1] : c.shape[2], conf);
       const impls: Impl[] = [];
       const checks: string[] = [];
       for (const b of backends) {
@@ -275,7 +277,7 @@ try {
       }
       const what = `${c.name}, conf ${conf}: ${countCandidates(c, conf)} candidates / ${ref!.scores.length} kept`;
       const peerName = peers.length ? torchName(c, THREADS) : 'maskbox js (nonMaxSuppression)';
-      rows.push(...comparisonRows(what, await alternate(impls, ROUNDS, 2), peerName, checks));
+      rows.push(...comparisonRows(what, await alternate(impls, start.rounds, 2), peerName, checks));
     }
   }
 } finally {
@@ -283,15 +285,15 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-if (!crossover) {
-  console.log(
+if (!crossover)
+  printComparison(
     `YOLO post-process (decode + NMS), iou ${iou}, maxDetections ${maxDetections}; torch 1.13 / torchvision 0.14 ` +
-      `(/usr/bin/python3), torch.set_num_threads ${[...new Set([THREADS, 1])].join(' and ')}\n`,
+      `(/usr/bin/python3), torch.set_num_threads ${[...new Set([THREADS, 1])].join(' and ')}`,
+    start,
+    { first: 'input', peer: `torch (${THREADS} thr)` },
+    rows,
+    notes,
   );
-  console.log(methodAndLoad(ROUNDS, loadStart) + '\n');
-  console.log(table(comparisonHeader('input', `torch (${THREADS} thr)`), rows));
-}
-if (notes.length) console.log('\n' + notes.map((n) => `- ${n}`).join('\n'));
 
 if (crossover) {
   // Small inputs: where does the native call (thread-pool round trip) start to pay? Work = prediction values.
@@ -303,20 +305,7 @@ if (crossover) {
   ] as const) {
     for (const n of [8, 16, 32, 64, 128, 256, 1024]) {
       const pred = dense(n, n, w - 5).subarray(0, n * w); // columns: the same uniform values read as [w, n]
-      const a: YoloNmsArgs = {
-        pred,
-        count: n,
-        layout,
-        hasObjectness: layout === 'rows',
-        numClasses: layout === 'rows' ? w - 5 : w - 4,
-        conf: 0.25,
-        iou,
-        classFilter: null,
-        agnostic: false,
-        maxCandidates: 30000,
-        maxDetections,
-        maxWh: 7680,
-      };
+      const a = kernelArgs(pred, n, layout, w, 0.25);
       const [tj, tc] = [
         await timeit(() => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', 'js')!.run(a), 41, 5),
         await timeit(() => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', 'cpu')!.run(a), 41, 5),

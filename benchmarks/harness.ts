@@ -4,10 +4,11 @@
  * the machine and its load, markdown tables.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -211,7 +212,8 @@ export class LinePeer {
  * Python expression giving a numpy array) as raw bytes, for checking outputs.
  */
 export class PythonPeer extends LinePeer {
-  constructor(setup: string, body: string, result = 'None') {
+  /** `before`: statements run before each round, untimed (e.g. a fresh copy of an input the body writes into; `global` names it). */
+  constructor(setup: string, body: string, result = 'None', before = 'pass') {
     const indent = (t: string) =>
       t
         .split('\n')
@@ -222,6 +224,8 @@ export class PythonPeer extends LinePeer {
       '-c',
       `import sys, time
 ${setup}
+def __before():
+${indent(before)}
 def __round():
 ${indent(body)}
     return ${result}
@@ -229,6 +233,7 @@ __last = None
 for __line in sys.stdin:
     __cmd = __line.strip()
     if __cmd == 'round':
+        __before()
         __w = time.perf_counter(); __c = time.process_time()
         __last = __round()
         print('%r %r' % ((time.perf_counter() - __w) * 1000, (time.process_time() - __c) * 1000), flush=True)
@@ -282,4 +287,93 @@ export function cFloor(bytes: Uint8Array, threads: number): { peer: LinePeer; do
 export function pythonHas(...modules: string[]): boolean {
   const r = spawnSync('/usr/bin/python3', ['-c', modules.map((m) => `import ${m}`).join('; ')], { stdio: 'ignore' });
   return r.status === 0;
+}
+
+/** A typed copy of a binary file (readFileSync's Buffer may sit inside a larger pooled ArrayBuffer). */
+export function readTyped<T>(path: string, Ctor: { new (b: ArrayBuffer): T }): T {
+  const b = readFileSync(path);
+  return new Ctor(b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer);
+}
+
+/**
+ * Table rows of one alternated comparison on one input (`what`): each side's threads, wall and CPU
+ * spreads, the peer's medians over this side's (the peer is the side named `peerName`; none: no ratios),
+ * and the checks made before timing on the first row.
+ */
+export function comparisonRows(
+  what: string,
+  measured: Measured[],
+  peerName: string | null,
+  checks: string[],
+): (string | number)[][] {
+  const peer = measured.find((m) => m.name === peerName);
+  const ratio = (a: Spread, b: Spread) => `${(a.median / b.median).toFixed(a.median >= 10 * b.median ? 0 : 1)}x`;
+  return measured.map((m, k) => [
+    what,
+    m.name,
+    String(m.threads),
+    fmtSpread(m.wall),
+    fmtSpread(m.cpu),
+    peer && m !== peer ? ratio(peer.wall, m.wall) : '-',
+    peer && m !== peer ? ratio(peer.cpu, m.cpu) : '-',
+    k === 0 ? checks.join('; ') || '-' : '',
+  ]);
+}
+
+/** The header of `comparisonRows`' tables; `peer` names the side the ratios are taken against. */
+const comparisonHeader = (first: string, peer: string): string[] => [
+  first,
+  'implementation',
+  'threads',
+  'wall ms, median (min-max)',
+  'CPU ms, median (min-max)',
+  `wall: ${peer} / this`,
+  `CPU: ${peer} / this`,
+  'outputs checked in this run',
+];
+
+/** What `benchStart` read from the command line, and the load average when it did. */
+export interface BenchStart {
+  rounds: number;
+  /** False with --no-python or when /usr/bin/python3 lacks a module the peers need. */
+  python: boolean;
+  flag: (name: string) => boolean;
+  loadStart: string;
+}
+
+/**
+ * The start of an alternated benchmark: `--rounds N` (default `defaultRounds`), `--no-python`, and the
+ * boolean `flags` named; records the 1-minute load average for `printComparison`.
+ */
+export function benchStart(defaultRounds: number, pythonModules: string[], flags: string[] = []): BenchStart {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string' },
+      'no-python': { type: 'boolean' },
+      ...Object.fromEntries(flags.map((f) => [f, { type: 'boolean' as const }])),
+    },
+  });
+  const loadStart = load1();
+  return {
+    rounds: Number(values.rounds ?? defaultRounds),
+    python: !values['no-python'] && pythonHas(...pythonModules),
+    flag: (name) => (values as Record<string, unknown>)[name] === true,
+    loadStart,
+  };
+}
+
+/** Prints a benchmark's title, the method with the load at the start and now, the table of `comparisonRows`, and notes. */
+export function printComparison(
+  title: string,
+  start: BenchStart,
+  columns: { first: string; peer: string },
+  rows: (string | number)[][],
+  notes: string[],
+): void {
+  console.log(`${title}\n`);
+  console.log(
+    `${methodLine(start.rounds)}. Load average (1 min): ${start.loadStart} at the start, ${load1()} at the end.\n`,
+  );
+  console.log(table(comparisonHeader(columns.first, columns.peer), rows));
+  if (notes.length) console.log('\n' + notes.map((n) => `- ${n}`).join('\n'));
 }

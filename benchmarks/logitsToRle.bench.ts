@@ -1,29 +1,32 @@
 /**
  * The hand-bone post-process: logits [29, 512, 512] -> bilinear 2048x2048 -> sigmoid > 0.5 -> 29 RLE
  * strings. maskbox js (the reference composition: resize kernel + threshold + RLE encoder, one class at a
- * time) and cpu (fused C++), against the competition's own pipeline in torch (F.interpolate, sigmoid,
- * > 0.5, numpy encode_mask_to_rle; benchmarks/peers/torch_logits_rle.py, run with /usr/bin/python3 at
- * torch.set_num_threads(os.cpu_count()), the same thread count as maskbox's pool). Every implementation's
- * 29 strings are checked identical before the table is printed.
+ * time) and cpu (fused C++; also its native kernel called alone), against the competition's own pipeline
+ * in torch (F.interpolate, sigmoid, > 0.5, numpy encode_mask_to_rle; benchmarks/peers/torch_logits_rle.py
+ * in a long-lived /usr/bin/python3 peer, harness.PythonPeer, at torch.set_num_threads = maskbox's pool
+ * threads). Every implementation's 29 strings are checked identical before timing; then the sides are
+ * alternated round by round (harness.alternate): wall and process CPU time, medians (min-max).
  *
  * Inputs: "bones", smooth elongated blobs per class with ragged edges (logits -15..10 plus noise), as a
  * segmentation head produces; and "worst case" for the fused kernel: every source cell within the
  * rounding margin of the cutoff, so every output pixel is interpolated exactly (the output is one run).
- * Run: npx tsx benchmarks/logitsToRle.bench.ts [--quick]
+ * On the worst case only the cpu sides are timed (the js reference's and torch's times do not depend on
+ * the values); the js reference is run once to check the strings.
+ * Run: npx tsx benchmarks/logitsToRle.bench.ts [--rounds 7] [--no-python]
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { logitsToRle } from '../src/ops/logitsToRle.js';
 import { availableBackends } from '../test/helpers.js';
 import { getKernel } from '../src/backends/registry.js';
+import { ensureBackends } from '../src/backends/index.js';
 import { loadNative } from '../bindings/native.js';
-import { machine, table, timeit } from './harness.js';
+import { alternate, benchStart, comparisonRows, printComparison, PythonPeer, type Impl } from './harness.js';
 import { rng } from '../test/helpers.js';
 
-const quick = process.argv.includes('--quick');
+const start = benchStart(7, ['torch']);
+ensureBackends();
 const C = 29,
   h = 512,
   w = 512,
@@ -58,7 +61,6 @@ function bones(): Float32Array {
   return x;
 }
 
-const rows: (string | number)[][] = [];
 const inputs: [string, Float32Array, { threshold?: number; logitCutoff?: number }][] = [
   ['bones', bones(), { threshold: 0.5 }],
 ];
@@ -70,99 +72,102 @@ const inputs: [string, Float32Array, { threshold?: number; logitCutoff?: number 
 }
 
 const backends = availableBackends().filter((b) => getKernel('logitsToRle', b));
-const threads = loadNative()?.info().threads;
-const python = '/usr/bin/python3';
-const peer = join(fileURLToPath(new URL('.', import.meta.url)), 'peers', 'torch_logits_rle.py');
+/** The cpu backend's pool threads; torch gets the same. */
+const THREADS = loadNative()?.info().threads ?? 1;
+const addon = loadNative() as unknown as Record<string, (a: object) => Promise<unknown>> | null;
+const PY = start.python;
 const notes: string[] = [];
+if (!PY) notes.push('torch row skipped: --no-python, or /usr/bin/python3 has no torch');
+const TORCH = `torch F.interpolate + sigmoid > 0.5 + numpy RLE`;
 
-for (const [name, logits, opts] of inputs) {
-  const worst = name.startsWith('worst');
-  const results = new Map<string, string[]>();
-  const times = new Map<string, number>();
-  let torchMs: number | undefined;
+const rows: (string | number)[][] = [];
+const dir = mkdtempSync(join(tmpdir(), 'maskbox-logits-bench-'));
+try {
+  for (const [name, logits, opts] of inputs) {
+    const worst = name.startsWith('worst');
+    const impls: Impl[] = [];
+    const results = new Map<string, string[]>();
+    const run = (backend: (typeof backends)[number]) => async () => {
+      results.set(backend, (await logitsToRle(logits, shape, size, { ...opts, backend })).rle);
+    };
+    for (const b of backends) {
+      const r = run(b);
+      await r(); // the strings checked below
+      // the reference's time does not depend on the values: timed on bones only
+      if (!(worst && b === 'js'))
+        impls.push({
+          name: b === 'cpu' ? 'maskbox cpu (fused C++)' : `maskbox ${b}`,
+          threads: b === 'cpu' ? THREADS : 1,
+          run: r,
+        });
+    }
+    // The native kernel alone (addon called directly): the op adds its argument checks (every logit finite) and dispatch.
+    if (addon && results.has('cpu')) {
+      const cutoff = opts.logitCutoff ?? 8.940696716308594e-8; // sigmoidCutoff(0.5)
+      const args = { data: logits, channels: C, inHeight: h, inWidth: w, outHeight: H, outWidth: W, cutoff };
+      impls.push({
+        name: 'maskbox cpu native kernel alone (no op checks)',
+        threads: THREADS,
+        run: () => addon.logitsToRle!(args),
+      });
+    }
+    let peer: PythonPeer | null = null;
+    if (PY && !worst) {
+      const f = join(dir, 'logits.f32');
+      writeFileSync(f, logits);
+      peer = new PythonPeer(
+        `import sys, json, numpy as np, torch
+sys.path.insert(0, ${JSON.stringify(join(import.meta.dirname, 'peers'))})
+from torch_logits_rle import pipeline
+torch.set_num_threads(${THREADS})
+x = torch.from_numpy(np.fromfile(${JSON.stringify(f)}, dtype='<f4').reshape(1, ${C}, ${h}, ${w}))
+stages = []
+def save(path):
+    with open(path, 'w') as f: json.dump(rle, f)
+    return len(rle)`,
+        `global rle
+rle = pipeline(x, ${H}, ${W}, ${opts.threshold ?? 0.5}, stages)`,
+      );
+      await peer.round();
+      await peer.eval(`save(${JSON.stringify(join(dir, 'rle.json'))})`);
+      results.set('torch', JSON.parse(readFileSync(join(dir, 'rle.json'), 'utf8')) as string[]);
+      impls.push({ name: TORCH, threads: THREADS, run: () => peer!.round() });
+    }
 
-  // torch first (separate process; its memory is gone before ours is measured)
-  if (!worst) {
-    if (!existsSync(python)) notes.push(`torch row skipped: ${python} not found`);
-    else {
-      const dir = mkdtempSync(join(tmpdir(), 'maskbox-bench-'));
-      try {
-        const f = join(dir, 'logits.f32');
-        writeFileSync(f, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
-        const out = join(dir, 'out.json');
-        const p = spawnSync(
-          python,
-          [peer, f, ...[C, h, w, H, W].map(String), String(opts.threshold ?? 0.5), quick ? '1' : '3', out],
-          {
-            encoding: 'utf8',
-            maxBuffer: 1 << 26,
-          },
-        );
-        if (p.status !== 0)
-          notes.push(
-            `torch row skipped: the peer failed (${(p.stderr || p.error?.message || '').trim().split('\n').pop()})`,
-          );
-        else {
-          const t = JSON.parse(p.stdout.trim().split('\n').pop()!);
-          torchMs = t.median;
-          results.set('torch', JSON.parse(readFileSync(out, 'utf8')).rle);
-          rows.push([
-            name,
-            `torch ${t.torch} (${t.threads} threads): interpolate + sigmoid > 0.5 + numpy RLE`,
-            t.median,
-            t.min,
-            '1.0',
-          ]);
-          notes.push(
-            `torch ${name}: interpolate ${t.interpolate.toFixed(0)} ms, sigmoid + threshold ${t.sigmoid_threshold.toFixed(0)} ms, numpy RLE ${t.rle.toFixed(0)} ms (medians of ${t.runs})`,
-          );
-        }
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+    // Identical strings, every implementation, before timing (torch's `stages` then hold the check round and the warm-up).
+    const [ref, ...others] = [...results.entries()];
+    const checks: string[] = [];
+    for (const [who, rle] of others) {
+      const bad = rle.findIndex((s, c) => s !== ref![1][c]);
+      if (rle.length !== C || bad >= 0) throw new Error(`${name}: ${who} differs from ${ref![0]} at class ${bad}`);
+      checks.push(`${who} = ${ref![0]}: yes`);
+    }
+    const chars = ref![1].reduce((s, x) => s + x.length, 0);
+    const measured = await alternate(impls, start.rounds, 1);
+    rows.push(
+      ...comparisonRows(
+        `${name} (${chars < 1e4 ? chars : `${(chars / 1e3).toFixed(0)} k`} RLE characters)`,
+        measured,
+        peer ? TORCH : null,
+        checks,
+      ),
+    );
+    if (peer) {
+      const med = (k: number) => peer!.eval(`round(float(np.median([s[${k}] for s in stages[2:]])), 1)`);
+      notes.push(
+        `torch on ${name}, medians of its timed rounds: interpolate ${await med(0)} ms, sigmoid + threshold ${await med(1)} ms, numpy RLE ${await med(2)} ms`,
+      );
+      peer.close();
     }
   }
-
-  for (const b of backends) {
-    if (worst && b === 'js') continue; // the reference's time does not depend on the values
-    let last: string[] = [];
-    const t = await timeit(
-      async () => {
-        last = (await logitsToRle(logits, shape, size, { ...opts, backend: b })).rle;
-      },
-      b === 'js' || quick ? 3 : 7,
-    );
-    results.set(b, last);
-    times.set(b, t.median);
-    const label = b === 'cpu' ? `maskbox cpu (fused C++, ${threads} threads)` : `maskbox ${b}`;
-    rows.push([name, label, t.median, t.min, torchMs ? (torchMs / t.median).toFixed(1) : '']);
-  }
-
-  // What the cpu time is made of: the native kernel alone vs the op (argument checks: every logit finite).
-  const addon = loadNative() as unknown as Record<string, (a: object) => Promise<unknown>> | null;
-  if (addon && times.has('cpu')) {
-    const cutoff = opts.logitCutoff ?? 8.940696716308594e-8; // sigmoidCutoff(0.5)
-    const args = { data: logits, channels: C, inHeight: h, inWidth: w, outHeight: H, outWidth: W, cutoff };
-    const t = await timeit(() => addon.logitsToRle!(args), quick ? 3 : 7);
-    notes.push(
-      `${name}: the native kernel alone (addon called directly) ${t.median.toFixed(1)} ms of the op's ${times.get('cpu')!.toFixed(1)} ms; the rest is the op's argument checks (${C * h * w} logits checked finite in JS) and dispatch`,
-    );
-  }
-
-  // Identical strings, every implementation.
-  const [ref, ...others] = [...results.entries()];
-  for (const [who, rle] of others) {
-    const bad = rle.findIndex((s, c) => s !== ref![1][c]);
-    if (rle.length !== C || bad >= 0) throw new Error(`${name}: ${who} differs from ${ref![0]} at class ${bad}`);
-  }
-  const chars = ref![1].reduce((s, x) => s + x.length, 0);
-  if (others.length) {
-    notes.push(
-      `${name}: ${[...results.keys()].join(', ')} gave identical strings (${(chars / 1e3).toFixed(0)} k characters in all)`,
-    );
-  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`logits -> RLE, [${shape}] -> [${C}, ${H}, ${W}] — ${machine()}\n`);
-console.log(table(['input', 'implementation', 'median ms', 'min ms', 'x torch'], rows));
-console.log('\n' + notes.map((n) => `- ${n}`).join('\n'));
+printComparison(
+  `logits -> RLE, [${shape}] -> [${C}, ${H}, ${W}]; torch 1.13 (/usr/bin/python3)`,
+  start,
+  { first: 'input', peer: 'torch' },
+  rows,
+  notes,
+);

@@ -1,9 +1,11 @@
 /**
  * YOLO post-process over raw predictions (decode + score + class-offset NMS): maskbox js vs cpu vs
  * torch/torchvision running YOLOv5's non_max_suppression (Ultralytics 8's for the [4+C, N] layout),
- * benchmarks/peers/yolov5_nms.py via /usr/bin/python3 on the same float32 input. ONNX Runtime has no
- * YOLO decode op, so it has no row here. Outputs are checked identical (boxes, scores, classes bit for
- * bit against the js reference) before timing.
+ * benchmarks/peers/yolov5_nms.py in a long-lived /usr/bin/python3 peer (harness.PythonPeer) on the same
+ * float32 input, at torch.set_num_threads = the cpu backend's pool threads (and at 1 thread). ONNX
+ * Runtime has no YOLO decode op, so it has no row here. Outputs are checked before timing (boxes,
+ * scores, classes bit for bit against the js reference; torch's rows as float32); then every side is
+ * alternated round by round (harness.alternate): wall and process CPU time, medians (min-max).
  *
  * Inputs: YOLOv5 COCO [1,8400,85] and YOLOv8 COCO [1,84,8400], synthetic (anchor grid of strides
  * 8/16/32 over 640, 15 objects, cells near an object's centre at a matching stride score high, the rest
@@ -12,12 +14,12 @@
  * lab's YOLOv6 single class [1,8400,6]: the real output of models/cdv-yolov6-tiny.onnx on
  * samples/cdv/images/cdv_00000.jpg. iou 0.45, maxDetections 1000 (the op's default).
  *
- * Run: npx tsx benchmarks/yoloNms.bench.ts [--quick] [--crossover]
- *   --crossover  instead time js vs cpu kernels on small inputs (the `minWork` of src/backends/cpu/index.ts)
+ * Run: npx tsx benchmarks/yoloNms.bench.ts [--rounds 7] [--no-python] [--crossover]
+ *   --crossover  instead time js vs cpu kernels on small inputs (the `minWork` of src/backends/cpu/index.ts;
+ *                each kernel alone, medians of 41 calls: microseconds, where a forced GC per round would dominate)
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBackends } from '../src/backends/index.js';
 import { getKernel } from '../src/backends/registry.js';
@@ -25,13 +27,24 @@ import type { YoloDetections, YoloNmsArgs } from '../src/backends/js/yoloNms.js'
 import { nonMaxSuppression, type YoloLayout } from '../src/ops/yoloNms.js';
 import { Detector } from '../src/model/detector.js';
 import { readImage } from '../src/io/image.js';
+import { nativeStatus } from '../bindings/native.js';
 import { availableBackends } from '../test/helpers.js';
-import { machine, table, timeit } from './harness.js';
+import {
+  alternate,
+  benchStart,
+  comparisonRows,
+  printComparison,
+  PythonPeer,
+  readTyped,
+  table,
+  timeit,
+  type Impl,
+} from './harness.js';
 
-const quick = process.argv.includes('--quick');
-const crossover = process.argv.includes('--crossover');
-const repeats = quick ? 5 : 25;
+const start = benchStart(7, ['torch', 'torchvision'], ['crossover']);
+const crossover = start.flag('crossover');
 const root = join(import.meta.dirname, '..');
+ensureBackends(); // before the YOLOv6 input is captured: the detector dispatches its letterbox
 
 function prng(seed: number): { r: () => number; gauss: () => number } {
   let s = seed >>> 0;
@@ -142,10 +155,30 @@ const cases: Case[] = crossover
     ];
 const iou = 0.45,
   maxDetections = 1000;
-const python = '/usr/bin/python3';
-const peer = join(import.meta.dirname, 'peers', 'yolov5_nms.py');
+/** The yoloNms kernel's arguments: `count` predictions `width` wide (rows [count, 5+C] with objectness, or columns [4+C, count]). */
+const kernelArgs = (
+  pred: Float32Array,
+  count: number,
+  layout: 'rows' | 'columns',
+  width: number,
+  conf: number,
+): YoloNmsArgs => ({
+  pred,
+  count,
+  layout,
+  hasObjectness: layout === 'rows',
+  numClasses: width - (layout === 'rows' ? 5 : 4),
+  conf,
+  iou,
+  classFilter: null,
+  agnostic: false,
+  maxCandidates: 30000,
+  maxDetections,
+  maxWh: 7680,
+});
 const backends = availableBackends().filter((b) => b === 'js' || b === 'cpu');
-ensureBackends();
+/** The cpu backend's pool threads; torch gets the same (and a second peer gets 1 thread). */
+const THREADS = nativeStatus().info?.threads ?? 1;
 const notes: string[] = [];
 
 const f32bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
@@ -153,178 +186,114 @@ const sameDet = (a: YoloDetections, b: YoloDetections) =>
   JSON.stringify([Array.from(a.rows), Array.from(a.classes), f32bits(a.scores), f32bits(a.boxes)]) ===
   JSON.stringify([Array.from(b.rows), Array.from(b.classes), f32bits(b.scores), f32bits(b.boxes)]);
 
-/** Torch's detections vs the reference: identical, or how many differ (ties are ordered differently by torch's unstable sorts). */
-function compareTorch(det: number[][], ref: YoloDetections): string {
-  if (det.length !== ref.scores.length) return `NO (${det.length} vs ${ref.scores.length} detections)`;
+/** Torch's [K, 6] float32 detections vs the reference: identical, or how many differ (torch's sorts are unstable at ties). */
+function compareTorch(det: Float32Array, ref: YoloDetections): string {
+  const k = det.length / 6;
+  if (k !== ref.scores.length) return `NO (${k} vs ${ref.scores.length} detections)`;
   let diff = 0;
-  det.forEach((d, i) => {
+  for (let i = 0; i < k; i++) {
     const want = [...ref.boxes.subarray(i * 4, i * 4 + 4), ref.scores[i]!, ref.classes[i]!];
-    if (d.some((v, k) => Math.fround(v) !== want[k])) diff++;
-  });
+    if (want.some((v, j) => det[i * 6 + j] !== v)) diff++;
+  }
   return diff === 0 ? 'yes' : `NO (${diff} rows differ)`;
 }
 
-interface TorchRun {
-  ms: number;
-  min: number;
-  det: number[][];
-  meta: string;
+/** Rows with best score > conf (the candidates NMS sees). */
+function countCandidates(c: Case, conf: number): number {
+  const count = c.layout === 'yolov8' ? c.shape[2] : c.shape[1];
+  const w = c.shape[2];
+  let m = 0;
+  for (let i = 0; i < count; i++) {
+    if (c.layout === 'yolov8') {
+      let best = -Infinity;
+      for (let k = 4; k < c.shape[1]; k++) best = Math.max(best, c.pred[k * count + i]!);
+      if (best > conf) m++;
+    } else {
+      const obj = c.pred[i * w + 4]!;
+      if (!(obj > conf)) continue;
+      let best = -Infinity;
+      for (let k = 5; k < w; k++) best = Math.max(best, Math.fround(c.pred[i * w + k]! * obj));
+      if (best > conf) m++;
+    }
+  }
+  return m;
 }
 
-function runTorch(c: Case, conf: number, threads: number): TorchRun | null {
-  if (!existsSync(python)) {
-    notes.push(`torch rows skipped: ${python} not found`);
-    return null;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'maskbox-bench-'));
-  try {
-    const f = join(dir, 'pred.f32'),
-      out = join(dir, 'out.json');
-    writeFileSync(f, new Uint8Array(c.pred.buffer, c.pred.byteOffset, c.pred.byteLength));
-    const layout = c.layout === 'yolov8' ? 'yolov8' : 'yolov5';
-    const p = spawnSync(
-      python,
-      [
-        peer,
-        f,
-        ...c.shape.map(String),
-        layout,
-        String(conf),
-        String(iou),
-        String(maxDetections),
-        String(repeats),
-        out,
-        String(threads),
-      ],
-      {
-        encoding: 'utf8',
-        timeout: 600_000,
-      },
-    );
-    if (p.status !== 0) {
-      notes.push(`torch failed on ${c.name}: ${p.stderr.trim().split('\n').slice(-1)[0]}`);
-      return null;
-    }
-    const t = JSON.parse(p.stdout.trim().split('\n').pop()!);
-    const det = JSON.parse(readFileSync(out, 'utf8')).det as number[][];
-    return {
-      ms: t.median,
-      min: t.min,
-      det,
-      meta: `torch ${t.torch}, torchvision ${t.torchvision}, ${t.threads} threads`,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const dir = mkdtempSync(join(tmpdir(), 'maskbox-yolo-bench-'));
+/** One long-lived torch process per thread count; `case(...)` loads an input and a conf between comparisons. */
+const torchPeer = (threads: number) =>
+  new PythonPeer(
+    `import sys, numpy as np, torch
+sys.path.insert(0, ${JSON.stringify(join(import.meta.dirname, 'peers'))})
+from yolov5_nms import yolov5_nms, yolov8_nms
+torch.set_num_threads(${threads})
+def case(path, d1, d2, layout, c):
+    global pred, fn, conf
+    pred = torch.from_numpy(np.fromfile(path, dtype='<f4').reshape(1, d1, d2))
+    fn, conf = (yolov8_nms if layout == 'yolov8' else yolov5_nms), c
+    return torch.get_num_threads()`,
+    `global det
+with torch.no_grad():
+    det = fn(x, conf, ${iou}, None, False, ${maxDetections})[0]`,
+    'det.numpy()',
+    'global x\nx = pred.clone()  # yolov8_nms writes into its input (Ultralytics in_place=True)',
+  );
+const PY = !crossover && start.python;
+if (!crossover && !PY) notes.push('torch rows skipped: --no-python, or /usr/bin/python3 lacks torch/torchvision');
+const peers = PY ? [...new Set([THREADS, 1])].map((t) => ({ threads: t, peer: torchPeer(t) })) : [];
+const torchName = (c: Case, threads: number) =>
+  `torch ${c.layout === 'yolov8' ? 'Ultralytics 8' : 'YOLOv5'} non_max_suppression${threads === THREADS ? '' : `, ${threads} thread`}`;
 
 const rows: (string | number)[][] = [];
-let torchMeta = '';
-for (const c of cases) {
-  for (const conf of [0.25, 0.4]) {
-    const opts = { layout: c.layout, conf, iou, maxDetections };
-    const [ref] = await nonMaxSuppression(c.pred, c.shape, { ...opts, backend: 'js' });
-    const count = c.layout === 'yolov8' ? c.shape[2] : c.shape[1];
-    const kargs: YoloNmsArgs = {
-      pred: c.pred,
-      count,
-      layout: c.layout === 'yolov8' ? 'columns' : 'rows',
-      hasObjectness: c.layout !== 'yolov8',
-      numClasses: (c.layout === 'yolov8' ? c.shape[1] : c.shape[2]) - (c.layout === 'yolov8' ? 4 : 5),
-      conf,
-      iou,
-      classFilter: null,
-      agnostic: false,
-      maxCandidates: 30000,
-      maxDetections,
-      maxWh: 7680,
-    };
-    const candidates = (() => {
-      let m = 0;
-      const w = c.shape[2];
-      for (let i = 0; i < count; i++) {
-        if (c.layout === 'yolov8') {
-          let best = -Infinity;
-          for (let k = 4; k < c.shape[1]; k++) best = Math.max(best, c.pred[k * count + i]!);
-          if (best > conf) m++;
-        } else {
-          const obj = c.pred[i * w + 4]!;
-          if (!(obj > conf)) continue;
-          let best = -Infinity;
-          for (let k = 5; k < w; k++) best = Math.max(best, Math.fround(c.pred[i * w + k]! * obj));
-          if (best > conf) m++;
-        }
+try {
+  for (const c of cases) {
+    const predPath = join(dir, 'pred.f32');
+    writeFileSync(predPath, c.pred);
+    for (const conf of [0.25, 0.4]) {
+      const opts = { layout: c.layout, conf, iou, maxDetections };
+      const [ref] = await nonMaxSuppression(c.pred, c.shape, { ...opts, backend: 'js' });
+      const count = c.layout === 'yolov8' ? c.shape[2] : c.shape[1];
+      const columns = c.layout === 'yolov8';
+      const kargs = kernelArgs(c.pred, count, columns ? 'columns' : 'rows', columns ? c.shape[1] : c.shape[2], conf);
+      const impls: Impl[] = [];
+      const checks: string[] = [];
+      for (const b of backends) {
+        const threads = b === 'cpu' ? THREADS : 1;
+        const op = async () => (await nonMaxSuppression(c.pred, c.shape, { ...opts, backend: b }))[0]!;
+        const kernel = async () => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', b)!.run(kargs);
+        impls.push({ name: `maskbox ${b} (nonMaxSuppression)`, threads, run: op });
+        impls.push({ name: `maskbox ${b} kernel only`, threads, run: kernel });
+        if (b !== 'js') checks.push(`${b} op = js: ${sameDet(await op(), ref!) ? 'yes' : 'NO'}`);
+        checks.push(`${b} kernel = js: ${sameDet(await kernel(), ref!) ? 'yes' : 'NO'}`);
       }
-      return m;
-    })();
-    const impls: [string, () => Promise<YoloDetections>][] = [];
-    for (const b of backends) {
-      impls.push([
-        `maskbox ${b} (nonMaxSuppression)`,
-        async () => (await nonMaxSuppression(c.pred, c.shape, { ...opts, backend: b }))[0]!,
-      ]);
-      impls.push([
-        `maskbox ${b} kernel only`,
-        async () => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', b)!.run(kargs),
-      ]);
-    }
-    const timed: [string, number, number, string][] = [];
-    for (const [name, fn] of impls) {
-      const t = await timeit(fn, repeats, 2);
-      timed.push([name, t.median, t.min, sameDet(await fn(), ref!) ? 'yes' : 'NO']);
-    }
-    let torch: number | undefined;
-    for (const threads of [cpus().length, 1]) {
-      const t = runTorch(c, conf, threads);
-      if (!t) break;
-      timed.push([
-        `torch ${c.layout === 'yolov8' ? 'Ultralytics 8' : 'YOLOv5'} non_max_suppression, ${threads} thread${threads > 1 ? 's' : ''}`,
-        t.ms,
-        t.min,
-        compareTorch(t.det, ref!),
-      ]);
-      torch = Math.min(torch ?? Infinity, t.ms);
-      torchMeta = t.meta.replace(/, \d+ threads$/, '');
-    }
-    const js = timed[0]![1];
-    for (const [name, ms, min, same] of timed) {
-      rows.push([
-        c.name,
-        conf,
-        `${candidates} / ${ref!.scores.length}`,
-        name,
-        ms,
-        min,
-        (js / ms).toFixed(1) + 'x',
-        torch ? (torch / ms).toFixed(1) + 'x' : '-',
-        same,
-      ]);
+      for (const { threads, peer } of peers) {
+        await peer.eval(`case(${JSON.stringify(predPath)}, ${c.shape[1]}, ${c.shape[2]}, '${c.layout}', ${conf})`);
+        await peer.round();
+        await peer.dump(join(dir, 'det.f32'));
+        checks.push(
+          `torch (${threads} thr) = js: ${compareTorch(readTyped(join(dir, 'det.f32'), Float32Array), ref!)}`,
+        );
+        impls.push({ name: torchName(c, threads), threads, run: () => peer.round() });
+      }
+      const what = `${c.name}, conf ${conf}: ${countCandidates(c, conf)} candidates / ${ref!.scores.length} kept`;
+      const peerName = peers.length ? torchName(c, THREADS) : 'maskbox js (nonMaxSuppression)';
+      rows.push(...comparisonRows(what, await alternate(impls, start.rounds, 2), peerName, checks));
     }
   }
+} finally {
+  for (const p of peers) p.peer.close();
+  rmSync(dir, { recursive: true, force: true });
 }
 
 if (!crossover)
-  console.log(
-    `YOLO post-process (decode + NMS), iou ${iou}, maxDetections ${maxDetections} — ${machine()}; ${torchMeta}\n`,
+  printComparison(
+    `YOLO post-process (decode + NMS), iou ${iou}, maxDetections ${maxDetections}; torch 1.13 / torchvision 0.14 ` +
+      `(/usr/bin/python3), torch.set_num_threads ${[...new Set([THREADS, 1])].join(' and ')}`,
+    start,
+    { first: 'input', peer: `torch (${THREADS} thr)` },
+    rows,
+    notes,
   );
-if (!crossover)
-  console.log(
-    table(
-      [
-        'input',
-        'conf',
-        'candidates / kept',
-        'implementation',
-        'median ms',
-        'min ms',
-        'speed vs js op',
-        'speed vs best torch',
-        'identical to reference',
-      ],
-      rows,
-    ),
-  );
-if (notes.length) console.log('\n' + notes.map((n) => `- ${n}`).join('\n'));
 
 if (crossover) {
   // Small inputs: where does the native call (thread-pool round trip) start to pay? Work = prediction values.
@@ -336,20 +305,7 @@ if (crossover) {
   ] as const) {
     for (const n of [8, 16, 32, 64, 128, 256, 1024]) {
       const pred = dense(n, n, w - 5).subarray(0, n * w); // columns: the same uniform values read as [w, n]
-      const a: YoloNmsArgs = {
-        pred,
-        count: n,
-        layout,
-        hasObjectness: layout === 'rows',
-        numClasses: layout === 'rows' ? w - 5 : w - 4,
-        conf: 0.25,
-        iou,
-        classFilter: null,
-        agnostic: false,
-        maxCandidates: 30000,
-        maxDetections,
-        maxWh: 7680,
-      };
+      const a = kernelArgs(pred, n, layout, w, 0.25);
       const [tj, tc] = [
         await timeit(() => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', 'js')!.run(a), 41, 5),
         await timeit(() => getKernel<YoloNmsArgs, YoloDetections>('yoloNms', 'cpu')!.run(a), 41, 5),

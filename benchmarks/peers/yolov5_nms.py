@@ -1,21 +1,13 @@
 #!/usr/bin/python3
-"""The YOLO post-process as the lab (and Ultralytics) run it, with torch + torchvision on the CPU, timed
-for benchmarks/yoloNms.bench.ts:
+"""The YOLO post-process as the lab (and Ultralytics) run it, with torch + torchvision on the CPU; imported
+by benchmarks/yoloNms.bench.ts's long-lived Python peer (harness.PythonPeer), which times each call.
 
-  /usr/bin/python3 benchmarks/peers/yolov5_nms.py PRED.f32 B D1 D2 LAYOUT CONF IOU MAX_DET REPEATS OUT.json [THREADS]
-
-PRED.f32 holds B*D1*D2 little-endian float32. LAYOUT 'yolov5' (also YOLOv6: [B, N, 5+C], objectness
-column) runs YOLOv5 v7.0's utils/general.py non_max_suppression (single-label, no masks, merge off);
-'yolov8' ([B, 4+C, N], no objectness) runs Ultralytics 8's ultralytics/utils/ops.py non_max_suppression
-(in_place=True, so each run gets a fresh clone, made outside the timed region). Both are reproduced
-line by line below, minus the time_limit warning. Every call is timed with time.perf_counter (one
-warm-up, then REPEATS runs; median) with torch.set_num_threads(THREADS), default os.cpu_count().
-
-OUT.json gets {"det": [[x1, y1, x2, y2, conf, cls], ...]} of image 0 from the last run; stdout gets one
-JSON line of timings in ms.
+yolov5_nms ([B, N, 5+C] with an objectness column; also YOLOv6) is YOLOv5 v7.0's utils/general.py
+non_max_suppression (single-label, no masks, merge off); yolov8_nms ([B, 4+C, N], no objectness) is
+Ultralytics 8's ultralytics/utils/ops.py non_max_suppression (in_place=True: it writes into its input, so
+the benchmark hands it a fresh clone each round, made outside the timed region). Both are reproduced line
+by line, minus the time_limit warning.
 """
-import json, os, sys, time
-import numpy as np
 import torch
 import torchvision
 
@@ -90,31 +82,3 @@ def yolov8_nms(prediction, conf_thres=0.25, iou_thres=0.45, classes=None, agnost
         i = i[:max_det]  # limit detections
         output[xi] = x[i]
     return output
-
-
-def main():
-    path, B, D1, D2, layout, conf, iou, max_det, repeats, out = sys.argv[1:11]
-    B, D1, D2, max_det, repeats = int(B), int(D1), int(D2), int(max_det), int(repeats)
-    conf, iou = float(conf), float(iou)
-    torch.set_num_threads(int(sys.argv[11]) if len(sys.argv) > 11 else os.cpu_count())
-    pred = torch.from_numpy(np.fromfile(path, dtype='<f4').reshape(B, D1, D2))
-    fn = yolov8_nms if layout == 'yolov8' else yolov5_nms
-
-    def run():
-        x = pred.clone()  # yolov8_nms writes into its input; clone outside the timed region for both
-        t0 = time.perf_counter()
-        with torch.no_grad():
-            det = fn(x, conf, iou, None, False, max_det)
-        return (time.perf_counter() - t0) * 1e3, det
-
-    run()  # warm-up
-    times = [run() for _ in range(repeats)]
-    with open(out, 'w') as f:
-        json.dump({'det': times[-1][1][0].numpy().astype(np.float64).tolist()}, f)
-    ms = [t[0] for t in times]
-    print(json.dumps({'torch': torch.__version__, 'torchvision': torchvision.__version__, 'threads': torch.get_num_threads(),
-                      'runs': repeats, 'median': float(np.median(ms)), 'min': min(ms)}))
-
-
-if __name__ == '__main__':
-    main()

@@ -18,9 +18,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> on_in: array<u32>;
 @group(0) @binding(3) var<storage, read_write> on_out: array<u32>;
 
-fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+// #include "linear.wgsl": linear(gid, nwg), the invocation index of a folded 1-D dispatch
 
 fn byte_at(k: u32) -> u32 {
   return (pixels[k / 4u] >> ((k % 4u) * 8u)) & 0xffu;

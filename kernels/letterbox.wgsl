@@ -37,9 +37,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read> weights_x: array<f32>;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
 
-fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+// #include "linear.wgsl": linear(gid, nwg), the invocation index of a folded 1-D dispatch
 
 // Sample k of the HWC array, as f32 (exact: at most 16 bits).
 fn sample(k: u32) -> f32 {

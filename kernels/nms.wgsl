@@ -26,7 +26,7 @@ struct Params {
   offset: f32,      // gather: class offset (YOLOv5's max_wh trick), 0 for plain NMS
   k: u32,           // sort: bitonic sequence size
   j: u32,           // sort: compare distance
-  never: u32,       // always 0: see opaque()
+  never: u32,       // always 0: see kernels/common/opaque.wgsl
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -41,18 +41,9 @@ struct Params {
 @group(0) @binding(9) var<storage, read_write> removed: array<u32>;
 @group(0) @binding(10) var<storage, read_write> out: array<u32>;
 
-// Linear invocation index of a 1-D kernel whose workgroups were folded into 2-D.
-fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+// #include "linear.wgsl": linear(gid, nwg), the invocation index of a folded 1-D dispatch
 
-// Sort key: ascending order of keys = score descending (-0 counts as +0); ties broken by index.
-fn score_key(s: f32) -> u32 {
-  let x = select(s, 0.0, s == 0.0);
-  let b = bitcast<u32>(x);
-  let ordered = select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-  return ~ordered;
-}
+// #include "scoreKey.wgsl": score_key(s), the sort key (score descending, -0 as +0)
 
 @compute @workgroup_size(WG)
 fn make_keys(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -93,11 +84,8 @@ fn gather(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   sorted_classes[i] = c;
 }
 
-// x, hidden from the shader compiler's algebra: WGSL lets it fuse a product into the addition that
-// uses it (and reassociate), which would change the float32 rounding torchvision's IoU has.
-fn opaque(x: f32) -> f32 {
-  return select(x, 0.0, p.never != 0u);
-}
+// #include "opaque.wgsl": opaque(x), x hidden from the compiler's algebra, so that no product is
+// fused into the addition that uses it: torchvision's IoU rounds each step to f32
 
 fn iou(a: vec4<f32>, b: vec4<f32>) -> f32 {
   let area_a = opaque((a.z - a.x) * (a.w - a.y));

@@ -18,9 +18,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> first: array<u32>;        // channels + 1 offsets into runs
 @group(0) @binding(3) var<storage, read_write> mask: array<u32>;
 
-fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+// #include "linear.wgsl": linear(gid, nwg), the invocation index of a folded 1-D dispatch
 
 // 1 when position `pos` of channel c is inside one of its runs.
 fn covered(c: u32, pos: u32) -> u32 {

@@ -28,9 +28,7 @@ struct Params {
 @group(0) @binding(11) var<storage, read_write> starts: array<u32>;
 @group(0) @binding(12) var<storage, read_write> ends: array<u32>;
 
-fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+// #include "linear.wgsl": linear(gid, nwg), the invocation index of a folded 1-D dispatch
 
 fn mask_byte(k: u32) -> u32 {
   return (bytes[k / 4u] >> ((k % 4u) * 8u)) & 0xffu;

@@ -16,9 +16,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read> first_b: array<u32>;
 @group(0) @binding(5) var<storage, read_write> out: array<u32>;   // 3 per channel
 
-fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+// #include "linear.wgsl": linear(gid, nwg), the invocation index of a folded 1-D dispatch
 
 @compute @workgroup_size(WG)
 fn overlap(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -24,17 +24,9 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> boxes: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> classes: array<i32>;
 
-fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+// #include "linear.wgsl": linear(gid, nwg), the invocation index of a folded 1-D dispatch
 
-// Same key as kernels/nms.wgsl: ascending keys = score descending, -0 as +0.
-fn score_key(s: f32) -> u32 {
-  let x = select(s, 0.0, s == 0.0);
-  let b = bitcast<u32>(x);
-  let ordered = select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-  return ~ordered;
-}
+// #include "scoreKey.wgsl": score_key(s), the same sort key as kernels/nms.wgsl
 
 fn at(r: u32, k: u32) -> f32 {
   if (p.rows_layout != 0u) { return pred[r * p.width + k]; }

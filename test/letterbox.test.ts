@@ -5,18 +5,11 @@ import { letterbox, letterboxParams, pythonRound, type RawImage } from '../src/o
 import { InvalidArgumentError } from '../src/errors.js';
 import { getKernel, type BackendName } from '../src/backends/registry.js';
 import { REPO, describeEachKernel, rng } from './helpers.js';
+import { randomImage } from './preprocessFixtures.js';
 
 const golden = (name: string) => JSON.parse(readFileSync(join(REPO, 'test/goldens/preprocess', name), 'utf8'));
 const geometry = golden('letterbox_params.json').cases as any[];
 const pixels = golden('letterbox_pixels.json').cases as any[];
-
-function randomImage(r: () => number, width: number, height: number, channels: number, depth: 8 | 16 = 8): RawImage {
-  const n = width * height * channels;
-  const max = depth === 8 ? 256 : 65536;
-  const data = depth === 8 ? new Uint8Array(n) : new Uint16Array(n);
-  for (let i = 0; i < n; i++) data[i] = Math.floor(r() * max);
-  return { data, width, height, channels };
-}
 
 describe('pythonRound', () => {
   it("rounds halves to even like Python 3's round()", () => {

@@ -4,34 +4,17 @@
  * coming back as JS exceptions. (The op specs in letterbox/resize/scaleBoxes.test.ts also run on cpu.)
  */
 import { describe, expect, it } from 'vitest';
-import { letterbox, type RawImage } from '../src/ops/letterbox.js';
-import { resizeBilinear } from '../src/ops/resize.js';
+import { letterbox } from '../src/ops/letterbox.js';
 import { scaleBoxes } from '../src/ops/scaleBoxes.js';
 import { loadNative } from '../bindings/native.js';
 import { getKernel } from '../src/backends/registry.js';
 import { ensureBackends } from '../src/backends/index.js';
 import { rng } from './helpers.js';
+import { expectResizeLikeJs, firstBitDiff, letterboxCase, randomImage, resizeCases } from './preprocessFixtures.js';
 
 ensureBackends();
 const has = (op: string) => Boolean(loadNative() && getKernel(op, 'cpu'));
 const addon = () => loadNative()! as unknown as Record<string, (a: unknown) => Promise<unknown>>;
-
-/** Index of the first element whose bits differ (NaN-safe, -0 != +0), or -1. */
-function firstBitDiff(a: Float32Array, b: Float32Array): number {
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  if (x.length !== y.length) return 0;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
-  return -1;
-}
-
-function randomImage(r: () => number, width: number, height: number, channels: number, depth: 8 | 16): RawImage {
-  const n = width * height * channels;
-  const data = depth === 8 ? new Uint8Array(n) : new Uint16Array(n);
-  const max = depth === 8 ? 256 : 65536;
-  for (let i = 0; i < n; i++) data[i] = Math.floor(r() ** 2 * max);
-  return { data, width, height, channels };
-}
 
 describe.runIf(has('letterbox'))('letterbox: cpu is bit-identical to js', () => {
   it('on random 8/16-bit grey/RGB/RGBA images, sizes, auto, percentiles', async () => {
@@ -39,10 +22,11 @@ describe.runIf(has('letterbox'))('letterbox: cpu is bit-identical to js', () => 
     for (let k = 0; k < 24; k++) {
       const depth = k % 3 === 2 ? 16 : 8;
       const channels = [1, 3, 4][k % 3]!;
-      const img = randomImage(r, 1 + Math.floor(r() * 300), 1 + Math.floor(r() * 300), channels, depth);
+      const level = () => r() ** 2;
+      const { img, size, auto } = letterboxCase(r, k, { maxSide: 300, channels, depth, level });
       const opts = {
-        size: k % 4 === 0 ? ([64 + Math.floor(r() * 200), 64 + Math.floor(r() * 200)] as [number, number]) : 160,
-        auto: k % 5 === 1,
+        size,
+        auto,
         scaleUp: k % 7 !== 3,
         percentiles: k % 4 === 1 ? ([r() * 10, 90 + r() * 10] as [number, number]) : undefined,
         padValue: k % 6 === 0 ? 0 : 114,
@@ -57,7 +41,8 @@ describe.runIf(has('letterbox'))('letterbox: cpu is bit-identical to js', () => 
   });
 
   it('on a 2048x2048 RGB image to 640 (rows split across threads), Uint8ClampedArray input, out slice', async () => {
-    const img = randomImage(rng(8), 2048, 1400, 3, 8);
+    const r = rng(8);
+    const img = randomImage(() => r() ** 2, 2048, 1400, 3);
     const js = await letterbox(img, { backend: 'js' });
     const out = new Float32Array(2 + 3 * 640 * 640).subarray(1, 1 + 3 * 640 * 640);
     const clamped = { ...img, data: new Uint8ClampedArray(img.data.buffer) };
@@ -69,49 +54,7 @@ describe.runIf(has('letterbox'))('letterbox: cpu is bit-identical to js', () => 
 
 describe.runIf(has('resize'))('resize: cpu is bit-identical to js', () => {
   it('on random shapes (up, down, mixed, unchanged axes, 1-pixel sides) and values', async () => {
-    const r = rng(6);
-    const shapes: [[number, number, number], [number, number]][] = [
-      [
-        [29, 16, 16],
-        [64, 64],
-      ],
-      [
-        [3, 64, 48],
-        [17, 200],
-      ],
-      [
-        [2, 1, 9],
-        [7, 9],
-      ],
-      [
-        [2, 9, 1],
-        [9, 33],
-      ],
-      [
-        [1, 40, 40],
-        [40, 40],
-      ],
-      [
-        [1, 128, 128],
-        [2048, 512],
-      ], // one plane: rows split into blocks
-      [
-        [2, 100, 70],
-        [31, 29],
-      ],
-      [
-        [1, 1, 1],
-        [3, 5],
-      ],
-    ];
-    for (const [shape, size] of shapes) {
-      const n = shape[0] * shape[1] * shape[2];
-      const x = Float32Array.from({ length: n }, () => (r() < 0.1 ? 0 : (r() - 0.5) * 10 ** (r() * 8 - 3)));
-      const js = await resizeBilinear(x, shape, size, { backend: 'js' });
-      const cpu = await resizeBilinear(x, shape, size, { backend: 'cpu' });
-      expect(cpu.backend).toBe('cpu');
-      expect(firstBitDiff(cpu.data, js.data), `${shape} -> ${size}`).toBe(-1);
-    }
+    await expectResizeLikeJs('cpu', 6, resizeCases([2048, 512]));
   });
 });
 

@@ -5,7 +5,7 @@
  * that collects garbage while a device is in use (a collected Dawn instance crashes the process).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { backendStatus, disposeBackends, initBackend, getKernel } from '../src/backends/registry.js';
 import { GpuContext, f32Below } from '../src/backends/webgpu/context.js';
@@ -28,10 +28,40 @@ describe('webgpu backend status', () => {
 });
 
 describe('embedded WGSL', () => {
-  it('src/backends/webgpu/wgsl.ts is what scripts/gen-wgsl.mjs generates from kernels/*.wgsl', async () => {
-    const script = `${REPO}/scripts/gen-wgsl.mjs`; // a plain .mjs: imported by path, typed here
-    const { generate } = (await import(script)) as { generate(): Promise<string> };
-    expect(readFileSync(`${REPO}/src/backends/webgpu/wgsl.ts`, 'utf8')).toBe(await generate());
+  const script = `${REPO}/scripts/gen-wgsl.mjs`; // a plain .mjs: imported by path, typed here
+  const gen = async () =>
+    (await import(script)) as { generate(): Promise<string>; expand(text: string, file: string): string };
+
+  it('src/backends/webgpu/wgsl.ts is what scripts/gen-wgsl.mjs generates from kernels/*.wgsl and kernels/common', async () => {
+    expect(readFileSync(`${REPO}/src/backends/webgpu/wgsl.ts`, 'utf8')).toBe(await (await gen()).generate());
+  });
+
+  it('includes: appended after the kernel (its line numbers kept), each once, nested ones too', async () => {
+    const { expand } = await gen();
+    const text = '// #include "bilinear.wgsl": bilinear\n// #include "opaque.wgsl": opaque\nfn main() {}\n';
+    const out = expand(text, 'kernels/x.wgsl');
+    expect(out.startsWith(text)).toBe(true);
+    for (const fn of ['main', 'bilinear', 'fma_exact', 'split', 'opaque'])
+      expect(out.match(new RegExp(`^fn ${fn}\\(`, 'gm')), fn).toHaveLength(1);
+    expect(() => expand('fn a() {}\n// #include "nothing.wgsl"\n', 'kernels/x.wgsl')).toThrow(
+      /kernels\/x.wgsl: includes nothing.wgsl, which is not in kernels\/common/,
+    );
+    expect(() => expand('// #include linear.wgsl\n', 'kernels/x.wgsl')).toThrow(/kernels\/x.wgsl:1: expected/);
+  });
+
+  it('every kernels/common snippet is used, and no embedded kernel declares a function twice', async () => {
+    const { WGSL } = await import('../src/backends/webgpu/wgsl.js');
+    const sources = Object.values(WGSL);
+    for (const name of readdirSync(`${REPO}/kernels/common`))
+      expect(
+        sources.some((s) => s.includes(`// ---- kernels/common/${name} ----`)),
+        name,
+      ).toBe(true);
+    for (const [op, s] of Object.entries(WGSL)) {
+      const fns = [...s.matchAll(/^fn (\w+)\(/gm)].map((m) => m[1]);
+      expect(fns.length, op).toBeGreaterThan(0);
+      expect(fns.length, `${op}: ${fns.join(' ')}`).toBe(new Set(fns).size);
+    }
   });
 });
 

@@ -5,23 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backendStatus, getKernel } from '../src/backends/registry.js';
-import { letterbox, type RawImage } from '../src/ops/letterbox.js';
-import { resizeBilinear } from '../src/ops/resize.js';
+import { letterbox } from '../src/ops/letterbox.js';
 import { dbscanBaseline } from '../src/ops/baseline.js';
 import { BackendUnavailableError } from '../src/errors.js';
 import { integerRadius } from '../src/backends/webgpu/dbscan.js';
 import { rng } from './helpers.js';
+import { expectResizeLikeJs, letterboxCase, resizeCases } from './preprocessFixtures.js';
 
 const run = backendStatus('webgpu').available ? describe : describe.skip;
 
-function image(r: () => number, width: number, height: number, channels: number, depth: 8 | 16, spread = 1): RawImage {
-  const n = width * height * channels;
-  const data = depth === 8 ? new Uint8Array(n) : new Uint16Array(n);
-  const max = depth === 8 ? 256 : 65536;
-  for (let i = 0; i < n; i++) data[i] = Math.min(max - 1, Math.floor((0.5 + (r() - 0.5) * spread) * max));
-  return { data, width, height, channels };
-}
-
+/** Largest absolute difference between two equally long arrays. */
 function maxDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
@@ -36,19 +29,11 @@ run('webgpu preprocessing kernels against the reference', () => {
       const depth = k % 2 === 0 ? 8 : 16;
       const channels = [1, 3, 4][k % 3]!;
       // spread 0.02: a 16-bit image over ~1300 values, stretched to [0, 1] by its percentiles
-      const img = image(
-        r,
-        1 + Math.floor(r() * 400),
-        1 + Math.floor(r() * 400),
-        channels,
-        depth,
-        k % 4 === 3 ? 0.02 : 1,
-      );
-      const opts = {
-        size: k % 4 === 0 ? ([64 + Math.floor(r() * 200), 64 + Math.floor(r() * 200)] as [number, number]) : 160,
-        auto: k % 5 === 1,
-        percentiles: k % 2 === 1 ? ([r() * 10, 90 + r() * 10] as [number, number]) : undefined,
-      };
+      const spread = k % 4 === 3 ? 0.02 : 1;
+      const level = () => 0.5 + (r() - 0.5) * spread;
+      const { img, size, auto } = letterboxCase(r, k, { maxSide: 400, channels, depth, level });
+      const percentiles = k % 2 === 1 ? ([r() * 10, 90 + r() * 10] as [number, number]) : undefined;
+      const opts = { size, auto, percentiles };
       const js = await letterbox(img, { ...opts, backend: 'js' });
       const gpu = await letterbox(img, { ...opts, backend: 'webgpu' });
       expect(gpu.backend).toBe('webgpu');
@@ -61,42 +46,7 @@ run('webgpu preprocessing kernels against the reference', () => {
   });
 
   it('resize: bit-identical to js (the emulated fused multiply-add) on up, down and mixed scales', async () => {
-    const r = rng(32);
-    const shapes: [[number, number, number], [number, number]][] = [
-      [
-        [29, 16, 16],
-        [64, 64],
-      ],
-      [
-        [3, 64, 48],
-        [17, 200],
-      ],
-      [
-        [2, 1, 9],
-        [7, 9],
-      ],
-      [
-        [1, 128, 128],
-        [512, 300],
-      ],
-      [
-        [2, 100, 70],
-        [31, 29],
-      ],
-      [
-        [1, 1, 1],
-        [3, 5],
-      ],
-    ];
-    for (const [shape, size] of shapes) {
-      const n = shape[0] * shape[1] * shape[2];
-      const x = Float32Array.from({ length: n }, () => (r() < 0.1 ? 0 : (r() - 0.5) * 10 ** (r() * 8 - 3)));
-      const js = await resizeBilinear(x, shape, size, { backend: 'js' });
-      const gpu = await resizeBilinear(x, shape, size, { backend: 'webgpu' });
-      let differ = 0;
-      for (let i = 0; i < js.data.length; i++) if (!Object.is(js.data[i], gpu.data[i])) differ++;
-      expect(differ, `${shape} -> ${size}`).toBe(0);
-    }
+    await expectResizeLikeJs('webgpu', 32, resizeCases([512, 300]));
   });
 
   it('baseline: points, labels, boxes equal the reference (noise, long chains, eps and minSamples sweep)', async () => {

@@ -79,7 +79,7 @@ export class GpuContext {
 
   /**
    * Workgroup counts for `groups` workgroups, folded into 2-D past the per-dimension limit (65,535
-   * by default). Shaders rebuild the linear index as `wid.x + wid.y * nwg.x` (see kernels/*.wgsl).
+   * by default). Shaders rebuild the linear index as `wid.x + wid.y * nwg.x` (kernels/common/linear.wgsl).
    */
   fold(groups: number): [number, number] {
     const max = this.limits.maxComputeWorkgroupsPerDimension;

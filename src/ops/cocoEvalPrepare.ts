@@ -20,10 +20,19 @@ import { dispatch, getDefaultBackend, type BackendChoice } from '../backends/reg
 
 import type { CocoPolygonsArgs, CocoPolygonsResult } from '../backends/js/scoring.js';
 
-// This op's row of the op table (src/ops/table.ts), added here so the browser entry compiles without it.
+/** What `cocoEvalPrepare` turns into the `cocoEval` kernel's arguments (checked objects and parameters). */
+export interface CocoEvalPrepareArgs {
+  gt: CocoGroundTruth;
+  dt: CocoResults;
+  params: CocoEvalParams;
+}
+
+// These ops' rows of the op table (src/ops/table.ts), added here so the browser entry compiles without them.
 declare module './table.js' {
   interface OpTable {
     cocoPolygons: { args: CocoPolygonsArgs; result: CocoPolygonsResult };
+    /** js: prepareCocoEval (the spec); cpu: native/cpu/cocoEvalPrepare.cc on results read by the native loader. */
+    cocoEvalPrepare: { args: CocoEvalPrepareArgs; result: PreparedCocoEval };
   }
 }
 
@@ -98,6 +107,38 @@ export async function rasteriseGroundTruth(gt: CocoGroundTruth, backend: Backend
       counts: result.counts.subarray(result.start[j]!, result.start[j + 1]!),
     }),
   );
+}
+
+/**
+ * Annotation `a`'s mask as the reference uses it (cached; polygons rasterised at the image's size), or
+ * `null` when it has none or it cannot be made (the reference then reports that annotation's error).
+ */
+export function groundTruthMask(gt: CocoGroundTruth, a: CocoGtAnnotation): CocoRle | null {
+  let rle = gtRleCache.get(a);
+  if (rle || a.segmentation === null) return rle ?? null;
+  try {
+    rle = segmentationToRle(a.segmentation, gt.imageById.get(a.imageId)!, gt.source, `annotations[${a.index}]`);
+  } catch (err) {
+    if (err instanceof ParseError) return null;
+    throw err;
+  }
+  gtRleCache.set(a, rle);
+  return rle;
+}
+
+/**
+ * The `cocoEval` kernel's arguments on the backend chosen (`js`: prepareCocoEval, the spec; `auto` and
+ * others: the cpu kernel when it supports these results — read by the native loader — else the spec).
+ */
+export async function prepareCocoEvalOn(
+  gt: CocoGroundTruth,
+  dt: CocoResults,
+  params: CocoEvalParams,
+  backend: BackendChoice | undefined,
+): Promise<PreparedCocoEval> {
+  const choice = (backend ?? getDefaultBackend()) === 'js' ? 'js' : 'auto';
+  const { result } = await dispatch('cocoEvalPrepare', { gt, dt, params }, choice, Number.POSITIVE_INFINITY);
+  return result;
 }
 
 export interface PreparedCocoEval {
@@ -175,7 +216,9 @@ export function prepareCocoEval(gt: CocoGroundTruth, dt: CocoResults, p: CocoEva
     if (s1 - s0 === 1) kept.push(dtItems[s0]!);
     else if (s1 > s0) {
       const list = Array.from(dtItems.subarray(s0, s1));
-      list.sort((x, y) => dets[y]!.score - dets[x]!.score || x - y);
+      // Stable: equal scores keep the bucket order (pycocotools' mergesort over the cell's list, which
+      // with useCats off is category by category, not file order).
+      list.sort((x, y) => dets[y]!.score - dets[x]!.score);
       for (let j = 0; j < list.length && j < maxDet; j++) kept.push(list[j]!);
     }
     dtStart[c + 1] = kept.length;

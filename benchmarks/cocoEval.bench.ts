@@ -7,7 +7,9 @@
  *   does); result masks are ellipses as compressed RLE strings (made directly, so setup stays quick).
  * One row per backend (js = the reference kernel, cpu = native/cpu/cocoEval.cc), in the same run.
  * Columns: reading the results file's bytes (js: JSON.parse + `parseCocoResults`; cpu: the native
- * loader, native/cpu/cocoJson.cc — for segm both decode every RLE); `cocoEval` cold (fresh
+ * loader, native/cpu/cocoJson.cc — for segm both decode every RLE; the native path builds no detection
+ * objects: the cpu rows evaluate those flat arrays, as `readCocoResults` gives them for a large file,
+ * and prepare them natively, native/cpu/cocoEvalPrepare.cc); `cocoEval` cold (fresh
  * ground-truth object: polygons rasterised) and warm (same object: masks cached), with the process
  * CPU time of the warm runs beside (all threads; the dev machine is shared: under load wall time
  * exceeds it); one warm run split into stages (js: prepare / IoU / matching / accumulate; cpu:
@@ -201,9 +203,14 @@ for (const c of cases) {
   for (const iouType of TYPES) {
     const bytes = Buffer.from(JSON.stringify(c.dtJson[iouType]));
     const gt = parseCocoGroundTruth(c.gtJson, c.name);
-    const dt = parseCocoResults(c.dtJson[iouType], gt, iouType);
+    const dtJs = parseCocoResults(c.dtJson[iouType], gt, iouType);
+    // cpu: the results as readCocoResults gives them for a large file (the native loader's flat arrays,
+    // which the native preparation reads; no detection objects).
+    const dtNative = await parseCocoResultsNative(bytes, gt, iouType);
+    if (!dtNative) throw new Error('native loader declined');
     let reference: Awaited<ReturnType<typeof cocoEval>> | undefined;
     for (const backend of BACKENDS) {
+      const dt = backend === 'cpu' ? dtNative : dtJs;
       const warmCpu: number[] = [];
       const parse: number[] = [],
         cold: number[] = [],
@@ -230,7 +237,14 @@ for (const c of cases) {
       let prep!: ReturnType<typeof prepareCocoEval>,
         ious!: ReturnType<typeof computeIous>,
         cells!: ReturnType<typeof evaluateCells>;
-      const p = await ms(() => (prep = prepareCocoEval(gt, dt, resolveCocoParams(gt, { iouType }))));
+      const params = resolveCocoParams(gt, { iouType });
+      const p = await ms(
+        async () =>
+          (prep =
+            backend === 'js'
+              ? prepareCocoEval(gt, dt, params)
+              : await getKernel('cocoEvalPrepare', 'cpu')!.run({ gt, dt, params })),
+      );
       const stages =
         backend === 'js'
           ? [
@@ -245,7 +259,7 @@ for (const c of cases) {
         JSON.stringify(result.stats) === JSON.stringify(reference.stats) &&
         result.precision.every((v, i) => Object.is(v, reference!.precision[i])) &&
         result.recall.every((v, i) => Object.is(v, reference!.recall[i]));
-      const size = `${gt.annotations.length} gt / ${dt.detections.length} dt`;
+      const size = `${gt.annotations.length} gt / ${dtJs.detections.length} dt`;
       const split = stages.map((x) => x.toFixed(0)).join(' / ');
       rows.push([
         c.name,
@@ -256,7 +270,7 @@ for (const c of cases) {
         median(cold),
         median(warm),
         median(warmCpu),
-        `${backend === 'js' ? 'prepare / IoU / match / accumulate' : 'prepare / native kernel'}: ${split}`,
+        `${backend === 'js' ? 'prepare / IoU / match / accumulate' : 'native prepare / native kernel'}: ${split}`,
         result.stats.AP.toFixed(4),
         same ? 'yes' : 'NO',
       ]);
@@ -268,7 +282,7 @@ for (const c of cases) {
     const impls: Impl[] = BACKENDS.map((backend) => ({
       name: `maskbox ${backend}`,
       threads: backend === 'cpu' ? (nativeStatus().info?.threads ?? 1) : 1,
-      run: () => cocoEval(gt, dt, { iouType, backend }),
+      run: () => cocoEval(gt, backend === 'cpu' ? dtNative : dtJs, { iouType, backend }),
     }));
     let pyCheck = 'pycocotools not installed (Debian has no python3-pycocotools candidate here; pip not used)';
     let peer: PythonPeer | null = null;

@@ -4,6 +4,10 @@
  * off: one cell per image, its annotations grouped by category id, then file order); each cell's
  * detections sorted by score descending (stable) and cut at the largest maxDets; masks (segm) as RLE
  * — ground-truth polygons rasterised at the image's size — flattened into one counts array.
+ *
+ * The op `cocoEvalPrepare` does this on a backend: js is prepareCocoEval here (the spec, on the loaders'
+ * objects); cpu (native/cpu/cocoEvalPrepare.cc) gives the same arguments from the native results loader's
+ * flat arrays, without building detection objects (src/backends/cpu/cocoEvalPrepare.ts).
  */
 import type { CocoEvalArgs, FlatRles } from '../backends/js/cocoEval.js';
 import { countsToBbox, type CocoRle } from '../backends/js/cocoRle.js';

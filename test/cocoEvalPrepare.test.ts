@@ -96,7 +96,8 @@ const variants = (gt: CocoGroundTruth): CocoEvalOptions[] => [
 /**
  * Random ground truth (polygons, some crowd RLE masks, duplicated boxes) and mask results with coarse
  * scores (ties), up to ~120 per image (past maxDets), categories the ground truth lacks, images without
- * ground truth or results; masks as compressed strings, a few as uncompressed counts.
+ * ground truth or results; masks as compressed strings, a few as uncompressed counts, some results with
+ * boxes of their own.
  */
 function randomSet(seed: number, n: number) {
   const r = rng(seed);
@@ -136,6 +137,8 @@ function randomSet(seed: number, n: number) {
         category_id: ri(1, 5), // 5: not a category of the ground truth
         segmentation: { size: [H, W], counts: r() < 0.1 ? Array.from(counts) : cocoRleToString(counts) },
         score: Math.round(r() * 10) / 10,
+        // A box of its own (not the mask's: segm must still use the mask's toBbox).
+        ...(segm.length > 0 && r() < 0.2 ? { bbox: box() } : {}), // (a first one would make box results)
       });
     }
   }

@@ -8,8 +8,8 @@
 //    its categories in id order; file order within a key);
 // 3. per cell: detections stably sorted by score descending (ties keep step 2's order, as pycocotools'
 //    mergesort over the cell's list), cut at the largest maxDets;
-// 4. gather, in parallel: areas, scores, crowd flags, boxes (segm: the masks' toBbox, CocoCountsToBbox),
-//    and the masks' counts copied into one array per side.
+// 4. gather, in parallel: areas, scores, crowd flags, boxes (segm: the masks' toBbox, CocoCountsToBbox, or
+//    the loader's where it computed just that), and the masks' counts copied into one array per side.
 //
 // JS: addon.cocoEvalPrepare({ iouType, useCats, maxDet, imgIds, catIds, gt, dt, out }) -> Promise<{ numGt,
 //     numDt, gtCounts, dtCounts, ignored, missingMask }>. `out` is shaped like the kernel's CocoEvalArgs,
@@ -42,6 +42,7 @@ struct PrepareSide {
   const double* start = nullptr;
   const double* size = nullptr;      // segm: height, width per mask
   const uint8_t* present = nullptr;  // ground truth, segm: 0 where an annotation has no mask
+  const uint8_t* box_from_mask = nullptr;  // detections, segm, optional: 1 where bbox is the mask's toBbox
 };
 
 struct CocoPrepareInput {
@@ -138,7 +139,10 @@ size_t Gather(const CocoPrepareInput& in, const PrepareSide& s, const std::vecto
       const double h = s.size[2 * q], w = s.size[2 * q + 1];
       rle.height[j] = ToInt32(h);
       rle.width[j] = ToInt32(w);
-      CocoCountsToBbox(s.counts + c0, m, static_cast<uint64_t>(h), static_cast<uint64_t>(w), box + 4 * j);
+      if (s.box_from_mask && s.box_from_mask[q])  // the loader's CocoCountsToBbox of these counts
+        std::memcpy(box + 4 * j, s.bbox + 4 * q, 4 * sizeof(double));
+      else
+        CocoCountsToBbox(s.counts + c0, m, static_cast<uint64_t>(h), static_cast<uint64_t>(w), box + 4 * j);
       if (m) std::memcpy(rle.counts + rle.start[j], s.counts + c0, m * sizeof(uint32_t));
     }
   });
@@ -284,6 +288,10 @@ void ReadSide(const Args& args, Worker* w, Napi::Object o, const std::string& ba
     auto present = U8(args, o, "present", base + ".present");
     len(present, base + ".present", n, "one flag per entry");
     s->present = w->HoldConst(present).data;
+  } else if (!o.Get("boxFromMask").IsUndefined()) {
+    auto from_mask = U8(args, o, "boxFromMask", base + ".boxFromMask");
+    len(from_mask, base + ".boxFromMask", n, "one flag per entry");
+    s->box_from_mask = w->HoldConst(from_mask).data;
   }
 }
 

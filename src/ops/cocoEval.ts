@@ -276,9 +276,15 @@ export async function cocoEval(
     invalid('dt', 'CocoResults (from readCocoResults)', dt);
   const params = resolveCocoParams(gt, options);
   if (params.iouType === 'segm') await rasteriseGroundTruth(gt, options.backend);
-  const { args, ignoredDetections } = await prepareCocoEvalOn(gt, dt, params, options.backend);
+  const { args, ignoredDetections, release } = await prepareCocoEvalOn(gt, dt, params, options.backend);
   const work = args.dtStart[args.dtStart.length - 1]! * Math.max(1, args.gtStart[args.gtStart.length - 1]!);
-  const { result, backend } = await dispatch('cocoEval', args, options.backend, work);
+  let ran: Awaited<ReturnType<typeof dispatch<'cocoEval'>>>;
+  try {
+    ran = await dispatch('cocoEval', args, options.backend, work);
+  } finally {
+    release?.();
+  }
+  const { result, backend } = ran;
   const specs = cocoStatSpecs(params.maxDets, params.summary);
   const K = args.numCategories;
   const stats = summarizeCoco(

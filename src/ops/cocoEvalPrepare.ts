@@ -148,6 +148,8 @@ export async function prepareCocoEvalOn(
 export interface PreparedCocoEval {
   args: CocoEvalArgs;
   ignoredDetections: number;
+  /** Call once `args` are no longer used: their buffers may serve the next call (cpu kernel). */
+  release?: () => void;
 }
 
 /** Bucket items by key (stable counting sort). Returns [start offsets (keys+1), items in order]. */

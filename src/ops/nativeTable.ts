@@ -102,6 +102,8 @@ export interface NativeCocoResults {
   score: Float64Array;
   bbox: Float64Array;
   area: Float64Array;
+  /** Mask results: 1 where `bbox` is the mask's toBbox (no bbox given); box results: empty. */
+  boxFromMask: Uint8Array;
   segKind: Uint8Array;
   segSize: Float64Array;
   /** Compressed RLE strings' bytes (a Node Buffer from the addon). */

@@ -10,10 +10,10 @@
  * loader, native/cpu/cocoJson.cc — for segm both decode every RLE; the native path builds no detection
  * objects: the cpu rows evaluate those flat arrays, as `readCocoResults` gives them for a large file,
  * and prepare them natively, native/cpu/cocoEvalPrepare.cc); `cocoEval` cold (fresh
- * ground-truth object: polygons rasterised) and warm (same object: masks cached), with the process
- * CPU time of the warm runs beside (all threads; the dev machine is shared: under load wall time
- * exceeds it); one warm run split into stages (js: prepare / IoU / matching / accumulate; cpu:
- * prepare / the native kernel); whether stats, precision and recall equal the js row's exactly. Medians.
+ * ground-truth object: polygons rasterised) and warm (same object: masks cached), each with its process
+ * CPU time beside (all threads; the dev machine is shared: under load wall time exceeds it); one warm
+ * run split into stages (js: prepare / IoU / matching / accumulate; cpu: the native prepare / the
+ * native kernel); whether stats, precision and recall equal the js row's exactly. Medians.
  * Then a second table: the warm runs of every backend and of pycocotools (Debian's /usr/bin/python3, when
  * it can import pycocotools; its evaluate() rasterises the ground truth each time, so it compares with
  * cold) alternated round by round (harness.alternate: wall and process CPU time, median (min-max)),
@@ -211,7 +211,8 @@ for (const c of cases) {
     let reference: Awaited<ReturnType<typeof cocoEval>> | undefined;
     for (const backend of BACKENDS) {
       const dt = backend === 'cpu' ? dtNative : dtJs;
-      const warmCpu: number[] = [];
+      const warmCpu: number[] = [],
+        coldCpu: number[] = [];
       const parse: number[] = [],
         cold: number[] = [],
         warm: number[] = [];
@@ -227,7 +228,10 @@ for (const c of cases) {
       for (let rep = 0; rep < REPEATS; rep++) {
         parse.push(await ms(read));
         const fresh = parseCocoGroundTruth(c.gtJson, c.name);
+        const cpuCold0 = process.cpuUsage();
         cold.push(await ms(async () => (result = await cocoEval(fresh, dt, { iouType, backend }))));
+        const cpuCold = process.cpuUsage(cpuCold0);
+        coldCpu.push((cpuCold.user + cpuCold.system) / 1000);
         const cpu0 = process.cpuUsage();
         warm.push(await ms(() => cocoEval(gt, dt, { iouType, backend })));
         const cpu = process.cpuUsage(cpu0);
@@ -268,6 +272,7 @@ for (const c of cases) {
         result.backend,
         median(parse),
         median(cold),
+        median(coldCpu),
         median(warm),
         median(warmCpu),
         `${backend === 'js' ? 'prepare / IoU / match / accumulate' : 'native prepare / native kernel'}: ${split}`,
@@ -275,7 +280,7 @@ for (const c of cases) {
         same ? 'yes' : 'NO',
       ]);
       console.error(
-        `${c.name} ${iouType} ${backend}: read ${median(parse).toFixed(0)} ms, eval cold ${median(cold).toFixed(0)} ms, warm ${median(warm).toFixed(0)} ms (cpu ${median(warmCpu).toFixed(0)} ms; ${split})`,
+        `${c.name} ${iouType} ${backend}: read ${median(parse).toFixed(0)} ms, eval cold ${median(cold).toFixed(0)} ms (cpu ${median(coldCpu).toFixed(0)} ms), warm ${median(warm).toFixed(0)} ms (cpu ${median(warmCpu).toFixed(0)} ms; ${split})`,
       );
     }
     // Warm runs of every backend (and pycocotools) alternated round by round.
@@ -340,6 +345,7 @@ console.log(
       'backend',
       'read results from bytes (ms)',
       'cocoEval cold (ms)',
+      'cold, CPU time (ms)',
       'cocoEval warm (ms)',
       'warm, CPU time (ms)',
       'one warm run, stages (ms)',

@@ -70,28 +70,25 @@ export interface NativeCocoPrepareResult {
 }
 
 /**
- * Count buffers of finished calls, reused by the next ones for a second: a new buffer costs a page fault
- * per 4 KiB on first write (measured: most of a warm call's system time), the masks' counts ~90 MB at
- * 5,000 images.
+ * The count buffers of the last finished evaluation against a ground truth, kept with it for the next
+ * (freed with it): a new buffer costs a page fault per 4 KiB on first write, ~3x the rest of a warm call's
+ * CPU (the masks' counts are ~90 MB at 5,000 images).
  */
-const spare: Uint32Array[] = [];
-let dropSpare: ReturnType<typeof setTimeout> | undefined;
+const spare = new WeakMap<CocoGroundTruth, Uint32Array[]>();
 
-/** A buffer of at least `n` counts (a spare one when one is large enough). */
-function takeCounts(n: number): Uint32Array {
+/** A buffer of at least `n` counts (a spare one of `gt`'s when one is large enough). */
+function takeCounts(gt: CocoGroundTruth, n: number): Uint32Array {
+  const list = spare.get(gt) ?? [];
   let best = -1;
-  spare.forEach((b, i) => {
-    if (b.length >= n && (best < 0 || b.length < spare[best]!.length)) best = i;
+  list.forEach((b, i) => {
+    if (b.length >= n && (best < 0 || b.length < list[best]!.length)) best = i;
   });
-  return best >= 0 ? spare.splice(best, 1)[0]! : new Uint32Array(n);
+  return best >= 0 ? list.splice(best, 1)[0]! : new Uint32Array(n);
 }
 
-function giveBack(buffers: Uint32Array[]): void {
-  spare.push(...buffers);
-  spare.sort((a, b) => b.length - a.length).splice(4); // the largest few
-  clearTimeout(dropSpare);
-  dropSpare = setTimeout(() => (spare.length = 0), 1000);
-  dropSpare.unref?.();
+function giveBack(gt: CocoGroundTruth, buffers: Uint32Array[]): void {
+  const list = [...(spare.get(gt) ?? []), ...buffers].sort((x, y) => y.length - x.length);
+  spare.set(gt, list.slice(0, 2)); // one per side
 }
 
 /** A ground truth's flat arrays (masks: from the first segm evaluation), cached per object. */
@@ -160,7 +157,7 @@ export async function cocoEvalPrepareCpu(
     N = dt.imageId.length;
   const cells = (p.useCats ? p.catIds.length : 1) * p.imgIds.length;
   const rles = (n: number, counts: number): FlatRles => ({
-    counts: takeCounts(counts),
+    counts: takeCounts(gtObj, counts),
     start: new Int32Array(n + 1),
     height: new Int32Array(n),
     width: new Int32Array(n),
@@ -188,7 +185,10 @@ export async function cocoEvalPrepareCpu(
     out,
   });
   if (res.missingMask >= 0) {
-    giveBack([out.gtRle, out.dtRle].flatMap((f) => (f ? [f.counts] : [])));
+    giveBack(
+      gtObj,
+      [out.gtRle, out.dtRle].flatMap((f) => (f ? [f.counts] : [])),
+    );
     return prepareCocoEval(gtObj, dtObj, p); // the spec names the annotation (ParseError)
   }
   const g = res.numGt,
@@ -223,6 +223,10 @@ export async function cocoEvalPrepareCpu(
       dtRle: cut(out.dtRle, n, res.dtCounts),
     },
     ignoredDetections: res.ignored,
-    release: () => giveBack([out.gtRle, out.dtRle].flatMap((f) => (f ? [f.counts] : []))),
+    release: () =>
+      giveBack(
+        gtObj,
+        [out.gtRle, out.dtRle].flatMap((f) => (f ? [f.counts] : [])),
+      ),
   };
 }

@@ -111,6 +111,18 @@ export async function rasteriseGroundTruth(gt: CocoGroundTruth, backend: Backend
       counts: result.counts.subarray(result.start[j]!, result.start[j + 1]!),
     }),
   );
+  // Every annotation's mask, in order, in one buffer: the cpu preparation reads it without a copy.
+  if (todo.length === gt.annotations.length)
+    gtMasksFlat.set(gt, { counts: result.counts, start: result.start, height: args.height, width: args.width });
+}
+
+/** Ground truths whose masks `rasteriseGroundTruth` made all in one call: those masks, in annotation order. */
+const gtMasksFlat = new WeakMap<CocoGroundTruth, FlatRles>();
+
+/** Every annotation's mask of `gt` in one buffer, when one `cocoPolygons` call made them all (else undefined). */
+export function groundTruthMasksFlat(gt: CocoGroundTruth): FlatRles | undefined {
+  const f = gtMasksFlat.get(gt);
+  return f && f.height.length === gt.annotations.length ? f : undefined;
 }
 
 /**

@@ -9,6 +9,7 @@ import { requireNative, type NativeAddon } from '../../../bindings/native.js';
 import type { CocoEvalArgs, FlatRles } from '../../ops/cocoEval.js';
 import {
   groundTruthMask,
+  groundTruthMasksFlat,
   prepareCocoEval,
   type CocoEvalPrepareArgs,
   type PreparedCocoEval,
@@ -111,7 +112,14 @@ function flatGroundTruth(gt: CocoGroundTruth, segm: boolean): FlatCocoGroundTrut
     flatCache.set(gt, c);
   }
   const flat = c.flat;
-  if (segm && !flat.counts) {
+  const whole = segm && !flat.counts ? groundTruthMasksFlat(gt) : undefined;
+  if (whole) {
+    // One buffer of every mask already (rasteriseGroundTruth): offsets and sizes only.
+    const size = new Float64Array(2 * anns.length);
+    for (let j = 0; j < anns.length; j++) ((size[2 * j] = whole.height[j]!), (size[2 * j + 1] = whole.width[j]!));
+    const present = new Uint8Array(anns.length).fill(1);
+    Object.assign(flat, { counts: whole.counts, countsStart: Float64Array.from(whole.start), size, present });
+  } else if (segm && !flat.counts) {
     const masks = anns.map((a) => groundTruthMask(gt, a));
     const countsStart = new Float64Array(anns.length + 1);
     masks.forEach((m, j) => (countsStart[j + 1] = countsStart[j]! + (m ? m.counts.length : 0)));

@@ -7,11 +7,13 @@
  *   does); result masks are ellipses as compressed RLE strings (made directly, so setup stays quick).
  * One row per backend (js = the reference kernel, cpu = native/cpu/cocoEval.cc), in the same run.
  * Columns: reading the results file's bytes (js: JSON.parse + `parseCocoResults`; cpu: the native
- * loader, native/cpu/cocoJson.cc — for segm both decode every RLE); `cocoEval` cold (fresh
- * ground-truth object: polygons rasterised) and warm (same object: masks cached), with the process
- * CPU time of the warm runs beside (all threads; the dev machine is shared: under load wall time
- * exceeds it); one warm run split into stages (js: prepare / IoU / matching / accumulate; cpu:
- * prepare / the native kernel); whether stats, precision and recall equal the js row's exactly. Medians.
+ * loader, native/cpu/cocoJson.cc — for segm both decode every RLE; the native path builds no detection
+ * objects: the cpu rows evaluate those flat arrays, as `readCocoResults` gives them for a large file,
+ * and prepare them natively, native/cpu/cocoEvalPrepare.cc); `cocoEval` cold (fresh
+ * ground-truth object: polygons rasterised) and warm (same object: masks cached), each with its process
+ * CPU time beside (all threads; the dev machine is shared: under load wall time exceeds it); one warm
+ * run split into stages (js: prepare / IoU / matching / accumulate; cpu: the native prepare / the
+ * native kernel); whether stats, precision and recall equal the js row's exactly. Medians.
  * Then a second table: the warm runs of every backend and of pycocotools (Debian's /usr/bin/python3, when
  * it can import pycocotools; its evaluate() rasterises the ground truth each time, so it compares with
  * cold) alternated round by round (harness.alternate: wall and process CPU time, median (min-max)),
@@ -201,10 +203,16 @@ for (const c of cases) {
   for (const iouType of TYPES) {
     const bytes = Buffer.from(JSON.stringify(c.dtJson[iouType]));
     const gt = parseCocoGroundTruth(c.gtJson, c.name);
-    const dt = parseCocoResults(c.dtJson[iouType], gt, iouType);
+    const dtJs = parseCocoResults(c.dtJson[iouType], gt, iouType);
+    // cpu: the results as readCocoResults gives them for a large file (the native loader's flat arrays,
+    // which the native preparation reads; no detection objects).
+    const dtNative = await parseCocoResultsNative(bytes, gt, iouType);
+    if (!dtNative) throw new Error('native loader declined');
     let reference: Awaited<ReturnType<typeof cocoEval>> | undefined;
     for (const backend of BACKENDS) {
-      const warmCpu: number[] = [];
+      const dt = backend === 'cpu' ? dtNative : dtJs;
+      const warmCpu: number[] = [],
+        coldCpu: number[] = [];
       const parse: number[] = [],
         cold: number[] = [],
         warm: number[] = [];
@@ -220,7 +228,10 @@ for (const c of cases) {
       for (let rep = 0; rep < REPEATS; rep++) {
         parse.push(await ms(read));
         const fresh = parseCocoGroundTruth(c.gtJson, c.name);
+        const cpuCold0 = process.cpuUsage();
         cold.push(await ms(async () => (result = await cocoEval(fresh, dt, { iouType, backend }))));
+        const cpuCold = process.cpuUsage(cpuCold0);
+        coldCpu.push((cpuCold.user + cpuCold.system) / 1000);
         const cpu0 = process.cpuUsage();
         warm.push(await ms(() => cocoEval(gt, dt, { iouType, backend })));
         const cpu = process.cpuUsage(cpu0);
@@ -230,7 +241,14 @@ for (const c of cases) {
       let prep!: ReturnType<typeof prepareCocoEval>,
         ious!: ReturnType<typeof computeIous>,
         cells!: ReturnType<typeof evaluateCells>;
-      const p = await ms(() => (prep = prepareCocoEval(gt, dt, resolveCocoParams(gt, { iouType }))));
+      const params = resolveCocoParams(gt, { iouType });
+      const p = await ms(
+        async () =>
+          (prep =
+            backend === 'js'
+              ? prepareCocoEval(gt, dt, params)
+              : await getKernel('cocoEvalPrepare', 'cpu')!.run({ gt, dt, params })),
+      );
       const stages =
         backend === 'js'
           ? [
@@ -245,7 +263,7 @@ for (const c of cases) {
         JSON.stringify(result.stats) === JSON.stringify(reference.stats) &&
         result.precision.every((v, i) => Object.is(v, reference!.precision[i])) &&
         result.recall.every((v, i) => Object.is(v, reference!.recall[i]));
-      const size = `${gt.annotations.length} gt / ${dt.detections.length} dt`;
+      const size = `${gt.annotations.length} gt / ${dtJs.detections.length} dt`;
       const split = stages.map((x) => x.toFixed(0)).join(' / ');
       rows.push([
         c.name,
@@ -254,21 +272,22 @@ for (const c of cases) {
         result.backend,
         median(parse),
         median(cold),
+        median(coldCpu),
         median(warm),
         median(warmCpu),
-        `${backend === 'js' ? 'prepare / IoU / match / accumulate' : 'prepare / native kernel'}: ${split}`,
+        `${backend === 'js' ? 'prepare / IoU / match / accumulate' : 'native prepare / native kernel'}: ${split}`,
         result.stats.AP.toFixed(4),
         same ? 'yes' : 'NO',
       ]);
       console.error(
-        `${c.name} ${iouType} ${backend}: read ${median(parse).toFixed(0)} ms, eval cold ${median(cold).toFixed(0)} ms, warm ${median(warm).toFixed(0)} ms (cpu ${median(warmCpu).toFixed(0)} ms; ${split})`,
+        `${c.name} ${iouType} ${backend}: read ${median(parse).toFixed(0)} ms, eval cold ${median(cold).toFixed(0)} ms (cpu ${median(coldCpu).toFixed(0)} ms), warm ${median(warm).toFixed(0)} ms (cpu ${median(warmCpu).toFixed(0)} ms; ${split})`,
       );
     }
     // Warm runs of every backend (and pycocotools) alternated round by round.
     const impls: Impl[] = BACKENDS.map((backend) => ({
       name: `maskbox ${backend}`,
       threads: backend === 'cpu' ? (nativeStatus().info?.threads ?? 1) : 1,
-      run: () => cocoEval(gt, dt, { iouType, backend }),
+      run: () => cocoEval(gt, backend === 'cpu' ? dtNative : dtJs, { iouType, backend }),
     }));
     let pyCheck = 'pycocotools not installed (Debian has no python3-pycocotools candidate here; pip not used)';
     let peer: PythonPeer | null = null;
@@ -326,6 +345,7 @@ console.log(
       'backend',
       'read results from bytes (ms)',
       'cocoEval cold (ms)',
+      'cold, CPU time (ms)',
       'cocoEval warm (ms)',
       'warm, CPU time (ms)',
       'one warm run, stages (ms)',

@@ -12,6 +12,7 @@
   X(nms, JsNms)                 \
   X(yoloNms, JsYoloNms)         \
   X(cocoEval, JsCocoEval)       \
+  X(cocoEvalPrepare, JsCocoEvalPrepare) \
   X(parseCocoResults, JsParseCocoResults) \
   X(cocoPolygons, JsCocoPolygons) \
   X(rleEncode, JsRleEncode)     \

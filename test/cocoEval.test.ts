@@ -219,6 +219,20 @@ describe('cocoEval: hand-checked cases', () => {
     expect(r.params.catIds).toEqual([-1]);
   });
 
+  it("useCats: false, equal scores: pycocotools' order (categories in id order, then file order)", async () => {
+    // pycocotools concatenates an image's detections category by category and sorts them with a stable
+    // sort, so of two equal scores the one of category 1 goes first although it comes later in the file.
+    const gt = makeGt([{ bbox: [0, 0, 10, 10], cat: 1 }]);
+    const dt = makeDt(gt, [
+      { bbox: [0, 0, 10, 7.2], cat: 2, score: 0.5 }, // IoU 0.72
+      { bbox: [0, 0, 10, 9], cat: 1, score: 0.5 }, // IoU 0.9: matched first at every threshold up to 0.9
+    ]);
+    for (const backend of availableBackends().filter((b) => b === 'js' || b === 'cpu')) {
+      // File order would give (5 x 1 + 4 x 0.5 + 0) / 10 = 0.7.
+      expectStats((await cocoEval(gt, dt, { useCats: false, backend })).stats, { AP: 0.9 });
+    }
+  });
+
   it('ignores detections of categories the ground truth lacks, and counts them', async () => {
     const gt = makeGt([{ bbox: [0, 0, 40, 40] }]);
     const r = await cocoEval(

@@ -291,6 +291,28 @@ describeNative('readCocoResults on large files (the native path)', () => {
     writeFileSync(path, text.slice(0, -10));
     await expect(readCocoResults(path, GT)).rejects.toThrow(/bad\.json: invalid JSON/);
   });
+
+  it("mask results with a truncated or invalid RLE string or an unknown image: the JS path's ParseError", async () => {
+    const path = join(dir, 'bad-segm.json');
+    const cases: [string, (o: Record<string, unknown>) => Record<string, unknown>, RegExp][] = [
+      ['truncated', (o) => ({ ...o, segmentation: { ...(o.segmentation as object), counts: 'P1' } }), /counts/],
+      ['invalid', (o) => ({ ...o, segmentation: { ...(o.segmentation as object), counts: '0~~~~~~' } }), /counts/],
+      ['unknown image', (o) => ({ ...o, image_id: 999 }), /image_id 999 is not an image/],
+    ];
+    for (const [name, change, message] of cases) {
+      const res = big('segm') as Record<string, unknown>[];
+      const j = res.findIndex((o) => typeof (o.segmentation as { counts?: unknown })?.counts === 'string');
+      res[res.length - 2] = change(res[j]!);
+      const text = JSON.stringify(res);
+      writeFileSync(path, text);
+      const want = jsPath(text, GT, path);
+      expect(typeof want, name).toBe('string');
+      const err = await readCocoResults(path, GT).catch((e: unknown) => e);
+      expect(err, name).toBeInstanceOf(ParseError);
+      expect((err as Error).message, name).toBe(want);
+      expect((err as Error).message, name).toMatch(message);
+    }
+  });
 });
 
 describeShared('native COCO results loader on the fixtures', () => {

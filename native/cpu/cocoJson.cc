@@ -1,6 +1,6 @@
 // Fast loader of COCO results JSON (see cocoJson.h for the contract with src/io/cocoJson.ts).
 // JS: addon.parseCocoResults({ bytes: Uint8Array }) -> Promise<{ kind, imageId, categoryId, score, bbox,
-//     area, segKind, segSize, text, textStart, counts, countsStart } | { error: string }>
+//     area, boxFromMask, segKind, segSize, text, textStart, counts, countsStart } | { error: string }>
 //     (new typed arrays, copied; `text` is a Buffer). `error` means "use the JS path".
 //
 // One sequential pass tokenizes the file and keeps only the five keys of a result (and size/counts of
@@ -481,6 +481,8 @@ bool Finish(CocoResultsFlat* o, const std::vector<uint8_t>& box_kind, std::strin
     start[j + 1] = start[j] + n;
   }
   if (start[N] > UINT32_MAX) return fail(0, "more than 2^32 - 1 counts in all");
+  o->box_from_mask.resize(N);
+  for (size_t j = 0; j < N; j++) o->box_from_mask[j] = box_kind[j] != 1;
   std::vector<uint32_t> counts(start[N]);
   std::mutex mu;
   size_t first_bad = N;
@@ -578,6 +580,7 @@ class ParseCocoResultsWorker : public Worker {
     o.Set("score", Copy(env, flat_.score));
     o.Set("bbox", Copy(env, flat_.bbox));
     o.Set("area", Copy(env, flat_.area));
+    o.Set("boxFromMask", Copy(env, flat_.box_from_mask));
     o.Set("segKind", Copy(env, flat_.seg_kind));
     o.Set("segSize", Copy(env, flat_.seg_size));
     o.Set("text", Napi::Buffer<uint8_t>::Copy(env, flat_.text.data(), flat_.text.size()));

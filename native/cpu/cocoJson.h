@@ -36,6 +36,8 @@ struct CocoResultsFlat {
   std::vector<double> bbox;
   /** Box results: w * h; mask results: the RLE's area. */
   std::vector<double> area;
+  /** Mask results: 1 where `bbox` is the RLE's toBbox (the entry has no bbox of its own). */
+  std::vector<uint8_t> box_from_mask;
   std::vector<uint8_t> seg_kind;
   /** 2 per entry: segmentation.size (height, width); 0 without a segmentation. */
   std::vector<double> seg_size;

@@ -10,7 +10,8 @@
  * returns `null`, and the caller runs the JS path, which gives the result or the exact ParseError
  * naming the file. Differences that remain: a mask result's `rle.counts` is a view into one shared
  * buffer (same values), and files past V8's string limit (~512 MB), which the JS path cannot read,
- * load here.
+ * load here. The `detections` objects are built on first use only: `cocoEval` on the cpu backend reads the
+ * flat arrays instead (`nativeResultsFlat`, native/cpu/cocoEvalPrepare.cc).
  */
 import { requireNative, nativeHasOp } from '../../bindings/native.js';
 import { backendStatus, getDefaultBackend, type BackendChoice } from '../backends/registry.js';
@@ -66,14 +67,66 @@ export async function parseCocoResultsNative(
   }
   const n = r.score.length;
   const segm = r.kind === 'segm';
-  const { imageId, categoryId, score, bbox: b, area, segKind, segSize, text, textStart, counts, countsStart } = r;
-  const detections: CocoDetection[] = new Array(n);
+  const { imageId, segKind, segSize } = r;
+  // The JS path's checks, on the flat arrays (no per-detection objects yet).
   for (let i = 0; i < n; i++) {
     const image = gt.imageById.get(imageId[i]!);
     if (!image) {
       why.reason = `results[${i}]: image_id ${imageId[i]} is not an image of the ground truth`;
       return null;
     }
+    if (segm && segKind[i] !== 0) {
+      const h = segSize[2 * i]!,
+        w = segSize[2 * i + 1]!;
+      if ((image.height !== null && image.height !== h) || (image.width !== null && image.width !== w)) {
+        why.reason = `results[${i}]: segmentation.size differs from the image's`;
+        return null;
+      }
+    }
+  }
+  const results = { source, kind: r.kind } as CocoResults;
+  flatResults.set(results, r);
+  // `detections` is built on first use; from then on the objects (which callers may change) are the data.
+  const settle = (detections: CocoDetection[]) => {
+    flatResults.delete(results);
+    Object.defineProperty(results, 'detections', {
+      value: detections,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  };
+  Object.defineProperty(results, 'detections', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      const detections = detectionObjects(r);
+      settle(detections);
+      return detections;
+    },
+    set: settle,
+  });
+  return results;
+}
+
+/** Results read by the native loader whose `detections` were never built: their flat arrays (else undefined). */
+const flatResults = new WeakMap<CocoResults, NativeCocoResults>();
+
+/**
+ * The native loader's flat arrays behind `dt` while its `detections` array has not been built (reading
+ * `dt.detections` builds it and ends this): the input of the native `cocoEvalPrepare`.
+ */
+export function nativeResultsFlat(dt: CocoResults): NativeCocoResults | undefined {
+  return flatResults.get(dt);
+}
+
+/** The `CocoDetection` objects of checked native results (what parseCocoResults gives). */
+function detectionObjects(r: NativeCocoResults): CocoDetection[] {
+  const n = r.score.length;
+  const segm = r.kind === 'segm';
+  const { imageId, categoryId, score, bbox: b, area, segKind, segSize, text, textStart, counts, countsStart } = r;
+  const detections: CocoDetection[] = new Array(n);
+  for (let i = 0; i < n; i++) {
     const bbox: CocoBbox = [b[4 * i]!, b[4 * i + 1]!, b[4 * i + 2]!, b[4 * i + 3]!];
     let segmentation: CocoSegmentation | null = null;
     let rle: CocoRle | null = null;
@@ -87,13 +140,7 @@ export async function parseCocoResultsNative(
         size: [h, w],
         counts: kind === 1 ? latin1(text, textStart[i]!, textStart[i + 1]!) : Array.from(counts.subarray(c0, c1)),
       };
-      if (segm) {
-        if ((image.height !== null && image.height !== h) || (image.width !== null && image.width !== w)) {
-          why.reason = `results[${i}]: segmentation.size differs from the image's`;
-          return null;
-        }
-        rle = { height: h, width: w, counts: counts.subarray(c0, c1) };
-      }
+      if (segm) rle = { height: h, width: w, counts: counts.subarray(c0, c1) };
     }
     detections[i] = {
       id: i + 1,
@@ -106,7 +153,7 @@ export async function parseCocoResultsNative(
       rle,
     };
   }
-  return { source, kind: r.kind, detections };
+  return detections;
 }
 
 /** Bytes `[start, end)` of the addon's text buffer as a Latin-1 string (COCO counts strings are ASCII). */

@@ -21,7 +21,8 @@ import {
   type CocoStats,
   type CocoSummaryMode,
 } from './cocoSummary.js';
-import { prepareCocoEval, rasteriseGroundTruth } from './cocoEvalPrepare.js';
+import { prepareCocoEval, prepareCocoEvalOn, rasteriseGroundTruth } from './cocoEvalPrepare.js';
+import { nativeResultsFlat } from '../io/cocoJsonNative.js';
 
 /** Masks as concatenated COCO counts: mask `j` is `counts[start[j] .. start[j+1])`, size `height[j] x width[j]`. */
 export interface FlatRles {
@@ -270,13 +271,20 @@ export async function cocoEval(
 ): Promise<CocoEvalResult> {
   if (typeof gt !== 'object' || gt === null || !(gt.imageById instanceof Map))
     invalid('gt', 'a CocoGroundTruth (from readCocoGroundTruth)', gt);
-  if (typeof dt !== 'object' || dt === null || !Array.isArray(dt.detections))
+  // (Results from the native loader keep flat arrays and build `detections` only when read.)
+  if (typeof dt !== 'object' || dt === null || (!nativeResultsFlat(dt) && !Array.isArray(dt.detections)))
     invalid('dt', 'CocoResults (from readCocoResults)', dt);
   const params = resolveCocoParams(gt, options);
   if (params.iouType === 'segm') await rasteriseGroundTruth(gt, options.backend);
-  const { args, ignoredDetections } = prepareCocoEval(gt, dt, params);
+  const { args, ignoredDetections, release } = await prepareCocoEvalOn(gt, dt, params, options.backend);
   const work = args.dtStart[args.dtStart.length - 1]! * Math.max(1, args.gtStart[args.gtStart.length - 1]!);
-  const { result, backend } = await dispatch('cocoEval', args, options.backend, work);
+  let ran: Awaited<ReturnType<typeof dispatch<'cocoEval'>>>;
+  try {
+    ran = await dispatch('cocoEval', args, options.backend, work);
+  } finally {
+    release?.();
+  }
+  const { result, backend } = ran;
   const specs = cocoStatSpecs(params.maxDets, params.summary);
   const K = args.numCategories;
   const stats = summarizeCoco(

@@ -4,6 +4,10 @@
  * off: one cell per image, its annotations grouped by category id, then file order); each cell's
  * detections sorted by score descending (stable) and cut at the largest maxDets; masks (segm) as RLE
  * — ground-truth polygons rasterised at the image's size — flattened into one counts array.
+ *
+ * The op `cocoEvalPrepare` does this on a backend: js is prepareCocoEval here (the spec, on the loaders'
+ * objects); cpu (native/cpu/cocoEvalPrepare.cc) gives the same arguments from the native results loader's
+ * flat arrays, without building detection objects (src/backends/cpu/cocoEvalPrepare.ts).
  */
 import type { CocoEvalArgs, FlatRles } from '../backends/js/cocoEval.js';
 import { countsToBbox, type CocoRle } from '../backends/js/cocoRle.js';
@@ -20,10 +24,19 @@ import { dispatch, getDefaultBackend, type BackendChoice } from '../backends/reg
 
 import type { CocoPolygonsArgs, CocoPolygonsResult } from '../backends/js/scoring.js';
 
-// This op's row of the op table (src/ops/table.ts), added here so the browser entry compiles without it.
+/** What `cocoEvalPrepare` turns into the `cocoEval` kernel's arguments (checked objects and parameters). */
+export interface CocoEvalPrepareArgs {
+  gt: CocoGroundTruth;
+  dt: CocoResults;
+  params: CocoEvalParams;
+}
+
+// These ops' rows of the op table (src/ops/table.ts), added here so the browser entry compiles without them.
 declare module './table.js' {
   interface OpTable {
     cocoPolygons: { args: CocoPolygonsArgs; result: CocoPolygonsResult };
+    /** js: prepareCocoEval (the spec); cpu: native/cpu/cocoEvalPrepare.cc on results read by the native loader. */
+    cocoEvalPrepare: { args: CocoEvalPrepareArgs; result: PreparedCocoEval };
   }
 }
 
@@ -98,11 +111,57 @@ export async function rasteriseGroundTruth(gt: CocoGroundTruth, backend: Backend
       counts: result.counts.subarray(result.start[j]!, result.start[j + 1]!),
     }),
   );
+  // Every annotation's mask, in order, in one buffer: the cpu preparation reads it without a copy.
+  if (todo.length === gt.annotations.length)
+    gtMasksFlat.set(gt, { counts: result.counts, start: result.start, height: args.height, width: args.width });
+}
+
+/** Ground truths whose masks `rasteriseGroundTruth` made all in one call: those masks, in annotation order. */
+const gtMasksFlat = new WeakMap<CocoGroundTruth, FlatRles>();
+
+/** Every annotation's mask of `gt` in one buffer, when one `cocoPolygons` call made them all (else undefined). */
+export function groundTruthMasksFlat(gt: CocoGroundTruth): FlatRles | undefined {
+  const f = gtMasksFlat.get(gt);
+  return f && f.height.length === gt.annotations.length ? f : undefined;
+}
+
+/**
+ * Annotation `a`'s mask as the reference uses it (cached; polygons rasterised at the image's size), or
+ * `null` when it has none or it cannot be made (the reference then reports that annotation's error).
+ */
+export function groundTruthMask(gt: CocoGroundTruth, a: CocoGtAnnotation): CocoRle | null {
+  let rle = gtRleCache.get(a);
+  if (rle || a.segmentation === null) return rle ?? null;
+  try {
+    rle = segmentationToRle(a.segmentation, gt.imageById.get(a.imageId)!, gt.source, `annotations[${a.index}]`);
+  } catch (err) {
+    if (err instanceof ParseError) return null;
+    throw err;
+  }
+  gtRleCache.set(a, rle);
+  return rle;
+}
+
+/**
+ * The `cocoEval` kernel's arguments on the backend chosen (`js`: prepareCocoEval, the spec; `auto` and
+ * others: the cpu kernel when it supports these results — read by the native loader — else the spec).
+ */
+export async function prepareCocoEvalOn(
+  gt: CocoGroundTruth,
+  dt: CocoResults,
+  params: CocoEvalParams,
+  backend: BackendChoice | undefined,
+): Promise<PreparedCocoEval> {
+  const choice = (backend ?? getDefaultBackend()) === 'js' ? 'js' : 'auto';
+  const { result } = await dispatch('cocoEvalPrepare', { gt, dt, params }, choice, Number.POSITIVE_INFINITY);
+  return result;
 }
 
 export interface PreparedCocoEval {
   args: CocoEvalArgs;
   ignoredDetections: number;
+  /** Call once `args` are no longer used: their buffers may serve the next call (cpu kernel). */
+  release?: () => void;
 }
 
 /** Bucket items by key (stable counting sort). Returns [start offsets (keys+1), items in order]. */
@@ -175,7 +234,9 @@ export function prepareCocoEval(gt: CocoGroundTruth, dt: CocoResults, p: CocoEva
     if (s1 - s0 === 1) kept.push(dtItems[s0]!);
     else if (s1 > s0) {
       const list = Array.from(dtItems.subarray(s0, s1));
-      list.sort((x, y) => dets[y]!.score - dets[x]!.score || x - y);
+      // Stable: equal scores keep the bucket order (pycocotools' mergesort over the cell's list, which
+      // with useCats off is category by category, not file order).
+      list.sort((x, y) => dets[y]!.score - dets[x]!.score);
       for (let j = 0; j < list.length && j < maxDet; j++) kept.push(list[j]!);
     }
     dtStart[c + 1] = kept.length;

@@ -8,6 +8,7 @@ import type { OpArgs, OpResult } from './table.js';
 import type { LetterboxArgs } from './letterbox.js';
 import type { RleOrder } from './rle.js';
 import type { CocoEvalArgs } from './cocoEval.js';
+import type { NativeCocoPrepareArgs, NativeCocoPrepareResult } from '../backends/cpu/cocoEvalPrepare.js';
 import type { BaselineArgs } from './baseline.js';
 
 /** Formats the native `rleEncode` can return: run lists (`runs`, `coco` counts) or strings. */
@@ -40,6 +41,8 @@ export interface NativeOpTable {
   rleOverlap: { args: OpArgs<'rleOverlap'> & { out: Float64Array }; result: void };
   dice: { args: OpArgs<'dice'> & { out: Float64Array }; result: void };
   cocoEval: { args: CocoEvalArgs & { precision: Float64Array; recall: Float64Array }; result: void };
+  /** The kernel arguments of `cocoEval` from flat arrays (src/backends/cpu/cocoEvalPrepare.ts). */
+  cocoEvalPrepare: { args: NativeCocoPrepareArgs; result: NativeCocoPrepareResult };
   /** Fills `labels` and `core`; resolves with the number of clusters. */
   dbscan: { args: OpArgs<'dbscan'> & { labels: Int32Array; core: Uint8Array }; result: number };
   baseline: {
@@ -76,6 +79,7 @@ const NATIVE_OPS: Record<NativeOpName, true> = {
   rleOverlap: true,
   dice: true,
   cocoEval: true,
+  cocoEvalPrepare: true,
   dbscan: true,
   baseline: true,
   softNms: true,
@@ -98,6 +102,8 @@ export interface NativeCocoResults {
   score: Float64Array;
   bbox: Float64Array;
   area: Float64Array;
+  /** Mask results: 1 where `bbox` is the mask's toBbox (no bbox given); box results: empty. */
+  boxFromMask: Uint8Array;
   segKind: Uint8Array;
   segSize: Float64Array;
   /** Compressed RLE strings' bytes (a Node Buffer from the addon). */

@@ -54,8 +54,8 @@ export type OpName = keyof OpTable;
 export type OpArgs<Op extends OpName> = OpTable[Op]['args'];
 export type OpResult<Op extends OpName> = OpTable[Op]['result'];
 
-/** The ops every entry point has (cocoEval, cocoPolygons and vocAp are Node's), at run time; the record makes the compiler check it. */
-const OPS: Record<Exclude<OpName, 'cocoEval' | 'cocoPolygons' | 'vocAp'>, true> = {
+/** The ops every entry point has (cocoEval, cocoEvalPrepare, cocoPolygons and vocAp are Node's), at run time; the record makes the compiler check it. */
+const OPS: Record<Exclude<OpName, 'cocoEval' | 'cocoEvalPrepare' | 'cocoPolygons' | 'vocAp'>, true> = {
   iou: true,
   nms: true,
   yoloNms: true,
@@ -76,4 +76,4 @@ const OPS: Record<Exclude<OpName, 'cocoEval' | 'cocoPolygons' | 'vocAp'>, true> 
 };
 export const OP_NAMES = Object.keys(OPS) as OpName[];
 /** The ops only the Node entry registers. */
-export const NODE_OP_NAMES = ['cocoEval', 'cocoPolygons', 'vocAp'] as const;
+export const NODE_OP_NAMES = ['cocoEval', 'cocoEvalPrepare', 'cocoPolygons', 'vocAp'] as const;

@@ -1,5 +1,5 @@
 /**
- * The COCO scoring kernels of the js backend (`cocoEval`, `cocoPolygons`, `vocAp`), registered by the Node entry only:
+ * The COCO scoring kernels of the js backend (`cocoEval`, `cocoEvalPrepare`, `cocoPolygons`, `vocAp`), registered by the Node entry only:
  * their inputs come from Node's file loaders, and cocoEval yields to the event loop with setImmediate.
  */
 import type { KernelList } from '../registry.js';
@@ -7,10 +7,13 @@ import { cocoEval } from './cocoEval.js';
 import { cocoRleFromPolygon } from './cocoPoly.js';
 import { cocoRleMerge, type CocoRle } from './cocoRle.js';
 import { vocAp } from './vocAp.js';
+import { prepareCocoEval, type CocoEvalPrepareArgs } from '../../ops/cocoEvalPrepare.js';
 
 export const jsScoringKernels: KernelList<null> = [
   { op: 'cocoEval', backend: 'js', run: cocoEval },
   { op: 'cocoPolygons', backend: 'js', run: cocoPolygons },
+  // The spec of native/cpu/cocoEvalPrepare.cc lives with its op (it also serves every other backend).
+  { op: 'cocoEvalPrepare', backend: 'js', run: (a: CocoEvalPrepareArgs) => prepareCocoEval(a.gt, a.dt, a.params) },
   { op: 'vocAp', backend: 'js', run: vocAp },
 ];
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "cpu/baseline.h"
+#include "cpu/dbscan.h"
 #include "cpu/letterbox.h"
 #include "cpu/logitsToRle.h"
 #include "cpu/nms.h"
@@ -63,5 +65,14 @@ void RleDecode(const uint32_t* const* runs, const size_t* lengths, size_t channe
 /** out[3k..3k+3) = |a[k] ∩ b[k]|, area of a[k], area of b[k] for `pairs` pairs of run lists (any values are memory-safe). */
 void RleOverlap(const uint32_t* const* a, const size_t* a_lengths, const uint32_t* const* b, const size_t* b_lengths, size_t pairs,
                 double* out);
+
+/**
+ * DBSCAN with cpu::Dbscan's contract (cpu::DbscanKernel: exactly one of points64 / points32 non-null; the
+ * same labels, core flags, cluster count and std::invalid_argument messages). dbscan.cu.
+ */
+int32_t Dbscan(const double* points64, const float* points32, const cpu::DbscanOptions& o, int32_t* labels, uint8_t* core);
+
+/** The DBSCAN baseline detector (cpu::Baseline semantics, same outputs). baseline.cu. */
+cpu::BaselineOutput Baseline(const uint8_t* data, const cpu::BaselineOptions& o);
 
 }  // namespace maskbox::cuda

@@ -100,15 +100,18 @@ __global__ void __launch_bounds__(kThreads) GatherPoints(const T* pts, size_t n,
   }
 }
 
-// After the scan of the flags: cell_of[p] (in place), and each cell's first position and key.
-__global__ void __launch_bounds__(kThreads) CellStarts(const unsigned long long* key_of, size_t n, unsigned* cell_of, int32_t* cell_start,
-                                                       unsigned long long* cell_key) {
+// After the scan of the flags: cell_of[p] (in place), and each cell's first position, key and column/row.
+__global__ void __launch_bounds__(kThreads) CellStarts(const unsigned long long* key_of, const int32_t* order, const uint32_t* cx,
+                                                       const uint32_t* cy, size_t n, unsigned* cell_of, int32_t* cell_start,
+                                                       unsigned long long* cell_key, uint32_t* cell_x, uint32_t* cell_y) {
   for (size_t p = size_t(blockIdx.x) * kThreads + threadIdx.x; p < n; p += size_t(gridDim.x) * kThreads) {
     const bool start = p == 0 || key_of[p] != key_of[p - 1];
     const unsigned c = cell_of[p];  // exclusive count of starts before p
     if (start) {
       cell_start[c] = static_cast<int32_t>(p);
       cell_key[c] = key_of[p];
+      cell_x[c] = cx[order[p]];
+      cell_y[c] = cy[order[p]];
     }
     cell_of[p] = start ? c : c - 1;
   }
@@ -127,11 +130,10 @@ __device__ __forceinline__ size_t LowerBound(const unsigned long long* keys, siz
 
 // range[6c + 2r .. +2): sorted positions [lo, hi) of the (up to) three cells of grid row cy - 1 + r around
 // cell c; consecutive in the sort, so one range per row (the cpu's Grid::range).
-__global__ void __launch_bounds__(kThreads) CellRanges(const unsigned long long* cell_key, const int32_t* cell_start, size_t cells, int64_t nx,
-                                                       int64_t ny, int32_t* range) {
+__global__ void __launch_bounds__(kThreads) CellRanges(const unsigned long long* cell_key, const int32_t* cell_start, const uint32_t* cell_x,
+                                                       const uint32_t* cell_y, size_t cells, int64_t nx, int64_t ny, int32_t* range) {
   for (size_t c = size_t(blockIdx.x) * kThreads + threadIdx.x; c < cells; c += size_t(gridDim.x) * kThreads) {
-    const int64_t key = static_cast<int64_t>(cell_key[c]);
-    const int64_t cx = key % nx, cy = key / nx;
+    const int64_t cx = cell_x[c], cy = cell_y[c];
     const int64_t x0 = cx > 0 ? cx - 1 : 0, x1 = cx + 1 < nx ? cx + 1 : nx - 1;
     for (int r = 0; r < 3; r++) {
       const int64_t row = cy - 1 + r;
@@ -212,6 +214,16 @@ __global__ void __launch_bounds__(kThreads) InitSets(size_t n, int32_t* parent, 
   }
 }
 
+// Links core point a (sorted position) with the core points of [b, e) within eps; ra: a root of a's set,
+// maybe stale (Link finds again). Returns the root after the last link.
+__device__ __forceinline__ int32_t LinkSpan(const Points& P, double r2, const uint8_t* core, int32_t* parent, size_t a, int32_t b, int32_t e,
+                                            int32_t ra) {
+  for (; b < e; b++) {
+    if (core[b] && math::WithinEps(SqDist(P, a, static_cast<size_t>(b)), r2) && __ldcv(parent + b) != ra) ra = Link(parent, ra, b);
+  }
+  return ra;
+}
+
 // Each core point links its later core neighbours within eps (each pair once, as the cpu): the rest of
 // its own row of cells after it, and the row below.
 __global__ void __launch_bounds__(kThreads) UnionKernel(Points P, const unsigned* cell_of, const int32_t* range, double r2, const uint8_t* core,
@@ -219,14 +231,8 @@ __global__ void __launch_bounds__(kThreads) UnionKernel(Points P, const unsigned
   for (size_t a = size_t(blockIdx.x) * kThreads + threadIdx.x; a < P.n; a += size_t(gridDim.x) * kThreads) {
     if (!core[a]) continue;
     const int32_t* r = range + 6 * size_t(cell_of[a]);
-    int32_t ra = static_cast<int32_t>(a);  // a root of a's set, maybe stale: Link finds again
-    const int32_t spans[2][2] = {{static_cast<int32_t>(a) + 1, r[3]}, {r[4], r[5]}};
-    for (int s = 0; s < 2; s++) {
-      for (int32_t b = spans[s][0]; b < spans[s][1]; b++) {
-        if (core[b] && math::WithinEps(SqDist(P, a, static_cast<size_t>(b)), r2) && __ldcv(parent + b) != ra)
-          ra = Link(parent, ra, b);
-      }
-    }
+    const int32_t ra = LinkSpan(P, r2, core, parent, a, static_cast<int32_t>(a) + 1, r[3], static_cast<int32_t>(a));
+    LinkSpan(P, r2, core, parent, a, r[4], r[5], ra);
   }
 }
 
@@ -318,11 +324,14 @@ int32_t DbscanOnDevice(const T* d_points, size_t n, size_t dims, double eps, int
   const size_t cells = ScanLarge(d_cell_of.get(), n, s);
   DeviceBuffer<int32_t> d_cell_start(cells + 1), d_range(6 * cells);
   DeviceBuffer<unsigned long long> d_cell_key(cells);
+  DeviceBuffer<uint32_t> d_cell_x(cells), d_cell_y(cells);
   const int32_t end = static_cast<int32_t>(n);
   MB_CHECK(cudaMemcpyAsync(d_cell_start.get() + cells, &end, sizeof end, cudaMemcpyHostToDevice, s));
-  LAUNCH(CellStarts, grid, kThreads, 0, s, d_key_of.get(), n, d_cell_of.get(), d_cell_start.get(), d_cell_key.get());
+  LAUNCH(CellStarts, grid, kThreads, 0, s, d_key_of.get(), d_order.get(), d_cx.get(), d_cy.get(), n, d_cell_of.get(), d_cell_start.get(),
+         d_cell_key.get(), d_cell_x.get(), d_cell_y.get());
   MB_CHECK_LAUNCH("CellStarts");
-  LAUNCH(CellRanges, GridFor(cells, kThreads), kThreads, 0, s, d_cell_key.get(), d_cell_start.get(), cells, g.nx, g.ny, d_range.get());
+  LAUNCH(CellRanges, GridFor(cells, kThreads), kThreads, 0, s, d_cell_key.get(), d_cell_start.get(), d_cell_x.get(), d_cell_y.get(), cells, g.nx,
+         g.ny, d_range.get());
   MB_CHECK_LAUNCH("CellRanges");
 
   // Counts and core flags; a sqrt-tie anywhere hands the input back to the host.

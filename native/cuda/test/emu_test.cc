@@ -404,7 +404,19 @@ void TestDbscan(const char* sched) {
   DbscanCase<float>(sched, "float blobs", blobs(big, 2, 10, 100), 2, 0.4, 4, &cases);
   DbscanCase<double>(sched, "1-D", blobs(big, 1, 30, 1e6), 1, 0.05, 3, &cases);
   DbscanCase<double>(sched, "3-D", blobs(big / 2, 3, 3, 50), 3, 0.5, 5, &cases);
-  DbscanCase<double>(sched, "sparse (cells beyond 32-bit keys: two sorts)", blobs(big / 3, 2, 1, 1e12), 2, 0.05, 2, &cases);
+  DbscanCase<double>(sched, "sparse in x", blobs(big / 3, 2, 1, 1e12), 2, 0.05, 2, &cases);
+  std::vector<double> sparse = blobs(big / 3, 2, 1, 1e12);  // both axes ~2^26 cells: keys beyond 32 bits, two sorts
+  for (size_t i = 1; i < sparse.size(); i += 2) sparse[i] += std::floor(u(g) * 4) * 1e12;
+  {
+    double b[4] = {INFINITY, -INFINITY, INFINITY, -INFINITY};
+    for (size_t i = 0; i < sparse.size(); i += 2) {
+      b[0] = std::min(b[0], sparse[i]), b[1] = std::max(b[1], sparse[i]);
+      b[2] = std::min(b[2], sparse[i + 1]), b[3] = std::max(b[3], sparse[i + 1]);
+    }
+    const maskbox::math::DbscanGrid sg = maskbox::math::MakeDbscanGrid(0.05, b[0], b[1], b[2], b[3]);
+    EXPECT(static_cast<double>(sg.nx) * static_cast<double>(sg.ny) > 4294967296.0, "[%s] the two-sort case has 32-bit cell keys", sched);
+  }
+  DbscanCase<double>(sched, "sparse in x and y (two sorts)", sparse, 2, 0.05, 2, &cases);
   DbscanCase<double>(sched, "spread beyond a double", blobs(tiny ? 40 : 300, 2, 1, 1e300), 2, 0.2, 2, &cases);
   std::vector<double> dup(2 * (tiny ? 40 : 400));
   for (size_t i = 0; i < dup.size(); i++) dup[i] = i % 2 ? -2.0 : 1.5 + (i % 6 == 0 ? 1e-12 : 0);

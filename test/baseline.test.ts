@@ -166,7 +166,10 @@ it('golden images exercise the edge cases they claim', () => {
   expect(goldens.some((g) => g.raw.firstPassTies > 0)).toBe(true); // exact 0 at the bias, integer-exact in torch too
 });
 
-it('an explicit backend without a baseline kernel is an error, not a silent fallback', async () => {
+it('an explicit backend that cannot run baseline is an error, not a silent fallback', async () => {
+  // Every backend has a baseline kernel now (cuda since issue 17); webgpu declines eps with a sqrt-tie.
   const img = { data: new Uint8Array(4), width: 2, height: 2, channels: 1 };
-  await expect(dbscanBaseline(img, { backend: 'cuda' })).rejects.toBeInstanceOf(BackendUnavailableError);
+  const run = () => dbscanBaseline(img, { backend: 'webgpu', eps: Math.sqrt(13) });
+  await expect(run()).rejects.toBeInstanceOf(BackendUnavailableError);
+  await expect(run()).rejects.toThrow(/sqrt-tie/);
 });

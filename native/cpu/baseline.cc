@@ -11,32 +11,34 @@
 #include <stdexcept>
 #include <vector>
 
+#include "cpu/baseline.h"
 #include "cpu/dbscan.h"
 #include "cpu/filter3x3.h"
 #include "pool.h"
 
 namespace maskbox::cpu {
-namespace {
 
-constexpr size_t kMaxPixels = size_t{1} << 26;  // MAX_BASELINE_PIXELS in src/ops/baseline.ts
+void CheckBaselineOptions(const BaselineOptions& o) {
+  const size_t w = o.width, h = o.height;
+  if (w == 0 || h == 0 || w > kMaxBaselinePixels || h > kMaxBaselinePixels || w * h > kMaxBaselinePixels)
+    throw std::invalid_argument("image size out of range");
+  if (o.channels != 1 && o.channels != 3 && o.channels != 4) throw std::invalid_argument("channels must be 1, 3 or 4");
+  if (o.passes < 1) throw std::invalid_argument("passes must be >= 1");
+}
 
-struct BaselineOptions {
-  size_t width = 0, height = 0;
-  int channels = 3, passes = 5;
-  double eps = 3;
-  int64_t min_samples = 2;
-  bool unit = true, edges = false;
-};
-
-struct BaselineOutput {
-  std::vector<float> boxes;
-  std::vector<int32_t> sizes, points, labels;
-};
+DbscanOptions BaselineDbscanOptions(const BaselineOptions& o, size_t m) {
+  DbscanOptions d;
+  d.n = m;
+  d.dims = 2;
+  d.eps = o.eps;
+  d.min_samples = o.min_samples;
+  d.raster_pixels = (o.width + 16) * (o.height + 16);  // the pixels are a raster already: DBSCAN may use one this size
+  return d;
+}
 
 BaselineOutput Baseline(const uint8_t* data, const BaselineOptions& o) {
+  CheckBaselineOptions(o);
   const size_t w = o.width, h = o.height;
-  if (w == 0 || h == 0 || w > kMaxPixels || h > kMaxPixels || w * h > kMaxPixels)
-    throw std::invalid_argument("image size out of range");
   std::vector<uint8_t> mask(w * h);
   BaselineFilter(data, w, h, o.channels, o.passes, o.unit, mask.data());
 
@@ -70,13 +72,7 @@ BaselineOutput Baseline(const uint8_t* data, const BaselineOptions& o) {
 
   out.labels.resize(m);
   std::vector<uint8_t> core(m);
-  DbscanOptions d;
-  d.n = m;
-  d.dims = 2;
-  d.eps = o.eps;
-  d.min_samples = o.min_samples;
-  d.raster_pixels = (w + 16) * (h + 16);  // the pixels are a raster already: DBSCAN may use one this size
-  const size_t clusters = static_cast<size_t>(Dbscan(rc.data(), d, out.labels.data(), core.data()));
+  const size_t clusters = static_cast<size_t>(Dbscan(rc.data(), BaselineDbscanOptions(o, m), out.labels.data(), core.data()));
 
   std::vector<int32_t> box(4 * clusters);
   for (size_t c = 0; c < clusters; c++) {
@@ -101,7 +97,6 @@ BaselineOutput Baseline(const uint8_t* data, const BaselineOptions& o) {
   return out;
 }
 
-}  // namespace
 }  // namespace maskbox::cpu
 
 #ifndef MASKBOX_CORE_ONLY
@@ -113,11 +108,12 @@ namespace {
 class BaselineWorker : public Worker {
  public:
   using Worker::Worker;
+  BaselineKernel kernel = Baseline;
   View<const uint8_t> data;
   BaselineOptions options;
   BaselineOutput out;
 
-  void Run() override { out = Baseline(data.data, options); }
+  void Run() override { out = kernel(data.data, options); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
     r.Set("boxes", ToFloat32Array(env, out.boxes));
@@ -130,14 +126,20 @@ class BaselineWorker : public Worker {
 
 }  // namespace
 
-Napi::Value JsBaseline(const Napi::CallbackInfo& info) {
-  Args args(info, "baseline");
-  auto w = std::make_unique<BaselineWorker>(info.Env(), "baseline");
+// The binding with a given kernel (the cuda build passes its own: native/cuda/addon_cuda.cc).
+Napi::Value JsBaselineWith(const Napi::CallbackInfo& info, BaselineKernel kernel, const char* op);
+
+Napi::Value JsBaseline(const Napi::CallbackInfo& info) { return JsBaselineWith(info, Baseline, "baseline"); }
+
+Napi::Value JsBaselineWith(const Napi::CallbackInfo& info, BaselineKernel kernel, const char* op) {
+  Args args(info, op);
+  auto w = std::make_unique<BaselineWorker>(info.Env(), op);
+  w->kernel = kernel;
   BaselineOptions& o = w->options;
   auto data = args.Uint8("data");
-  o.width = static_cast<size_t>(args.Integer("width", 1, kMaxPixels));
-  o.height = static_cast<size_t>(args.Integer("height", 1, kMaxPixels));
-  if (o.width * o.height > kMaxPixels)
+  o.width = static_cast<size_t>(args.Integer("width", 1, kMaxBaselinePixels));
+  o.height = static_cast<size_t>(args.Integer("height", 1, kMaxBaselinePixels));
+  if (o.width * o.height > kMaxBaselinePixels)
     args.RangeFail("height", "width * height <= 2^26 pixels", std::to_string(o.width * o.height) + " pixels");
   o.channels = static_cast<int>(args.Integer("channels", 1, 4));
   if (o.channels == 2) args.RangeFail("channels", "1, 3 or 4", "2");

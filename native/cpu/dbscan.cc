@@ -34,6 +34,7 @@
 #include "cpu/dbscanRows.h"
 #include "cpu/dbscanTies.h"
 #include "cpu/unionFind.h"
+#include "cuda/dbscan_math.h"  // the distance / tie decisions and grid cells, shared with the CUDA kernel
 #include "pool.h"
 
 namespace maskbox::cpu {
@@ -87,17 +88,10 @@ Grid BuildGrid(const T* pts, size_t n, size_t dims, double eps) {
       max_y = std::max(max_y, y);
     }
   }
-  // At most 2^26 cells per axis: the side grows for extreme spreads (slower, never wrong).
-  const double limit = 67108864.0;
-  const double side = std::max({eps * (1 + 0x1p-20), (max_x - min_x) / limit, (max_y - min_y) / limit});
-  const bool finite = std::isfinite(side);
-  const int64_t nx = finite ? static_cast<int64_t>(std::floor((max_x - min_x) / side)) + 1 : 1;
-  const int64_t ny = finite ? static_cast<int64_t>(std::floor((max_y - min_y) / side)) + 1 : 1;
-  const auto axis = [side](double v, double lo, int64_t cells) -> int64_t {
-    if (cells <= 1) return 0;
-    const double c = std::floor((v - lo) / side);  // in [0, cells - 1] (monotone rounding)
-    return std::min<int64_t>(cells - 1, std::max<int64_t>(0, static_cast<int64_t>(std::min(c, 1e18))));
-  };
+  const math::DbscanGrid shape = math::MakeDbscanGrid(eps, min_x, max_x, min_y, max_y);
+  const double side = shape.side;
+  const int64_t nx = shape.nx, ny = shape.ny;
+  const auto axis = [side](double v, double lo, int64_t cells) { return math::DbscanCell(v, lo, side, cells); };
   std::vector<int64_t> key(n);
   pool::ParallelFor(n, size_t{1} << 15, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; i++) {
@@ -196,16 +190,8 @@ Grid BuildGrid(const T* pts, size_t n, size_t dims, double eps) {
 template <bool kTwo>
 inline double SqDist(const Grid& g, size_t a, size_t b) {
   const double* c = g.coords.data();
-  if constexpr (kTwo) {
-    const double dx = c[a] - c[b], dy = c[g.n + a] - c[g.n + b];
-    return dx * dx + dy * dy;
-  }
-  double s = 0;
-  for (size_t k = 0; k < g.dims; k++) {
-    const double d = c[a * g.dims + k] - c[b * g.dims + k];
-    s += d * d;
-  }
-  return s;
+  if constexpr (kTwo) return math::SqDist2(c[a], c[g.n + a], c[b], c[g.n + b]);
+  return math::SqDistN(&c[a * g.dims], &c[b * g.dims], g.dims, 1);
 }
 
 /** Calls fn(b) for every sorted position b in the 3x3 cells around cell c. */
@@ -231,10 +217,9 @@ inline void CountRange2(const double* x, const double* y, int32_t a, int32_t b, 
   const double xa = x[a], ya = y[a];
   double kk = 0, tt = 0;
   for (int32_t i = b; i < e; i++) {
-    const double dx = xa - x[i], dy = ya - y[i];
-    const double d = dx * dx + dy * dy;
-    kk += d <= r2 ? 1.0 : 0.0;
-    tt += d > r2 && d <= tie_bound ? 1.0 : 0.0;
+    const double d = math::SqDist2(xa, ya, x[i], y[i]);
+    kk += math::WithinEps(d, r2) ? 1.0 : 0.0;
+    tt += math::SqrtTie(d, r2, tie_bound) ? 1.0 : 0.0;
   }
   *k += kk;
   *t += tt;
@@ -256,8 +241,8 @@ size_t CountNeighbours(const Grid& g, double r2, double tie_bound, int32_t* coun
           } else {
             for (int32_t b = r[2 * row], e = r[2 * row + 1]; b < e; b++) {
               const double d = SqDist<kTwo>(g, a, b);
-              k += d <= r2 ? 1.0 : 0.0;
-              t += d > r2 && d <= tie_bound ? 1.0 : 0.0;
+              k += math::WithinEps(d, r2) ? 1.0 : 0.0;
+              t += math::SqrtTie(d, r2, tie_bound) ? 1.0 : 0.0;
             }
           }
         }
@@ -290,7 +275,7 @@ int32_t LabelParallel(const Grid& g, double r2, const std::vector<uint8_t>& core
             for (int32_t b = static_cast<int32_t>(b0), e = static_cast<int32_t>(std::min<int64_t>(span[1], b0 + kGather));
                  b < e; b++) {
               buf[m] = b;
-              m += core[b] & static_cast<int32_t>(SqDist<kTwo>(g, a, b) <= r2);
+              m += core[b] & static_cast<int32_t>(math::WithinEps(SqDist<kTwo>(g, a, b), r2));
             }
             for (int32_t j = 0; j < m; j++)
               if (uf.Parent(buf[j]) != ra) ra = uf.Link(ra, buf[j]);  // most are linked to ra already
@@ -319,7 +304,7 @@ int32_t LabelParallel(const Grid& g, double r2, const std::vector<uint8_t>& core
           l = cluster[root[a]];
         } else {
           ForNeighbours(g, cell, [&](int32_t b) {
-            if (!core[b] || SqDist<kTwo>(g, a, b) > r2) return;
+            if (!core[b] || !math::WithinEps(SqDist<kTwo>(g, a, b), r2)) return;
             const int32_t lb = cluster[root[b]];
             if (l < 0 || lb < l) l = lb;
           });
@@ -374,7 +359,7 @@ int32_t LabelWithTies(const Grid& g, double r2, double tie_bound, int64_t min_sa
     for (int32_t a = g.cell_start[cell]; a < g.cell_start[cell + 1]; a++) {
       ForLaterNeighbours(g, cell, a, [&](int32_t b) {
         const double d = SqDist<kTwo>(g, a, b);
-        if (d > r2 && d <= tie_bound) pairs.insert(pairs.end(), {g.order[a], g.order[b]});
+        if (math::SqrtTie(d, r2, tie_bound)) pairs.insert(pairs.end(), {g.order[a], g.order[b]});
       });
     }
   }
@@ -400,7 +385,7 @@ int32_t LabelWithTies(const Grid& g, double r2, double tie_bound, int64_t min_sa
       n, core.data(), lab.data(), [&](size_t i) { return g.pos[i]; },
       [&](int32_t a, auto&& take) {
         ForNeighbours(g, cell_of[a], [&](int32_t b) {
-          if (SqDist<kTwo>(g, a, b) <= r2) take(b);
+          if (math::WithinEps(SqDist<kTwo>(g, a, b), r2)) take(b);
         });
         for (int32_t t = extra.start[a]; t < extra.start[a + 1]; t++) take(extra.adj[t]);
       });
@@ -440,14 +425,19 @@ int32_t LabelSmall(const T* pts, const DbscanOptions& o, int32_t* labels, uint8_
 }  // namespace
 
 template <typename T>
-int32_t Dbscan(const T* points, const DbscanOptions& o, int32_t* labels, uint8_t* core) {
+void CheckDbscanInput(const T* points, const DbscanOptions& o) {
   if (o.dims == 0) throw std::invalid_argument("dims must be >= 1");
   if (o.n > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
     throw std::invalid_argument("at most 2^31-1 points");
   if (!(o.eps > 0) || !std::isfinite(o.eps)) throw std::invalid_argument("eps must be finite and > 0");
   if (o.min_samples < 1) throw std::invalid_argument("minSamples must be >= 1");
-  if (o.n == 0) return 0;
   CheckFinite(points, o.n * o.dims);
+}
+
+template <typename T>
+int32_t Dbscan(const T* points, const DbscanOptions& o, int32_t* labels, uint8_t* core) {
+  CheckDbscanInput(points, o);
+  if (o.n == 0) return 0;
   if (o.n <= kSklearnBruteMax) return LabelSmall(points, o, labels, core);
   int32_t clusters = 0;
   if (DbscanRaster(points, o, labels, core, &clusters)) return clusters;
@@ -458,6 +448,8 @@ int32_t Dbscan(const T* points, const DbscanOptions& o, int32_t* labels, uint8_t
 
 template int32_t Dbscan<double>(const double*, const DbscanOptions&, int32_t*, uint8_t*);
 template int32_t Dbscan<float>(const float*, const DbscanOptions&, int32_t*, uint8_t*);
+template void CheckDbscanInput<double>(const double*, const DbscanOptions&);
+template void CheckDbscanInput<float>(const float*, const DbscanOptions&);
 
 }  // namespace maskbox::cpu
 
@@ -467,9 +459,14 @@ template int32_t Dbscan<float>(const float*, const DbscanOptions&, int32_t*, uin
 namespace maskbox::cpu {
 namespace {
 
+int32_t CpuDbscan(const double* points64, const float* points32, const DbscanOptions& o, int32_t* labels, uint8_t* core) {
+  return points32 ? Dbscan(points32, o, labels, core) : Dbscan(points64, o, labels, core);
+}
+
 class DbscanWorker : public Worker {
  public:
   using Worker::Worker;
+  DbscanKernel kernel = CpuDbscan;
   bool float32 = false;
   View<const double> points64;
   View<const float> points32;
@@ -479,17 +476,22 @@ class DbscanWorker : public Worker {
   int32_t clusters = 0;
 
   void Run() override {
-    clusters = float32 ? Dbscan(points32.data, options, labels.data, core.data)
-                       : Dbscan(points64.data, options, labels.data, core.data);
+    clusters = float32 ? kernel(nullptr, points32.data, options, labels.data, core.data)
+                       : kernel(points64.data, nullptr, options, labels.data, core.data);
   }
   Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, clusters); }
 };
 
 }  // namespace
 
-Napi::Value JsDbscan(const Napi::CallbackInfo& info) {
-  Args args(info, "dbscan");
-  auto w = std::make_unique<DbscanWorker>(info.Env(), "dbscan");
+Napi::Value JsDbscanWith(const Napi::CallbackInfo& info, DbscanKernel kernel, const char* op);
+
+Napi::Value JsDbscan(const Napi::CallbackInfo& info) { return JsDbscanWith(info, CpuDbscan, "dbscan"); }
+
+Napi::Value JsDbscanWith(const Napi::CallbackInfo& info, DbscanKernel kernel, const char* op) {
+  Args args(info, op);
+  auto w = std::make_unique<DbscanWorker>(info.Env(), op);
+  w->kernel = kernel;
   DbscanOptions& o = w->options;
   const Napi::Value points = info[0].As<Napi::Object>().Get("points");
   const napi_typedarray_type type =

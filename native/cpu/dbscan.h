@@ -36,6 +36,20 @@ int32_t Dbscan(const T* points, const DbscanOptions& o, int32_t* labels, uint8_t
 extern template int32_t Dbscan<double>(const double*, const DbscanOptions&, int32_t*, uint8_t*);
 extern template int32_t Dbscan<float>(const float*, const DbscanOptions&, int32_t*, uint8_t*);
 
+/** Dbscan's argument checks (the same std::invalid_argument messages), for kernels on other devices. */
+template <typename T>
+void CheckDbscanInput(const T* points, const DbscanOptions& o);
+
+extern template void CheckDbscanInput<double>(const double*, const DbscanOptions&);
+extern template void CheckDbscanInput<float>(const float*, const DbscanOptions&);
+
+/**
+ * A kernel with Dbscan's contract for the shared binding (JsDbscanWith in dbscan.cc; the CUDA build
+ * passes its own): exactly one of points64 / points32 is non-null.
+ */
+using DbscanKernel = int32_t (*)(const double* points64, const float* points32, const DbscanOptions& o, int32_t* labels,
+                                 uint8_t* core);
+
 /** The bounding box of 2-D points, as the integer-pixel paths (dbscanRaster.cc, dbscanRows.cc) need it. */
 struct PixelBounds {
   double min_x, max_x, min_y, max_y;

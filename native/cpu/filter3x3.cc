@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "cuda/filter_math.h"  // the per-pixel decisions, shared with the CUDA kernel
 #include "pool.h"
 
 namespace maskbox::cpu {
@@ -14,12 +15,13 @@ namespace {
 // RGB sum (3 x grey) of image row y.
 void RowSums(const uint8_t* data, size_t w, int channels, size_t y, uint16_t* out) {
   const uint8_t* r = data + y * w * static_cast<size_t>(channels);
+  // A constant channel count per loop, so that each loop is the branch-free sum.
   if (channels == 1) {
-    for (size_t x = 0; x < w; x++) out[x] = static_cast<uint16_t>(3 * r[x]);
+    for (size_t x = 0; x < w; x++) out[x] = static_cast<uint16_t>(math::RgbSum(r + x, 1));
   } else if (channels == 3) {
-    for (size_t x = 0; x < w; x++) out[x] = static_cast<uint16_t>(r[3 * x] + r[3 * x + 1] + r[3 * x + 2]);
+    for (size_t x = 0; x < w; x++) out[x] = static_cast<uint16_t>(math::RgbSum(r + 3 * x, 3));
   } else {
-    for (size_t x = 0; x < w; x++) out[x] = static_cast<uint16_t>(r[4 * x] + r[4 * x + 1] + r[4 * x + 2]);
+    for (size_t x = 0; x < w; x++) out[x] = static_cast<uint16_t>(math::RgbSum(r + 4 * x, 4));
   }
 }
 
@@ -30,8 +32,7 @@ void FirstRow(const uint16_t* up, const uint16_t* mid, const uint16_t* dn, size_
   col[0] = col[w + 1] = 0;
   for (size_t x = 0; x < w; x++) col[x + 1] = static_cast<uint16_t>(up[x] + mid[x] + dn[x]);
   for (size_t x = 0; x < w; x++) {
-    const unsigned conv = 9u * mid[x] + col[x] + col[x + 1] + col[x + 2];
-    out[x] = conv > t0 ? 1 : 0;
+    out[x] = math::FirstPassOn(mid[x], col[x] + col[x + 1] + col[x + 2], t0) ? 1 : 0;
   }
 }
 
@@ -39,7 +40,7 @@ void FirstRow(const uint16_t* up, const uint16_t* mid, const uint16_t* dn, size_
 void BinaryRow(const uint8_t* up, const uint8_t* mid, const uint8_t* dn, size_t w, uint8_t* col, uint8_t* out) {
   col[0] = col[w + 1] = 0;
   for (size_t x = 0; x < w; x++) col[x + 1] = static_cast<uint8_t>(up[x] + mid[x] + dn[x]);
-  for (size_t x = 0; x < w; x++) out[x] = mid[x] & static_cast<uint8_t>(col[x] + col[x + 1] + col[x + 2] >= 3);
+  for (size_t x = 0; x < w; x++) out[x] = math::BinaryPassOn(mid[x], col[x] + col[x + 1] + col[x + 2]) ? 1 : 0;
 }
 
 struct Band {
@@ -90,7 +91,7 @@ void BaselineFilter(const uint8_t* data, size_t width, size_t height, int channe
   const size_t band = std::max<size_t>(64, 4 * static_cast<size_t>(passes - 1));
   const size_t grain = std::max<size_t>(band, (size_t{1} << 16) / width);
   pool::ParallelFor(height, grain, [&](size_t y0, size_t y1) {
-    Band s{width, height, channels, passes, unit ? 11u * 255u : 11u, data, {}, std::vector<uint16_t>(width + 2),
+    Band s{width, height, channels, passes, math::FirstPassThreshold(unit), data, {}, std::vector<uint16_t>(width + 2),
            std::vector<uint16_t>(width, 0), {}, {}, std::vector<uint8_t>(width + 2), std::vector<uint8_t>(width, 0)};
     for (size_t y = y0; y < y1; y += band) s.Run(y, std::min(y1, y + band), mask);
   });

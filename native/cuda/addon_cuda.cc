@@ -4,7 +4,8 @@
 //   cuda.status() -> { code, error, count, name, major, minor, emulated }   (sync, cheap)
 //   cuda.nms / yoloNms / rleEncode / logitsToRle / dice (args)  -> Promise, same arguments and results as the cpu ops: the
 // argument parsing is the cpu bindings' own (JsNmsWith / JsYoloNmsWith), only the kernel differs.
-//   cuda.resize / letterbox / rleOverlap (args) -> Promise: the cpu bindings' own parsing too (JsResizeWith, ...);
+//   cuda.resize / letterbox / rleOverlap / dbscan / baseline (args) -> Promise: the cpu bindings' own parsing too
+// (JsResizeWith, ..., JsDbscanWith, JsBaselineWith);
 //   cuda.rleDecode (args) -> Promise: the kernel contract's arguments (`runs` only), parsed here with the
 // cpu bindings' helpers (rleNapi.h).
 // Each kernel synchronises its stream before returning, so the Promise resolves on finished work.
@@ -26,6 +27,8 @@ Napi::Value JsDiceWith(const Napi::CallbackInfo& info, DiceKernel kernel, const 
 Napi::Value JsResizeWith(const Napi::CallbackInfo& info, ResizeKernel kernel, const char* op);
 Napi::Value JsLetterboxWith(const Napi::CallbackInfo& info, LetterboxKernel kernel, const char* op);
 Napi::Value JsRleOverlapWith(const Napi::CallbackInfo& info, RleOverlapKernel kernel, const char* op);
+Napi::Value JsDbscanWith(const Napi::CallbackInfo& info, DbscanKernel kernel, const char* op);
+Napi::Value JsBaselineWith(const Napi::CallbackInfo& info, BaselineKernel kernel, const char* op);
 }  // namespace maskbox::cpu
 
 namespace maskbox::cuda {
@@ -53,6 +56,8 @@ Napi::Value JsLogitsToRle(const Napi::CallbackInfo& info) { return cpu::JsLogits
 Napi::Value JsResize(const Napi::CallbackInfo& info) { return cpu::JsResizeWith(info, Resize, "cuda resize"); }
 Napi::Value JsLetterbox(const Napi::CallbackInfo& info) { return cpu::JsLetterboxWith(info, Letterbox, "cuda letterbox"); }
 Napi::Value JsRleOverlap(const Napi::CallbackInfo& info) { return cpu::JsRleOverlapWith(info, RleOverlap, "cuda rleOverlap"); }
+Napi::Value JsDbscan(const Napi::CallbackInfo& info) { return cpu::JsDbscanWith(info, Dbscan, "cuda dbscan"); }
+Napi::Value JsBaseline(const Napi::CallbackInfo& info) { return cpu::JsBaselineWith(info, Baseline, "cuda baseline"); }
 
 class RleDecodeWorker : public Worker {
  public:
@@ -107,6 +112,8 @@ Napi::Object Exports(Napi::Env env) {
   MASKBOX_CUDA_OP(letterbox, JsLetterbox)
   MASKBOX_CUDA_OP(rleDecode, JsRleDecode)
   MASKBOX_CUDA_OP(rleOverlap, JsRleOverlap)
+  MASKBOX_CUDA_OP(dbscan, JsDbscan)
+  MASKBOX_CUDA_OP(baseline, JsBaseline)
 #undef MASKBOX_CUDA_OP
   o.Set("ops", ops);
   ExportTensors(env, o);  // device-resident chaining (addon_tensor.cc)

@@ -90,6 +90,19 @@ size_t SortCandidates(uint32_t* keys, int32_t* vals, uint32_t* tmp_keys, int32_t
 /** Exclusive prefix sum of data[0, n) in place (one block; for block counts, not for big arrays). */
 void ExclusiveScan(unsigned* data, size_t n, cudaStream_t s);
 
+/** Exclusive prefix sum of data[0, n) in place for any n <= 2^31-1 (per-block scans + one scan of block totals); returns the total (synchronises). */
+size_t ScanLarge(unsigned* data, size_t n, cudaStream_t s);
+
+/**
+ * DBSCAN of n >= 1 points already on the device (d_points [n * dims], point-major) with cpu::Dbscan's
+ * labels (dbscan.cu); writes d_labels / d_core [n] in input order and returns the number of clusters,
+ * or -1 when a sqrt-tie pair exists (the caller then labels on the host: cpu::Dbscan). Arguments are
+ * the caller's to check (cpu::CheckDbscanInput).
+ */
+template <typename T>
+int32_t DbscanOnDevice(const T* d_points, size_t n, size_t dims, double eps, int64_t min_samples, int32_t* d_labels, uint8_t* d_core,
+                       cudaStream_t s);
+
 /**
  * Runs of a bit-packed mask on the device: channel c is words [c * words, (c + 1) * words) of d_bits,
  * bit k of word j = pixel 32j + k (bits past the channel's pixels must be 0). Only the runs come back:

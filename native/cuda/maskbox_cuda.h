@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "cpu/baseline.h"
+#include "cpu/dbscan.h"
 #include "cpu/letterbox.h"
 #include "cpu/logitsToRle.h"
 #include "cpu/nms.h"
@@ -96,5 +98,14 @@ void LetterboxToDevice(const LetterboxParams& o, Tensor& out, double* low, doubl
  * and o.scores are ignored, o.classes is host memory or null. Only the kept indices cross to the host.
  */
 std::vector<int32_t> NmsOnDevice(const cpu::NmsOptions& o, const Tensor& boxes, const Tensor& scores);
+
+/**
+ * DBSCAN with cpu::Dbscan's contract (cpu::DbscanKernel: exactly one of points64 / points32 non-null; the
+ * same labels, core flags, cluster count and std::invalid_argument messages). dbscan.cu.
+ */
+int32_t Dbscan(const double* points64, const float* points32, const cpu::DbscanOptions& o, int32_t* labels, uint8_t* core);
+
+/** The DBSCAN baseline detector (cpu::Baseline semantics, same outputs). baseline.cu. */
+cpu::BaselineOutput Baseline(const uint8_t* data, const cpu::BaselineOptions& o);
 
 }  // namespace maskbox::cuda

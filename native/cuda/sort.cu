@@ -1,5 +1,6 @@
 // Stable device sort by 32-bit key (LSD radix: 8-bit digits, 4 passes of count -> scan -> scatter),
-// used by nms.cu and yoloNms.cu to visit boxes by score descending, equal scores by index ascending.
+// used by nms.cu and yoloNms.cu to visit boxes by score descending, equal scores by index ascending,
+// and by dbscan.cu to order points by grid cell; and the scans (one block; multi-block ScanLarge).
 // No CUB: the per-warp digit ranks come from __match_any_sync, the block ranks from per-warp counts.
 #include "blockScan.cuh"
 #include "detail.h"
@@ -76,7 +77,41 @@ __global__ void __launch_bounds__(kSortThreads) SortScatter(const uint32_t* keys
   }
 }
 
+// ScanLarge, pass 1: each block's exclusive scan in place, its total to sums[blockIdx.x].
+__global__ void __launch_bounds__(kScanThreads) ScanBlocks(unsigned* data, size_t n, unsigned* sums) {
+  __shared__ unsigned warp_sums[32];
+  const size_t i = size_t(blockIdx.x) * kScanThreads + threadIdx.x;
+  const unsigned v = i < n ? data[i] : 0u;
+  unsigned total;
+  const unsigned before = BlockExclusiveScan(v, warp_sums, &total);
+  if (i < n) data[i] = before;
+  if (threadIdx.x == 0) sums[blockIdx.x] = total;
+}
+
+// ScanLarge, pass 3: add the scanned block totals.
+__global__ void __launch_bounds__(kScanThreads) AddBlockOffsets(unsigned* data, size_t n, const unsigned* sums) {
+  const size_t i = size_t(blockIdx.x) * kScanThreads + threadIdx.x;
+  if (i < n) data[i] += sums[blockIdx.x];
+}
+
 }  // namespace
+
+size_t ScanLarge(unsigned* data, size_t n, cudaStream_t s) {
+  if (n == 0) return 0;
+  if (n > size_t(INT32_MAX)) throw std::length_error("ScanLarge: more than 2^31-1 elements");
+  const unsigned blocks = Blocks(n, kScanThreads);
+  DeviceBuffer<unsigned> sums(size_t(blocks) + 1);  // the last entry becomes the total
+  MB_CHECK(cudaMemsetAsync(sums.get() + blocks, 0, sizeof(unsigned), s));
+  LAUNCH(ScanBlocks, blocks, kScanThreads, 0, s, data, n, sums.get());
+  MB_CHECK_LAUNCH("ScanBlocks");
+  ExclusiveScan(sums.get(), sums.size(), s);
+  LAUNCH(AddBlockOffsets, blocks, kScanThreads, 0, s, data, n, sums.get());
+  MB_CHECK_LAUNCH("AddBlockOffsets");
+  unsigned total = 0;
+  MB_CHECK(cudaMemcpyAsync(&total, sums.get() + blocks, sizeof total, cudaMemcpyDeviceToHost, s));
+  MB_CHECK(cudaStreamSynchronize(s));
+  return total;
+}
 
 void ExclusiveScan(unsigned* data, size_t n, cudaStream_t s) {
   if (n == 0) return;

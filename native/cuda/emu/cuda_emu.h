@@ -818,6 +818,14 @@ inline float __int_as_float(int u) { return mbemu::FromBits<float>(mbemu::Bits(u
 inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 inline void __threadfence_block() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 
+// Cache-hinted loads/stores (CUDA's __ldcv: fetch again, never a cached copy; __stcg: store to L2), for
+// data other threads change while a kernel runs (the union-find of dbscan.cu): relaxed atomics here,
+// so that concurrent use is not a data race for the emulator's worker threads or ThreadSanitizer.
+template <typename T>
+inline T __ldcv(const T* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+template <typename T>
+inline void __stcg(T* p, T v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+
 // Atomics: real atomics (blocks run on several OS threads).
 template <typename T>
 inline T atomicAdd(T* p, T v) {

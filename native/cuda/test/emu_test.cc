@@ -2,7 +2,7 @@
 // Built and run by native/cuda/test/run.sh in three flavours: fibers (-O2), fibers with ASan+UBSan,
 // and one OS thread per CUDA thread with TSan (small sizes). Each flavour:
 //   1. compares every cuda:: kernel (nms, yoloNms, rleEncode, logitsToRle, dice, resize, letterbox,
-//      rleDecode, rleOverlap) with the CPU kernels (cpu::Nms, cpu::NmsNaive, cpu::YoloNms, ...) on seeded
+//      rleDecode, rleOverlap, dbscan, baseline) with the CPU kernels (cpu::Nms, cpu::NmsNaive, cpu::YoloNms, ...) on seeded
 //      random inputs (ties, boxes planted at the IoU threshold, NaN and empty boxes, limits), exactly
 //      (bits for floats), under the forward, reverse and two random fiber schedules;
 //   2. checks that launch-configuration errors come back from cudaGetLastError();
@@ -25,12 +25,16 @@
 #include <vector>
 
 #include "cpu/letterbox.cc"  // its kernel templates are file-local: compiled into this test (MASKBOX_CORE_ONLY)
+#include "cpu/baseline.h"
+#include "cpu/dbscan.h"
+#include "cpu/dbscanTies.h"
 #include "cpu/logitsToRle.h"
 #include "cpu/resize.h"
 #include "cpu/nms.h"
 #include "cpu/rle.h"
 #include "cpu/yoloNms.h"
 #include "cuda/cuda_compat.h"
+#include "cuda/dbscan_math.h"
 #include "cuda/maskbox_cuda.h"
 
 extern char** environ;
@@ -344,6 +348,125 @@ void TestLetterbox(const char* sched) {
     }
   }
   std::printf("  letterbox: %d cases [%s]\n", cases, sched);
+}
+
+// Every pair of points (p, q) of [n * dims] that is a sqrt-tie (the inputs sklearn labels sequentially).
+bool HasSqrtTie(const std::vector<double>& pts, size_t dims, double eps) {
+  const size_t n = pts.size() / dims;
+  const double r2 = eps * eps, bound = maskbox::cpu::SqrtTieBound(eps);
+  for (size_t a = 0; a < n; a++)
+    for (size_t b = a + 1; b < n; b++)
+      if (maskbox::math::SqrtTie(maskbox::math::SqDistN(&pts[a * dims], &pts[b * dims], dims, 1), r2, bound)) return true;
+  return false;
+}
+
+template <typename T>
+void DbscanCase(const char* sched, const char* what, const std::vector<double>& pts, size_t dims, double eps, int64_t min_samples, int* cases) {
+  maskbox::cpu::DbscanOptions o;
+  o.n = pts.size() / dims, o.dims = dims, o.eps = eps, o.min_samples = min_samples;
+  const std::vector<T> in(pts.begin(), pts.end());
+  std::vector<int32_t> want(o.n, -7), got(o.n, -9);
+  std::vector<uint8_t> want_core(o.n, 7), got_core(o.n, 9);
+  const int32_t kw = maskbox::cpu::Dbscan(in.data(), o, want.data(), want_core.data());
+  const double* p64 = nullptr;
+  const float* p32 = nullptr;
+  if constexpr (sizeof(T) == 4) p32 = in.data();
+  else p64 = in.data();
+  const int32_t kg = maskbox::cuda::Dbscan(p64, p32, o, got.data(), got_core.data());
+  EXPECT(kg == kw && got == want && got_core == want_core, "[%s] dbscan %s (n=%zu, dims=%zu, eps=%g, min=%lld, %s): %d clusters, want %d; %s vs %s",
+         sched, what, o.n, dims, eps, static_cast<long long>(min_samples), sizeof(T) == 4 ? "f32" : "f64", kg, kw, Str(got).c_str(),
+         Str(want).c_str());
+  (*cases)++;
+}
+
+void TestDbscan(const char* sched) {
+  std::mt19937 g(53);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  int cases = 0;
+  const size_t big = tiny ? 150 : quick ? 600 : 3000;
+  const auto ints = [&](size_t n, int extent) {
+    std::vector<double> p(2 * n);
+    for (auto& v : p) v = static_cast<double>(g() % static_cast<unsigned>(extent));
+    return p;
+  };
+  const auto blobs = [&](size_t n, size_t dims, double scale, double spread) {
+    std::vector<double> p(n * dims);
+    for (size_t i = 0; i < p.size(); i++) p[i] = (i % dims == 0 ? std::floor(u(g) * 4) * spread : 0) + u(g) * scale;
+    return p;
+  };
+  DbscanCase<double>(sched, "empty", {}, 2, 1.0, 1, &cases);
+  for (size_t n : {1, 5, 11}) DbscanCase<double>(sched, "n <= 11 (host brute force)", ints(n, 4), 2, 1.5, 2, &cases);
+  for (double eps : {1.0, 1.5, 3.0}) {
+    for (int64_t m : {1, 3, 6}) DbscanCase<double>(sched, "integer grid", ints(big, tiny ? 20 : 60), 2, eps, m, &cases);
+  }
+  DbscanCase<float>(sched, "integer grid", ints(big, 40), 2, 1.5, 4, &cases);
+  DbscanCase<double>(sched, "float blobs", blobs(big, 2, 10, 100), 2, 0.4, 4, &cases);
+  DbscanCase<float>(sched, "float blobs", blobs(big, 2, 10, 100), 2, 0.4, 4, &cases);
+  DbscanCase<double>(sched, "1-D", blobs(big, 1, 30, 1e6), 1, 0.05, 3, &cases);
+  DbscanCase<double>(sched, "3-D", blobs(big / 2, 3, 3, 50), 3, 0.5, 5, &cases);
+  DbscanCase<double>(sched, "sparse in x", blobs(big / 3, 2, 1, 1e12), 2, 0.05, 2, &cases);
+  std::vector<double> sparse = blobs(big / 3, 2, 1, 1e12);  // both axes ~2^26 cells: keys beyond 32 bits, two sorts
+  for (size_t i = 1; i < sparse.size(); i += 2) sparse[i] += std::floor(u(g) * 4) * 1e12;
+  {
+    double b[4] = {INFINITY, -INFINITY, INFINITY, -INFINITY};
+    for (size_t i = 0; i < sparse.size(); i += 2) {
+      b[0] = std::min(b[0], sparse[i]), b[1] = std::max(b[1], sparse[i]);
+      b[2] = std::min(b[2], sparse[i + 1]), b[3] = std::max(b[3], sparse[i + 1]);
+    }
+    const maskbox::math::DbscanGrid sg = maskbox::math::MakeDbscanGrid(0.05, b[0], b[1], b[2], b[3]);
+    EXPECT(static_cast<double>(sg.nx) * static_cast<double>(sg.ny) > 4294967296.0, "[%s] the two-sort case has 32-bit cell keys", sched);
+  }
+  DbscanCase<double>(sched, "sparse in x and y (two sorts)", sparse, 2, 0.05, 2, &cases);
+  DbscanCase<double>(sched, "spread beyond a double", blobs(tiny ? 40 : 300, 2, 1, 1e300), 2, 0.2, 2, &cases);
+  std::vector<double> dup(2 * (tiny ? 40 : 400));
+  for (size_t i = 0; i < dup.size(); i++) dup[i] = i % 2 ? -2.0 : 1.5 + (i % 6 == 0 ? 1e-12 : 0);
+  DbscanCase<double>(sched, "near-duplicates", dup, 2, 1e-9, 20, &cases);
+  DbscanCase<double>(sched, "no core point", ints(big, 1000), 2, 1.0, 50, &cases);
+  // eps = sqrt(13): integer pairs at (2, 3) apart are sqrt-ties (sklearn's one-way decisions, host code).
+  std::vector<double> ties = ints(tiny ? 60 : 400, tiny ? 12 : 30);
+  const double tie_eps = std::sqrt(13.0);
+  EXPECT(HasSqrtTie(ties, 2, tie_eps), "[%s] the sqrt-tie case has no tie", sched);
+  DbscanCase<double>(sched, "sqrt-ties", ties, 2, tie_eps, 3, &cases);
+  std::printf("  dbscan: %d cases [%s]\n", cases, sched);
+}
+
+void TestBaseline(const char* sched) {
+  std::mt19937 g(59);
+  int cases = 0;
+  struct Shape {
+    size_t w, h;
+    int channels, passes;
+    double eps;
+    int64_t min;
+  };
+  const Shape shapes[] = {{1, 1, 3, 5, 3, 2},     {7, 5, 1, 1, 3, 2},     {40, 30, 3, 5, 3, 2}, {64, 48, 4, 3, 1.5, 3},
+                          {33, 65, 3, 2, 3, 1},   {50, 40, 1, 1, std::sqrt(13.0), 3}, {128, 96, 3, 5, 3, 2}};
+  for (const Shape& sh : shapes) {
+    if (tiny && sh.w * sh.h > 1200) continue;
+    for (int variant = 0; variant < 2; variant++) {
+      // Blobs of bright pixels on a dark, noisy background (dense and sparse kept pixels).
+      std::vector<uint8_t> img(sh.w * sh.h * size_t(sh.channels));
+      for (auto& v : img) v = static_cast<uint8_t>(g() % (variant ? 40 : 8));
+      for (int b = 0; b < 4; b++) {
+        const size_t cx = g() % sh.w, cy = g() % sh.h, r = 1 + g() % 6;
+        for (size_t y = 0; y < sh.h; y++)
+          for (size_t x = 0; x < sh.w; x++)
+            if ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r)
+              for (int c = 0; c < sh.channels; c++) img[(y * sh.w + x) * size_t(sh.channels) + size_t(c)] = static_cast<uint8_t>(200 + g() % 56);
+      }
+      maskbox::cpu::BaselineOptions o;
+      o.width = sh.w, o.height = sh.h, o.channels = sh.channels, o.passes = sh.passes, o.eps = sh.eps, o.min_samples = sh.min;
+      o.unit = variant == 0, o.edges = variant == 1;
+      const maskbox::cpu::BaselineOutput want = maskbox::cpu::Baseline(img.data(), o);
+      const maskbox::cpu::BaselineOutput got = maskbox::cuda::Baseline(img.data(), o);
+      EXPECT(SameBits(got.boxes, want.boxes) && got.sizes == want.sizes && got.points == want.points && got.labels == want.labels,
+             "[%s] baseline %zux%zux%d passes %d eps %g: %zu boxes / %zu points, want %zu / %zu; labels %s vs %s", sched, sh.w, sh.h, sh.channels,
+             sh.passes, sh.eps, got.sizes.size(), got.labels.size(), want.sizes.size(), want.labels.size(), Str(got.labels).c_str(),
+             Str(want.labels).c_str());
+      cases++;
+    }
+  }
+  std::printf("  baseline: %d cases [%s]\n", cases, sched);
 }
 
 void TestRleDecodeOverlap(const char* sched) {
@@ -662,6 +785,8 @@ int main(int argc, char** argv) {
     TestResize(s.name);
     TestLetterbox(s.name);
     TestRleDecodeOverlap(s.name);
+    TestDbscan(s.name);
+    TestBaseline(s.name);
 #if MB_EMULATED
     if (quick && s.k == mbemu::Sched::Reverse) break;  // quick: forward and reverse only
 #endif

@@ -85,7 +85,7 @@ build_gpu_test() {
     "${nv[@]}" -x cu -c "$s" -o "$obj/$(basename "$s").o" &
     pids+=($!)
   done
-  for s in nms yoloNms rleEncode rleDecode rleOverlap cocoRle dice logitsToRle resize; do
+  for s in nms yoloNms rleEncode rleDecode rleOverlap cocoRle dice logitsToRle resize dbscan dbscanTies dbscanRaster dbscanRows filter3x3 baseline; do
     g++ -std=c++20 -O2 -ffp-contract=off -Inative -DMASKBOX_CORE_ONLY -DMASKBOX_SANITIZE -pthread -c "native/cpu/$s.cc" -o "$obj/cpu_$s.o" &
     pids+=($!)
   done
@@ -100,7 +100,8 @@ step build-gpu-test 300 bash -c "$(declare -f build_gpu_test); ARCH=$ARCH build_
 if [ $has_gpu = 1 ]; then
   # 3. The op specs, cuda only (-t matches the "[cuda]" describe names), on the real build.
   step vitest-cuda 240 env MASKBOX_CUDA=real MASKBOX_REQUIRE_BACKENDS=cuda npx vitest run test/cuda.test.ts test/nms.test.ts \
-    test/yoloNms.native.test.ts test/rle.test.ts test/dice.test.ts test/logitsToRle.test.ts test/letterbox.test.ts test/resize.test.ts -t cuda
+    test/yoloNms.native.test.ts test/rle.test.ts test/dice.test.ts test/logitsToRle.test.ts test/letterbox.test.ts test/resize.test.ts \
+    test/dbscan.test.ts test/baseline.test.ts -t cuda
   step gpu-test 120 build/gpu-test/gpu_test
   # 5. compute-sanitizer on the quick sizes; each tool must report 0 errors.
   for tool in memcheck racecheck synccheck; do

@@ -17,7 +17,9 @@ CXX=${CXX:-g++}
 jobs=${MBEMU_BUILD_JOBS:-$(nproc)}
 cu_srcs=(native/cuda/*.cu)
 cc_srcs=(native/cuda/test/emu_test.cc native/cpu/nms.cc native/cpu/yoloNms.cc native/cpu/rleEncode.cc native/cpu/rleDecode.cc
-  native/cpu/rleOverlap.cc native/cpu/cocoRle.cc native/cpu/dice.cc native/cpu/logitsToRle.cc native/cpu/resize.cc native/pool.cc)
+  native/cpu/rleOverlap.cc native/cpu/cocoRle.cc native/cpu/dice.cc native/cpu/logitsToRle.cc native/cpu/resize.cc
+  native/cpu/dbscan.cc native/cpu/dbscanTies.cc native/cpu/dbscanRaster.cc native/cpu/dbscanRows.cc native/cpu/filter3x3.cc
+  native/cpu/baseline.cc native/pool.cc)
 common=(-std=c++20 -g -ffp-contract=off -Wall -Wextra -Inative -DMASKBOX_CORE_ONLY -pthread)
 status=0
 for f in "${flavours[@]}"; do

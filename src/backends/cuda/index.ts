@@ -13,6 +13,7 @@ import type { LetterboxArgs, LetterboxOutput } from '../../ops/letterbox.js';
 import type { ResizeArgs } from '../../ops/resize.js';
 import { cudaHasOp, cudaStatus, loadCuda, type CudaAddon } from '../../../bindings/cuda.js';
 import type { NativeAddon } from '../../../bindings/native.js';
+import { baselineCpu, dbscanCpu } from '../cpu/dbscan.js';
 import { letterboxAddonArgs, letterboxNative } from '../cpu/letterbox.js';
 import { CudaTensor, cudaHandle, type CudaTensorAddon, type CudaTensorHandle } from './tensor.js';
 import { rleDecodeCpu, rleOverlapCpu } from '../cpu/rle.js';
@@ -137,5 +138,21 @@ export const cudaKernels: KernelList<CudaAddon> = [
     minWork: 1 << 22, // run values
     supports: () => cudaHasOp('rleOverlap'),
     run: (a, addon) => rleOverlapCpu(a, asNative(addon)),
+  },
+  {
+    op: 'dbscan',
+    backend: 'cuda',
+    // points: ~12 launches and 4 host syncs (~0.3 ms) plus the points over PCIe; the cpu grid kernel
+    // takes about that for 10-20k points on 2 cores, so the GPU pays off from ~64k
+    minWork: 1 << 16,
+    supports: () => cudaHasOp('dbscan'),
+    run: (a, addon) => dbscanCpu(a, asNative(addon)),
+  },
+  {
+    op: 'baseline',
+    backend: 'cuda',
+    minWork: 1 << 20, // image pixels (the image crosses PCIe once; points, labels and boxes come back)
+    supports: () => cudaHasOp('baseline'),
+    run: (a, addon) => baselineCpu(a, asNative(addon)),
   },
 ];

@@ -10,26 +10,14 @@ import { backendStatus } from '../src/backends/registry.js';
 import { CudaTensor, type CudaTensorAddon } from '../src/backends/cuda/tensor.js';
 import { letterbox } from '../src/ops/letterbox.js';
 import { nms } from '../src/ops/nms.js';
-import { InvalidArgumentError } from '../src/errors.js';
 import { rng } from './helpers.js';
+import { expectNmsOnDevice } from './deviceTensorSpec.js';
 
 const status = backendStatus('cuda');
 const required = (process.env.MASKBOX_REQUIRE_BACKENDS ?? '').split(',').includes('cuda');
 const run = status.available || required ? describe : describe.skip;
 if (!status.available && !required) console.log(`cudaDevice.test: skipped: ${status.reason}`);
 const tensors = () => loadCuda() as unknown as CudaTensorAddon;
-
-function randomBoxes(seed: number, n: number): { boxes: Float32Array; scores: Float32Array } {
-  const r = rng(seed);
-  const boxes = new Float32Array(4 * n);
-  for (let i = 0; i < n; i++) {
-    const x = r() * 600,
-      y = r() * 600,
-      s = 5 + r() * 40;
-    boxes.set([x, y, x + s, y + s], 4 * i);
-  }
-  return { boxes, scores: Float32Array.from({ length: n }, () => r()) };
-}
 
 run('device tensors (cuda)', () => {
   it('uploads and reads back exactly, at sizes that span several pinned staging chunks', async () => {
@@ -74,32 +62,11 @@ run('device tensors (cuda)', () => {
   });
 
   it('nms takes boxes and scores in device memory and keeps what the host call keeps', async () => {
-    const n = 2000;
-    const { boxes, scores } = randomBoxes(42, n);
-    const classes = Int32Array.from({ length: n }, (_, i) => i % 3);
-    const b = await CudaTensor.fromHost(tensors(), boxes);
-    const s = await CudaTensor.fromHost(tensors(), scores);
-    try {
-      for (const opts of [
-        { iouThreshold: 0.5, scoreThreshold: 0.1 },
-        { iouThreshold: 0.3, classes, maxDetections: 50 },
-      ]) {
-        const host = await nms(boxes, scores, { ...opts, backend: 'js' });
-        const dev = await nms(b, s, opts);
-        expect(dev.backend).toBe('cuda');
-        expect(Array.from(dev.indices)).toEqual(Array.from(host.indices));
-      }
-      expect(Array.from(await s.read())).toEqual(Array.from(scores)); // still the caller's, untouched
-      await expect(nms(b, s, { backend: 'cpu' })).rejects.toBeInstanceOf(InvalidArgumentError);
-      await expect(nms(b, scores)).rejects.toBeInstanceOf(InvalidArgumentError);
-      const short = await CudaTensor.fromHost(tensors(), scores.subarray(0, 10));
-      await expect(nms(b, short)).rejects.toThrow(/Expected 40 float32 values for boxes/);
-      short.dispose();
-    } finally {
-      b.dispose();
-      s.dispose();
-    }
-    await expect(nms(b, s)).rejects.toThrow(/disposed/);
+    const classes = Int32Array.from({ length: 2000 }, (_, i) => i % 3);
+    await expectNmsOnDevice((d) => CudaTensor.fromHost(tensors(), d), 'cuda', 2000, [
+      { iouThreshold: 0.5, scoreThreshold: 0.1 },
+      { iouThreshold: 0.3, classes, maxDetections: 50 },
+    ]);
   });
 
   it('chains letterbox -> nms on the device (the planes as boxes: only the kept indices come back)', async () => {

@@ -8,9 +8,9 @@ import type { GpuContext } from '../src/backends/webgpu/context.js';
 import { GpuTensor } from '../src/backends/webgpu/tensor.js';
 import { WGSL } from '../src/backends/webgpu/wgsl.js';
 import { letterbox } from '../src/ops/letterbox.js';
-import { nms } from '../src/ops/nms.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { rng } from './helpers.js';
+import { expectNmsOnDevice } from './deviceTensorSpec.js';
 
 const run = backendStatus('webgpu').available ? describe : describe.skip;
 
@@ -49,34 +49,9 @@ run('device tensors (webgpu)', () => {
 
   it('nms takes boxes and scores on the device and keeps what the host call keeps', async () => {
     const ctx = await gpuContext();
-    const r = rng(42);
-    const n = 5000;
-    const boxes = new Float32Array(4 * n);
-    for (let i = 0; i < n; i++) {
-      const x = r() * 600,
-        y = r() * 600,
-        s = 5 + r() * 40;
-      boxes.set([x, y, x + s, y + s], 4 * i);
-    }
-    const scores = Float32Array.from({ length: n }, () => r());
-    const host = await nms(boxes, scores, { iouThreshold: 0.5, scoreThreshold: 0.1, backend: 'js' });
-    const b = GpuTensor.fromHost(ctx, boxes);
-    const s = GpuTensor.fromHost(ctx, scores);
-    try {
-      const dev = await nms(b, s, { iouThreshold: 0.5, scoreThreshold: 0.1 });
-      expect(dev.backend).toBe('webgpu');
-      expect(Array.from(dev.indices)).toEqual(Array.from(host.indices));
-      expect(Array.from(await s.read())).toEqual(Array.from(scores)); // still the caller's, untouched
-      await expect(nms(b, s, { backend: 'cpu' })).rejects.toBeInstanceOf(InvalidArgumentError);
-      await expect(nms(b, scores)).rejects.toBeInstanceOf(InvalidArgumentError);
-      const short = GpuTensor.fromHost(ctx, scores.subarray(0, 10));
-      await expect(nms(b, short)).rejects.toThrow(/Expected 40 float32 values for boxes/);
-      short.dispose();
-    } finally {
-      b.dispose();
-      s.dispose();
-    }
-    await expect(nms(b, s)).rejects.toThrow(/disposed/);
+    await expectNmsOnDevice((d) => GpuTensor.fromHost(ctx, d), 'webgpu', 5000, [
+      { iouThreshold: 0.5, scoreThreshold: 0.1 },
+    ]);
   });
 
   it('reports a validation error at the next read instead of returning stale data', async () => {

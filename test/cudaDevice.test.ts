@@ -11,6 +11,7 @@ import { CudaTensor, type CudaTensorAddon } from '../src/backends/cuda/tensor.js
 import { letterbox } from '../src/ops/letterbox.js';
 import { nms } from '../src/ops/nms.js';
 import { rng } from './helpers.js';
+import { randomImage } from './preprocessFixtures.js';
 import { expectNmsOnDevice } from './deviceTensorSpec.js';
 
 const status = backendStatus('cuda');
@@ -36,13 +37,7 @@ run('device tensors (cuda)', () => {
   });
 
   it("letterbox output: 'gpu' on cuda holds exactly the planes the host output gets", async () => {
-    const r = rng(41);
-    const img = {
-      data: new Uint8Array(300 * 200 * 3).map(() => Math.floor(r() * 256)),
-      width: 300,
-      height: 200,
-      channels: 3,
-    };
+    const img = randomImage(rng(41), 300, 200, 3);
     for (const percentiles of [undefined, [1, 99] as const]) {
       const host = await letterbox(img, { size: 160, backend: 'cpu', ...(percentiles ? { percentiles } : {}) });
       const dev = await letterbox(img, {

@@ -10,6 +10,7 @@ import { WGSL } from '../src/backends/webgpu/wgsl.js';
 import { letterbox } from '../src/ops/letterbox.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { rng } from './helpers.js';
+import { randomImage } from './preprocessFixtures.js';
 import { expectNmsOnDevice } from './deviceTensorSpec.js';
 
 const run = backendStatus('webgpu').available ? describe : describe.skip;
@@ -27,13 +28,7 @@ async function gpuContext(): Promise<GpuContext> {
 
 run('device tensors (webgpu)', () => {
   it("letterbox output: 'gpu' holds exactly the planes the host output gets; read after dispose rejects", async () => {
-    const r = rng(41);
-    const img = {
-      data: new Uint8Array(300 * 200 * 3).map(() => Math.floor(r() * 256)),
-      width: 300,
-      height: 200,
-      channels: 3,
-    };
+    const img = randomImage(rng(41), 300, 200, 3);
     const host = await letterbox(img, { size: 160, backend: 'webgpu' });
     const dev = await letterbox(img, { size: 160, output: 'gpu' });
     expect(dev.backend).toBe('webgpu');

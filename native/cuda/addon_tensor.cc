@@ -39,10 +39,12 @@ Napi::Value Wrap(Napi::Env env, std::shared_ptr<Tensor> t) {
   return ext;
 }
 
+/** Whether `v` is one of this addon's tensor handles (a disposed one included). */
+bool IsTensor(const Napi::Value& v) { return v.IsExternal() && v.As<Napi::External<Holder>>().CheckTypeTag(&kTensorTag); }
+
 /** The tensor behind `v`, or a TypeError naming the argument; a disposed tensor is a RangeError. */
 std::shared_ptr<Tensor> Unwrap(const Args& args, const char* name, const Napi::Value& v) {
-  if (!v.IsExternal() || !v.As<Napi::External<Holder>>().CheckTypeTag(&kTensorTag))
-    args.TypeFail(name, "a cuda device tensor", Describe(v));
+  if (!IsTensor(v)) args.TypeFail(name, "a cuda device tensor", Describe(v));
   Holder* h = v.As<Napi::External<Holder>>().Data();
   if (!h->tensor) args.RangeFail(name, "a live device tensor", "a disposed one");
   return h->tensor;
@@ -93,7 +95,7 @@ Napi::Value JsTensorRead(const Napi::CallbackInfo& info) {
 /** The holder passed as the only argument (dispose and length take the tensor itself, not an options object). */
 Holder* HolderArg(const Napi::CallbackInfo& info, const char* op) {
   const Napi::Value v = info[0];
-  if (!v.IsExternal() || !v.As<Napi::External<Holder>>().CheckTypeTag(&kTensorTag)) {
+  if (!IsTensor(v)) {
     Napi::TypeError err = Napi::TypeError::New(info.Env(), std::string("maskbox native ") + op + ": Expected a cuda device tensor but received " + Describe(v));
     err.Set("code", Napi::String::New(info.Env(), "ERR_MASKBOX_NATIVE_ARGUMENT"));
     err.Set("argument", Napi::String::New(info.Env(), "tensor"));

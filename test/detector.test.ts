@@ -9,6 +9,7 @@ import { Detector, type Detections } from '../src/model/detector.js';
 import { fastestDetOptions, FASTESTDET_THRESHOLDS } from '../src/model/decoders/fastestdet.js';
 import type { DetectorDecoder } from '../src/model/decoders/types.js';
 import { inferLayout } from '../src/model/layouts.js';
+import { readOnnxMetadata } from '../src/model/onnxMetadata.js';
 import { defaultInferenceThreads, providerList } from '../src/model/session.js';
 import { REPO, SHARED, describeShared, pngHeaderOnly } from './helpers.js';
 
@@ -422,5 +423,91 @@ describeShared('real third-party models (../shared/models)', () => {
     const sample = await det.detect(await readImage(join(SHARED, 'models/onnx-nms/sample.png')));
     expect(sample.classes.filter((c) => c === 0).length).toBeGreaterThanOrEqual(2);
     await det.dispose();
+  });
+});
+
+/** A protobuf length-delimited field: key, length, bytes (lengths < 2^14 here). */
+function pbField(field: number, body: Uint8Array): Uint8Array {
+  const len = body.length < 128 ? [body.length] : [(body.length & 0x7f) | 0x80, body.length >> 7];
+  return Uint8Array.from([(field << 3) | 2, ...len, ...body]);
+}
+/** ONNX bytes with `metadata_props` entries appended (protobuf merges repeated fields across the message). */
+function withMetadata(bytes: Uint8Array, props: Record<string, string>): Uint8Array {
+  const enc = new TextEncoder();
+  const parts = Object.entries(props).map(([k, v]) =>
+    pbField(14, Uint8Array.from([...pbField(1, enc.encode(k)), ...pbField(2, enc.encode(v))])),
+  );
+  return Uint8Array.from([...bytes, ...parts.flatMap((p) => [...p])]);
+}
+
+describe('input size chosen per frame (AutoInputSize)', () => {
+  it('reads ONNX metadata_props without decoding the graph; malformed bytes give {}', () => {
+    const bytes = readFileSync(join(REPO, 'models/cdv-yolov6-tiny.onnx'));
+    const meta = readOnnxMetadata(bytes);
+    expect(meta.layout).toBe('yolov6');
+    expect(readOnnxMetadata(withMetadata(bytes, { 'maskbox.input_scale': '0.5', layout: 'x' }))).toMatchObject({
+      'maskbox.input_scale': '0.5',
+      layout: 'x', // a later entry wins
+    });
+    expect(readOnnxMetadata(bytes.subarray(0, 1000))).toEqual({}); // truncated
+    expect(readOnnxMetadata(new Uint8Array([0xff, 0xff, 0xff]))).toEqual({});
+    expect(readOnnxMetadata(new Uint8Array(0))).toEqual({});
+  });
+
+  it('side = ceil32(longer side x scale) clamped to [min, max]; detections equal a fixed input of that size', async () => {
+    const auto = await Detector.load(model('tiny_dynamic'), { inputSize: { scale: 0.75, min: 32, max: 96 } });
+    expect(auto.autoInputSize).toEqual({ scale: 0.75, min: 32, max: 96 });
+    expect(auto.inputSizeFor(128, 64)).toEqual([96, 96]); // 96
+    expect(auto.inputSizeFor(64, 64)).toEqual([64, 64]); // 48 -> 64
+    expect(auto.inputSizeFor(10, 20)).toEqual([32, 32]); // 15 -> 32 (min)
+    expect(auto.inputSizeFor(4000, 100)).toEqual([96, 96]); // max
+    for (const name of ['wide', 'square']) {
+      const img = images[name]!;
+      const [side] = auto.inputSizeFor(img.width, img.height);
+      const fixed = await Detector.load(model('tiny_dynamic'), { inputSize: side });
+      const want = await fixed.detect(img, { conf: 0.01 });
+      const got = await auto.detect(img, { conf: 0.01 });
+      expect(Array.from(got.boxes)).toEqual(Array.from(want.boxes));
+      expect(Array.from(got.scores)).toEqual(Array.from(want.scores));
+      await fixed.dispose();
+    }
+    const batch = await auto.detectBatch([images.wide!, images.square!, images.wide!], { conf: 0.01 }); // two sizes
+    expect(Array.from(batch[2]!.boxes)).toEqual(Array.from(batch[0]!.boxes));
+    expect(Array.from(batch[1]!.boxes)).toEqual(Array.from((await auto.detect(images.square!, { conf: 0.01 })).boxes));
+    await auto.dispose();
+  });
+
+  it("a dynamic model's metadata (maskbox.input_scale) sets the default; an explicit inputSize wins", async () => {
+    const bytes = withMetadata(readFileSync(model('tiny_dynamic')), {
+      'maskbox.input_scale': '0.5',
+      'maskbox.input_min': '32',
+      'maskbox.input_max': '64',
+    });
+    const det = await Detector.load(bytes);
+    expect(det.autoInputSize).toEqual({ scale: 0.5, min: 32, max: 64 });
+    expect(det.inputSizeFor(128, 64)).toEqual([64, 64]);
+    expect(det.inputSizeFor(40, 40)).toEqual([32, 32]);
+    await det.dispose();
+    const fixed = await Detector.load(bytes, { inputSize: 64 });
+    expect(fixed.autoInputSize).toBeNull();
+    expect(fixed.inputSizeFor(128, 64)).toEqual([64, 64]);
+    await fixed.dispose();
+    const bad = withMetadata(readFileSync(model('tiny_dynamic')), { 'maskbox.input_scale': 'big' });
+    await expect(Detector.load(bad)).rejects.toBeInstanceOf(ModelError);
+  });
+
+  it('refuses a per-frame size for a fixed-size model and malformed rules', async () => {
+    await expect(Detector.load(model('tiny_yolov8'), { inputSize: { scale: 0.5 } })).rejects.toMatchObject({
+      argument: 'inputSize',
+    });
+    for (const bad of [
+      { scale: 0 },
+      { scale: Number.NaN },
+      { scale: 0.5, min: 33 },
+      { scale: 0.5, min: 640, max: 320 },
+    ])
+      await expect(Detector.load(model('tiny_dynamic'), { inputSize: bad })).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      );
   });
 });

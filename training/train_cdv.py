@@ -349,12 +349,16 @@ def cmd_train(a):
     print(f"params {nparams} ({nparams * 4 / 1e6:.2f} MB fp32); threads {a.threads}; budget {a.minutes} min", flush=True)
     log = open(os.path.join(a.run, "log.tsv"), "a")
     budget = a.minutes * 60
-    t0 = time.time() - elapsed0
+    # Elapsed time advances with the wall clock, but a gap of more than a minute between iterations (the
+    # trainer paused with SIGSTOP while the machine is needed for measurements) counts as one minute.
+    el, tick = elapsed0, time.time()
     it = start_it
     last_save = time.time()
     run_loss = None
     while True:
-        el = time.time() - t0
+        now = time.time()
+        el += min(now - tick, 60.0)
+        tick = now
         if el >= budget:
             break
         frac = el / budget
@@ -388,12 +392,12 @@ def cmd_train(a):
             log.write(msg + "\n")
             log.flush()
         if time.time() - last_save > 120:
-            save(a.run, model, ema, opt, it, time.time() - t0, a.checkpoint)
+            save(a.run, model, ema, opt, it, el, a.checkpoint)
             last_save = time.time()
         if a.max_iters and it - start_it >= a.max_iters:
             break
-    save(a.run, model, ema, opt, it, time.time() - t0, a.checkpoint)
-    print(f"done: {it} iterations in {(time.time() - t0) / 60:.1f} min", flush=True)
+    save(a.run, model, ema, opt, it, el, a.checkpoint)
+    print(f"done: {it} iterations in {el / 60:.1f} min", flush=True)
 
 
 def init_from_onnx(model, path, X):
@@ -604,19 +608,31 @@ def cmd_export(a):
     model, ck = load_ema(a.run, a.checkpoint)
     x = torch.zeros(1, 3, INPUT, INPUT)
     os.makedirs(os.path.dirname(os.path.abspath(a.onnx)), exist_ok=True)
+    # --dynamic-size: height and width free (multiples of 32; the grids are built from the feature maps'
+    # shapes in the graph), so a caller can run a 2048² frame at 896 (the tile scale) in one pass.
+    axes_in = {0: "batch", 2: "height", 3: "width"} if a.dynamic_size else {0: "batch"}
+    axes_out = {0: "batch", 1: "anchors"} if a.dynamic_size else {0: "batch"}
     torch.onnx.export(model, x, a.onnx, opset_version=17, input_names=["images"], output_names=["outputs"],
-                      dynamic_axes={"images": {0: "batch"}, "outputs": {0: "batch"}}, do_constant_folding=True)
+                      dynamic_axes={"images": axes_in, "outputs": axes_out}, do_constant_folding=True)
     import onnx
 
     m = onnx.load(a.onnx)
     # torch names the traced output dims after the Concat; state the real ones.
     dims = m.graph.output[0].type.tensor_type.shape.dim
     dims[0].dim_param = "batch"
-    dims[1].dim_value = sum((INPUT // s) ** 2 for s in STRIDES)
+    if a.dynamic_size:
+        dims[1].dim_param = "anchors"
+    else:
+        dims[1].dim_value = sum((INPUT // s) ** 2 for s in STRIDES)
     dims[2].dim_value = 6
     onnx.checker.check_model(m)
     m.doc_string = "maskbox cdv-yolov6-tiny: vesicle detector trained on `maskbox simulate cdv` images"
-    meta = {"names": "{0: 'cluster'}", "stride": "32", "layout": "yolov6", "input": "letterbox 640 RGB /255 pad 114"}
+    meta = {"names": "{0: 'cluster'}", "stride": "32", "layout": "yolov6", "input": "letterbox 640 RGB /255 pad 114" + (" (any multiple of 32)" if a.dynamic_size else "")}
+    if a.input_scale:
+        if not a.dynamic_size:
+            sys.exit("--input-scale needs --dynamic-size")
+        # maskbox's Detector runs a frame at side * scale (multiple of 32, 640..1536) unless told otherwise
+        meta["maskbox.input_scale"] = str(a.input_scale)
     for k, v in meta.items():
         p = m.metadata_props.add()
         p.key, p.value = k, v
@@ -650,6 +666,9 @@ def main():
     x = sub.add_parser("export")
     x.add_argument("--run", default="/tmp/cdvrun"); x.add_argument("--onnx", default=os.path.join(REPO, "models", "cdv-yolov6-tiny.onnx"))
     x.add_argument("--checkpoint", default=None, help="export from this checkpoint when the run folder has none")
+    x.add_argument("--dynamic-size", action="store_true", help="free input height/width (multiples of 32)")
+    x.add_argument("--input-scale", type=float, default=None,
+                   help="with --dynamic-size: the scale maskbox runs frames at (metadata maskbox.input_scale)")
     r = sub.add_parser("evalres")
     r.add_argument("--data", required=True); r.add_argument("--results", required=True)
     a = ap.parse_args()

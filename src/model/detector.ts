@@ -61,14 +61,59 @@ export type { DetectOptions, TileOptions };
 /** Options of {@link Detector.detect}: the post-process's, and sliced inference's. */
 export type DetectorDetectOptions = DetectOptions & TileOptions;
 
+/**
+ * An input size chosen per frame (dynamic-size models): the square side is the frame's longer side times
+ * `scale`, rounded up to a multiple of 32 and clamped to `[min, max]` (defaults 640 and 1536). The bundled
+ * vesicle model uses `{ scale: 0.5 }` (src/pipeline/defaultModel.ts): a 2048² frame runs at 1024.
+ */
+export interface AutoInputSize {
+  scale: number;
+  min?: number;
+  max?: number;
+}
+
+/** The checked {@link AutoInputSize} with its defaults, or null when `inputSize` is not one. */
+function checkAutoInputSize(v: unknown): Required<AutoInputSize> | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const a = v as Partial<AutoInputSize>;
+  if (typeof a.scale !== 'number' || !Number.isFinite(a.scale) || a.scale <= 0 || a.scale > 8)
+    invalid('inputSize.scale', 'a number in (0, 8]', a.scale);
+  const min = checkInteger('inputSize.min', a.min ?? 640, 32, 16384);
+  const max = checkInteger('inputSize.max', a.max ?? 1536, min, 16384);
+  if (min % 32 !== 0 || max % 32 !== 0) invalid('inputSize.min/max', 'multiples of 32', [min, max]);
+  return { scale: a.scale, min, max };
+}
+
+/**
+ * The per-frame input size a dynamic-size model asks for in its ONNX metadata (`maskbox.input_scale`,
+ * optional `maskbox.input_min` / `maskbox.input_max`; the bundled vesicle model sets the scale to 0.5), or null.
+ * @throws ModelError when the values are malformed
+ */
+function modelInputRule(metadata: Record<string, string>, source: string): Required<AutoInputSize> | null {
+  const scale = metadata['maskbox.input_scale'];
+  if (scale === undefined) return null;
+  const num = (k: string) => (metadata[k] === undefined ? undefined : Number(metadata[k]));
+  try {
+    return checkAutoInputSize({ scale: Number(scale), min: num('maskbox.input_min'), max: num('maskbox.input_max') });
+  } catch (err) {
+    throw new ModelError(`${source}: bad maskbox.input_* metadata: ${(err as Error).message}`);
+  }
+}
+
 /** Options of {@link Detector.load}. */
 export interface DetectorOptions extends SessionOptions {
   /** Output layout; `'auto'` (default) infers it from the output names/shapes. Ignored when `decoder` is given. */
   layout?: 'auto' | DetectorLayout;
   /** Custom decoder from raw outputs to boxes in input pixels (see `DetectorDecoder`). */
   decoder?: DetectorDecoder;
-  /** Model input size `S` or `[height, width]`, for models whose input height/width are dynamic. Default 640. Must match a fixed size. */
-  inputSize?: number | readonly [number, number];
+  /**
+   * Model input size `S` or `[height, width]`, for models whose input height/width are dynamic. Must match
+   * a fixed size. Or {@link AutoInputSize} (dynamic models only): a square input chosen per frame from its
+   * size, so a model sees frames at the scale it was trained for. Default: the model's fixed size; for a
+   * dynamic model, the rule in its ONNX metadata (`maskbox.input_scale`, as the bundled vesicle model has),
+   * else 640.
+   */
+  inputSize?: number | readonly [number, number] | AutoInputSize;
   /** Letterbox: `auto` pads only to a multiple of `stride` (dynamic-shape models only; YOLOv5 `auto=True`), `scaleUp`, `padValue` (114). */
   letterbox?: { auto?: boolean; stride?: number; scaleUp?: boolean; padValue?: number };
   /** `'letterbox'` (default: keep ratio, pad) or `'stretch'` (resize to the input size, no padding). */
@@ -140,8 +185,13 @@ export class Detector {
   readonly fallbacks: readonly { provider: ExecutionProvider; reason: string }[];
   /** The model's image input. */
   readonly input: ImageInputSpec;
-  /** Input size fed to the model (letterbox target), `[height, width]`. */
+  /**
+   * Input size fed to the model (letterbox target), `[height, width]`; with an {@link AutoInputSize}, its
+   * smallest (`min`): {@link Detector.inputSizeFor} gives a frame's.
+   */
   readonly inputSize: readonly [number, number];
+  /** The per-frame input size rule, or null for a fixed `inputSize`. */
+  readonly autoInputSize: Readonly<Required<AutoInputSize>> | null;
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
   /** Class names given at load, if any. */
@@ -158,6 +208,7 @@ export class Detector {
     ms: ModelSession,
     input: ImageInputSpec,
     size: [number, number],
+    auto: Required<AutoInputSize> | null,
     spec: LayoutSpec | null,
     decoder: DetectorDecoder | null,
     options: DetectorOptions,
@@ -170,6 +221,7 @@ export class Detector {
     this.source = ms.source;
     this.input = input;
     this.inputSize = size;
+    this.autoInputSize = auto;
     this.spec = spec;
     this.decoder = decoder;
     this.layout = decoder && !spec ? 'custom' : spec!.layout;
@@ -199,10 +251,13 @@ export class Detector {
       (!Array.isArray(options.names) || options.names.some((n) => typeof n !== 'string'))
     )
       invalid('names', 'an array of class names', options.names);
-    const wanted = checkInputSize(options.inputSize);
+    let auto = checkAutoInputSize(options.inputSize);
+    const wanted = auto ? null : checkInputSize(options.inputSize);
     const ms = await createSession(model, options);
     try {
       const input = imageInputSpec(ms.inputs, ms.source);
+      if (options.inputSize === undefined && input.height === null && input.width === null)
+        auto = modelInputRule(ms.metadata, ms.source);
       const fixed: [number | null, number | null] = [input.height, input.width];
       fixed.forEach((f, i) => {
         if (f !== null && wanted && wanted[i] !== f) {
@@ -218,7 +273,15 @@ export class Detector {
           `${ms.source}: auto (stride) letterbox needs dynamic height/width, but the input is ${formatShape(ms.inputs[0]!.shape)}`,
         );
       }
-      const size: [number, number] = [input.height ?? wanted?.[0] ?? 640, input.width ?? wanted?.[1] ?? 640];
+      if (auto && (input.height !== null || input.width !== null)) {
+        throw new InvalidArgumentError(
+          'inputSize',
+          `${ms.source}: an input size chosen per frame ({ scale }) needs dynamic height/width, but the input is ${formatShape(ms.inputs[0]!.shape)}`,
+        );
+      }
+      const size: [number, number] = auto
+        ? [auto.min, auto.min]
+        : [input.height ?? wanted?.[0] ?? 640, input.width ?? wanted?.[1] ?? 640];
       let spec: LayoutSpec | null = null;
       let decoder: DetectorDecoder | null = options.decoder ?? null;
       if (!decoder) {
@@ -226,7 +289,7 @@ export class Detector {
         spec = layout === 'auto' ? inferLayout(ms.outputs, ms.source) : checkLayout(layout, ms.outputs, ms.source);
         if (spec.end2end) decoder = end2endDecoder(spec.end2end);
       }
-      return new Detector(ms, input, size, spec, decoder, { ...options });
+      return new Detector(ms, input, size, auto, spec, decoder, { ...options });
     } catch (err) {
       await ms.session.release();
       throw err;
@@ -407,11 +470,23 @@ export class Detector {
     if (s) await s.release();
   }
 
+  /**
+   * The letterbox target `[height, width]` for a frame of this size: `inputSize`, or with an
+   * {@link AutoInputSize} the square side `ceil32(max(width, height) * scale)` clamped to `[min, max]`.
+   * @example det.inputSizeFor(2048, 2048) // [1024, 1024] for the bundled model's { scale: 0.5 }
+   */
+  inputSizeFor(width: number, height: number): [number, number] {
+    const a = this.autoInputSize;
+    if (!a) return [this.inputSize[0], this.inputSize[1]];
+    const side = Math.min(a.max, Math.max(a.min, Math.ceil((Math.max(width, height) * a.scale) / 32) * 32));
+    return [side, side];
+  }
+
   private targetShape(image: DetectorImage): [number, number] {
-    if (this.options.resize === 'stretch' || !this.options.letterbox?.auto)
-      return [this.inputSize[0], this.inputSize[1]];
+    const size = this.inputSizeFor(image.width, image.height);
+    if (this.options.resize === 'stretch' || !this.options.letterbox?.auto) return size;
     const p = letterboxParams(image.width, image.height, {
-      size: this.inputSize as [number, number],
+      size,
       auto: true,
       stride: this.options.letterbox.stride,
       scaleUp: this.options.letterbox.scaleUp,
@@ -427,7 +502,7 @@ export class Detector {
       await stretchToTensor(image, h, w, out, o.backend);
     } else {
       const lb = await letterbox(image, {
-        size: this.inputSize as [number, number],
+        size: this.inputSizeFor(image.width, image.height),
         auto: o.letterbox?.auto,
         stride: o.letterbox?.stride,
         scaleUp: o.letterbox?.scaleUp,

@@ -5,6 +5,7 @@
  * in one line, and end on CPU), and the model's input/output metadata in a plain form.
  */
 import { readFile, stat } from 'node:fs/promises';
+import { readOnnxMetadata } from './onnxMetadata.js';
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { InvalidArgumentError, ModelError } from '../errors.js';
@@ -65,6 +66,8 @@ export interface ModelSession {
   outputs: TensorInfo[];
   /** The path, or `'<bytes>'` for a model given as bytes (used in error messages). */
   source: string;
+  /** The model's `metadata_props` (key -> value; `{}` when it has none). */
+  metadata: Record<string, string>;
 }
 
 /** Normalise the `executionProviders` option into a list that ends with `'cpu'`. */
@@ -178,6 +181,7 @@ export async function createSession(model: string | Uint8Array, options: Session
       inputs: toInfo(session.inputMetadata, session.inputNames),
       outputs: toInfo(session.outputMetadata, session.outputNames),
       source,
+      metadata: readOnnxMetadata(bytes),
     };
   }
   /* c8 ignore next */

@@ -19,14 +19,19 @@ export type Decoder = (bytes: Buffer, input: ImageInput) => Promise<DecodedImage
 export const fullDecoder: Decoder = (bytes, input) => readImage(bytes, { name: input.origin });
 
 /**
- * A decoder that decodes each image at the size a letterbox to `size` (`[height, width]`) resizes it to
+ * A decoder that decodes each image at the size a letterbox to `size` (`[height, width]`, or a function of
+ * the frame's width and height, as `Detector.inputSizeFor`) resizes it to
  * (`letterboxParams(...).newWidth/newHeight`), when that is smaller than the image; smaller images are
  * decoded as they are. The result's `source` is the file's size.
- * @example runBatch({ inputs, decode: letterboxDecoder(detector.inputSize), processor, sinks })
+ * @example runBatch({ inputs, decode: letterboxDecoder((w, h) => detector.inputSizeFor(w, h)), processor, sinks })
  */
-export function letterboxDecoder(size: readonly [number, number], kernel?: ResizeKernel): Decoder {
+export function letterboxDecoder(
+  size: readonly [number, number] | ((width: number, height: number) => readonly [number, number]),
+  kernel?: ResizeKernel,
+): Decoder {
   const resize = (width: number, height: number) => {
-    const p = letterboxParams(width, height, { size: [size[0], size[1]] });
+    const [h, w] = typeof size === 'function' ? size(width, height) : size;
+    const p = letterboxParams(width, height, { size: [h, w] });
     return p.newWidth < width && p.newHeight < height ? { width: p.newWidth, height: p.newHeight } : null;
   };
   return (bytes, input) => readImage(bytes, { name: input.origin, resize, resizeKernel: kernel });

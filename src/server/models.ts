@@ -141,7 +141,7 @@ export class ServedDetector {
     const slot: { data?: Float32Array; dims?: [number, number, number] } = {};
     const detector = this.detector;
     const d = await this.capture.run(slot, () => detector.detect(image));
-    const [h, w] = this.plain.inputSize;
+    const [h, w] = this.plain.inputSizeFor(image.width, image.height);
     const p = letterboxParams(image.width, image.height, { size: [h, w] });
     const raw: RawOutput = {
       data: slot.data!,

@@ -29,6 +29,8 @@ const options = {
   'flip-tta': { type: 'boolean' },
   threads: { type: 'string' },
   'fast-decode': { type: 'boolean' },
+  'input-size': { type: 'string' },
+  'input-scale': { type: 'string' },
 } as const;
 
 /** `maskbox detect <inputs...>`. */
@@ -46,6 +48,9 @@ export const detectCommand: Command = {
     '  --tile PX|auto|0         sliced inference: tiles of PX image pixels (auto: from the model input and the\n' +
     '                           frame size), boxes merged across seams; --overlap 0.2; --full-frame adds a whole-frame pass\n' +
     '  --flip-tta               also detect on the mirrored image and fuse both (weighted boxes fusion)\n' +
+    "  --input-size PX          run a dynamic-size model at PX x PX (default: the model's size, or its own rule:\n" +
+    '                           the bundled model runs a frame at half its size, 2048² -> 1024, 640..1536)\n' +
+    '  --input-scale S          dynamic-size models: input side = frame side x S (multiple of 32, 640..1536)\n' +
     '  --threads N              onnxruntime threads, not spinning (default: half the cores, at least 2;\n' +
     '                           the next images decode meanwhile)\n' +
     '  --fast-decode            decode straight to the model input size (libvips resize while decoding; JPEG\n' +
@@ -71,6 +76,14 @@ export const detectCommand: Command = {
       flipTta: v['flip-tta'] ?? false,
     };
     checkTileOptions(tiling);
+    if (v['input-size'] !== undefined && v['input-scale'] !== undefined)
+      throw new InvalidArgumentError('input-size', '--input-size and --input-scale cannot be combined');
+    const inputSize =
+      v['input-size'] !== undefined
+        ? intFlag('input-size', v['input-size'], 640, 32, 16384)
+        : v['input-scale'] !== undefined
+          ? { scale: numberFlag('input-scale', v['input-scale'], 0.5, { min: 0.01, max: 8 }) }
+          : undefined;
     const fastDecode = v['fast-decode'] ?? false;
     if (fastDecode && ((tile !== undefined && tile !== 0) || v.overlay !== undefined)) {
       throw new InvalidArgumentError(
@@ -95,6 +108,7 @@ export const detectCommand: Command = {
       intraOpNumThreads: threads,
       spinning: false,
       ...(layout ? { layout } : {}),
+      ...(inputSize !== undefined ? { inputSize } : {}),
     }).catch((err: unknown) => {
       if (err instanceof ModelError && err.message.includes('`layout`'))
         throw new ModelError(`${err.message} (on the command line: --layout ${DETECTOR_LAYOUTS.join('|')})`);
@@ -105,11 +119,12 @@ export const detectCommand: Command = {
       const detectOptions = { conf, iou, maxDetections, agnostic: v.agnostic ?? false, ...tiling };
       return await runDetectionCommand(prepared, {
         processor: detectorProcessor(detector, detectOptions, perRun),
-        ...(fastDecode ? { decode: letterboxDecoder(detector.inputSize) } : {}),
+        ...(fastDecode ? { decode: letterboxDecoder((w, h) => detector.inputSizeFor(w, h)) } : {}),
         info: {
           model,
           provider: detector.provider,
           layout: detector.layout,
+          input: describeInputSize(detector),
           ...(tile !== undefined ? { tile, overlap: tiling.overlap, 'full frame': String(tiling.fullFrame) } : {}),
           ...(tiling.flipTta ? { 'flip tta': 'true' } : {}),
           threads,
@@ -121,3 +136,10 @@ export const detectCommand: Command = {
     }
   },
 };
+
+/** The input size for the summary: fixed, or the per-frame rule. */
+function describeInputSize(d: Detector): string {
+  const a = d.autoInputSize;
+  if (!a) return `${d.inputSize[0]}x${d.inputSize[1]}`;
+  return `frame side x ${a.scale}, multiple of 32 in ${a.min}..${a.max} (2048x2048 -> ${d.inputSizeFor(2048, 2048)[0]})`;
+}

@@ -120,13 +120,12 @@ describeModel('sliced inference with the bundled detector', () => {
       { cx: 150 + 350 * i, cy: s, radius: 15 },
     ]);
     planted.push({ cx: seams[0]!, cy: seams[seams.length - 1]!, radius: 18 });
-    const sim = simulateCdv(resolveCdvParams({ density: [15, 15], planted, brightness: [1, 1] }), 7, 0);
+    // sparse background (density 4/MP): the planted vesicles stay isolated, so what is tested is the seam
+    const sim = simulateCdv(resolveCdvParams({ density: [4, 4], planted, brightness: [1, 1] }), 7, 0);
     const data = Uint8Array.from(sim.pixels, (v) => Math.round(v));
     const image = { data, width: 2048, height: 2048, channels: 1 };
-    const hits = async (mergeThreshold: number) => {
-      const r = await det.detect(image, { tile, mergeThreshold });
-      expect(r.tiles).toBe(grid.length);
-      return planted.map((_, k) => {
+    const near = (r: { boxes: Float32Array; scores: Float32Array }) =>
+      planted.map((_, k) => {
         const gt = sim.vesicles[k]!.box;
         const ious: number[] = [];
         for (let i = 0; i < r.scores.length; i++) {
@@ -135,15 +134,24 @@ describeModel('sliced inference with the bundled detector', () => {
         }
         return ious;
       });
+    const hits = async (mergeThreshold: number) => {
+      const r = await det.detect(image, { tile, mergeThreshold });
+      expect(r.tiles).toBe(grid.length);
+      return near(r);
     };
+    // The seams must not add splits: every planted vesicle that one whole-frame pass finds as a single
+    // good box (most of them; the model itself splits the odd elongated one) comes out of the tiles the same.
+    const whole = near(await det.detect(image));
+    const clean = whole.flatMap((ious, k) => (ious.length === 1 && ious[0]! >= 0.5 ? [k] : []));
+    expect(clean.length).toBeGreaterThanOrEqual(planted.length - 1);
     const merged = await hits(0.5);
-    for (const ious of merged) {
-      expect(ious.length).toBe(1); // one box per vesicle on a seam
-      expect(ious[0]).toBeGreaterThanOrEqual(0.5);
+    for (const k of clean) {
+      expect(merged[k]!.length).toBe(1); // one box per vesicle on a seam
+      expect(merged[k]![0]).toBeGreaterThanOrEqual(0.5);
     }
     // without merging (IoS > 1 never holds) the tiles' pieces stay apart
     const apart = await hits(1);
-    expect(apart.some((ious) => ious.length >= 2)).toBe(true);
+    expect(clean.some((k) => apart[k]!.length >= 2)).toBe(true);
   }, 120_000);
 
   it("'auto' leaves a small frame to one pass and tiles a 2048² frame", async () => {

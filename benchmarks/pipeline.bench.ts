@@ -9,11 +9,12 @@
  *    The ideal rate is cores / (the sum): every core busy, nothing lost to waiting or overhead.
  * 2. Measured: `maskbox detect DIR --json` in a fresh process per round (images/s over the batch, start-up
  *    excluded), the configurations alternated round by round (A B C A B C ...), medians with min/max.
- * Both with the native kernels (`--backend auto`: the cpu addon's letterbox/NMS) and without (`js`),
- * and with `--fast-decode` (decode straight to the model input size; JPEG shrink-on-load); two more PNG
- * rows: glibc malloc left at its defaults (`MASKBOX_MALLOC=default`: the CLI tunes it, src/cli/
- * mallocTuning.ts) and libvips on one thread per decode (`VIPS_CONCURRENCY=1`). The stage costs run
- * with the same malloc settings as the measured process.
+ * Rows: the CLI's defaults (the bundled model picks its input size per frame: 1024x1024 for these 2048²
+ * frames) with the native kernels (`--backend auto`) on PNG and JPEG, and without them (`js`) on PNG;
+ * `--fast-decode` (decode straight to the model input size; JPEG shrink-on-load); PNG with glibc malloc
+ * left at its defaults (`MASKBOX_MALLOC=default`: the CLI tunes it, src/cli/mallocTuning.ts); and the old
+ * full-frame scale, `--input-size 640` (2.5x less inference), plain and with `--fast-decode`. The stage
+ * costs run with the same malloc settings as the measured process.
  *
  * Run: node --import tsx benchmarks/pipeline.bench.ts [--frames 48] [--rounds 3]
  * The runner's memory checks (fake model): benchmarks/runnerMemory.bench.ts.
@@ -63,7 +64,12 @@ async function prepare(format: Format): Promise<string> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 // ---- child: stage costs, one thread, frame after frame ----------------------------------------------
-async function stageCosts(dir: string, backend: 'auto' | 'js', fast: boolean): Promise<Record<string, number>> {
+async function stageCosts(
+  dir: string,
+  backend: 'auto' | 'js',
+  fast: boolean,
+  inputSize: number | undefined,
+): Promise<Record<string, number>> {
   const sharp = (await import('sharp')).default;
   const ort = await import('onnxruntime-node');
   const { readImageFile, readImage } = await import('../src/io/image.js');
@@ -81,7 +87,12 @@ async function stageCosts(dir: string, backend: 'auto' | 'js', fast: boolean): P
   sharp.concurrency(1);
   sharp.cache(false);
   const { session } = await createSession(defaultModelPath(), { intraOpNumThreads: 1, spinning: false });
-  const decodeFast = letterboxDecoder([640, 640]);
+  // the side `detect` runs a 2048² frame at: --input-size, or the model's own rule (Detector.inputSizeFor)
+  const { Detector } = await import('../src/model/detector.js');
+  const probe = await Detector.load(defaultModelPath(), inputSize ? { inputSize } : {});
+  const S = probe.inputSizeFor(2048, 2048)[0];
+  await probe.dispose();
+  const decodeFast = letterboxDecoder([S, S]);
   const out = join(DIR, 'stage-out');
   mkdirSync(out, { recursive: true });
   const files = readdirSync(dir).sort().slice(0, 8);
@@ -108,12 +119,12 @@ async function stageCosts(dir: string, backend: 'auto' | 'js', fast: boolean): P
       );
       const lb = await stage(
         'preprocess',
-        () => letterbox(image, { size: 640, out: new Float32Array(3 * 640 * 640), backend }),
+        () => letterbox(image, { size: S, out: new Float32Array(3 * S * S), backend }),
         keep,
       );
       const res = await stage(
         'infer',
-        () => session.run({ images: new ort.Tensor('float32', lb.data, [1, 3, 640, 640]) }),
+        () => session.run({ images: new ort.Tensor('float32', lb.data, [1, 3, S, S]) }),
         keep,
       );
       const t = res[session.outputNames[0]!]!;
@@ -172,8 +183,9 @@ function child(args: string[], env: Record<string, string> = {}): any {
 }
 
 if (process.argv.includes('--stages-child')) {
-  const [dir, backend, fast] = process.argv.slice(process.argv.indexOf('--stages-child') + 1);
-  process.stdout.write(JSON.stringify(await stageCosts(dir!, backend as 'auto' | 'js', fast === 'fast')) + '\n');
+  const [dir, backend, fast, size] = process.argv.slice(process.argv.indexOf('--stages-child') + 1);
+  const costs = await stageCosts(dir!, backend as 'auto' | 'js', fast === 'fast', Number(size) || undefined);
+  process.stdout.write(JSON.stringify(costs) + '\n');
   process.exit(0);
 }
 if (process.argv.includes('--e2e-child')) {
@@ -191,27 +203,31 @@ interface Config {
   fast: boolean;
   /** Extra environment: glibc malloc at its defaults, or libvips on one thread. */
   variant?: 'malloc default' | 'libvips 1 thread';
+  /** `--input-size`; undefined: the model's own rule (the bundled model: 1024 for these frames). */
+  inputSize?: number;
 }
+// Default flags first (the bundled model's per-frame input size), then the old 640 full-frame scale.
 const configs: Config[] = [];
-for (const format of FORMATS)
-  for (const backend of ['auto', 'js'] as const) configs.push({ format, backend, fast: false });
+for (const format of FORMATS) configs.push({ format, backend: 'auto', fast: false });
+configs.push({ format: 'png', backend: 'js', fast: false });
 for (const format of FORMATS) configs.push({ format, backend: 'auto', fast: true });
 configs.push({ format: 'png', backend: 'auto', fast: false, variant: 'malloc default' });
-configs.push({ format: 'png', backend: 'auto', fast: false, variant: 'libvips 1 thread' });
+for (const format of FORMATS) configs.push({ format, backend: 'auto', fast: false, inputSize: 640 });
+configs.push({ format: 'png', backend: 'auto', fast: true, inputSize: 640 });
 const VARIANT_ENV = {
   'malloc default': { MASKBOX_MALLOC: 'default' },
   'libvips 1 thread': { VIPS_CONCURRENCY: '1' },
 };
 const envOf = (c: Config): Record<string, string> => (c.variant ? VARIANT_ENV[c.variant] : {});
 const label = (c: Config) =>
-  `${c.format.toUpperCase()}, ${c.backend === 'auto' ? 'native' : 'js'}${c.fast ? ', --fast-decode' : ''}${c.variant ? `, ${c.variant}` : ''}`;
+  `${c.format.toUpperCase()}, ${c.backend === 'auto' ? 'native' : 'js'}${c.fast ? ', --fast-decode' : ''}${c.variant ? `, ${c.variant}` : ''}${c.inputSize ? `, --input-size ${c.inputSize}` : ''}`;
 
 const dirs = { png: await prepare('png'), jpg: await prepare('jpg') };
 const costs = new Map<Config, Record<string, number>>();
 for (const c of configs)
   costs.set(
     c,
-    child(['--stages-child', dirs[c.format], c.backend, c.fast ? 'fast' : 'full'], {
+    child(['--stages-child', dirs[c.format], c.backend, c.fast ? 'fast' : 'full', String(c.inputSize ?? 0)], {
       MASKBOX_THREADS: '1',
       ...envOf(c),
     }),
@@ -228,7 +244,16 @@ const measured = await alternate(
     threads: defaultInferenceThreads(cores),
     run: () => {
       const j = child(
-        ['--e2e-child', dirs[c.format], '--out', out, '--backend', c.backend, ...(c.fast ? ['--fast-decode'] : [])],
+        [
+          '--e2e-child',
+          dirs[c.format],
+          '--out',
+          out,
+          '--backend',
+          c.backend,
+          ...(c.fast ? ['--fast-decode'] : []),
+          ...(c.inputSize ? ['--input-size', String(c.inputSize)] : []),
+        ],
         envOf(c),
       );
       if (j.images !== FRAMES) throw new Error(`${label(c)}: ${j.images} of ${FRAMES} images processed`);
@@ -270,7 +295,8 @@ console.log(
 );
 console.log(
   `${machine()}; load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after; bundled model ` +
-    `(cdv-yolov6-tiny, 640x640), default flags (onnxruntime threads ${defaultInferenceThreads(cores)}, no spinning; ` +
+    `(cdv-yolov6-tiny; default input size: the model's rule, 1024x1024 for these frames, or --input-size 640), ` +
+    `default flags (onnxruntime threads ${defaultInferenceThreads(cores)}, no spinning; ` +
     `prefetch 2; batch 1); CSV per image\n`,
 );
 console.log('### Stage costs (CPU ms per frame, one thread, frame after frame; median of 16) and the ideal rate\n');

@@ -47,7 +47,10 @@ export function checkImageHeader(head: Uint8Array, source: string): void {
  * Read an image file's bytes safely: a regular file only (no FIFO, device or directory), its header
  * checked before the body, and at most the read cap (src/io/files.ts: 1 GiB, `MASKBOX_MAX_READ_BYTES`).
  */
-export async function readImageFile(path: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
+export async function readImageFile(
+  path: string,
+  options: { maxBytes?: number; into?: (byteLength: number) => Buffer } = {},
+): Promise<Buffer> {
   return readRegularFile(path, { ...options, argument: 'path', checkHeader: checkImageHeader });
 }
 

@@ -41,6 +41,8 @@ export type NativeAddon = {
   info(): NativeInfo;
   /** glibc mallopt(M_MMAP_THRESHOLD / M_TRIM_THRESHOLD), sync (native/mallocTuning.cc; src/cli/mallocTuning.ts). */
   tuneMalloc(o: { mmapThreshold: number; trimThreshold: number }): { applied: boolean; reason: string };
+  /** The zlib symbol prefix the PNG decoder found in the process ('Cr_z_' or ''), or null: none (sync). */
+  pngZlib?(): string | null;
   /** The CUDA functions of a build made with nvcc (bindings/cuda.ts types and checks them). */
   cuda?: unknown;
 } & {

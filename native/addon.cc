@@ -29,7 +29,8 @@
   X(softNms, JsSoftNms)         \
   X(nmm, JsNmm)                 \
   X(wbf, JsWbf)                 \
-  X(maskIou, JsMaskIou)
+  X(maskIou, JsMaskIou)         \
+  X(pngDecode, JsPngDecode)
 
 namespace maskbox::cpu {
 #define MASKBOX_DECLARE(name, fn) Napi::Value fn(const Napi::CallbackInfo& info);
@@ -39,6 +40,9 @@ MASKBOX_CPU_OPS(MASKBOX_DECLARE)
 
 namespace maskbox {
 Napi::Value JsTuneMalloc(const Napi::CallbackInfo& info);  // mallocTuning.cc
+namespace cpu {
+Napi::Value JsPngZlib(const Napi::CallbackInfo& info);  // cpu/pngDecode.cc
+}  // namespace cpu
 }  // namespace maskbox
 
 namespace {
@@ -75,6 +79,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("tuneMalloc", Napi::Function::New(env, maskbox::JsTuneMalloc, "tuneMalloc"));
+  exports.Set("pngZlib", Napi::Function::New(env, maskbox::cpu::JsPngZlib, "pngZlib"));
 #define MASKBOX_REGISTER(name, fn) exports.Set(#name, Napi::Function::New(env, maskbox::cpu::fn, #name));
   MASKBOX_CPU_OPS(MASKBOX_REGISTER)
 #undef MASKBOX_REGISTER

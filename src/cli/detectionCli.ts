@@ -246,6 +246,7 @@ export async function runDetectionCommand(p: PreparedDetectionRun, run: Detectio
     firstIndex: p.firstIndex,
     processor: run.processor,
     decode: run.decode,
+    reuseBuffers: true, // our sinks and processors keep no pixels past write()
     sinks,
     concurrency: p.concurrency,
     prefetch: p.prefetch,

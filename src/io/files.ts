@@ -43,6 +43,8 @@ export interface ReadFileOptions {
   argument?: string;
   /** Called with the first bytes (up to 64) before the body is read; throw to reject the file. */
   checkHeader?: (head: Buffer, path: string) => void;
+  /** Memory for the body: called with the file's size, returns a Buffer of that many bytes (default: a new one). */
+  into?: (byteLength: number) => Buffer;
 }
 
 function describeKind(st: Stats): string {
@@ -108,7 +110,8 @@ export async function readRegularFile(path: string, options: ReadFileOptions = {
       const { bytesRead } = await fh.read(head, 0, head.length, 0);
       options.checkHeader(head.subarray(0, bytesRead), path);
     }
-    const buf = Buffer.allocUnsafe(st.size);
+    const buf = options.into ? options.into(st.size) : Buffer.allocUnsafe(st.size);
+    if (buf.length !== st.size) throw new InvalidArgumentError('into', `Expected a Buffer of ${st.size} bytes`);
     let off = 0;
     while (off < st.size) {
       const { bytesRead } = await fh.read(buf, off, st.size - off, off);

@@ -2,12 +2,15 @@
  * Image decoding with sharp: JPG, PNG, TIFF (8- and 16-bit, grey or colour) into raw interleaved
  * pixels. 16-bit images are read exactly (sharp's `toColourspace('grey16'|'rgb16').raw({depth:'ushort'})`,
  * the only path that does not round to 8 bits). The size is checked from the header before any
- * pixel is decoded, so a 30000x30000 file fails fast instead of allocating gigabytes.
+ * pixel is decoded, so a 30000x30000 file fails fast instead of allocating gigabytes. Plain PNGs
+ * (8/16-bit grey, RGB, with or without alpha) at full size are decoded by the native addon instead
+ * (src/io/pngNative.ts), with the same pixels; everything else, and every error, is sharp's.
  */
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { InvalidArgumentError, ParseError } from '../errors.js';
 import { checkInteger, invalid } from '../validate.js';
 import { readRegularFile } from './files.js';
+import { decodePngNative, nativePngAvailable, nativePngFormat, pngHeader } from './pngNative.js';
 
 /** Magic bytes of the formats sharp decodes here. */
 const MAGIC: readonly [string, (b: Buffer) => boolean][] = [
@@ -44,7 +47,10 @@ export function checkImageHeader(head: Uint8Array, source: string): void {
  * Read an image file's bytes safely: a regular file only (no FIFO, device or directory), its header
  * checked before the body, and at most the read cap (src/io/files.ts: 1 GiB, `MASKBOX_MAX_READ_BYTES`).
  */
-export async function readImageFile(path: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
+export async function readImageFile(
+  path: string,
+  options: { maxBytes?: number; into?: (byteLength: number) => Buffer } = {},
+): Promise<Buffer> {
   return readRegularFile(path, { ...options, argument: 'path', checkHeader: checkImageHeader });
 }
 
@@ -90,6 +96,16 @@ export interface ReadImageOptions {
   resize?: (width: number, height: number) => { width: number; height: number } | null;
   /** Filter of `resize`. Default `'lanczos3'` (sharp's default). */
   resizeKernel?: ResizeKernel;
+  /**
+   * Memory for the decoded pixels, so that a caller can reuse it from image to image (fewer new
+   * buffers: less GC and fewer page faults): called with the byte length the pixels need, it returns a
+   * Uint8Array of at least that many bytes (at an even byteOffset for 16-bit images) that readImage may
+   * overwrite; the result's `data` is a view of its first bytes. Called at most once per call in
+   * practice (a PNG the native decoder declined reuses the memory for sharp's pixels), before the
+   * pixels are decoded, so also for a file that then fails to decode; never for one refused by `maxPixels`.
+   * Plain PNGs are decoded straight into it; other images are decoded by sharp and copied into it.
+   */
+  into?: (byteLength: number) => Uint8Array;
 }
 
 const GREY_SPACES = new Set(['b-w', 'grey16']);
@@ -120,6 +136,10 @@ export async function readImage(input: string | Uint8Array, options: ReadImageOp
   } else {
     invalid('input', 'a file path or a Buffer/Uint8Array of encoded image bytes', input);
   }
+  if (options.into !== undefined && typeof options.into !== 'function')
+    invalid('into', 'a function (byteLength) => Uint8Array', options.into);
+  const native = await readPngNative(bytes, maxPixels, options);
+  if (native.image) return native.image;
 
   let meta: Metadata;
   try {
@@ -168,6 +188,12 @@ export async function readImage(input: string | Uint8Array, options: ReadImageOp
     );
   }
   const size = target ? { width: outW, height: outH, source: { width, height } } : { width, height };
+  if (options.into) {
+    const out = native.out?.length === data.length ? native.out : pixelMemory(options.into, data.length, sixteen);
+    out.set(data);
+    const pixels = sixteen ? new Uint16Array(out.buffer, out.byteOffset, data.length / 2) : out;
+    return { data: pixels, ...size, channels, bitDepth: sixteen ? 16 : 8 };
+  }
   if (!sixteen) {
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), ...size, channels, bitDepth: 8 };
   }
@@ -177,6 +203,51 @@ export async function readImage(input: string | Uint8Array, options: ReadImageOp
       ? new Uint16Array(data.buffer, data.byteOffset, data.length / 2)
       : new Uint16Array(new Uint8Array(data).buffer);
   return { data: u16, ...size, channels, bitDepth: 16 };
+}
+
+/**
+ * The native PNG decode (src/io/pngNative.ts) when it applies: a PNG it handles, at full size, in the
+ * file's own channels, within `maxPixels` (larger files go to sharp, which refuses them as before). On
+ * a declined decode, `out` is the memory from `into` (if any), for the sharp path to reuse.
+ */
+async function readPngNative(
+  bytes: Uint8Array,
+  maxPixels: number,
+  options: ReadImageOptions,
+): Promise<{ image?: RawImage; out?: Uint8Array }> {
+  if (options.resize !== undefined) return {};
+  const header = pngHeader(bytes);
+  const format = header && nativePngFormat(header);
+  if (!header || !format || header.width * header.height > maxPixels) return {};
+  if (options.channels !== undefined && options.channels !== format.channels) return {};
+  if (!nativePngAvailable()) return {};
+  const sixteen = format.bitDepth === 16;
+  const byteLength = header.width * header.height * format.channels * (sixteen ? 2 : 1);
+  let out: Uint8Array;
+  if (options.into) out = pixelMemory(options.into, byteLength, sixteen);
+  else {
+    try {
+      out = new Uint8Array(byteLength);
+    } catch {
+      return {}; // past the typed-array limit: sharp says what it can
+    }
+  }
+  if (!(await decodePngNative(bytes, header, format, out))) return { out };
+  const data = sixteen ? new Uint16Array(out.buffer, out.byteOffset, byteLength / 2) : out;
+  const { width, height } = header;
+  return { image: { data, width, height, channels: format.channels, bitDepth: format.bitDepth } };
+}
+
+/** `into(byteLength)`, checked, cut to `byteLength` bytes. */
+function pixelMemory(into: (byteLength: number) => Uint8Array, byteLength: number, sixteen: boolean): Uint8Array {
+  const m = into(byteLength);
+  if (!(m instanceof Uint8Array) || m.length < byteLength || (sixteen && m.byteOffset % 2 !== 0))
+    invalid(
+      'into',
+      `to return a Uint8Array of at least ${byteLength} bytes${sixteen ? ' at an even byteOffset' : ''}`,
+      m,
+    );
+  return m.length === byteLength ? m : m.subarray(0, byteLength);
 }
 
 /** The checked size `options.resize` asks for, or null for the full size. */

@@ -58,6 +58,14 @@ export interface NativeOpTable {
   /** The COCO results-file tokenizer (src/io/cocoJsonNative.ts). */
   parseCocoResults: { args: { bytes: Uint8Array }; result: NativeCocoResults };
   /** Ground-truth polygons to COCO RLE counts, many masks at once (src/ops/cocoEvalPrepare.ts). */
+  /**
+   * Plain PNGs into `out` (native/cpu/pngDecode.cc, src/io/pngNative.ts); resolves '' when decoded,
+   * else why it declined (the caller then uses sharp).
+   */
+  pngDecode: {
+    args: { bytes: Uint8Array; out: Uint8Array; width: number; height: number; channels: 1 | 3; bitDepth: 8 | 16 };
+    result: string;
+  };
   cocoPolygons: {
     args: { coords: Float64Array; polyStart: Int32Array; maskStart: Int32Array; height: Int32Array; width: Int32Array };
     result: { counts: Uint32Array; start: Int32Array };
@@ -89,6 +97,7 @@ const NATIVE_OPS: Record<NativeOpName, true> = {
   maskIou: true,
   parseCocoResults: true,
   cocoPolygons: true,
+  pngDecode: true,
 };
 /** Every function the native addon exports besides `info()`. */
 export const NATIVE_OP_NAMES = Object.keys(NATIVE_OPS) as NativeOpName[];

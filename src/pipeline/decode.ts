@@ -9,14 +9,14 @@
  */
 import { readImage, type ResizeKernel } from '../io/image.js';
 import { letterboxParams } from '../ops/letterbox.js';
-import type { ImageInput } from './inputs.js';
-import type { DecodedImage } from './runner.js';
+import type { DecodeFn } from './runner.js';
 
-/** A runner decoder: encoded bytes to pixels. */
-export type Decoder = (bytes: Buffer, input: ImageInput) => Promise<DecodedImage>;
+/** A runner decoder: encoded bytes to pixels (into the runner's memory with `reuseBuffers`). */
+export type Decoder = DecodeFn;
 
 /** Full-size decode (`readImage`), errors naming the input. */
-export const fullDecoder: Decoder = (bytes, input) => readImage(bytes, { name: input.origin });
+export const fullDecoder: Decoder = (bytes, input, memory) =>
+  readImage(bytes, { name: input.origin, into: memory?.into });
 
 /**
  * A decoder that decodes each image at the size a letterbox to `size` (`[height, width]`, or a function of
@@ -34,5 +34,6 @@ export function letterboxDecoder(
     const p = letterboxParams(width, height, { size: [h, w] });
     return p.newWidth < width && p.newHeight < height ? { width: p.newWidth, height: p.newHeight } : null;
   };
-  return (bytes, input) => readImage(bytes, { name: input.origin, resize, resizeKernel: kernel });
+  return (bytes, input, memory) =>
+    readImage(bytes, { name: input.origin, resize, resizeKernel: kernel, into: memory?.into });
 }

@@ -41,8 +41,11 @@ export interface ImageInput {
   origin: string;
   /** Absolute path on disk (undefined for zip entries). */
   path?: string;
-  /** Read the whole file. */
-  read(): Promise<Buffer>;
+  /**
+   * Read the whole file. `into` (the runner's `reuseBuffers`) offers memory for the bytes: called with
+   * the file's size, it returns a Buffer of exactly that many bytes to read into; inputs may ignore it.
+   */
+  read(options?: { into?: (byteLength: number) => Buffer }): Promise<Buffer>;
 }
 
 /** Options of {@link expandInputs}. */
@@ -119,7 +122,7 @@ async function* walk(dir: string, rel = ''): AsyncGenerator<string> {
 }
 
 function fileInput(path: string, name: string): ImageInput {
-  return { name, origin: path, path, read: () => readImageFile(path) };
+  return { name, origin: path, path, read: (options) => readImageFile(path, options) };
 }
 
 /**

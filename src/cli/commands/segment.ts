@@ -145,6 +145,7 @@ export const segmentCommand: Command = {
         firstIndex: range.first,
         processor: { process: (job) => seg.segment(job.image, { name: basename(job.input.name) }) },
         sinks: [sink],
+        reuseBuffers: true, // our sinks and processors keep no pixels past write()
         concurrency,
         prefetch,
         resume,

@@ -235,6 +235,15 @@ def pick_scale(rng, lab, mode="letterbox"):
     """Model pixels per image pixel of a crop. `letterbox` (the shipped model): around the full-frame
     letterbox scale. `tile` (issue 15): mostly around sliced inference's scale (tiles of 1440 px), a
     fifth at the letterbox scale (the optional full-frame pass), a tenth zoomed in."""
+    if mode == "native":
+        # one full-frame pass at a larger input (Detector's per-frame size, maskbox.input_scale 0.5-0.625):
+        # mostly 0.40-0.75 model px per image px, some at the 640 letterbox scale, some zoomed in
+        u = rng.random()
+        if u < 0.15:
+            return LAB_SCALE * math.exp(rng.uniform(-0.15, 0.15))
+        if u < 0.3:
+            return math.exp(rng.uniform(math.log(0.75), math.log(1.6)))
+        return math.exp(rng.uniform(math.log(0.40), math.log(0.75)))
     if mode == "tile":
         u = rng.random()
         if u < 0.2:
@@ -654,7 +663,7 @@ def main():
     t.add_argument("--resume", action="store_true")
     t.add_argument("--ema-decay", type=float, default=0.998)  # 0.995 for the short fine-tune
     t.add_argument("--mix", default=DEFAULT_MIX, help="pools and weights, e.g. train_lab:0.2,train_wide:0.3,train_v2:0.5")
-    t.add_argument("--scale-mode", choices=["letterbox", "tile"], default="letterbox")
+    t.add_argument("--scale-mode", choices=["letterbox", "tile", "native"], default="letterbox")
     t.add_argument("--pair-crops", type=float, default=0.0, help="probability of a crop centred on a touching pair")
     t.add_argument("--checkpoint", default=None, help="also write a float16 checkpoint here (commit it; --resume reads it)")
     t.add_argument("--init-onnx", default=None, help="without a checkpoint to resume: start from this exported model's weights")

@@ -90,6 +90,33 @@ run(`native cocoPolygons equals segmentationToRle (${reason})`, () => {
     });
   });
 
+  it('many masks over many blocks, with degenerate polygons and empty images', async () => {
+    // The kernel fills one buffer per block of consecutive masks, reserved at a bound of each block's
+    // counts: degenerate polygons (fewer than 3 points, odd value counts, repeated points), empty
+    // images and long polygons must still give the js kernel's counts, in mask order.
+    const r = rng(23);
+    const masks: { seg: number[][]; h: number; w: number }[] = [];
+    for (let j = 0; j < 3000; j++) {
+      const h = j % 97 === 0 ? 0 : 1 + Math.floor(r() * 200),
+        w = j % 89 === 0 ? 0 : 1 + Math.floor(r() * 200);
+      const seg: number[][] = [];
+      const parts = 1 + Math.floor(r() * 2);
+      for (let q = 0; q < parts; q++) {
+        const kind = Math.floor(r() * 6);
+        const k = kind === 0 ? Math.floor(r() * 4) : kind === 1 ? 40 + Math.floor(r() * 60) : 3 + Math.floor(r() * 8);
+        const p: number[] = [];
+        for (let i = 0; i < k; i++) p.push(Math.round(r() * w * 100) / 100, Math.round(r() * h * 100) / 100);
+        if (kind === 2 || (q === 0 && p.length === 4)) p.push(Math.round(r() * w)); // 4 values first: boxes
+        seg.push(p);
+      }
+      masks.push({ seg, h, w });
+    }
+    const got = await addon!.cocoPolygons!(pack(masks));
+    const js = jsCocoPolygons(pack(masks));
+    expect(Array.from(got.start)).toEqual(Array.from(js.start));
+    expect(Array.from(got.counts)).toEqual(Array.from(js.counts));
+  });
+
   it('bad offsets, sizes and coordinates are JS errors', async () => {
     const call = async (a: Parameters<Polygons>[0]) => addon!.cocoPolygons!(a); // argument errors throw synchronously
     const ok = pack([{ seg: [[1, 1, 5, 1, 5, 5]], h: 10, w: 10 }]);

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "hugePages.h"
 #include "pool.h"
 
 namespace maskbox::cpu {
@@ -29,6 +30,22 @@ constexpr double kMaxCoordinate = 1 << 20;
 inline int32_t CInt(double x) {
   if (!(x > -2147483649.0 && x < 2147483648.0)) return INT32_MIN;
   return static_cast<int32_t>(x);
+}
+
+/**
+ * At least the number of counts FromPolygon gives for these values: its candidates are at most the
+ * upsampled points m, plus the closing h * w.
+ */
+size_t CountsBound(const double* xy, size_t values) {
+  const size_t k = values / 2;
+  size_t m = 1;
+  for (size_t j = 0; j < k; j++) {
+    const size_t n = (j + 1) % k;
+    const int64_t dx = int64_t{CInt(5 * xy[j * 2] + 0.5)} - CInt(5 * xy[n * 2] + 0.5);
+    const int64_t dy = int64_t{CInt(5 * xy[j * 2 + 1] + 0.5)} - CInt(5 * xy[n * 2 + 1] + 0.5);
+    m += static_cast<size_t>(std::max(std::llabs(dx), std::llabs(dy))) + 1;
+  }
+  return m;
 }
 
 /** cocoRleFromPolygon: counts of one polygon's mask. */
@@ -159,39 +176,62 @@ class CocoPolygonsWorker : public Worker {
   using Worker::Worker;
   View<const double> coords;
   View<const int32_t> poly_start, mask_start, height, width;
-  std::vector<std::vector<uint32_t>> masks;
+  // Masks in order, a block of consecutive masks at a time: block b holds masks [b * per_block, ...)
+  // concatenated; mask j has length[j] counts. One buffer per block (not one per mask), reserved at
+  // an upper bound so it never moves, with huge pages: ~22 MB of fresh counts at 5,000 images.
+  std::vector<std::vector<uint32_t>> blocks;
+  std::vector<uint32_t> length;
 
   void Run() override {
     const size_t M = height.length;
-    masks.resize(M);
-    pool::ParallelFor(M, 16, [&](size_t b, size_t e) {
+    length.assign(M, 0);
+    const size_t per_block = std::max<size_t>(16, (M + 4 * pool::Threads() - 1) / (4 * pool::Threads()));
+    blocks.resize((M + per_block - 1) / per_block);
+    pool::ParallelFor(blocks.size(), 1, [&](size_t b0, size_t b1) {
       std::vector<int32_t> u, v;
       std::vector<double> cand;
-      std::vector<uint32_t> part, merged;
-      for (size_t j = b; j < e; j++) {
-        const uint32_t h = static_cast<uint32_t>(height[j]), w = static_cast<uint32_t>(width[j]);
-        std::vector<uint32_t>& acc = masks[j];
-        for (int32_t p = mask_start[j]; p < mask_start[j + 1]; p++) {
-          const size_t from = static_cast<size_t>(poly_start[p]), to = static_cast<size_t>(poly_start[p + 1]);
-          FromPolygon(coords.data + from, to - from, h, w, u, v, cand, p == mask_start[j] ? &acc : &part);
-          if (p == mask_start[j]) continue;
-          MergeUnion(acc, part, &merged);
-          acc.swap(merged);
+      std::vector<uint32_t> acc, part, merged;
+      for (size_t b = b0; b < b1; b++) {
+        const size_t first = b * per_block, last = std::min(M, first + per_block);
+        // A union's runs are at most its parts' (cocoRleMerge), so the parts' bounds add up.
+        size_t bound = 0;
+        for (int32_t p = mask_start[first]; p < mask_start[last]; p++)
+          bound += CountsBound(coords.data + poly_start[p], static_cast<size_t>(poly_start[p + 1] - poly_start[p]));
+        std::vector<uint32_t>& out = blocks[b];
+        out.reserve(bound);
+        AdviseHugePages(out.data(), bound * sizeof(uint32_t));
+        for (size_t j = first; j < last; j++) {
+          const uint32_t h = static_cast<uint32_t>(height[j]), w = static_cast<uint32_t>(width[j]);
+          acc.clear();
+          for (int32_t p = mask_start[j]; p < mask_start[j + 1]; p++) {
+            const size_t from = static_cast<size_t>(poly_start[p]), to = static_cast<size_t>(poly_start[p + 1]);
+            FromPolygon(coords.data + from, to - from, h, w, u, v, cand, p == mask_start[j] ? &acc : &part);
+            if (p == mask_start[j]) continue;
+            MergeUnion(acc, part, &merged);
+            acc.swap(merged);
+          }
+          out.insert(out.end(), acc.begin(), acc.end());
+          length[j] = static_cast<uint32_t>(acc.size());
         }
       }
     });
   }
   Napi::Value Result(Napi::Env env) override {
     size_t total = 0;
-    for (const auto& m : masks) total += m.size();
+    for (const auto& b : blocks) total += b.size();
     if (total > static_cast<size_t>(INT32_MAX)) throw std::length_error("more than 2^31-1 counts in all");
     auto counts = Napi::TypedArrayOf<uint32_t>::New(env, total);
-    auto start = Napi::TypedArrayOf<int32_t>::New(env, masks.size() + 1);
+    auto start = Napi::TypedArrayOf<int32_t>::New(env, length.size() + 1);
+    AdviseHugePages(counts.Data(), total * sizeof(uint32_t));
     size_t at = 0;
+    for (const auto& b : blocks) {
+      if (!b.empty()) std::memcpy(counts.Data() + at, b.data(), b.size() * sizeof(uint32_t));
+      at += b.size();
+    }
+    at = 0;
     start[0] = 0;
-    for (size_t j = 0; j < masks.size(); j++) {
-      if (!masks[j].empty()) std::memcpy(counts.Data() + at, masks[j].data(), masks[j].size() * sizeof(uint32_t));
-      at += masks[j].size();
+    for (size_t j = 0; j < length.size(); j++) {
+      at += length[j];
       start[j + 1] = static_cast<int32_t>(at);
     }
     Napi::Object out = Napi::Object::New(env);

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "cpu/cocoJson.h"
+#include "hugePages.h"
 #include "pool.h"
 
 namespace maskbox::cpu {
@@ -212,7 +213,14 @@ class CocoPrepareWorker : public Worker {
   CocoPrepareInput in;
   CocoPrepareOutput out;
 
-  void Run() override { CocoPrepare(in, &out); }
+  size_t gt_counts_room = 0, dt_counts_room = 0;  // segm: the out counts buffers' lengths
+
+  void Run() override {
+    // Fresh on a cold call (~90 MB at 5,000 images): huge pages spare a fault per 4 KiB (hugePages.h).
+    AdviseHugePages(out.gt_rle.counts, gt_counts_room * sizeof(uint32_t));
+    AdviseHugePages(out.dt_rle.counts, dt_counts_room * sizeof(uint32_t));
+    CocoPrepare(in, &out);
+  }
 
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
@@ -296,7 +304,7 @@ void ReadSide(const Args& args, Worker* w, Napi::Object o, const std::string& ba
 }
 
 /** One side's outputs at their upper bounds: n entries, `counts` counts. */
-void ReadOut(const Args& args, Worker* w, Napi::Object out, bool is_gt, bool segm, size_t n, size_t counts,
+void ReadOut(const Args& args, CocoPrepareWorker* w, Napi::Object out, bool is_gt, bool segm, size_t n, size_t counts,
              CocoPrepareOutput* o) {
   const std::string p = is_gt ? "gt" : "dt";
   auto box = F64(args, out, (p + "Box").c_str(), "out." + p + "Box");
@@ -327,6 +335,7 @@ void ReadOut(const Args& args, Worker* w, Napi::Object out, bool is_gt, bool seg
   args.Length((base + ".height").c_str(), height.ElementLength(), n, "one per entry");
   args.Length((base + ".width").c_str(), width.ElementLength(), n, "one per entry");
   RleOut& d = is_gt ? o->gt_rle : o->dt_rle;
+  (is_gt ? w->gt_counts_room : w->dt_counts_room) = c.ElementLength();
   d.counts = w->Hold(c).data;
   d.start = w->Hold(start).data;
   d.height = w->Hold(height).data;

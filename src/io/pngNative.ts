@@ -62,6 +62,20 @@ export function nativePngAvailable(): boolean {
 }
 let zlib: string | null | undefined;
 
+/** Which PNG decoder `readImage` uses here, for `maskbox doctor`: native with its zlib, or sharp and why. */
+export function pngDecoderStatus(): { decoder: 'native' | 'sharp'; detail: string } {
+  if (nativeHasOp('pngDecode') !== true)
+    return { decoder: 'sharp', detail: 'the native addon is not loaded or has no pngDecode' };
+  zlib ??= requireNative().pngZlib?.() ?? null;
+  if (zlib === null) return { decoder: 'sharp', detail: 'no zlib symbols in this node binary' };
+  const choice = getDefaultBackend();
+  if (choice !== 'auto' && choice !== 'cpu') return { decoder: 'sharp', detail: `default backend is ${choice}` };
+  return {
+    decoder: 'native',
+    detail: `inflate from the node binary's zlib (${zlib}inflate); plain PNGs natively, the rest by sharp`,
+  };
+}
+
 /**
  * Decode `bytes` (whose IHDR is `h`) into `out` (exactly `width * height * channels * bitDepth / 8`
  * bytes). Resolves `true` when `out` holds the pixels, `false` when the decoder declined (`why.reason`

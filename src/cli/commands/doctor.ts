@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { nativeStatus } from '../../../bindings/native.js';
 import { initBackends } from '../../backends/registry.js';
 import { NO_ADAPTER_HELP } from '../../backends/webgpu/device.js';
+import { pngDecoderStatus } from '../../io/pngNative.js';
 import { parseFlags, printJson, printTable, type Command } from '../command.js';
 
 export interface PackageReport {
@@ -69,6 +70,7 @@ export const doctorCommand: Command = {
       platform: `${process.platform}-${process.arch}`,
       backends: list,
       native: { path: native.path, info: native.info ?? null },
+      pngDecoder: pngDecoderStatus(),
       packages,
     };
     if (values.json) {
@@ -83,7 +85,7 @@ export const doctorCommand: Command = {
     const gpu = list.find((b) => b.name === 'webgpu');
     if (gpu && !gpu.available && !gpu.reason.includes('VK_DRIVER_FILES'))
       process.stdout.write(`\nwebgpu: ${NO_ADAPTER_HELP}\n`);
-    process.stdout.write('\n');
+    process.stdout.write(`\npng decode: ${report.pngDecoder.decoder} (${report.pngDecoder.detail})\n\n`);
     printTable(
       ['package', 'version', 'loads'],
       packages.map((p) => [p.name, p.version ?? '-', p.loads ? 'yes' : `no: ${p.error ?? ''}`]),

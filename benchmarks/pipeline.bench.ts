@@ -100,6 +100,14 @@ async function stageCosts(
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
   };
+  // The CLI reuses file and pixel buffers across frames (runBatch reuseBuffers); so do the stages here.
+  let fileBuf: Buffer | undefined;
+  let pixelBuf: Uint8Array | undefined;
+  const readInto = (n: number) => {
+    if (!fileBuf || fileBuf.length < n) fileBuf = Buffer.alloc(n);
+    return fileBuf.subarray(0, n);
+  };
+  const pixelsInto = (n: number) => (pixelBuf?.length === n ? pixelBuf : (pixelBuf = new Uint8Array(n)));
   const costs: Record<string, number[]> = {};
   const stage = async <T>(name: string, f: () => Promise<T>, keep: boolean): Promise<T> => {
     const c = cpu();
@@ -111,10 +119,14 @@ async function stageCosts(
     for (const f of files) {
       const keep = round > 0; // round 0 warms up
       const path = join(dir, f);
-      const bytes = await stage('read', () => readImageFile(path), keep);
+      const bytes = await stage('read', () => readImageFile(path, { into: readInto }), keep);
+      const memory = { into: pixelsInto };
       const image = await stage(
         'decode',
-        () => (fast ? decodeFast(bytes, { name: f, origin: path, read: async () => bytes }) : readImage(bytes)),
+        () =>
+          fast
+            ? decodeFast(bytes, { name: f, origin: path, read: async () => bytes }, memory)
+            : readImage(bytes, memory),
         keep,
       );
       const lb = await stage(

@@ -55,21 +55,18 @@ export function nativePngFormat(h: PngHeader): { channels: 1 | 3; bitDepth: 8 | 
  * unbuilt addon: no), with a zlib found in the process.
  */
 export function nativePngAvailable(): boolean {
-  const choice = getDefaultBackend();
-  if ((choice !== 'auto' && choice !== 'cpu') || nativeHasOp('pngDecode') !== true) return false;
-  zlib ??= requireNative().pngZlib?.() ?? null;
-  return zlib !== null;
+  return pngDecoderStatus().decoder === 'native';
 }
 let zlib: string | null | undefined;
 
-/** Which PNG decoder `readImage` uses here, for `maskbox doctor`: native with its zlib, or sharp and why. */
+/** Which PNG decoder `readImage` uses here (also for `maskbox doctor`): native with its zlib, or sharp and why. */
 export function pngDecoderStatus(): { decoder: 'native' | 'sharp'; detail: string } {
+  const choice = getDefaultBackend();
+  if (choice !== 'auto' && choice !== 'cpu') return { decoder: 'sharp', detail: `default backend is ${choice}` };
   if (nativeHasOp('pngDecode') !== true)
     return { decoder: 'sharp', detail: 'the native addon is not loaded or has no pngDecode' };
   zlib ??= requireNative().pngZlib?.() ?? null;
   if (zlib === null) return { decoder: 'sharp', detail: 'no zlib symbols in this node binary' };
-  const choice = getDefaultBackend();
-  if (choice !== 'auto' && choice !== 'cpu') return { decoder: 'sharp', detail: `default backend is ${choice}` };
   return {
     decoder: 'native',
     detail: `inflate from the node binary's zlib (${zlib}inflate); plain PNGs natively, the rest by sharp`,

@@ -64,7 +64,7 @@ export type DetectorDetectOptions = DetectOptions & TileOptions;
 /**
  * An input size chosen per frame (dynamic-size models): the square side is the frame's longer side times
  * `scale`, rounded up to a multiple of 32 and clamped to `[min, max]` (defaults 640 and 1536). The bundled
- * vesicle model uses `{ scale: 0.5 }` (src/pipeline/defaultModel.ts): a 2048² frame runs at 1024.
+ * vesicle model asks for `{ scale: 0.5 }` in its ONNX metadata (`maskbox.input_scale`): a 2048² frame runs at 1024.
  */
 export interface AutoInputSize {
   scale: number;

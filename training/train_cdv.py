@@ -90,12 +90,31 @@ def read_labels(path, W, H):
     return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
 
 
+def channel_stretch(rgb, stretch):
+    """Per-channel percentile stretch of a whole HWC uint8 frame, as maskbox's Detector does it before
+    tiling (`channelPercentiles` + letterbox `levels`): the values at the `stretch` percentiles of each
+    channel (numpy.percentile, linear) map to 0 and 255, clamped; a channel with high <= low uses range 1.
+    Removes a camera's offset and gain, which the held-out dim frames had outside the training ranges.
+    Rounded back to uint8 (at most half a level from maskbox's float result)."""
+    if stretch is None:
+        return rgb
+    out = np.empty_like(rgb)
+    for c in range(rgb.shape[2]):
+        ch = rgb[..., c]
+        lo, hi = np.percentile(ch, stretch)
+        rng = hi - lo if hi > lo else 1.0
+        lut = np.clip((np.arange(256) - lo) / rng, 0, 1) * 255
+        out[..., c] = np.round(lut).astype(np.uint8)[ch]
+    return out
+
+
 class Pool:
     """Images of a dataset folder, loaded lazily and kept as uint8 grey tensors. Rescans the
     folder so training can start while the simulator is still writing."""
 
-    def __init__(self, root):
+    def __init__(self, root, stretch=None):
         self.root = root
+        self.stretch = stretch
         self.items = {}
         self.names = []
 
@@ -115,7 +134,7 @@ class Pool:
         (the model sees RGB at inference: a red or green map must not be trained as dim grey)."""
         ip, lp, cached = self.items[stem]
         if cached is None:
-            rgb = np.asarray(Image.open(ip).convert("RGB"), dtype=np.uint8)
+            rgb = channel_stretch(np.asarray(Image.open(ip).convert("RGB"), dtype=np.uint8), self.stretch)
             grey = (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
             arr = torch.from_numpy(rgb[None, ..., 0].copy() if grey else np.ascontiguousarray(rgb.transpose(2, 0, 1)))
             cached = (arr, read_labels(lp, arr.shape[2], arr.shape[1]))
@@ -308,6 +327,16 @@ def loss_fn(raw, T):
     return lcls, lreg
 
 
+def parse_stretch(text):
+    """'1,99.99' -> (1.0, 99.99); None or 'none' -> None."""
+    if text is None or text == "none":
+        return None
+    lo, hi = (float(v) for v in text.split(","))
+    if not 0 <= lo < hi <= 100:
+        sys.exit(f"--channel-stretch wants 0 <= low < high <= 100, got {text}")
+    return (lo, hi)
+
+
 def cmd_train(a):
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -320,7 +349,8 @@ def cmd_train(a):
             sys.exit(f"refusing to train on held-out set {name} (eval_* sets judge the model; see training/README.md)")
         names.append(name)
         mix.append(float(w or 1))
-    pools = [Pool(os.path.join(a.data, n)) for n in names]
+    stretch = parse_stretch(a.channel_stretch)
+    pools = [Pool(os.path.join(a.data, n), stretch) for n in names]
     mix = None if a.mix == DEFAULT_MIX else mix
     while True:
         for p in pools:
@@ -642,6 +672,10 @@ def cmd_export(a):
             sys.exit("--input-scale needs --dynamic-size")
         # maskbox's Detector runs a frame at side * scale (multiple of 32, 640..1536) unless told otherwise
         meta["maskbox.input_scale"] = str(a.input_scale)
+    stretch = parse_stretch(a.channel_stretch)
+    if stretch is not None:
+        # maskbox's Detector stretches each channel of a frame to these percentiles before tiling/letterbox
+        meta["maskbox.channel_stretch"] = f"{stretch[0]:g} {stretch[1]:g}"
     for k, v in meta.items():
         p = m.metadata_props.add()
         p.key, p.value = k, v
@@ -667,6 +701,8 @@ def main():
     t.add_argument("--pair-crops", type=float, default=0.0, help="probability of a crop centred on a touching pair")
     t.add_argument("--checkpoint", default=None, help="also write a float16 checkpoint here (commit it; --resume reads it)")
     t.add_argument("--init-onnx", default=None, help="without a checkpoint to resume: start from this exported model's weights")
+    t.add_argument("--channel-stretch", default=None,
+                   help="LOW,HIGH percentiles: stretch each channel of every frame (export the model with the same)")
     t.add_argument("--max-iters", type=int, default=0, help="stop after this many iterations (0: time budget only)")
     e = sub.add_parser("eval")
     e.add_argument("--data", default="/tmp/cdvdata"); e.add_argument("--run", default="/tmp/cdvrun")
@@ -676,6 +712,8 @@ def main():
     x.add_argument("--run", default="/tmp/cdvrun"); x.add_argument("--onnx", default=os.path.join(REPO, "models", "cdv-yolov6-tiny.onnx"))
     x.add_argument("--checkpoint", default=None, help="export from this checkpoint when the run folder has none")
     x.add_argument("--dynamic-size", action="store_true", help="free input height/width (multiples of 32)")
+    x.add_argument("--channel-stretch", default=None,
+                   help="LOW,HIGH: the per-channel percentile stretch the model was trained with (metadata maskbox.channel_stretch)")
     x.add_argument("--input-scale", type=float, default=None,
                    help="with --dynamic-size: the scale maskbox runs frames at (metadata maskbox.input_scale)")
     r = sub.add_parser("evalres")

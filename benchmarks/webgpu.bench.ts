@@ -268,6 +268,7 @@ if (!onlyLarge) {
     ...geo,
     pad: 114 / 255,
     percentiles: null,
+    levels: { low: [0, 0, 0], high: [255, 255, 255] },
     out: new Float32Array(3 * 640 * 640),
   };
   const ref = (

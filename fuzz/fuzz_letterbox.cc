@@ -1,4 +1,4 @@
-// Fuzzes the preprocessing kernels: letterbox (letterbox.cc: percentile stretch, bilinear resize of
+// Fuzzes the preprocessing kernels: letterbox (letterbox.cc: percentile stretch or per-channel levels, bilinear resize of
 // 8/16-bit HWC pixels into a padded CHW float32 canvas) and the float32 bilinear resize (resize.cc).
 // letterbox.cc is included whole so its internal entry points are reachable (MASKBOX_CORE_ONLY leaves out
 // its N-API binding). Checks: no crash on any geometry the op accepts (1..48 px in, canvas 1..64, any
@@ -15,12 +15,12 @@
 
 namespace {
 
-using maskbox::cpu::LetterboxOptions;
+using maskbox::cpu::LetterboxParams;
 
 template <typename T>
 void FuzzLetterbox(const uint8_t* data, size_t size, size_t max_value) {
-  if (size < 10) return;
-  LetterboxOptions o;
+  if (size < 16) return;
+  LetterboxParams o;
   o.width = data[0] % 48 + 1;
   o.height = data[1] % 48 + 1;
   const size_t ch[] = {1, 3, 4};
@@ -32,9 +32,14 @@ void FuzzLetterbox(const uint8_t* data, size_t size, size_t max_value) {
   o.left = data[7] % (o.out_width - o.new_width + 1);
   o.top = data[8] % (o.out_height - o.new_height + 1);
   o.pad = 114.0 / 255.0;
-  const bool stretch = data[9] & 1;
-  data += 10;
-  size -= 10;
+  o.stretch = data[9] & 1;
+  o.q_low = 0.1, o.q_high = 99.9;
+  for (size_t c = 0; c < 3; c++) {  // any levels, degenerate ones (high <= low) included
+    o.level_low[c] = static_cast<double>(max_value) * data[10 + 2 * c] / 255.0;
+    o.level_high[c] = static_cast<double>(max_value) * data[11 + 2 * c] / 255.0;
+  }
+  data += 16;
+  size -= 16;
   const size_t n = o.width * o.height * o.channels;
   std::vector<T> px(n);
   for (size_t i = 0; i < n; i++) {
@@ -44,7 +49,7 @@ void FuzzLetterbox(const uint8_t* data, size_t size, size_t max_value) {
   }
   std::vector<float> out(3 * o.out_width * o.out_height, -1.0f);
   double low = 0, high = 0;
-  maskbox::cpu::Letterbox(px.data(), n, max_value, stretch, 0.1, 99.9, o, out.data(), &low, &high);
+  maskbox::cpu::Letterbox(px.data(), n, o, out.data(), &low, &high);
   const float pad = static_cast<float>(o.pad);
   for (size_t c = 0; c < 3; c++)
     for (size_t y = 0; y < o.out_height; y++)

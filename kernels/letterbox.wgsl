@@ -1,6 +1,7 @@
 // YOLOv5/v6 letterbox (src/ops/letterbox.ts): uint8/uint16 HWC pixels -> [3, H, W] float32 CHW, the
 // image bilinearly resized (half-pixel taps from the host's float64 linearTaps, weights rounded to
-// f32), placed at (left, top), normalised `clamp((v - low) / range, 0, 1)`, the rest `pad`.
+// f32), placed at (left, top), normalised `clamp((v - low[c]) / range[c], 0, 1)` with output channel
+// c's levels (three (low, range) pairs from the host: per channel, or one stretch repeated), the rest `pad`.
 // The reference computes each sample in float64 and rounds once; WGSL has no f64, so this kernel is
 // float32 and is written so that its error scales with the local contrast, not the sample values:
 // `v - low = (s00 - low) + wx1 (s01 - s00) + wy1 ((s10 - s00) + wx1 ((s11 - s10) - (s01 - s00)))`
@@ -24,9 +25,17 @@ struct Params {
   out_w: u32,
   out_h: u32,
   pad: f32,        // already normalised
-  low: f32,        // low as f32, and what that rounding left out (low = low + low_rest)
-  low_rest: f32,
-  range: f32,      // high - low, or 1 when they are equal
+  // Per output channel (R, G, B): low as f32 and what that rounding left out (low = low + low_rest),
+  // and high - low (1 when high <= low).
+  low_r: f32,
+  low_g: f32,
+  low_b: f32,
+  low_rest_r: f32,
+  low_rest_g: f32,
+  low_rest_b: f32,
+  range_r: f32,
+  range_g: f32,
+  range_b: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -45,16 +54,17 @@ fn sample(k: u32) -> f32 {
   return f32((pixels[k / 4u] >> ((k % 4u) * 8u)) & 0xffu);
 }
 
-// One output value of channel offset ch: bilinear (width first, then height), normalised, clamped.
-// (wx, wy: the second tap's weight of each axis; see the header for the form.)
-fn value(r0: u32, r1: u32, c0: u32, c1: u32, wx: f32, wy: f32, ch: u32) -> f32 {
+// One output value of channel offset ch: bilinear (width first, then height), normalised with that
+// channel's (low, low_rest, range), clamped. (wx, wy: the second tap's weight of each axis; see the
+// header for the form.)
+fn value(r0: u32, r1: u32, c0: u32, c1: u32, wx: f32, wy: f32, ch: u32, low: f32, low_rest: f32, range: f32) -> f32 {
   let s00 = sample(r0 + c0 + ch);
   let s01 = sample(r0 + c1 + ch);
   let s10 = sample(r1 + c0 + ch);
   let s11 = sample(r1 + c1 + ch);
   let dx0 = s01 - s00;
-  let v = (((s00 - p.low) - p.low_rest) + wx * dx0) + wy * ((s10 - s00) + wx * ((s11 - s10) - dx0));
-  return clamp(v / p.range, 0.0, 1.0);
+  let v = (((s00 - low) - low_rest) + wx * dx0) + wy * ((s10 - s00) + wx * ((s11 - s10) - dx0));
+  return clamp(v / range, 0.0, 1.0);
 }
 
 @compute @workgroup_size(WG)
@@ -81,12 +91,12 @@ fn letterbox(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   let c1 = tx.y * p.channels;
   let wx = weights_x[x];
   let wy = weights_y[y];
-  let red = value(r0, r1, c0, c1, wx, wy, 0u);
+  let red = value(r0, r1, c0, c1, wx, wy, 0u, p.low_r, p.low_rest_r, p.range_r);
   var green = red;
   var blue = red;
   if (p.channels > 1u) {
-    green = value(r0, r1, c0, c1, wx, wy, 1u);
-    blue = value(r0, r1, c0, c1, wx, wy, 2u);
+    green = value(r0, r1, c0, c1, wx, wy, 1u, p.low_g, p.low_rest_g, p.range_g);
+    blue = value(r0, r1, c0, c1, wx, wy, 2u, p.low_b, p.low_rest_b, p.range_b);
   }
   out[i] = red;
   out[plane + i] = green;

@@ -21,6 +21,7 @@
   X(dice, JsDice)               \
   X(readFloor, JsReadFloor)     \
   X(letterbox, JsLetterbox)     \
+  X(channelPercentiles, JsChannelPercentiles) \
   X(resize, JsResize)           \
   X(scaleBoxes, JsScaleBoxes)   \
   X(logitsToRle, JsLogitsToRle) \

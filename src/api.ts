@@ -36,7 +36,13 @@ export {
   type LetterboxParams,
   type LetterboxResult,
   type LetterboxGeometry,
+  type ChannelLevels,
 } from './ops/letterbox.js';
+export {
+  channelPercentiles,
+  type ChannelPercentilesOptions,
+  type ChannelPercentilesResult,
+} from './ops/channelPercentiles.js';
 export { scaleBoxes, letterboxTransform, type ScaleBoxesOptions, type ScaleBoxesResult } from './ops/scaleBoxes.js';
 export { resizeBilinear, type ResizeOptions, type ResizeResult } from './ops/resize.js';
 export {

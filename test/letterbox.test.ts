@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { letterbox, letterboxParams, pythonRound, type RawImage } from '../src/ops/letterbox.js';
+import { letterbox, letterboxParams, pythonRound, type ChannelLevels, type RawImage } from '../src/ops/letterbox.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { getKernel, type BackendName } from '../src/backends/registry.js';
 import { REPO, describeEachKernel, rng } from './helpers.js';
-import { randomImage } from './preprocessFixtures.js';
+import { firstBitDiff, randomImage } from './preprocessFixtures.js';
 
 const golden = (name: string) => JSON.parse(readFileSync(join(REPO, 'test/goldens/preprocess', name), 'utf8'));
 const geometry = golden('letterbox_params.json').cases as any[];
@@ -172,6 +172,140 @@ describeEachKernel('letterbox', 'letterbox', (backend) => {
     expect(batch[0]).toBe(0);
   });
 
+  /**
+   * How far each output plane of this backend may be from the js reference with these levels (one
+   * entry per colour channel): nothing (js, cpu, cuda compute the same float64 steps), or on webgpu
+   * (float32) the documented 1e-6, which grows as maxValue / (2 * range) for a channel whose range is
+   * narrower than the image's contrast.
+   */
+  const levelsTolerance = (maxValue: number, low: readonly number[], high: readonly number[]): number[] => {
+    const tol = low.map((l, c) => 1e-6 * Math.max(1, maxValue / (2 * (high[c]! > l ? high[c]! - l : 1))));
+    if (backend !== 'webgpu') return [0, 0, 0];
+    return tol.length === 1 ? [tol[0]!, tol[0]!, tol[0]!] : tol;
+  };
+  const expectClose = (got: Float32Array, want: Float32Array, tol: readonly number[], label: string) => {
+    if (tol.every((t) => t === 0)) {
+      expect(firstBitDiff(got, want), label).toBe(-1);
+      return;
+    }
+    expect(got.length, label).toBe(want.length);
+    const plane = want.length / 3;
+    for (let c = 0; c < 3; c++) {
+      let err = 0;
+      for (let i = c * plane; i < (c + 1) * plane; i++) err = Math.max(err, Math.abs(got[i]! - want[i]!));
+      expect(err, `${label} plane ${c}`).toBeLessThanOrEqual(tol[c]!);
+    }
+  };
+
+  it('levels: equal the js reference on random 8/16-bit grey/RGB/RGBA images (degenerate and all-zero channels)', async () => {
+    const r = rng(61);
+    for (let k = 0; k < 12; k++) {
+      const depth = k % 2 === 0 ? 8 : 16;
+      const channels = [1, 3, 4][k % 3]!;
+      const maxValue = depth === 8 ? 255 : 65535;
+      const img = randomImage(r, 20 + Math.floor(r() * 90), 20 + Math.floor(r() * 90), channels, depth);
+      const colours = channels === 4 ? 3 : channels;
+      if (colours === 3 && k % 4 < 2) for (let i = 1; i < img.data.length; i += channels) img.data[i] = 0; // green all zero
+      const low = Array.from({ length: colours }, () => Math.floor(r() * maxValue * 0.4) + r());
+      const high = low.map((l) => l + maxValue * (0.3 + 0.5 * r()));
+      if (k % 3 === 1) high[colours - 1] = low[colours - 1]!; // degenerate: range 1
+      if (k % 3 === 2) high[0] = low[0]! - 17; // degenerate: high < low
+      const opts = {
+        size: k % 4 === 0 ? ([64, 96] as [number, number]) : 80,
+        auto: k % 5 === 1,
+        levels: { low, high },
+      };
+      const label = `${img.width}x${img.height}x${channels} ${depth}-bit ${JSON.stringify(opts)}`;
+      const js = await letterbox(img, { ...opts, backend: 'js' });
+      const got = await letterbox(img, { ...opts, backend });
+      expect(got.backend).toBe(backend);
+      expect([got.low, got.high], label).toEqual([low[0], high[0]]);
+      expect(got.levels, label).toEqual({ low, high });
+      expectClose(got.data, js.data, levelsTolerance(maxValue, low, high), label);
+    }
+  });
+
+  it('levels: [0, maxValue] on every channel gives the default output bit for bit', async () => {
+    const r = rng(62);
+    for (const [channels, depth] of [
+      [1, 8],
+      [3, 8],
+      [4, 16],
+      [3, 16],
+    ] as const) {
+      const img = randomImage(r, 37, 23, channels, depth);
+      const max = depth === 8 ? 255 : 65535;
+      const colours = channels === 4 ? 3 : channels;
+      const plain = await letterbox(img, { size: 48, backend });
+      const levels = { low: new Array<number>(colours).fill(0), high: new Array<number>(colours).fill(max) };
+      const lv = await letterbox(img, { size: 48, levels, backend });
+      expect(firstBitDiff(lv.data, plain.data), `${channels} channels ${depth}-bit`).toBe(-1);
+      expect(plain.levels).toEqual(levels);
+      expect([plain.low, plain.high]).toEqual([0, max]);
+    }
+  });
+
+  it('levels: each channel is the affine map of its own input channel, clamped', async () => {
+    const r = rng(63);
+    for (const depth of [8, 16] as const) {
+      const max = depth === 8 ? 255 : 65535;
+      const img = randomImage(r, 19, 13, 4, depth);
+      const low = [0.25 * max, 0.1 * max + 0.5, 0.4 * max];
+      const high = [0.75 * max, 0.9 * max, 0.4 * max - 3]; // blue degenerate: (v - low) / 1
+      // unscaled (the image fits, scaleUp false): each output sample is the formula on one input sample
+      const out = await letterbox(img, { size: [13, 19], scaleUp: false, levels: { low, high }, backend });
+      const plane = 19 * 13;
+      const want = new Float32Array(3 * plane);
+      for (let c = 0; c < 3; c++) {
+        const range = high[c]! > low[c]! ? high[c]! - low[c]! : 1;
+        for (let p = 0; p < plane; p++) {
+          const v = (img.data[p * 4 + c]! - low[c]!) / range;
+          want[c * plane + p] = v <= 0 ? 0 : v >= 1 ? 1 : v;
+        }
+      }
+      expectClose(out.data, want, levelsTolerance(max, low, high), `identity ${depth}-bit`);
+      // resized: channel c of an RGB letterbox equals the letterbox of channel c alone with its levels
+      const rgb = await letterbox(img, { size: 32, levels: { low, high }, backend });
+      const n = rgb.width * rgb.height;
+      for (let c = 0; c < 3; c++) {
+        const grey = { ...img, channels: 1, data: img.data.filter((_, i) => i % 4 === c) };
+        const one = await letterbox(grey, { size: 32, levels: { low: [low[c]!], high: [high[c]!] }, backend });
+        expect(one.levels).toEqual({ low: [low[c]], high: [high[c]] });
+        const label = `resized ${depth}-bit channel ${c}`;
+        expect(firstBitDiff(rgb.data.subarray(c * n, (c + 1) * n), one.data.subarray(0, n)), label).toBe(-1);
+      }
+    }
+  });
+
+  it('levels: a grey image uses its one entry for all three planes; percentiles report their pooled values as levels', async () => {
+    const r = rng(64);
+    const grey = randomImage(r, 21, 17, 1, 16);
+    const g = await letterbox(grey, { size: 24, levels: { low: [1000], high: [30000] }, backend });
+    const n = g.width * g.height;
+    expect(firstBitDiff(g.data.subarray(n, 2 * n), g.data.subarray(0, n))).toBe(-1);
+    expect(firstBitDiff(g.data.subarray(2 * n), g.data.subarray(0, n))).toBe(-1);
+    expect(g.levels).toEqual({ low: [1000], high: [30000] });
+    const rgba = randomImage(r, 21, 17, 4);
+    const p = await letterbox(rgba, { size: 24, percentiles: [5, 95], backend });
+    expect(p.levels).toEqual({ low: [p.low, p.low, p.low], high: [p.high, p.high, p.high] });
+    // the pooled stretch is the same function as levels set to its values
+    const same = await letterbox(rgba, { size: 24, levels: p.levels, backend });
+    expect(firstBitDiff(same.data, p.data)).toBe(-1);
+  });
+
+  if (backend === 'webgpu' || backend === 'cuda') {
+    it("levels: output 'gpu' holds exactly the planes the host output gets", async () => {
+      const img = randomImage(rng(65), 90, 70, 3, 16);
+      const levels = { low: [1000, 20000, 5], high: [50000, 20000, 60000] };
+      const host = await letterbox(img, { size: 64, levels, backend });
+      const dev = await letterbox(img, { size: 64, levels, output: 'gpu', backend });
+      expect(dev.backend).toBe(backend);
+      expect(dev.levels).toEqual(levels);
+      expect(firstBitDiff(await dev.device!.read(), host.data)).toBe(-1);
+      dev.device!.dispose();
+    });
+  }
+
   it('letterboxes a 2048x2048 RGB image to 640 with the expected geometry', async () => {
     const img = randomImage(rng(1), 2048, 2048, 3);
     const res = await letterbox(img, { backend });
@@ -211,6 +345,48 @@ describe('letterbox argument checks', () => {
     await reject(img, { percentiles: [50, 10] }, /low < high/);
     await reject(img, { percentiles: [-1, 10] }, /percentiles\[0\]/);
     await reject(img, { out: new Float32Array(10) }, /length 1228800 for out/);
+  });
+  it('rejects bad levels, naming the argument', async () => {
+    const grey = { data: new Uint16Array(12), width: 4, height: 3, channels: 1 };
+    const rgba = { data: new Uint8Array(48), width: 4, height: 3, channels: 4 };
+    const levels = { low: [0, 0, 0], high: [1, 1, 1] };
+    await reject(img, { levels, percentiles: [1, 99] }, /levels or percentiles but received both/);
+    await reject(img, { levels: [0, 1] }, /\{ low, high \} for levels/);
+    await reject(img, { levels: null }, /\{ low, high \} for levels/);
+    await reject(
+      img,
+      { levels: { low: [0, 0], high: [1, 1, 1] } },
+      /array of 3 numbers \(one per channel\) for levels\.low but received Array of length 2/,
+    );
+    await reject(
+      img,
+      { levels: { low: [0, 0, 0], high: 1 } },
+      /array of 3 numbers for levels\.high but received 1 of type number/,
+    );
+    await reject(
+      grey,
+      { levels },
+      /array of 1 number \(one per channel\) for levels\.low but received Array of length 3/,
+    );
+    await reject(
+      rgba,
+      { levels: { low: [0, 0, 0, 0], high: [1, 1, 1, 1] } },
+      /3 numbers \(one per colour channel of a 4-channel image, alpha excluded\) for levels\.low/,
+    );
+    await reject(
+      img,
+      { levels: { low: [0, NaN, 0], high: [1, 1, 1] } },
+      /finite number for levels\.low\[1\] but received NaN/,
+    );
+    await reject(img, { levels: { low: [0, 0, 0], high: [1, 1, Infinity] } }, /finite number for levels\.high\[2\]/);
+    await reject(img, { levels: { low: [0, '1', 0], high: [1, 1, 1] } }, /finite number for levels\.low\[1\]/);
+    const err = await letterbox(img, { levels: { low: [0], high: [1] } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as InvalidArgumentError).argument).toBe('levels.low');
+    // typed arrays are taken too (at run time)
+    const typed = { low: new Float64Array(3), high: Float64Array.of(255, 255, 255) } as unknown as ChannelLevels;
+    const ok = await letterbox(img, { size: 8, levels: typed });
+    expect(ok.levels).toEqual({ low: [0, 0, 0], high: [255, 255, 255] });
   });
   it('rejects an aspect ratio that would resize a side to 0 pixels', async () => {
     expect(() => letterboxParams(1, 100000, { size: 640 })).toThrow(/at least 1 pixel per side/);

@@ -13,11 +13,19 @@ import { rng } from './helpers.js';
 import { expectResizeLikeJs, firstBitDiff, letterboxCase, randomImage, resizeCases } from './preprocessFixtures.js';
 
 ensureBackends();
+
+/** Levels per colour channel somewhere in [0, max], a degenerate one (high < low) now and then. */
+function randomLevels(r: () => number, colours: number, max: number): { low: number[]; high: number[] } {
+  const low = Array.from({ length: colours }, () => r() * max * 0.5);
+  const high = low.map((l) => (r() < 0.2 ? l - r() * 10 : l + r() * max * 0.5));
+  return { low, high };
+}
+
 const has = (op: string) => Boolean(loadNative() && getKernel(op, 'cpu'));
 const addon = () => loadNative()! as unknown as Record<string, (a: unknown) => Promise<unknown>>;
 
 describe.runIf(has('letterbox'))('letterbox: cpu is bit-identical to js', () => {
-  it('on random 8/16-bit grey/RGB/RGBA images, sizes, auto, percentiles', async () => {
+  it('on random 8/16-bit grey/RGB/RGBA images, sizes, auto, percentiles, per-channel levels', async () => {
     const r = rng(5);
     for (let k = 0; k < 24; k++) {
       const depth = k % 3 === 2 ? 16 : 8;
@@ -30,6 +38,7 @@ describe.runIf(has('letterbox'))('letterbox: cpu is bit-identical to js', () => 
         scaleUp: k % 7 !== 3,
         percentiles: k % 4 === 1 ? ([r() * 10, 90 + r() * 10] as [number, number]) : undefined,
         padValue: k % 6 === 0 ? 0 : 114,
+        levels: k % 4 === 3 ? randomLevels(r, channels === 1 ? 1 : 3, depth === 8 ? 255 : 65535) : undefined,
       };
       const js = await letterbox(img, { ...opts, backend: 'js' });
       const cpu = await letterbox(img, { ...opts, backend: 'cpu' });
@@ -107,6 +116,8 @@ describe.runIf(has('letterbox') && has('resize') && has('scaleBoxes'))('native p
       stretch: false,
       percentileLow: 0,
       percentileHigh: 100,
+      levelLow: new Float64Array(3),
+      levelHigh: Float64Array.of(255, 255, 255),
       out: new Float32Array(3 * 64),
     };
     await expect(addon().letterbox!(ok)).resolves.toEqual({ low: 0, high: 255 });
@@ -125,8 +136,48 @@ describe.runIf(has('letterbox') && has('resize') && has('scaleBoxes'))('native p
     expectNamed(bad({ top: 3 }), 'top', /between 0 and 2/);
     expectNamed(bad({ width: 2 ** 31 - 1, height: 2 ** 31 - 1 }), 'data', /length/);
     expectNamed(bad({ stretch: true, percentileLow: 50, percentileHigh: 50 }), 'percentileHigh', /above percentileLow/);
+    expectNamed(
+      bad({ levelLow: new Float64Array(1) }),
+      'levelLow',
+      /levels for R, G and B \(length 3\) for levelLow but received length 1/,
+    );
+    expectNamed(bad({ levelHigh: [255, 255, 255] }), 'levelHigh', /Float64Array for levelHigh/);
+    expectNamed(bad({ levelHigh: Float64Array.of(255, NaN, 255) }), 'levelHigh', /finite levels/);
+    expectNamed(bad({ levelLow: Float64Array.of(0, 0, -Infinity), stretch: true }), 'levelLow', /finite levels/);
     const shared = new ArrayBuffer(60 + 4 * 192);
     expectNamed(bad({ data: new Uint8Array(shared, 0, 60), out: new Float32Array(shared, 56, 192) }), 'out', /overlap/);
+  });
+
+  it('channelPercentiles: every length and range is checked before use', async () => {
+    const ok = {
+      data: new Uint16Array(5 * 4 * 3).fill(7),
+      maxValue: 65535,
+      channels: 3,
+      percentileLow: 1,
+      percentileHigh: 99,
+      low: new Float64Array(3),
+      high: new Float64Array(3),
+    };
+    await expect(addon().channelPercentiles!(ok)).resolves.toBeUndefined();
+    expect([Array.from(ok.low), Array.from(ok.high)]).toEqual([
+      [7, 7, 7],
+      [7, 7, 7],
+    ]);
+    const bad = (patch: object) => () => addon().channelPercentiles!({ ...ok, ...patch });
+    expectNamed(bad({ data: new Uint8Array(60) }), 'data', /Uint16Array for data/);
+    expectNamed(bad({ data: new Uint16Array(59) }), 'data', /whole pixels/);
+    expectNamed(bad({ data: new Uint16Array(0) }), 'data', /at least one pixel/);
+    expectNamed(bad({ channels: 2 }), 'channels', /1, 3 or 4/);
+    expectNamed(bad({ maxValue: 4095 }), 'maxValue', /255 or 65535/);
+    expectNamed(bad({ percentileLow: 50, percentileHigh: 50 }), 'percentileHigh', /above percentileLow/);
+    expectNamed(bad({ percentileHigh: 101 }), 'percentileHigh', /100/);
+    expectNamed(
+      bad({ low: new Float64Array(4) }),
+      'low',
+      /one entry per colour channel \(length 3\) for low but received length 4/,
+    );
+    expectNamed(bad({ channels: 4, high: new Float64Array(4) }), 'high', /one entry per colour channel/);
+    expectNamed(bad({ high: new Float32Array(3) }), 'high', /Float64Array for high/);
   });
 
   it('resize and scaleBoxes: lengths, overlap and numbers', () => {

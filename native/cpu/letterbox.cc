@@ -3,31 +3,27 @@
 // split over the shared pool. Bit-identical to src/backends/js/letterbox.ts: the same float64 taps
 // (`MakeTaps<double>`), the same float64 operations in the same order per sample (`letterboxSample`),
 // one rounding to float32, whether a pixel goes through the scalar path or the AVX2 one (RGB/RGBA, where
-// the vector lanes are the channels). Percentile stretch: a histogram (per-chunk, summed) and numpy's
-// linear interpolation, as `imagePercentiles`.
+// the vector lanes are the channels). Each output channel has its own (low, range) (`ResolveLevels`,
+// letterbox.h): the levels handed in, or the pooled percentile stretch on all three, from the channels'
+// histograms (channelPercentiles.h) summed and numpy's linear interpolation, as `imagePercentiles`.
 // JS: addon.letterbox({ data, maxValue, width, height, channels, newWidth, newHeight, left, top, outWidth,
-//   outHeight, pad, stretch, percentileLow, percentileHigh, out }) -> Promise<{ low, high }>
-// `data` is a Uint8Array when maxValue is 255, a Uint16Array when it is 65535; `out` is allocated in JS.
+//   outHeight, pad, stretch, percentileLow, percentileHigh, levelLow, levelHigh, out }) -> Promise<{ low, high }>
+// `data` is a Uint8Array when maxValue is 255, a Uint16Array when it is 65535; `levelLow`/`levelHigh` are
+// Float64Arrays of 3 (per output channel); `out` is allocated in JS.
 #include <cmath>
 #include <cstring>
-#include <mutex>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #endif
 
+#include "cpu/channelPercentiles.h"
 #include "cpu/histPercentile.h"
 #include "cpu/letterbox.h"
 #include "cpu/resize.h"
 #include "pool.h"
 
 namespace maskbox::cpu {
-
-struct LetterboxOptions {
-  size_t width = 0, height = 0, channels = 0;
-  size_t new_width = 0, new_height = 0, left = 0, top = 0, out_width = 0, out_height = 0;
-  double pad = 0, low = 0, range = 1;
-};
 
 namespace {
 
@@ -38,8 +34,8 @@ namespace {
 #endif
 
 // letterboxSample, split in two so that the second half vectorises: Bilinear() is the interpolation
-// (width first, then height) of the four samples at r + c, minus `low`; Normalise() is `/ range` and the
-// clamp to [0, 1]. The same double operations in the same order as the JS, one rounding to float32.
+// (width first, then height) of the four samples at r + c, minus the channel's `low`; Normalise() is
+// `/ range` (the channel's) and the clamp to [0, 1]. The same double operations in the same order as the JS, one rounding to float32.
 template <typename T>
 inline double Bilinear(const T* src, size_t r0, size_t r1, double wy0, double wy1, size_t c0, size_t c1, double wx0,
                        double wx1, double low) {
@@ -61,7 +57,8 @@ void Normalise(double* __restrict v, size_t n, double range, float* __restrict o
 // scalar path's double operations in the same order (no FMA: separate _mm256_mul_pd/_mm256_add_pd);
 // max/min implement the clamp (MAXPD(u, 0) is `u > 0 ? u : 0`, so -0 becomes +0 as in JS). The fourth
 // lane reads one sample past the pixel: pixels where that would pass the end of `src` (at most the last
-// of the image) are left to the scalar path. Returns how many leading pixels of the row it wrote.
+// of the image) are left to the scalar path; its lane gets low 0 and range 1. Returns how many leading
+// pixels of the row it wrote.
 template <typename T>
 __attribute__((target("avx2"))) inline __m256d LoadPixel(const T* p) {
   if constexpr (sizeof(T) == 1) {
@@ -76,10 +73,12 @@ __attribute__((target("avx2"))) inline __m256d LoadPixel(const T* p) {
 template <typename T>
 __attribute__((target("avx2"))) size_t RgbRowAvx2(const T* src, size_t n_samples, size_t r0, size_t r1, double wy0,
                                                   double wy1, const size_t* cx0, const size_t* cx1, const double* w0,
-                                                  const double* w1, size_t n, double low, double range, float* R,
+                                                  const double* w1, size_t n, const ChannelLevels& lv, float* R,
                                                   float* G, float* B) {
-  const __m256d vwy0 = _mm256_set1_pd(wy0), vwy1 = _mm256_set1_pd(wy1), vlow = _mm256_set1_pd(low);
-  const __m256d vrange = _mm256_set1_pd(range), zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+  const __m256d vwy0 = _mm256_set1_pd(wy0), vwy1 = _mm256_set1_pd(wy1);
+  const __m256d vlow = _mm256_set_pd(0.0, lv.low[2], lv.low[1], lv.low[0]);  // lanes R, G, B, spare
+  const __m256d vrange = _mm256_set_pd(1.0, lv.range[2], lv.range[1], lv.range[0]);
+  const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
   size_t x = 0;
   for (; x < n && r1 + cx1[x] + 4 <= n_samples; x++) {
     const __m256d a = _mm256_set1_pd(w0[x]), b = _mm256_set1_pd(w1[x]);
@@ -106,14 +105,13 @@ bool HasAvx2() {
 
 // Output rows [y_begin, y_end) of the resized image (rows of the output at top + y).
 template <typename T>
-void LetterboxRows(const T* src, size_t n_samples, const LetterboxOptions& o, const LinearTaps<double>& tx, const LinearTaps<double>& ty,
-                   const std::vector<size_t>& cx0, const std::vector<size_t>& cx1, float* out, size_t y_begin,
-                   size_t y_end) {
+void LetterboxRows(const T* src, size_t n_samples, const LetterboxParams& o, const ChannelLevels& lv,
+                   const LinearTaps<double>& tx, const LinearTaps<double>& ty, const std::vector<size_t>& cx0,
+                   const std::vector<size_t>& cx1, float* out, size_t y_begin, size_t y_end) {
   const size_t row_stride = o.width * o.channels;
   const size_t plane = o.out_width * o.out_height;
   const size_t n = o.new_width;
   const bool rgb = o.channels > 1;
-  const double low = o.low, range = o.range;
   std::vector<double> buf(3 * n);
   double* vr = buf.data();
   double* vg = vr + n;
@@ -126,64 +124,54 @@ void LetterboxRows(const T* src, size_t n_samples, const LetterboxOptions& o, co
       size_t x0 = 0;  // pixels [0, x0) done by the AVX2 path
 #ifdef MASKBOX_LETTERBOX_AVX2
       if (HasAvx2()) {
-        x0 = RgbRowAvx2(src, n_samples, r0, r1, wy0, wy1, cx0.data(), cx1.data(), tx.w0.data(), tx.w1.data(), n, low,
-                       range, R, R + plane, R + 2 * plane);
+        x0 = RgbRowAvx2(src, n_samples, r0, r1, wy0, wy1, cx0.data(), cx1.data(), tx.w0.data(), tx.w1.data(), n, lv,
+                       R, R + plane, R + 2 * plane);
         if (x0 == n) continue;
       }
 #endif
       for (size_t x = x0; x < n; x++) {
         const size_t c0 = cx0[x], c1 = cx1[x];
         const double wx0 = tx.w0[x], wx1 = tx.w1[x];
-        vr[x] = Bilinear(src, r0, r1, wy0, wy1, c0, c1, wx0, wx1, low);
-        vg[x] = Bilinear(src, r0 + 1, r1 + 1, wy0, wy1, c0, c1, wx0, wx1, low);
-        vb[x] = Bilinear(src, r0 + 2, r1 + 2, wy0, wy1, c0, c1, wx0, wx1, low);
+        vr[x] = Bilinear(src, r0, r1, wy0, wy1, c0, c1, wx0, wx1, lv.low[0]);
+        vg[x] = Bilinear(src, r0 + 1, r1 + 1, wy0, wy1, c0, c1, wx0, wx1, lv.low[1]);
+        vb[x] = Bilinear(src, r0 + 2, r1 + 2, wy0, wy1, c0, c1, wx0, wx1, lv.low[2]);
       }
-      Normalise(vr + x0, n - x0, range, R + x0);
-      Normalise(vg + x0, n - x0, range, R + plane + x0);
-      Normalise(vb + x0, n - x0, range, R + 2 * plane + x0);
+      Normalise(vr + x0, n - x0, lv.range[0], R + x0);
+      Normalise(vg + x0, n - x0, lv.range[1], R + plane + x0);
+      Normalise(vb + x0, n - x0, lv.range[2], R + 2 * plane + x0);
     } else {
-      for (size_t x = 0; x < n; x++) vr[x] = Bilinear(src, r0, r1, wy0, wy1, cx0[x], cx1[x], tx.w0[x], tx.w1[x], low);
-      Normalise(vr, n, range, R);
+      for (size_t x = 0; x < n; x++)
+        vr[x] = Bilinear(src, r0, r1, wy0, wy1, cx0[x], cx1[x], tx.w0[x], tx.w1[x], lv.low[0]);
+      Normalise(vr, n, lv.range[0], R);
       std::copy(R, R + n, R + plane);
       std::copy(R, R + n, R + 2 * plane);
     }
   }
 }
 
-// numpy.percentile(colour samples, q), method 'linear', from a histogram (imagePercentiles in JS).
+// numpy.percentile(colour samples, q), method 'linear', pooled over the colour channels (imagePercentiles in JS).
 template <typename T>
-void Percentiles(const T* src, size_t n_samples, size_t channels, size_t max_value, double q_low, double q_high,
-                 double* low, double* high) {
-  const size_t colour = channels == 4 ? 3 : channels;
-  const size_t pixels = n_samples / channels;
-  const size_t bins = max_value + 1;
-  // Per-chunk histograms, summed: ParallelFor hands out at most ~4 chunks per thread.
-  std::vector<std::vector<uint32_t>> parts;
-  std::mutex mu;
-  pool::ParallelFor(pixels, size_t{1} << 18, [&](size_t begin, size_t end) {
-    std::vector<uint32_t> hist(bins, 0);
-    for (size_t p = begin; p < end; p++) {
-      const T* px = src + p * channels;
-      for (size_t c = 0; c < colour; c++) hist[px[c]]++;
-    }
-    std::lock_guard<std::mutex> lock(mu);
-    parts.push_back(std::move(hist));
-  });
+void PooledPercentiles(const T* src, size_t n_samples, size_t channels, size_t max_value, double q_low, double q_high,
+                       double* low, double* high) {
+  const std::vector<uint64_t> per_channel = ChannelHistograms(src, n_samples, channels, max_value);
+  const size_t bins = max_value + 1, colour = ColourChannels(channels);
   std::vector<uint64_t> hist(bins, 0);
-  for (const auto& part : parts)
-    for (size_t v = 0; v < bins; v++) hist[v] += part[v];
-  HistogramPercentiles(hist.data(), bins, static_cast<double>(pixels) * static_cast<double>(colour), q_low, q_high, low, high);
+  for (size_t c = 0; c < colour; c++)
+    for (size_t v = 0; v < bins; v++) hist[v] += per_channel[c * bins + v];
+  const double n = static_cast<double>(n_samples / channels) * static_cast<double>(colour);
+  HistogramPercentiles(hist.data(), bins, n, q_low, q_high, low, high);
 }
 
+// The whole kernel on `n_samples` samples of type T (uint8: max 255, uint16: max 65535), o.data ignored.
 template <typename T>
-void Letterbox(const T* src, size_t n_samples, size_t max_value, bool stretch, double q_low, double q_high,
-               LetterboxOptions o, float* out, double* low_out, double* high_out) {
-  double low = 0, high = static_cast<double>(max_value);
-  if (stretch) Percentiles(src, n_samples, o.channels, max_value, q_low, q_high, &low, &high);
-  o.low = low;
-  o.range = high > low ? high - low : 1;
-  *low_out = low;
-  *high_out = high;
+void Letterbox(const T* src, size_t n_samples, const LetterboxParams& o, float* out, double* low_out,
+               double* high_out) {
+  double pooled_low = 0, pooled_high = 0;
+  if (o.stretch) {
+    const size_t max_value = sizeof(T) == 1 ? 255 : 65535;
+    PooledPercentiles(src, n_samples, o.channels, max_value, o.q_low, o.q_high, &pooled_low, &pooled_high);
+  }
+  const ChannelLevels lv = ResolveLevels(o, pooled_low, pooled_high, low_out, high_out);
 
   const LinearTaps<double> tx = MakeTaps<double>(o.width, o.new_width), ty = MakeTaps<double>(o.height, o.new_height);
   std::vector<size_t> cx0(o.new_width), cx1(o.new_width);
@@ -209,7 +197,7 @@ void Letterbox(const T* src, size_t n_samples, size_t max_value, bool stretch, d
       }
     }
     const size_t y0 = std::max(begin, o.top), y1 = std::min(end, o.top + o.new_height);
-    if (y0 < y1) LetterboxRows(src, n_samples, o, tx, ty, cx0, cx1, out, y0 - o.top, y1 - o.top);
+    if (y0 < y1) LetterboxRows(src, n_samples, o, lv, tx, ty, cx0, cx1, out, y0 - o.top, y1 - o.top);
   });
 }
 
@@ -241,16 +229,9 @@ class LetterboxWorker : public Worker {
 
 /** The cpu kernel behind the shared contract: the pooled, vectorised Letterbox above. */
 void LetterboxCpu(const LetterboxParams& p, float* out, double* low, double* high) {
-  LetterboxOptions o;
-  o.width = p.width, o.height = p.height, o.channels = p.channels;
-  o.new_width = p.new_width, o.new_height = p.new_height, o.left = p.left, o.top = p.top;
-  o.out_width = p.out_width, o.out_height = p.out_height, o.pad = p.pad;
   const size_t samples = p.width * p.height * p.channels;  // checked for overflow by the binding
-  if (p.sixteen) {
-    Letterbox(static_cast<const uint16_t*>(p.data), samples, 65535, p.stretch, p.q_low, p.q_high, o, out, low, high);
-  } else {
-    Letterbox(static_cast<const uint8_t*>(p.data), samples, 255, p.stretch, p.q_low, p.q_high, o, out, low, high);
-  }
+  if (p.sixteen) Letterbox(static_cast<const uint16_t*>(p.data), samples, p, out, low, high);
+  else Letterbox(static_cast<const uint8_t*>(p.data), samples, p, out, low, high);
 }
 
 }  // namespace
@@ -283,6 +264,16 @@ size_t ReadLetterboxParams(const Args& args, Worker* w, LetterboxParams* params)
     o.q_low = args.Number("percentileLow", 0, 100);
     o.q_high = args.Number("percentileHigh", 0, 100);
     if (!(o.q_low < o.q_high)) args.RangeFail("percentileHigh", "a value above percentileLow", std::to_string(o.q_high));
+  }
+  // Levels per output channel (read always: one code path in the kernels, stretch or not).
+  const auto level_low = args.Float64("levelLow"), level_high = args.Float64("levelHigh");
+  args.Length("levelLow", level_low.ElementLength(), 3, "a Float64Array of levels for R, G and B");
+  args.Length("levelHigh", level_high.ElementLength(), 3, "a Float64Array of levels for R, G and B");
+  for (size_t c = 0; c < 3; c++) {
+    o.level_low[c] = level_low[c];
+    o.level_high[c] = level_high[c];
+    if (!std::isfinite(o.level_low[c])) args.RangeFail("levelLow", "finite levels", std::to_string(o.level_low[c]));
+    if (!std::isfinite(o.level_high[c])) args.RangeFail("levelHigh", "finite levels", std::to_string(o.level_high[c]));
   }
   size_t samples = 0;
   try {

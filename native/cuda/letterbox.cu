@@ -2,9 +2,11 @@
 // pad -> CHW float32 [3, outHeight, outWidth], one thread per output pixel (its 3 channel samples), no
 // intermediate image. The float64 taps of cpu/resize.h MakeTaps<double> and the float64 steps of
 // math::LetterboxBilinear / LetterboxUnit (lerp_math.h, shared with native/cpu/letterbox.cc), one
-// rounding to float32: bit-identical to src/backends/js/letterbox.ts. Percentile stretch: the histogram
-// is counted on the device (global atomics; integer counts, so any order gives the same histogram), the
-// percentiles come from it on the host (cpu/histPercentile.h, numpy's linear method).
+// rounding to float32: bit-identical to src/backends/js/letterbox.ts. Each output channel has its own
+// (low, range) (cpu/letterbox.h ResolveLevels, on the host): the levels handed in, or the pooled
+// percentile stretch on all three, whose histogram is counted on the device (global atomics; integer
+// counts, so any order gives the same histogram) and whose percentiles come from it on the host
+// (cpu/histPercentile.h, numpy's linear method).
 #include "maskbox_cuda.h"
 
 #include <stdexcept>
@@ -22,7 +24,7 @@ constexpr unsigned kLetterboxThreads = 256;
 
 struct Geometry {
   size_t channels, row_stride, new_width, new_height, left, top, out_width, out_height;
-  double low, range;
+  cpu::ChannelLevels levels;  // per output channel (R, G, B)
   float pad;
 };
 
@@ -44,8 +46,8 @@ __global__ void __launch_bounds__(kLetterboxThreads) LetterboxKernel(const T* sr
     const size_t colours = g.channels == 1 ? 1 : 3;
     float v[3];
     for (size_t c = 0; c < colours; c++) {
-      const double s = math::LetterboxBilinear(src, r0 + c, r1 + c, wy0, wy1, c0, c1, wx0, wx1, g.low);
-      v[c] = static_cast<float>(math::LetterboxUnit(s, g.range));
+      const double s = math::LetterboxBilinear(src, r0 + c, r1 + c, wy0, wy1, c0, c1, wx0, wx1, g.levels.low[c]);
+      v[c] = static_cast<float>(math::LetterboxUnit(s, g.levels.range[c]));
     }
     if (colours == 1) v[1] = v[2] = v[0];  // grey replicated to RGB
     out[p] = v[0];
@@ -75,7 +77,7 @@ void Run(const T* host, const LetterboxParams& o, float* d_out, double* low_out,
   DeviceBuffer<T> src(samples);
   CopyToDevice(src.get(), host, samples * sizeof(T), s);
   const size_t max_value = sizeof(T) == 1 ? 255 : 65535;
-  double low = 0, high = static_cast<double>(max_value);
+  double low = 0, high = 0;  // the pooled percentile values
   if (o.stretch) {
     const size_t bins = max_value + 1;
     DeviceBuffer<unsigned> hist(bins);
@@ -88,10 +90,8 @@ void Run(const T* host, const LetterboxParams& o, float* d_out, double* low_out,
     const double colours = static_cast<double>(o.channels == 4 ? 3 : o.channels);
     cpu::HistogramPercentiles(h.data(), bins, static_cast<double>(pixels) * colours, o.q_low, o.q_high, &low, &high);
   }
-  *low_out = low;
-  *high_out = high;
   const Geometry g{o.channels, o.width * o.channels, o.new_width, o.new_height, o.left, o.top, o.out_width, o.out_height,
-                   low, high > low ? high - low : 1, static_cast<float>(o.pad)};
+                   cpu::ResolveLevels(o, low, high, low_out, high_out), static_cast<float>(o.pad)};
   DeviceTapsOf<double> tx(cpu::MakeTaps<double>(o.width, o.new_width), s), ty(cpu::MakeTaps<double>(o.height, o.new_height), s);
   LAUNCH((LetterboxKernel<T>), GridFor(o.out_width * o.out_height, kLetterboxThreads), kLetterboxThreads, 0, s, src.get(), g, tx.view(),
          ty.view(), d_out);

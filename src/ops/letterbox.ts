@@ -5,6 +5,7 @@
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
 import { InvalidArgumentError } from '../errors.js';
 import {
+  checkFinite,
   checkFloat32Array,
   checkInteger,
   checkNotShared,
@@ -37,8 +38,14 @@ export interface LetterboxArgs {
   outHeight: number;
   /** Output value of padding (already normalised, e.g. 114/255). */
   pad: number;
-  /** Percentile stretch `[low, high]` in percent over the colour samples, or null for `v / maxValue`. */
+  /** Percentile stretch `[low, high]` in percent over the colour samples (pooled), or null for `levels`. */
   percentiles: readonly [number, number] | null;
+  /**
+   * Without `percentiles`: the input values mapped to 0 and 1 per output channel (R, G, B: three
+   * entries each, a grey input's one entry repeated; `[0, maxValue]` by default). With `percentiles` the
+   * kernel uses the pooled percentile values on every channel instead.
+   */
+  levels: ChannelLevels;
   /** `[3, outHeight, outWidth]`, written by the kernel (untouched when `keepOnDevice`). */
   out: Float32Array;
   /** Leave the planes on the device and return them as `device` (webgpu and cuda; the op enforces it). */
@@ -49,9 +56,15 @@ export interface LetterboxOutput {
   data: Float32Array;
   /** The planes on the device, when `keepOnDevice` was asked for. */
   device?: DeviceTensor;
-  /** Input values mapped to 0 and 1: `[0, maxValue]`, or the percentile values. */
+  /** Input values mapped to 0 and 1: the pooled percentile values, or entry 0 of `levels`. */
   low: number;
   high: number;
+}
+
+/** Input values mapped to 0 and 1, one entry per channel. */
+export interface ChannelLevels {
+  low: readonly number[];
+  high: readonly number[];
 }
 
 /** Raw interleaved pixels, as `sharp(...).raw().toBuffer({ resolveWithObject: true })` gives them. */
@@ -87,6 +100,14 @@ export interface LetterboxOptions extends LetterboxGeometry {
    * (`v / 255` for 8-bit, `v / 65535` for 16-bit).
    */
   percentiles?: readonly [number, number];
+  /**
+   * Per-channel levels: the input values (the input's own units: 0..255 for 8-bit, 0..65535 for
+   * 16-bit) mapped to 0 and 1, one entry per colour channel of the input (1 for grey, 3 for RGB and
+   * RGBA; alpha excluded), e.g. from `channelPercentiles`. Output channel c is `clamp((v - low[c]) /
+   * (high[c] > low[c] ? high[c] - low[c] : 1), 0, 1)` of the input channel that feeds it (grey: entry 0
+   * for all three). Not together with `percentiles`. Default: `[0, 255]` or `[0, 65535]` on every channel.
+   */
+  levels?: ChannelLevels;
   /** Write into this array (length `3*H*W`, e.g. a slice of a batch tensor) instead of allocating. */
   out?: Float32Array;
   /**
@@ -134,9 +155,15 @@ export interface LetterboxResult extends Ran {
   width: number;
   height: number;
   params: LetterboxParams;
-  /** Input values mapped to 0 and 1 (`[0, 255]`, `[0, 65535]`, or the percentile values). */
+  /** Input values mapped to 0 and 1 (`[0, 255]`, `[0, 65535]`, the percentile values, or entry 0 of `levels`). */
   low: number;
   high: number;
+  /**
+   * The input values mapped to 0 and 1 per colour channel of the input (1 or 3 entries, the form of the
+   * `levels` option): the option's own values, `[0, maxValue]` on each channel by default, the pooled
+   * percentile values repeated with `percentiles`.
+   */
+  levels: { low: number[]; high: number[] };
 }
 
 /** Python 3's `round(x)`: nearest integer, halves to even (`round(312.5) == 312`). */
@@ -222,7 +249,8 @@ export function letterboxParams(
   };
 }
 
-function checkImage(image: unknown): RawImage {
+/** Checks an image argument (`data`, sizes, channels, length); shared by the ops that take a `RawImage`. */
+export function checkImage(image: unknown): RawImage {
   if (typeof image !== 'object' || image === null)
     invalid('image', 'an object { data, width, height, channels }', image);
   const im = image as RawImage;
@@ -243,29 +271,79 @@ function checkImage(image: unknown): RawImage {
   return im;
 }
 
+/** Colour channels of an image: alpha excluded (1 for grey, 3 for RGB and RGBA). */
+export function colourChannels(channels: number): number {
+  return channels === 4 ? 3 : channels;
+}
+
+/** Checks a `[low, high]` percentile pair (percent, `0 <= low < high <= 100`) named `name`. */
+export function checkPercentiles(name: string, p: unknown): [number, number] {
+  if (!Array.isArray(p) || p.length !== 2) invalid(name, '[low, high] in percent', p);
+  checkRange(`${name}[0]`, p[0], 0, 100);
+  checkRange(`${name}[1]`, p[1], 0, 100);
+  if (!(p[0] < p[1])) invalid(name, 'low < high', `[${p[0]}, ${p[1]}]`);
+  return [p[0], p[1]];
+}
+
+/** One side of `levels`: `colours` finite numbers (an array or typed array), copied. */
+function checkLevelList(name: string, v: unknown, colours: number, channels: number): number[] {
+  if (!Array.isArray(v) && !(ArrayBuffer.isView(v) && !(v instanceof DataView))) {
+    invalid(name, `an array of ${colours} numbers`, v);
+  }
+  const list = v as ArrayLike<unknown>;
+  if (list.length !== colours) {
+    const why = channels === 4 ? 'one per colour channel of a 4-channel image, alpha excluded' : `one per channel`;
+    invalid(name, `an array of ${colours} number${colours === 1 ? '' : 's'} (${why})`, v);
+  }
+  return Array.from(list, (x, i) => checkFinite(`${name}[${i}]`, x));
+}
+
+/** Checks the `levels` option against an image of `channels` channels; returns copies. */
+function checkLevels(levels: unknown, channels: number): { low: number[]; high: number[] } {
+  if (typeof levels !== 'object' || levels === null || Array.isArray(levels)) {
+    invalid('levels', 'an object { low, high }', levels);
+  }
+  const colours = colourChannels(channels);
+  const l = levels as ChannelLevels;
+  return {
+    low: checkLevelList('levels.low', l.low, colours, channels),
+    high: checkLevelList('levels.high', l.high, colours, channels),
+  };
+}
+
 /**
  * Letterbox an image into a model input: `[3, H, W]` float32 RGB in [0, 1], the image resized by
  * `r = min(S_h/h, S_w/w)` (bilinear, half-pixel centres, no antialias: OpenCV INTER_LINEAR's formula
- * in float), centred, padded with `padValue/255`, normalised by `/255` (8-bit), `/65535` (16-bit) or a
- * percentile stretch, all in one pass. `params` undo it (`scaleBoxes(boxes, params)`).
+ * in float), centred, padded with `padValue/255`, normalised by `/255` (8-bit), `/65535` (16-bit), a
+ * pooled percentile stretch or per-channel `levels`, all in one pass. `params` undo it
+ * (`scaleBoxes(boxes, params)`).
  * @param image HWC pixels; `width*height <= MAX_PIXELS` (2^28)
  * @throws InvalidArgumentError when sizes are not positive integers or too large, `data.length !=
- *   width*height*channels`, `channels` is not 1/3/4, an option is out of range, or `out` has the wrong length
+ *   width*height*channels`, `channels` is not 1/3/4, an option is out of range, `levels` has the wrong
+ *   length or a non-finite value or comes with `percentiles`, or `out` has the wrong length
  * @example const { data, params } = await letterbox({ data, width, height, channels: 3 }, { size: 640 });
+ * @example // per-channel stretch computed once on the whole frame, then applied to every tile
+ * const levels = await channelPercentiles(frame, [0.5, 99.5]);
+ * const tile = await letterbox(frameTile, { levels });
  */
 export async function letterbox(image: RawImage, options: LetterboxOptions = {}): Promise<LetterboxResult> {
   const im = checkImage(image);
   const params = letterboxParams(im.width, im.height, options);
   const padValue = checkRange('padValue', options.padValue ?? 114, 0, 255);
-  let percentiles: [number, number] | null = null;
-  if (options.percentiles !== undefined) {
-    const p = options.percentiles;
-    if (!Array.isArray(p) || p.length !== 2) invalid('percentiles', '[low, high] in percent', p);
-    checkRange('percentiles[0]', p[0], 0, 100);
-    checkRange('percentiles[1]', p[1], 0, 100);
-    if (!(p[0] < p[1])) invalid('percentiles', 'low < high', `[${p[0]}, ${p[1]}]`);
-    percentiles = [p[0], p[1]];
+  const percentiles = options.percentiles === undefined ? null : checkPercentiles('percentiles', options.percentiles);
+  const maxValue = im.data instanceof Uint16Array ? 65535 : 255;
+  const colours = colourChannels(im.channels);
+  let levels = { low: new Array<number>(colours).fill(0), high: new Array<number>(colours).fill(maxValue) };
+  if (options.levels !== undefined) {
+    if (percentiles !== null) {
+      throw new InvalidArgumentError(
+        'levels',
+        'Expected levels or percentiles but received both: levels are the stretch itself, percentiles compute one',
+      );
+    }
+    levels = checkLevels(options.levels, im.channels);
   }
+  const feed = colours === 1 ? [0, 0, 0] : [0, 1, 2]; // the input channel of each output channel
   const n = 3 * params.width * params.height;
   const output = checkOneOf('output', options.output ?? 'host', ['host', 'gpu'] as const);
   let backendChoice = options.backend;
@@ -286,7 +364,7 @@ export async function letterbox(image: RawImage, options: LetterboxOptions = {})
     width: im.width,
     height: im.height,
     channels: im.channels,
-    maxValue: im.data instanceof Uint16Array ? 65535 : 255,
+    maxValue,
     newWidth: params.newWidth,
     newHeight: params.newHeight,
     left: params.left,
@@ -295,6 +373,7 @@ export async function letterbox(image: RawImage, options: LetterboxOptions = {})
     outHeight: params.height,
     pad: padValue / 255,
     percentiles,
+    levels: { low: feed.map((c) => levels.low[c]!), high: feed.map((c) => levels.high[c]!) },
     out,
     ...(output === 'gpu' ? { keepOnDevice: true } : {}),
   };
@@ -306,6 +385,10 @@ export async function letterbox(image: RawImage, options: LetterboxOptions = {})
     params,
     low: result.low,
     high: result.high,
+    levels:
+      percentiles === null
+        ? levels
+        : { low: new Array<number>(colours).fill(result.low), high: new Array<number>(colours).fill(result.high) },
     backend,
     ...(result.device ? { device: result.device } : {}),
   };

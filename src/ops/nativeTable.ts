@@ -6,6 +6,7 @@
  */
 import type { OpArgs, OpResult } from './table.js';
 import type { LetterboxArgs } from './letterbox.js';
+import type { ChannelPercentilesArgs } from './channelPercentiles.js';
 import type { RleOrder } from './rle.js';
 import type { CocoEvalArgs } from './cocoEval.js';
 import type { NativeCocoPrepareArgs, NativeCocoPrepareResult } from '../backends/cpu/cocoEvalPrepare.js';
@@ -20,13 +21,28 @@ export interface NativeOpTable {
   nms: { args: OpArgs<'nms'>; result: OpResult<'nms'> };
   yoloNms: { args: OpArgs<'yoloNms'>; result: OpResult<'yoloNms'> };
   letterbox: {
-    args: Omit<LetterboxArgs, 'data' | 'percentiles'> & {
+    args: Omit<LetterboxArgs, 'data' | 'percentiles' | 'levels'> & {
       data: Uint8Array | Uint16Array;
       stretch: boolean;
       percentileLow: number;
       percentileHigh: number;
+      /** Levels per output channel (R, G, B), 3 each; used when `stretch` is false. */
+      levelLow: Float64Array;
+      levelHigh: Float64Array;
     };
+    /** The pooled percentile values, or entry 0 of the levels. */
     result: { low: number; high: number };
+  };
+  /** Fills `low` and `high` (one value per colour channel: 1 for grey, 3 for RGB and RGBA). */
+  channelPercentiles: {
+    args: Omit<ChannelPercentilesArgs, 'data' | 'percentiles'> & {
+      data: Uint8Array | Uint16Array;
+      percentileLow: number;
+      percentileHigh: number;
+      low: Float64Array;
+      high: Float64Array;
+    };
+    result: void;
   };
   resize: { args: OpArgs<'resize'>; result: void };
   scaleBoxes: { args: OpArgs<'scaleBoxes'>; result: void };
@@ -79,6 +95,7 @@ const NATIVE_OPS: Record<NativeOpName, true> = {
   nms: true,
   yoloNms: true,
   letterbox: true,
+  channelPercentiles: true,
   resize: true,
   scaleBoxes: true,
   logitsToRle: true,

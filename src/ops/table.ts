@@ -23,6 +23,7 @@ import type { SoftNmsArgs, SoftNmsOutput } from './softNms.js';
 import type { NmmArgs, NmmOutput } from './nmm.js';
 import type { WbfArgs, WbfOutput } from './wbf.js';
 import type { MaskIouArgs } from './maskIou.js';
+import type { ChannelPercentilesArgs, ChannelPercentilesOutput } from './channelPercentiles.js';
 
 /**
  * Each op's kernel arguments (validated and normalised by `src/ops/<op>.ts`) and kernel result.
@@ -35,6 +36,7 @@ export interface OpTable {
   nms: { args: NmsArgs; result: Int32Array };
   yoloNms: { args: YoloNmsArgs; result: YoloDetections };
   letterbox: { args: LetterboxArgs; result: LetterboxOutput };
+  channelPercentiles: { args: ChannelPercentilesArgs; result: ChannelPercentilesOutput };
   resize: { args: ResizeArgs; result: Float32Array };
   scaleBoxes: { args: ScaleBoxesArgs; result: Float32Array };
   rleEncode: { args: RleEncodeArgs; result: Uint32Array[] };
@@ -60,6 +62,7 @@ const OPS: Record<Exclude<OpName, 'cocoEval' | 'cocoEvalPrepare' | 'cocoPolygons
   nms: true,
   yoloNms: true,
   letterbox: true,
+  channelPercentiles: true,
   resize: true,
   scaleBoxes: true,
   rleEncode: true,

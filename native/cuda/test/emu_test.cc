@@ -312,24 +312,29 @@ void TestResize(const char* sched) {
   std::printf("  resize: %d cases [%s]\n", cases, sched);
 }
 
+// mode 0: default levels [0, max]; 1: pooled percentile stretch; 2: random per-channel levels, a degenerate
+// channel (high <= low) among them.
 template <typename T>
 void LetterboxCase(const char* sched, std::mt19937& g, size_t w, size_t h, size_t channels, size_t nw, size_t nh, size_t ow, size_t oh,
-                   bool stretch, int* cases) {
+                   int mode, int* cases) {
   const size_t max_value = sizeof(T) == 1 ? 255 : 65535;
   std::vector<T> img(w * h * channels);
   for (auto& v : img) v = static_cast<T>(g() % (max_value + 1) / (g() % 4 == 0 ? 7 : 1));
-  maskbox::cpu::LetterboxOptions o;
-  o.width = w, o.height = h, o.channels = channels, o.new_width = nw, o.new_height = nh;
-  o.left = (ow - nw) / 2, o.top = (oh - nh) / 2, o.out_width = ow, o.out_height = oh, o.pad = 114.0 / 255;
-  std::vector<float> want(3 * ow * oh), got(3 * ow * oh, -1.0f);
-  double wl = 0, wh = 0, gl = -1, gh = -1;
-  maskbox::cpu::Letterbox(img.data(), img.size(), max_value, stretch, 2.0, 98.0, o, want.data(), &wl, &wh);
   maskbox::cuda::LetterboxParams p;
   p.data = img.data(), p.sixteen = sizeof(T) == 2, p.width = w, p.height = h, p.channels = channels, p.new_width = nw, p.new_height = nh;
-  p.left = o.left, p.top = o.top, p.out_width = ow, p.out_height = oh, p.pad = o.pad, p.stretch = stretch, p.q_low = 2.0, p.q_high = 98.0;
+  p.left = (ow - nw) / 2, p.top = (oh - nh) / 2, p.out_width = ow, p.out_height = oh, p.pad = 114.0 / 255;
+  p.stretch = mode == 1, p.q_low = 2.0, p.q_high = 98.0;
+  for (size_t c = 0; c < 3; c++) {
+    p.level_low[c] = mode == 2 ? static_cast<double>(g() % (max_value + 1)) : 0.0;
+    p.level_high[c] = mode == 2 ? static_cast<double>(g() % (max_value + 1)) : static_cast<double>(max_value);
+  }
+  if (mode == 2) p.level_high[1] = p.level_low[1];  // degenerate: range 1
+  std::vector<float> want(3 * ow * oh), got(3 * ow * oh, -1.0f);
+  double wl = 0, wh = 0, gl = -1, gh = -1;
+  maskbox::cpu::Letterbox(img.data(), img.size(), p, want.data(), &wl, &wh);
   maskbox::cuda::Letterbox(p, got.data(), &gl, &gh);
-  EXPECT(SameBits(got, want) && gl == wl && gh == wh, "[%s] letterbox %zux%zux%zu (%zu-bit, stretch %d) -> %zux%zu in %zux%zu differs", sched, w,
-         h, channels, sizeof(T) * 8, int(stretch), nw, nh, ow, oh);
+  EXPECT(SameBits(got, want) && gl == wl && gh == wh, "[%s] letterbox %zux%zux%zu (%zu-bit, mode %d) -> %zux%zu in %zux%zu differs", sched, w,
+         h, channels, sizeof(T) * 8, mode, nw, nh, ow, oh);
   (*cases)++;
 }
 
@@ -341,9 +346,9 @@ void TestLetterbox(const char* sched) {
   for (const auto& sh : shapes) {
     if (tiny && sh[4] * sh[5] > 300) continue;
     for (size_t ch : chans) {
-      for (int stretch = 0; stretch < 2; stretch++) {
-        LetterboxCase<uint8_t>(sched, g, sh[0], sh[1], ch, sh[2], sh[3], sh[4], sh[5], stretch, &cases);
-        if (!tiny) LetterboxCase<uint16_t>(sched, g, sh[0], sh[1], ch, sh[2], sh[3], sh[4], sh[5], stretch, &cases);
+      for (int mode = 0; mode < 3; mode++) {
+        LetterboxCase<uint8_t>(sched, g, sh[0], sh[1], ch, sh[2], sh[3], sh[4], sh[5], mode, &cases);
+        if (!tiny) LetterboxCase<uint16_t>(sched, g, sh[0], sh[1], ch, sh[2], sh[3], sh[4], sh[5], mode, &cases);
       }
     }
   }

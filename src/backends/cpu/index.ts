@@ -12,6 +12,7 @@ import { baselineCpu, dbscanCpu } from './dbscan.js';
 import { cocoEvalCpu } from './cocoEval.js';
 import { cocoEvalPrepareCpu, cocoEvalPrepareCpuSupports } from './cocoEvalPrepare.js';
 import { letterboxNative } from './letterbox.js';
+import { channelPercentilesCpu } from './channelPercentiles.js';
 
 /** The cpu backend: available when the addon loads; the exact loader's reason when it does not. */
 export const cpuBackend: Backend<NativeAddon> = {
@@ -61,6 +62,13 @@ export const cpuKernels: KernelList<NativeAddon> = [
     minWork: 3 * 32 * 32, // output samples (js was faster at 3x16x16, slower from 3x32x32)
     supports: () => nativeHasOp('letterbox'),
     run: letterboxNative,
+  },
+  {
+    op: 'channelPercentiles',
+    backend: 'cpu',
+    minWork: 1 << 15, // samples
+    supports: () => nativeHasOp('channelPercentiles'),
+    run: channelPercentilesCpu,
   },
   {
     op: 'resize',

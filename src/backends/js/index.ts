@@ -4,6 +4,7 @@ import { iou } from './iou.js';
 import { nms } from './nms.js';
 import { yoloNms } from './yoloNms.js';
 import { letterbox } from './letterbox.js';
+import { channelPercentiles } from './channelPercentiles.js';
 import { resize } from './resize.js';
 import { scaleBoxes } from './scaleBoxes.js';
 import { rleDecode, rleEncode, rleOverlap } from './rle.js';
@@ -30,6 +31,7 @@ export const jsKernels: KernelList<null> = [
   { op: 'nms', backend: 'js', run: nms },
   { op: 'yoloNms', backend: 'js', run: yoloNms },
   { op: 'letterbox', backend: 'js', run: letterbox },
+  { op: 'channelPercentiles', backend: 'js', run: channelPercentiles },
   { op: 'resize', backend: 'js', run: resize },
   { op: 'scaleBoxes', backend: 'js', run: scaleBoxes },
   { op: 'rleEncode', backend: 'js', run: rleEncode },

@@ -4,7 +4,8 @@
  *
  * Per output sample the whole contract is `letterboxSample` below: the bilinear value at float64 taps
  * from `linearTaps(in, out, false)` (width first, then height, as torch on float64 tensors), then
- * `clamp((v - low) / range, 0, 1)`; the result is rounded once to float32. A native kernel computes the
+ * `clamp((v - low[c]) / range[c], 0, 1)` with output channel c's levels (`kernelLevels`: per channel,
+ * or the pooled percentile values on all three); the result is rounded once to float32. A native kernel computes the
  * same function; it may use float32 arithmetic within 1e-6 absolute.
  *
  * This equals OpenCV's `cv2.resize(INTER_LINEAR)` (which YOLOv5/v6 call) before OpenCV rounds its uint8
@@ -17,6 +18,7 @@
 import type { PixelArray, LetterboxArgs, LetterboxOutput } from '../../ops/letterbox.js';
 export type { PixelArray, LetterboxArgs, LetterboxOutput } from '../../ops/letterbox.js';
 import { linearTaps } from './resize.js';
+import { channelHistograms, histogramPercentiles } from './channelPercentiles.js';
 
 /**
  * One output sample, the whole per-pixel contract: bilinear interpolation (width first, then height) of
@@ -44,7 +46,7 @@ export function letterboxSample(
 
 /**
  * numpy.percentile(samples, q) (method 'linear', float64) over the colour samples (alpha excluded) of
- * an integer image, exactly, through a histogram.
+ * an integer image, pooled, exactly: the sum of the channels' histograms.
  */
 export function imagePercentiles(
   data: PixelArray,
@@ -52,41 +54,45 @@ export function imagePercentiles(
   maxValue: number,
   qs: readonly number[],
 ): number[] {
-  const hist = new Uint32Array(maxValue + 1); // at most 3 * 2^28 samples
-  const colour = channels === 4 ? 3 : channels;
-  for (let i = 0; i < data.length; i += channels) {
-    for (let c = 0; c < colour; c++) {
-      const v = data[i + c]!;
-      hist[v] = hist[v]! + 1;
-    }
+  const hists = channelHistograms(data, channels, maxValue);
+  const pooled = new Float64Array(maxValue + 1);
+  for (const h of hists) for (let v = 0; v <= maxValue; v++) pooled[v]! += h[v]!;
+  return histogramPercentiles(pooled, (data.length / channels) * hists.length, qs);
+}
+
+/** What a kernel normalises output channel c with: `clamp((v - low[c]) / range[c], 0, 1)`. */
+export interface KernelLevels {
+  low: [number, number, number];
+  high: [number, number, number];
+  /** `high - low`, or 1 where `high <= low`. */
+  range: [number, number, number];
+}
+
+/**
+ * The levels of a letterbox call per output channel: the pooled percentile values on every channel
+ * with `percentiles` (computed here, on the host), else `args.levels`. Every backend normalises with
+ * these three (low, range) pairs (the native ones compute the same from the same arguments).
+ */
+export function kernelLevels(
+  args: Pick<LetterboxArgs, 'data' | 'channels' | 'maxValue' | 'percentiles' | 'levels'>,
+): KernelLevels {
+  const three = (a: readonly number[]): [number, number, number] => [a[0]!, a[1]!, a[2]!];
+  let low = three(args.levels.low);
+  let high = three(args.levels.high);
+  if (args.percentiles !== null) {
+    const [lo, hi] = imagePercentiles(args.data, args.channels, args.maxValue, args.percentiles) as [number, number];
+    low = [lo, lo, lo];
+    high = [hi, hi, hi];
   }
-  const n = (data.length / channels) * colour;
-  // k-th smallest sample (0-based) from the histogram
-  const kth = (k: number): number => {
-    let seen = 0;
-    for (let v = 0; v <= maxValue; v++) if ((seen += hist[v]!) > k) return v;
-    return maxValue;
-  };
-  return qs.map((q) => {
-    const virtual = (n - 1) * (q / 100);
-    const prev = Math.floor(virtual);
-    if (virtual >= n - 1) return kth(n - 1);
-    const a = kth(prev);
-    const b = kth(prev + 1);
-    const t = virtual - prev;
-    const diff = b - a;
-    return t >= 0.5 ? b - diff * (1 - t) : a + diff * t; // numpy's _lerp
-  });
+  const range = three(low.map((l, c) => (high[c]! > l ? high[c]! - l : 1)));
+  return { low, high, range };
 }
 
 export function letterbox(args: LetterboxArgs): LetterboxOutput {
   const { data, width, height, channels, newWidth, newHeight, left, top, outWidth, outHeight, pad, out } = args;
-  let low = 0;
-  let high = args.maxValue;
-  if (args.percentiles !== null) {
-    [low, high] = imagePercentiles(data, channels, args.maxValue, args.percentiles) as [number, number];
-  }
-  const range = high > low ? high - low : 1;
+  const { low, high, range } = kernelLevels(args);
+  const [lr, lg, lb] = low;
+  const [sr, sg, sb] = range;
 
   const tx = linearTaps(width, newWidth, false);
   const ty = linearTaps(height, newHeight, false);
@@ -108,15 +114,15 @@ export function letterbox(args: LetterboxArgs): LetterboxOutput {
       const c1 = cx1[x]!;
       const wx0 = tx.w0[x]!;
       const wx1 = tx.w1[x]!;
-      const red = letterboxSample(data, r0, r1, wy0, wy1, c0, c1, wx0, wx1, low, range);
+      const red = letterboxSample(data, r0, r1, wy0, wy1, c0, c1, wx0, wx1, lr, sr);
       out[o + x] = red;
       out[plane + o + x] = green
-        ? letterboxSample(data, r0 + green, r1 + green, wy0, wy1, c0, c1, wx0, wx1, low, range)
+        ? letterboxSample(data, r0 + green, r1 + green, wy0, wy1, c0, c1, wx0, wx1, lg, sg)
         : red;
       out[2 * plane + o + x] = blue
-        ? letterboxSample(data, r0 + blue, r1 + blue, wy0, wy1, c0, c1, wx0, wx1, low, range)
+        ? letterboxSample(data, r0 + blue, r1 + blue, wy0, wy1, c0, c1, wx0, wx1, lb, sb)
         : red;
     }
   }
-  return { data: out, low, high };
+  return { data: out, low: low[0], high: high[0] };
 }

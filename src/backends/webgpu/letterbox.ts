@@ -1,11 +1,12 @@
 /**
  * Host side of kernels/letterbox.wgsl: the HWC samples go up as they are (8- or 16-bit, packed in
  * u32 words), with the per-axis taps of the reference's float64 linearTaps (second-tap weights
- * rounded to f32); the [3, H, W] float32 planes come back. A percentile stretch's `[low, high]` is
- * computed here with the reference's exact histogram (imagePercentiles), so it is the reference's own.
+ * rounded to f32); the [3, H, W] float32 planes come back. The three (low, range) pairs are the
+ * reference's own (`kernelLevels`: the levels per channel, or a percentile stretch's `[low, high]` from
+ * the reference's exact histogram, computed here on the host).
  */
 import type { LetterboxArgs, LetterboxOutput } from '../../ops/letterbox.js';
-import { imagePercentiles } from '../js/letterbox.js';
+import { kernelLevels } from '../js/letterbox.js';
 import { linearTaps } from '../js/resize.js';
 import { GpuContext } from './context.js';
 import { WGSL } from './wgsl.js';
@@ -33,6 +34,7 @@ export function letterboxSupports(a: LetterboxArgs, ctx: GpuContext): true | str
 /** A letterboxed image left on the GPU: `[3, H, W]` float32 in `buffer` (from the context's pool). */
 export interface GpuLetterbox {
   buffer: GPUBuffer;
+  /** The pooled percentile values, or entry 0 of the levels (the kernel result's `low`, `high`). */
   low: number;
   high: number;
 }
@@ -41,15 +43,10 @@ export interface GpuLetterbox {
 export async function letterboxOnGpu(a: LetterboxArgs, ctx: GpuContext): Promise<GpuLetterbox> {
   const ok = letterboxSupports(a, ctx);
   if (ok !== true) throw new RangeError(`letterbox on webgpu: ${ok}`);
-  let low = 0;
-  let high = a.maxValue;
-  if (a.percentiles !== null) {
-    [low, high] = imagePercentiles(a.data, a.channels, a.maxValue, a.percentiles) as [number, number];
-  }
-  const range = high > low ? high - low : 1;
+  const { low, high, range } = kernelLevels(a);
   const ty = taps(a.height, a.newHeight);
   const tx = taps(a.width, a.newWidth);
-  const low32 = Math.fround(low);
+  const low32 = low.map(Math.fround);
   const u = ctx.uniforms([
     { u32: a.width },
     { u32: a.height },
@@ -62,9 +59,9 @@ export async function letterboxOnGpu(a: LetterboxArgs, ctx: GpuContext): Promise
     { u32: a.outWidth },
     { u32: a.outHeight },
     { f32: a.pad },
-    { f32: low32 },
-    { f32: low - low32 },
-    { f32: range },
+    ...low32.map((l) => ({ f32: l })),
+    ...low32.map((l, c) => ({ f32: low[c]! - l })),
+    ...range.map((r) => ({ f32: r })),
   ]);
   const inputs = [
     ctx.upload(a.data),
@@ -84,7 +81,7 @@ export async function letterboxOnGpu(a: LetterboxArgs, ctx: GpuContext): Promise
     GpuContext.dispatch(pass, pipeline, group, ctx.cover(plane));
     pass.end();
     ctx.device.queue.submit([enc.finish()]);
-    return { buffer, low, high };
+    return { buffer, low: low[0], high: high[0] };
   } catch (err) {
     ctx.release(buffer);
     throw err;

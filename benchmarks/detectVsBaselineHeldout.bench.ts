@@ -8,7 +8,8 @@
  *   [--model M.onnx] [--configs full,auto,auto+full,1024,full@896] [--presets eval-lab,eval-dense,eval-smalldim]
  *   [--no-baseline]
  * A config `NAME@SIDE` runs NAME with the model's input at SIDE x SIDE (models exported with a free input
- * size, `train_cdv.py export --dynamic-size`): `full@896` sees a 2048² frame at 0.44, the tile scale.
+ * size, `train_cdv.py export --dynamic-size`): `full@896` sees a 2048² frame at 0.44, the tile scale. A suffix
+ * `:raw` turns off the model's per-channel stretch (`channelStretch: null`), `:stretch` turns it on at [1, 99.99].
  * Writes benchmarks/results/detectVsBaselineHeldout.md unless --quick or --no-write.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -53,12 +54,20 @@ const CONFIGS: Record<string, DetectorDetectOptions> = {
 };
 const chosen = (arg('--configs') ?? 'full,auto,auto+full,1024').split(',');
 const BASELINE = !argv.includes('--no-baseline');
-/** `NAME@SIDE` -> the config NAME and the input side (undefined: the model's own). */
-const parseConfig = (c: string): { opts: DetectorDetectOptions; side?: number } => {
-  const [name, side] = c.split('@');
+const STRETCH: Record<string, [number, number] | null> = { raw: null, stretch: [1, 99.99] };
+/** `NAME@SIDE:STRETCH` -> the config NAME, the input side and channel stretch (undefined: the model's own). */
+const parseConfig = (c: string): { opts: DetectorDetectOptions; side?: number; stretch?: string } => {
+  const [spec, stretch] = c.split(':');
+  const [name, side] = spec!.split('@');
   const opts = CONFIGS[name!];
-  if (!opts || (side !== undefined && !(Number(side) > 0))) throw new Error(`unknown config ${c}`);
-  return { opts, side: side === undefined ? undefined : Number(side) };
+  if (!opts || (side !== undefined && !(Number(side) > 0)) || (stretch !== undefined && !(stretch in STRETCH)))
+    throw new Error(`unknown config ${c}`);
+  return { opts, side: side === undefined ? undefined : Number(side), stretch };
+};
+/** The detector a config runs on: one per input side and stretch. */
+const detectorKey = (c: string) => {
+  const { side, stretch } = parseConfig(c);
+  return `${side ?? ''}:${stretch ?? ''}`;
 };
 
 interface Acc {
@@ -84,10 +93,15 @@ const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length
 ensureBackends();
 
 async function main(): Promise<void> {
-  const detectors = new Map<number | undefined, Detector>();
+  const detectors = new Map<string, Detector>();
   for (const c of chosen) {
-    const { side } = parseConfig(c);
-    if (!detectors.has(side)) detectors.set(side, await Detector.load(MODEL, side ? { inputSize: side } : {}));
+    const { side, stretch } = parseConfig(c);
+    if (detectors.has(detectorKey(c))) continue;
+    const load = {
+      ...(side ? { inputSize: side } : {}),
+      ...(stretch !== undefined ? { channelStretch: STRETCH[stretch] } : {}),
+    };
+    detectors.set(detectorKey(c), await Detector.load(MODEL, load));
   }
   const rows: (string | number)[][] = [];
   const started = performance.now();
@@ -123,8 +137,8 @@ async function main(): Promise<void> {
       const pairs = touchingPairs(sim.vesicles);
       for (const c of chosen) {
         const a = per[c]!;
-        const { opts, side } = parseConfig(c);
-        const det = detectors.get(side)!;
+        const { opts } = parseConfig(c);
+        const det = detectors.get(detectorKey(c))!;
         const forAp = await det.detect(img, { ...opts, conf: CONF_AP, maxDetections: 10000 });
         a.res.push(...toCoco(forAp.boxes, forAp.scores, id));
         const t0 = performance.now();
@@ -195,7 +209,7 @@ async function main(): Promise<void> {
     'Best F1 @ conf: the confidence threshold with the best F1 at IoU 0.5 (`classCurves`, as `eval coco --per-class`).',
     'Configs: `full` one letterboxed pass; `auto` tiles of `autoTile` (1440 px for 640 input, 4 tiles);',
     '`auto+full` adds the full-frame pass; `1024` tiles of 1024 px (9 tiles). Overlap 0.2, NMM IoS 0.5.',
-    '`NAME@SIDE`: NAME with the model run at a SIDE x SIDE input (a model exported with a free input size).',
+    '`NAME@SIDE`: NAME with the model run at a SIDE x SIDE input (a model exported with a free input size); `:raw` / `:stretch`: without / with the per-channel stretch [1, 99.99].',
     '',
     table(header, rows),
     '',

@@ -511,3 +511,82 @@ describe('input size chosen per frame (AutoInputSize)', () => {
       );
   });
 });
+
+describe('per-channel stretch of whole frames (channelStretch)', () => {
+  it('comes from the metadata (maskbox.channel_stretch); explicit values and null win; bad values are typed errors', async () => {
+    const bytes = withMetadata(readFileSync(model('tiny_dynamic')), { 'maskbox.channel_stretch': '1 99.99' });
+    const det = await Detector.load(bytes);
+    expect(det.channelStretch).toEqual([1, 99.99]);
+    await det.dispose();
+    const off = await Detector.load(bytes, { channelStretch: null });
+    expect(off.channelStretch).toBeNull();
+    await off.dispose();
+    const mine = await Detector.load(bytes, { channelStretch: [0.5, 99] });
+    expect(mine.channelStretch).toEqual([0.5, 99]);
+    await mine.dispose();
+    const pooled = await Detector.load(bytes, { percentiles: [1, 99] }); // the pooled stretch replaces the model's
+    expect(pooled.channelStretch).toBeNull();
+    await pooled.dispose();
+    const plain = await Detector.load(model('tiny_dynamic'));
+    expect(plain.channelStretch).toBeNull();
+    await plain.dispose();
+    for (const v of ['big', '1', '50 10', '1 101', '-1 99'])
+      await expect(
+        Detector.load(withMetadata(readFileSync(model('tiny_dynamic')), { 'maskbox.channel_stretch': v })),
+      ).rejects.toBeInstanceOf(ModelError);
+    for (const bad of [[1], [50, 10], [0, 101], [Number.NaN, 99], 'x'])
+      await expect(
+        Detector.load(model('tiny_dynamic'), { channelStretch: bad as unknown as [number, number] }),
+      ).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(
+      Detector.load(model('tiny_dynamic'), { channelStretch: [1, 99], percentiles: [1, 99] }),
+    ).rejects.toMatchObject({ argument: 'channelStretch' });
+    await expect(Detector.load(bytes, { resize: 'stretch' })).rejects.toMatchObject({ argument: 'channelStretch' });
+  });
+
+  it("on a 1-channel image it is the letterbox's pooled percentile stretch", async () => {
+    const rgb = images.square!;
+    const grey = new Uint8Array(rgb.width * rgb.height);
+    for (let i = 0; i < grey.length; i++) grey[i] = rgb.data[rgb.channels * i + 1]!;
+    const img = { data: grey, width: rgb.width, height: rgb.height, channels: 1 };
+    const a = await Detector.load(model('tiny_dynamic'), { channelStretch: [2, 98] });
+    const b = await Detector.load(model('tiny_dynamic'), { percentiles: [2, 98] });
+    const da = await a.detect(img, { conf: 0.01 });
+    expect(da.scores.length).toBeGreaterThan(0);
+    expect(Array.from(da.boxes)).toEqual(Array.from((await b.detect(img, { conf: 0.01 })).boxes));
+    await a.dispose();
+    await b.dispose();
+  });
+
+  it('removes an offset and gain, and tiles use the whole frame`s levels', async () => {
+    // A 16-bit frame = the 8-bit one + 100 where its 1st / 99.99th percentiles are exactly 0 and 255: stretched
+    // at [1, 99.99] it is the 8-bit frame / 255 up to float rounding, in one pass and in tiles; a tile that
+    // stretched itself would see other levels (only one corner holds 255s).
+    const src = images.wide!;
+    const n = src.width * src.height;
+    const data8 = new Uint8Array(n * 3);
+    for (let i = 0; i < n; i++) {
+      const x = i % src.width;
+      const y = Math.floor(i / src.width);
+      const v = y < 12 ? 0 : x < 4 && y < 40 ? 255 : Math.min(254, src.data[src.channels * i + 1]!);
+      data8.fill(v, 3 * i, 3 * i + 3);
+    }
+    const data16 = Uint16Array.from(data8, (v) => v + 100);
+    const img8 = { data: data8, width: src.width, height: src.height, channels: 3 };
+    const img16 = { data: data16, width: src.width, height: src.height, channels: 3 };
+    const { channelPercentiles } = await import('../src/ops/channelPercentiles.js');
+    expect(await channelPercentiles(img16, [1, 99.99])).toMatchObject({ low: [100, 100, 100], high: [355, 355, 355] });
+    const plain = await Detector.load(model('tiny_dynamic'), { inputSize: 64 });
+    const stretched = await Detector.load(model('tiny_dynamic'), { inputSize: 64, channelStretch: [1, 99.99] });
+    for (const opts of [{}, { tile: 48, overlap: 0.25 }, { tile: 48, fullFrame: true }]) {
+      const want = await plain.detect(img8, { conf: 0.01, ...opts });
+      const got = await stretched.detect(img16, { conf: 0.01, ...opts });
+      expect(want.scores.length).toBeGreaterThan(0);
+      expect(got.scores.length).toBe(want.scores.length);
+      got.scores.forEach((s, i) => expect(s).toBeCloseTo(want.scores[i]!, 4));
+      got.boxes.forEach((v, i) => expect(Math.abs(v - want.boxes[i]!)).toBeLessThan(1e-2));
+    }
+    await plain.dispose();
+    await stretched.dispose();
+  });
+});

@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks';
 import type { BackendChoice } from '../backends/registry.js';
 import { InvalidArgumentError, ModelError } from '../errors.js';
 import { checkRawImage } from '../io/image.js';
-import { letterbox, letterboxParams, type LetterboxParams } from '../ops/letterbox.js';
+import { channelPercentiles } from '../ops/channelPercentiles.js';
+import { letterbox, letterboxParams, type ChannelLevels, type LetterboxParams } from '../ops/letterbox.js';
 import { scaleBoxes } from '../ops/scaleBoxes.js';
 import { nonMaxSuppression } from '../ops/yoloNms.js';
 import { checkInteger, checkOneOf, invalid } from '../validate.js';
@@ -100,6 +101,33 @@ function modelInputRule(metadata: Record<string, string>, source: string): Requi
   }
 }
 
+/**
+ * The per-channel percentile stretch a model asks for in its ONNX metadata (`maskbox.channel_stretch`,
+ * "LOW HIGH" in percent; the bundled vesicle model has "1 99.99"), or null.
+ * @throws ModelError when the value is malformed
+ */
+function modelChannelStretch(metadata: Record<string, string>, source: string): [number, number] | null {
+  const text = metadata['maskbox.channel_stretch'];
+  if (text === undefined) return null;
+  try {
+    return checkChannelStretch(text.trim().split(/\s+/).map(Number));
+  } catch (err) {
+    throw new ModelError(`${source}: bad maskbox.channel_stretch metadata: ${(err as Error).message}`);
+  }
+}
+
+function checkChannelStretch(v: unknown): [number, number] {
+  if (!Array.isArray(v) || v.length !== 2) invalid('channelStretch', '[low, high] in percent', v);
+  const [lo, hi] = v as unknown[];
+  if (typeof lo !== 'number' || typeof hi !== 'number' || !(lo >= 0 && lo < hi && hi <= 100))
+    invalid('channelStretch', '[low, high] with 0 <= low < high <= 100', v);
+  return [lo, hi];
+}
+
+/** A frame's per-channel levels, carried by its tiles so that every tile is stretched like the whole frame. */
+const FRAME_LEVELS = Symbol('maskbox.frameLevels');
+type LevelledImage = DetectorImage & { [FRAME_LEVELS]?: ChannelLevels };
+
 /** Options of {@link Detector.load}. */
 export interface DetectorOptions extends SessionOptions {
   /** Output layout; `'auto'` (default) infers it from the output names/shapes. Ignored when `decoder` is given. */
@@ -122,6 +150,14 @@ export interface DetectorOptions extends SessionOptions {
   channelOrder?: 'rgb' | 'bgr';
   /** Percentile stretch `[low, high]` for 16-bit images (letterbox only); default: value / 65535. */
   percentiles?: readonly [number, number];
+  /**
+   * Per-channel percentile stretch `[low, high]` (percent) of each whole frame, before tiling and letterbox:
+   * each colour channel's values at these percentiles (numpy.percentile, linear) map to 0 and 1, so a
+   * camera's offset and gain and a red or green colour map do not change what the model sees. Default: the
+   * model's ONNX metadata `maskbox.channel_stretch` (the bundled vesicle model: `[1, 99.99]`), else none;
+   * `null` turns it off. Not with `percentiles`.
+   */
+  channelStretch?: readonly [number, number] | null;
   /** Images per inference run in `detectBatch` when the batch dimension is dynamic. Default 8. */
   batchSize?: number;
   /** Class names, index = class id. */
@@ -196,6 +232,8 @@ export class Detector {
   readonly outputs: readonly TensorInfo[];
   /** Class names given at load, if any. */
   readonly names: readonly string[] | undefined;
+  /** The per-channel percentile stretch applied to each frame (see {@link DetectorOptions.channelStretch}), or null. */
+  readonly channelStretch: readonly [number, number] | null;
   private session: ort.InferenceSession | null;
   private readonly spec: LayoutSpec | null;
   private readonly decoder: DetectorDecoder | null;
@@ -209,10 +247,12 @@ export class Detector {
     input: ImageInputSpec,
     size: [number, number],
     auto: Required<AutoInputSize> | null,
+    stretch: [number, number] | null,
     spec: LayoutSpec | null,
     decoder: DetectorDecoder | null,
     options: DetectorOptions,
   ) {
+    this.channelStretch = stretch;
     this.session = ms.session;
     this.provider = ms.provider;
     this.fallbacks = ms.fallbacks;
@@ -252,12 +292,19 @@ export class Detector {
     )
       invalid('names', 'an array of class names', options.names);
     let auto = checkAutoInputSize(options.inputSize);
+    let stretch = options.channelStretch == null ? null : checkChannelStretch(options.channelStretch);
+    if (stretch && options.percentiles !== undefined)
+      invalid('channelStretch', 'no channelStretch together with percentiles', options.channelStretch);
     const wanted = auto ? null : checkInputSize(options.inputSize);
     const ms = await createSession(model, options);
     try {
       const input = imageInputSpec(ms.inputs, ms.source);
       if (options.inputSize === undefined && input.height === null && input.width === null)
         auto = modelInputRule(ms.metadata, ms.source);
+      if (options.channelStretch === undefined && options.percentiles === undefined)
+        stretch = modelChannelStretch(ms.metadata, ms.source);
+      if (stretch && options.resize === 'stretch')
+        invalid('channelStretch', "the letterbox resize (resize: 'stretch' has no per-channel levels)", stretch);
       const fixed: [number | null, number | null] = [input.height, input.width];
       fixed.forEach((f, i) => {
         if (f !== null && wanted && wanted[i] !== f) {
@@ -289,7 +336,7 @@ export class Detector {
         spec = layout === 'auto' ? inferLayout(ms.outputs, ms.source) : checkLayout(layout, ms.outputs, ms.source);
         if (spec.end2end) decoder = end2endDecoder(spec.end2end);
       }
-      return new Detector(ms, input, size, auto, spec, decoder, { ...options });
+      return new Detector(ms, input, size, auto, stretch, spec, decoder, { ...options });
     } catch (err) {
       await ms.session.release();
       throw err;
@@ -375,7 +422,11 @@ export class Detector {
     const opts = checkDetectOptions(options);
     const grid = tileGrid(image.width, image.height, tile, overlap);
     const t0 = performance.now();
-    const crops = grid.map((g) => cropImage(image, g));
+    const levels = await this.frameLevels(image);
+    const crops = grid.map((g): LevelledImage => {
+      const c = cropImage(image, g);
+      return levels ? { ...c, [FRAME_LEVELS]: levels } : c;
+    });
     const crop = performance.now() - t0;
     const perTile = await this.detectBatch(crops, { ...options, tile: 0 }); // each crop: one plain pass
     const sets: (BoxSet & { tile?: Tile })[] = perTile.map((d, i) => ({
@@ -386,7 +437,8 @@ export class Detector {
     }));
     const passes = [...perTile];
     if (fullFrame) {
-      const [whole] = await this.run([image], options, 'image');
+      const frame: LevelledImage = levels ? { ...image, [FRAME_LEVELS]: levels } : image;
+      const [whole] = await this.run([frame], options, 'image');
       sets.push(whole!);
       passes.push(whole!);
     }
@@ -494,7 +546,15 @@ export class Detector {
     return [p.height, p.width];
   }
 
-  private async prepare(image: DetectorImage, out: Float32Array, shape: [number, number]): Promise<Prepared> {
+  /** The frame's per-channel levels when this detector stretches frames (once per frame: its tiles carry them). */
+  private async frameLevels(image: LevelledImage): Promise<ChannelLevels | undefined> {
+    if (image[FRAME_LEVELS]) return image[FRAME_LEVELS];
+    if (!this.channelStretch) return undefined;
+    const { low, high } = await channelPercentiles(image, this.channelStretch, { backend: this.options.backend });
+    return { low, high };
+  }
+
+  private async prepare(image: LevelledImage, out: Float32Array, shape: [number, number]): Promise<Prepared> {
     const o = this.options;
     const [h, w] = shape;
     let params: LetterboxParams | null = null;
@@ -508,6 +568,7 @@ export class Detector {
         scaleUp: o.letterbox?.scaleUp,
         padValue: o.letterbox?.padValue,
         percentiles: o.percentiles,
+        levels: await this.frameLevels(image),
         out,
         backend: o.backend,
       });

@@ -31,6 +31,7 @@ const options = {
   'fast-decode': { type: 'boolean' },
   'input-size': { type: 'string' },
   'input-scale': { type: 'string' },
+  'channel-stretch': { type: 'string' },
 } as const;
 
 /** `maskbox detect <inputs...>`. */
@@ -51,6 +52,9 @@ export const detectCommand: Command = {
     "  --input-size PX          run a dynamic-size model at PX x PX (default: the model's size, or its own rule:\n" +
     '                           the bundled model runs a frame at half its size, 2048² -> 1024, 640..1536)\n' +
     '  --input-scale S          dynamic-size models: input side = frame side x S (multiple of 32, 640..1536)\n' +
+    '  --channel-stretch LO,HI|none  stretch each colour channel of a frame so its LO and HI percentiles map to\n' +
+    "                           black and white (default: the model's own, from its metadata: the bundled model\n" +
+    '                           uses 1,99.99, which removes camera offset and gain; none: off)\n' +
     '  --threads N              onnxruntime threads, not spinning (default: half the cores, at least 2;\n' +
     '                           the next images decode meanwhile)\n' +
     '  --fast-decode            decode straight to the model input size (libvips resize while decoding; JPEG\n' +
@@ -84,6 +88,7 @@ export const detectCommand: Command = {
         : v['input-scale'] !== undefined
           ? { scale: numberFlag('input-scale', v['input-scale'], 0.5, { min: 0.01, max: 8 }) }
           : undefined;
+    const channelStretch = parseChannelStretch(v['channel-stretch']);
     const fastDecode = v['fast-decode'] ?? false;
     if (fastDecode && ((tile !== undefined && tile !== 0) || v.overlay !== undefined)) {
       throw new InvalidArgumentError(
@@ -109,6 +114,7 @@ export const detectCommand: Command = {
       spinning: false,
       ...(layout ? { layout } : {}),
       ...(inputSize !== undefined ? { inputSize } : {}),
+      ...(channelStretch !== undefined ? { channelStretch } : {}),
     }).catch((err: unknown) => {
       if (err instanceof ModelError && err.message.includes('`layout`'))
         throw new ModelError(`${err.message} (on the command line: --layout ${DETECTOR_LAYOUTS.join('|')})`);
@@ -125,6 +131,7 @@ export const detectCommand: Command = {
           provider: detector.provider,
           layout: detector.layout,
           input: describeInputSize(detector),
+          ...(detector.channelStretch ? { 'channel stretch': `${detector.channelStretch.join('..')} %` } : {}),
           ...(tile !== undefined ? { tile, overlap: tiling.overlap, 'full frame': String(tiling.fullFrame) } : {}),
           ...(tiling.flipTta ? { 'flip tta': 'true' } : {}),
           threads,
@@ -142,4 +149,18 @@ function describeInputSize(d: Detector): string {
   const a = d.autoInputSize;
   if (!a) return `${d.inputSize[0]}x${d.inputSize[1]}`;
   return `frame side x ${a.scale}, multiple of 32 in ${a.min}..${a.max} (2048x2048 -> ${d.inputSizeFor(2048, 2048)[0]})`;
+}
+
+/** `--channel-stretch LO,HI` -> [LO, HI]; `none` -> null (off); absent -> undefined (the model's own). */
+function parseChannelStretch(text: string | undefined): [number, number] | null | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'none') return null;
+  const parts = text.split(',');
+  const [lo, hi] = parts.map((p) => numberFlag('channel-stretch', p, 0, { min: 0, max: 100 }));
+  if (parts.length !== 2 || !(lo! < hi!))
+    throw new InvalidArgumentError(
+      'channel-stretch',
+      `Expected LO,HI percentiles with LO < HI, or none, but received '${text}'`,
+    );
+  return [lo!, hi!];
 }

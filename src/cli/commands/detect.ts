@@ -160,7 +160,7 @@ function parseChannelStretch(text: string | undefined): [number, number] | null 
   if (parts.length !== 2 || !(lo! < hi!))
     throw new InvalidArgumentError(
       'channel-stretch',
-      `Expected LO,HI percentiles with LO < HI, or none, but received '${text}'`,
+      `Expected LO,HI percentiles with LO < HI (or none) for --channel-stretch but received '${text}'`,
     );
   return [lo!, hi!];
 }

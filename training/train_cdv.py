@@ -580,7 +580,7 @@ def detect(model, img_u8, conf=0.001, iou=0.45, max_det=1000):
     return xyxy.numpy(), score.numpy()
 
 
-def eval_set(model, root, limit=None):
+def eval_set(model, root, limit=None, stretch=None):
     coco = json.load(open(os.path.join(root, "annotations.json")))
     by_img = {}
     for an in coco["annotations"]:
@@ -591,6 +591,7 @@ def eval_set(model, root, limit=None):
     images = coco["images"][:limit] if limit else coco["images"]
     for im in images:
         arr = np.asarray(Image.open(os.path.join(root, "images", im["file_name"])).convert("RGB"), dtype=np.uint8)
+        arr = channel_stretch(arr, stretch)
         t0 = time.time()
         xyxy, s = detect(model, arr)
         t += time.time() - t0
@@ -619,7 +620,7 @@ def cmd_eval(a):
     model, ck = load_ema(a.run)
     out = {"iterations": ck["iter"], "train_minutes": ck["elapsed"] / 60}
     for name in a.sets.split(","):
-        out[name] = eval_set(model, os.path.join(a.data, name), a.limit)
+        out[name] = eval_set(model, os.path.join(a.data, name), a.limit, parse_stretch(a.channel_stretch))
         print(name, json.dumps(out[name]), flush=True)
     with open(os.path.join(a.run, "eval.json"), "w") as f:
         json.dump(out, f, indent=2)
@@ -708,6 +709,7 @@ def main():
     e.add_argument("--data", default="/tmp/cdvdata"); e.add_argument("--run", default="/tmp/cdvrun")
     e.add_argument("--sets", default="val_lab,val_wide"); e.add_argument("--threads", type=int, default=2)
     e.add_argument("--limit", type=int, default=None)
+    e.add_argument("--channel-stretch", default=None, help="LOW,HIGH: as the model was trained (train --channel-stretch)")
     x = sub.add_parser("export")
     x.add_argument("--run", default="/tmp/cdvrun"); x.add_argument("--onnx", default=os.path.join(REPO, "models", "cdv-yolov6-tiny.onnx"))
     x.add_argument("--checkpoint", default=None, help="export from this checkpoint when the run folder has none")

@@ -417,6 +417,78 @@ if (!HAS_REDIS && !IN_CI) {
       }
     }, 240_000);
 
+    it("detect's model flags (--tile, --overlap, --channel-stretch, --input-size|scale, --layout, ...): as maskbox detect", async () => {
+      const model = join(REPO, 'test/fixtures/models/tiny_dynamic.onnx');
+      const inputs = [join(images, 'cdv_0000*.png'), '--model', model];
+      const submitArgs = (run: string, out: string, ...flags: string[]) => [
+        'submit',
+        'detect',
+        ...inputs,
+        '--queue',
+        redis.url,
+        '--run',
+        run,
+        '--out',
+        out,
+        ...flags,
+      ];
+      const plainOut = join(dir, 'flags-plain.csv');
+      expect((await cli(['detect', ...inputs, '--out', plainOut])).code).toBe(0);
+      const runs = [
+        ['tiled', 'csv', '--tile 64 --overlap 0.25 --channel-stretch 1,99 --input-size 64'],
+        [
+          'scaled',
+          'json',
+          '--input-scale 0.3 --layout yolov5 --tile 96 --full-frame --flip-tta --channel-stretch none --conf 0.3',
+        ],
+      ] as const;
+      const ws = await startWorkers(2);
+      for (const [run, ext, text] of runs) {
+        const flags = text.split(' ');
+        const local = join(dir, `flags-local-${run}.${ext}`);
+        expect((await cli(['detect', ...inputs, '--out', local, ...flags])).code).toBe(0);
+        const out = join(dir, 'flags', `${run}.${ext}`);
+        const s = await cli(submitArgs(run, out, ...flags));
+        expect(s.code, s.stderr).toBe(0);
+        expect(await waitDone(redis.url, run)).toMatchObject({ state: 'done', total: 10, done: 10, failed: 0 });
+        expect(bytes(out).equals(bytes(local)), run).toBe(true);
+        if (ext === 'json') {
+          const imageList = (p: string) => bytes(p.replace(/\.json$/, '.images.json'));
+          expect(imageList(out).equals(imageList(local))).toBe(true);
+        }
+        // The flags changed the result (the comparison is not between two default runs).
+        expect(bytes(local).equals(bytes(plainOut))).toBe(false);
+      }
+      const spec = (run: string) =>
+        JSON.parse(readFileSync(join(dir, 'flags', `.maskbox-run-${run}`, 'spec.json'), 'utf8')).detect;
+      expect(spec('tiled')).toMatchObject({ tile: 64, overlap: 0.25, channelStretch: [1, 99], inputSize: 64 });
+      expect(spec('scaled')).toMatchObject({ inputSize: { scale: 0.3 }, layout: 'yolov5', tile: 96, fullFrame: true });
+      expect(spec('scaled')).toMatchObject({ flipTta: true, channelStretch: null, conf: 0.3 });
+      expect(spec('scaled').overlap).toBeUndefined(); // the default is not stored
+
+      // A run submitted before the flags were forwarded (its spec has none of them) is continued, not
+      // refused as a run with other options, and gives the local command's default output.
+      const out = join(dir, 'flags', 'old.csv');
+      const old = {
+        run: 'old',
+        kind: 'detect',
+        workDir: join(dir, 'flags', '.maskbox-run-old'),
+        output: { kind: 'csv-combined', path: out },
+        total: 10,
+        chunk: 1,
+        detect: { model, conf: 0.4, iou: 0.45, maxDetections: 1000, agnostic: false, batch: 1 },
+      };
+      const r = new Redis({ port: redis.port, host: '127.0.0.1' });
+      await r.set('maskbox:run:old', JSON.stringify({ spec: old, gen: 1, parentId: 'old.1', total: 10 }));
+      r.disconnect();
+      const again = await cli(submitArgs('old', out, '--json'));
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({ state: 'submitted', generation: 2, queued: 10 });
+      expect(await waitDone(redis.url, 'old')).toMatchObject({ state: 'done', done: 10, failed: 0 });
+      expect(bytes(out).equals(bytes(plainOut))).toBe(true);
+      await Promise.all(ws.map((w) => w.stop()));
+    }, 240_000);
+
     it('bad queue URL, unreachable Redis, wrong run name: a clear error, non-zero exit, nothing written', async () => {
       const out = join(dir, 'never', 'x.csv');
       const bad = await cli(['submit', 'detect', images, '--queue', 'http://127.0.0.1/0', '--run', 'x', '--out', out]);

@@ -67,6 +67,29 @@ describe('--shard I/N and maskbox merge', () => {
     }
   });
 
+  it('detect with the model flags (--tile, --channel-stretch, --input-size, ...): merged shards equal the unsplit run', async () => {
+    const model = join(REPO, 'test/fixtures/models/tiny_dynamic.onnx');
+    const flags = [
+      '--model',
+      model,
+      '--tile',
+      '64',
+      '--overlap',
+      '0.25',
+      '--channel-stretch',
+      '1,99',
+      '--input-size',
+      '64',
+    ];
+    const whole = join(dir, 'det.csv');
+    expect((await cli(['detect', images, ...flags, '--out', whole])).code).toBe(0);
+    const parts = [0, 1].map((i) => join(dir, `det${i}.csv`));
+    for (const [i, p] of parts.entries())
+      expect((await cli(['detect', images, ...flags, '--out', p, '--shard', `${i}/2`])).code).toBe(0);
+    expect((await cli(['merge', ...parts, '--out', join(dir, 'det-merged.csv')])).code).toBe(0);
+    expect(same(join(dir, 'det-merged.csv'), whole)).toBe(true);
+  });
+
   it('segment submission CSV: merged shards equal the unsplit run; an unsharded file is refused', async () => {
     const model = join(REPO, 'test/fixtures/models/tiny_seg_fold0.onnx');
     const whole = join(dir, 'seg.csv');

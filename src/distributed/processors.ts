@@ -1,8 +1,8 @@
 /**
  * The per-image computation of a run, built from its {@link RunSpec} with the local commands' own
  * pieces (the Detector and `detectorProcessor`, `baselineProcessor`, the Segmenter), so a worker computes
- * exactly what `maskbox detect|baseline|segment` computes. Models are loaded once per worker and shared
- * by its concurrent jobs.
+ * exactly what `maskbox detect|baseline|segment` computes. Models are loaded once per worker (per model
+ * and load options) and shared by its concurrent jobs.
  */
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -15,7 +15,8 @@ import { defaultModelPath } from '../pipeline/defaultModel.js';
 import type { DetectionLike } from '../pipeline/detectionSinks.js';
 import { detectorProcessor } from '../pipeline/processors.js';
 import type { Processor } from '../pipeline/runner.js';
-import type { RunSpec } from './spec.js';
+import type { DetectorLoadFlags } from '../cli/detectorFlags.js';
+import { detectorOptionsOf, type RunSpec } from './spec.js';
 
 /** Loaded models of one worker, keyed by what was loaded. */
 export class ModelCache {
@@ -33,14 +34,15 @@ export class ModelCache {
     return spec.detect?.model ?? this.defaultDetector ?? defaultModelPath();
   }
 
-  /** Load (once) and return a detector. */
-  detector(path: string): Promise<Detector> {
-    let d = this.detectors.get(path);
+  /** Load (once per model and options) and return a detector. */
+  detector(path: string, options: DetectorLoadFlags = {}): Promise<Detector> {
+    const key = JSON.stringify([path, options]);
+    let d = this.detectors.get(key);
     if (!d) {
       if (!existsSync(path)) return Promise.reject(new ModelError(`model not found on this worker: ${path}`));
-      d = Detector.load(path, { executionProviders: this.provider });
-      d.catch(() => this.detectors.delete(path));
-      this.detectors.set(path, d);
+      d = Detector.load(path, { ...options, executionProviders: this.provider });
+      d.catch(() => this.detectors.delete(key));
+      this.detectors.set(key, d);
     }
     return d;
   }
@@ -90,12 +92,9 @@ export async function processorFor(spec: RunSpec, models: ModelCache): Promise<P
     };
   }
   const d = spec.detect!;
-  const detector = await models.detector(models.detectorPath(spec));
-  const inner = detectorProcessor(
-    detector,
-    { conf: d.conf, iou: d.iou, maxDetections: d.maxDetections, agnostic: d.agnostic },
-    detector.input.batch ?? d.batch,
-  );
+  const { loadOptions, detectOptions } = detectorOptionsOf(d);
+  const detector = await models.detector(models.detectorPath(spec), loadOptions);
+  const inner = detectorProcessor(detector, detectOptions, detector.input.batch ?? d.batch);
   const keep = (r: DetectionLike): DetectionLike => ({ boxes: r.boxes, scores: r.scores, classes: r.classes });
   return {
     process: async (job) => keep(await inner.process(job)),

@@ -5,14 +5,21 @@
  */
 import type { BaselineOptions } from '../ops/baseline.js';
 import type { OutputPlan } from '../cli/detectionCli.js';
+import { DETECT_DEFAULTS, type DetectorLoadFlags, type DetectorRunFlags } from '../cli/detectorFlags.js';
 
 /** The local command a run stands for. */
 export type RunKind = 'detect' | 'baseline' | 'segment';
 /** The run kinds. */
 export const RUN_KINDS: readonly RunKind[] = ['detect', 'baseline', 'segment'];
 
-/** Options of `maskbox detect` that change results. */
-export interface DetectSpec {
+/**
+ * Options of `maskbox detect` that change results. The detector flags (`layout`, `inputSize`,
+ * `channelStretch`, `tile`, `overlap`, `fullFrame`, `flipTta`) are stored only when they differ from the
+ * defaults, so a spec without them (also one written before they were forwarded) means the defaults;
+ * `overlap` and `fullFrame` only with `tile`. `channelStretch: null` is off, absent the model's own.
+ */
+export interface DetectSpec
+  extends DetectorLoadFlags, Partial<Pick<DetectorRunFlags, 'tile' | 'overlap' | 'fullFrame' | 'flipTta'>> {
   /** The ONNX model as every worker sees it (absolute path); undefined: the worker's `--model` or the bundled one. */
   model?: string;
   conf: number;
@@ -21,6 +28,27 @@ export interface DetectSpec {
   agnostic: boolean;
   /** Images per inference run (the model's fixed batch wins). */
   batch: number;
+}
+
+/** A detect run's `Detector.load` and `Detector.detect` options, with the defaults for what the spec leaves out. */
+export function detectorOptionsOf(d: DetectSpec): { loadOptions: DetectorLoadFlags; detectOptions: DetectorRunFlags } {
+  const loadOptions: DetectorLoadFlags = {
+    ...(d.layout !== undefined ? { layout: d.layout } : {}),
+    ...(d.inputSize !== undefined ? { inputSize: d.inputSize } : {}),
+    ...(d.channelStretch !== undefined ? { channelStretch: d.channelStretch } : {}),
+  };
+  const x = DETECT_DEFAULTS;
+  const detectOptions: DetectorRunFlags = {
+    conf: d.conf,
+    iou: d.iou,
+    maxDetections: d.maxDetections,
+    agnostic: d.agnostic,
+    ...(d.tile !== undefined ? { tile: d.tile } : {}),
+    overlap: d.overlap ?? x.overlap,
+    fullFrame: d.fullFrame ?? x.fullFrame,
+    flipTta: d.flipTta ?? x.flipTta,
+  };
+  return { loadOptions, detectOptions };
 }
 
 /** Options of `maskbox segment` that change results. */

@@ -13,6 +13,10 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { FlowProducer, Job, Queue } from 'bullmq';
 import { planOutput } from '../cli/detectionCli.js';
+import { DETECT_DEFAULTS } from '../cli/detectorFlags.js';
+import { checkChannelStretch } from '../model/detector.js';
+import { DETECTOR_LAYOUTS } from '../model/layouts.js';
+import { checkTileOptions } from '../model/tiling.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BASELINE_DEFAULTS, type BaselineOptions } from '../ops/baseline.js';
 import { checkInteger, checkOneOf, checkRange } from '../validate.js';
@@ -138,13 +142,15 @@ function buildSpec(o: SubmitOptions, total: number, chunk: number): RunSpec {
   }
   if (kind === 'detect') {
     const d = o.detect ?? {};
+    const x = DETECT_DEFAULTS; // the local command's defaults
     spec.detect = {
       ...(d.model !== undefined ? { model: abs(d.model) } : {}),
-      conf: checkRange('conf', d.conf ?? 0.4, 0, 1),
-      iou: checkRange('iou', d.iou ?? 0.45, 0, 1),
-      maxDetections: checkInteger('maxDetections', d.maxDetections ?? 1000, 1),
-      agnostic: d.agnostic ?? false,
+      conf: checkRange('conf', d.conf ?? x.conf, 0, 1),
+      iou: checkRange('iou', d.iou ?? x.iou, 0, 1),
+      maxDetections: checkInteger('maxDetections', d.maxDetections ?? x.maxDetections, 1),
+      agnostic: d.agnostic ?? x.agnostic,
       batch: checkInteger('batch', d.batch ?? 1, 1, 4096),
+      ...detectorSpec(d),
     };
   } else if (kind === 'baseline') {
     const b = o.baseline ?? {};
@@ -168,6 +174,31 @@ function buildSpec(o: SubmitOptions, total: number, chunk: number): RunSpec {
     };
   }
   return spec;
+}
+
+/**
+ * The detector options of a detect run's spec, checked, without those at their defaults (so that a run
+ * submitted before they were forwarded, or without them, keeps its spec): `overlap` and `fullFrame`
+ * only matter with tiles.
+ */
+function detectorSpec(d: Partial<DetectSpec>): Partial<DetectSpec> {
+  const t = checkTileOptions(d);
+  const x = DETECT_DEFAULTS;
+  const { inputSize, channelStretch } = d;
+  if (typeof inputSize === 'object') checkRange('inputSize.scale', inputSize.scale, 0.01, 8);
+  else if (inputSize !== undefined) checkInteger('inputSize', inputSize, 32, 16384);
+  return {
+    ...(d.layout !== undefined ? { layout: checkOneOf('layout', d.layout, DETECTOR_LAYOUTS) } : {}),
+    ...(typeof inputSize === 'object' ? { inputSize: { scale: inputSize.scale } } : {}),
+    ...(typeof inputSize === 'number' ? { inputSize } : {}),
+    ...(channelStretch !== undefined
+      ? { channelStretch: channelStretch === null ? null : checkChannelStretch(channelStretch) }
+      : {}),
+    ...(t.tile !== 0 ? { tile: t.tile } : {}),
+    ...(t.tile !== 0 && t.overlap !== x.overlap ? { overlap: t.overlap } : {}),
+    ...(t.tile !== 0 && t.fullFrame ? { fullFrame: true } : {}),
+    ...(t.flipTta ? { flipTta: true } : {}),
+  };
 }
 
 /**

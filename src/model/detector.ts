@@ -116,7 +116,11 @@ function modelChannelStretch(metadata: Record<string, string>, source: string): 
   }
 }
 
-function checkChannelStretch(v: unknown): [number, number] {
+/**
+ * A `channelStretch` value: `[low, high]` percent, `0 <= low < high <= 100`.
+ * @throws InvalidArgumentError (argument `channelStretch`) otherwise
+ */
+export function checkChannelStretch(v: unknown): [number, number] {
   if (!Array.isArray(v) || v.length !== 2) invalid('channelStretch', '[low, high] in percent', v);
   const [lo, hi] = v as unknown[];
   if (typeof lo !== 'number' || typeof hi !== 'number' || !(lo >= 0 && lo < hi && hi <= 100))

@@ -2,8 +2,9 @@
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../../errors.js';
 import { submit } from '../../distributed/submit.js';
-import { RUN_KINDS, type RunKind } from '../../distributed/spec.js';
-import { numberFlag, parseFlags, printJson, printTable, requireFlag, type Command } from '../command.js';
+import { RUN_KINDS, type DetectSpec, type RunKind } from '../../distributed/spec.js';
+import { intFlag, numberFlag, parseFlags, printJson, printTable, requireFlag, type Command } from '../command.js';
+import { DETECTOR_FLAGS, parseDetectorFlags, type DetectorFlagValues } from '../detectorFlags.js';
 
 const options = {
   queue: { type: 'string' },
@@ -21,10 +22,7 @@ const options = {
   labels: { type: 'boolean' },
   'coco-gt': { type: 'string' },
   model: { type: 'string', multiple: true },
-  conf: { type: 'string' },
-  iou: { type: 'string' },
-  'max-det': { type: 'string' },
-  agnostic: { type: 'boolean' },
+  ...DETECTOR_FLAGS,
   batch: { type: 'string' },
   eps: { type: 'string' },
   'min-samples': { type: 'string' },
@@ -33,7 +31,6 @@ const options = {
   box: { type: 'string' },
   tta: { type: 'boolean' },
   threshold: { type: 'string' },
-  'input-size': { type: 'string' },
 } as const;
 
 /** Flags that only one kind takes. */
@@ -42,10 +39,7 @@ const ONLY: Record<string, RunKind[]> = {
   overlay: ['detect', 'baseline'],
   labels: ['detect', 'baseline'],
   'coco-gt': ['detect', 'baseline'],
-  conf: ['detect'],
-  iou: ['detect'],
-  'max-det': ['detect'],
-  agnostic: ['detect'],
+  ...Object.fromEntries(Object.keys(DETECTOR_FLAGS).map((f): [string, RunKind[]] => [f, ['detect']])),
   batch: ['detect'],
   eps: ['baseline'],
   'min-samples': ['baseline'],
@@ -55,8 +49,18 @@ const ONLY: Record<string, RunKind[]> = {
   model: ['detect', 'segment'],
   tta: ['segment'],
   threshold: ['segment'],
-  'input-size': ['segment'],
+  'input-size': ['detect', 'segment'],
 };
+
+/** Usage lines: the local command's flags that `submit <kind>` forwards to the workers, from {@link ONLY}. */
+const FORWARDED = RUN_KINDS.map((k) => {
+  const lines: string[] = [];
+  for (const f of ['out', ...Object.keys(ONLY).filter((f) => ONLY[f]!.includes(k))]) {
+    if (lines.length > 0 && lines.at(-1)!.length + f.length < 94) lines[lines.length - 1] += ` --${f}`;
+    else lines.push(`--${f}`);
+  }
+  return `    ${k.padEnd(10)}${lines.join('\n' + ' '.repeat(14))}\n`;
+}).join('');
 
 /** `maskbox submit <kind> <inputs...> --queue URL --run NAME`. */
 export const submitCommand: Command = {
@@ -64,8 +68,7 @@ export const submitCommand: Command = {
   summary: 'Submit a distributed detect/baseline/segment run to a BullMQ queue on Redis (workers: maskbox worker)',
   usage:
     'maskbox submit detect|baseline|segment <files|dirs|globs|zip|urls...> --queue redis://HOST:PORT/DB --run NAME\n' +
-    "    [the local command's options: --out, --format, --overlay, --coco-gt, --model, --conf, --iou, ...]\n" +
-    '    [--chunk K] [--attempts 3] [--backoff-ms 1000] [--work DIR] [--json]\n' +
+    "    [the local command's options, below] [--chunk K] [--attempts 3] [--backoff-ms 1000] [--work DIR] [--json]\n" +
     '  One job per image (or per K images), and a parent job that writes the outputs exactly as the local\n' +
     '  command would once every image is done. Inputs and outputs must be on storage every worker can\n' +
     '  read and write (absolute paths are stored); http(s) URLs are fetched by the workers.\n' +
@@ -73,6 +76,11 @@ export const submitCommand: Command = {
     '  --chunk K                images per job (default 1);  --attempts N  tries per job before its images fail\n' +
     "  --work DIR               the run's work folder on shared storage (default .maskbox-run-NAME beside --out)\n" +
     '  --overwrite              replace existing outputs (a re-submitted run replaces its own without it)\n' +
+    "  The local command's flags it forwards to the workers (their meaning and defaults: maskbox detect|baseline|\n" +
+    "  segment --help; detect's are checked as maskbox detect checks them), so the outputs are the local command's:\n" +
+    FORWARDED +
+    "  Not forwarded: --provider, --threads (the worker's --backend), --fast-decode, --resume, --concurrency,\n" +
+    '  --prefetch, --shard.\n' +
     '  Follow it with: maskbox status --queue URL --run NAME --watch',
   async run(argv) {
     const { values: v, positionals } = parseFlags(() =>
@@ -105,14 +113,7 @@ export const submitCommand: Command = {
       overlay: v.overlay,
       labels: v.labels,
       cocoGt: v['coco-gt'],
-      detect: {
-        model: v.model?.[0],
-        conf: num('conf', v.conf),
-        iou: num('iou', v.iou),
-        maxDetections: num('max-det', v['max-det']),
-        agnostic: v.agnostic,
-        batch: num('batch', v.batch),
-      },
+      detect: k === 'detect' ? detectRunOptions(v) : undefined,
       baseline: {
         eps: num('eps', v.eps),
         minSamples: num('min-samples', v['min-samples']),
@@ -152,3 +153,14 @@ export const submitCommand: Command = {
     return 0;
   },
 };
+
+/** A detect run's options, parsed and checked as `maskbox detect` does. */
+function detectRunOptions(v: DetectorFlagValues & { model?: string[]; batch?: string }): Partial<DetectSpec> {
+  const { loadOptions, detectOptions } = parseDetectorFlags(v);
+  return {
+    ...(v.model !== undefined ? { model: v.model[0] } : {}),
+    batch: intFlag('batch', v.batch, 1, 1, 4096),
+    ...loadOptions,
+    ...detectOptions,
+  };
+}

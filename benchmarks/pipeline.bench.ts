@@ -9,14 +9,14 @@
  *    The ideal rate is cores / (the sum): every core busy, nothing lost to waiting or overhead.
  * 2. Measured: `maskbox detect DIR --json` in a fresh process per round (images/s over the batch, start-up
  *    excluded), the configurations alternated round by round (A B C A B C ...), medians with min/max.
- * Rows: the CLI's defaults (the bundled model picks its input size per frame: 1024x1024 for these 2048²
+ * Rows: the CLI's defaults (the bundled model picks its input size per frame: 1536x1536 for these 2048²
  * frames) with the native kernels (`--backend auto`) on PNG and JPEG, and without them (`js`) on PNG;
  * `--fast-decode` (decode straight to the model input size; JPEG shrink-on-load); PNG with glibc malloc
  * left at its defaults (`MASKBOX_MALLOC=default`: the CLI tunes it, src/cli/mallocTuning.ts); and the old
  * full-frame scale, `--input-size 640` (2.5x less inference), plain and with `--fast-decode`. The stage
  * costs run with the same malloc settings as the measured process.
  *
- * Run: node --import tsx benchmarks/pipeline.bench.ts [--frames 48] [--rounds 3]
+ * Run: node --import tsx benchmarks/pipeline.bench.ts [--frames 48] [--rounds 3] [--sizes 0,1024,640]
  * The runner's memory checks (fake model): benchmarks/runnerMemory.bench.ts.
  */
 import { spawnSync } from 'node:child_process';
@@ -215,7 +215,7 @@ interface Config {
   fast: boolean;
   /** Extra environment: glibc malloc at its defaults, or libvips on one thread. */
   variant?: 'malloc default' | 'libvips 1 thread';
-  /** `--input-size`; undefined: the model's own rule (the bundled model: 1024 for these frames). */
+  /** `--input-size`; undefined: the model's own rule (the bundled model: 1536 for these frames). */
   inputSize?: number;
 }
 // Default flags first (the bundled model's per-frame input size), then the old 640 full-frame scale.
@@ -226,6 +226,15 @@ for (const format of FORMATS) configs.push({ format, backend: 'auto', fast: true
 configs.push({ format: 'png', backend: 'auto', fast: false, variant: 'malloc default' });
 for (const format of FORMATS) configs.push({ format, backend: 'auto', fast: false, inputSize: 640 });
 configs.push({ format: 'png', backend: 'auto', fast: true, inputSize: 640 });
+// --sizes 0,1024,640: only PNG with the native kernels at these input sizes (0: the model's own rule), a short run
+const SIZES = process.argv.includes('--sizes')
+  ? process.argv[process.argv.indexOf('--sizes') + 1]!.split(',').map(Number)
+  : null;
+if (SIZES) {
+  configs.length = 0;
+  for (const size of SIZES)
+    configs.push({ format: 'png', backend: 'auto', fast: false, ...(size ? { inputSize: size } : {}) });
+}
 const VARIANT_ENV = {
   'malloc default': { MASKBOX_MALLOC: 'default' },
   'libvips 1 thread': { VIPS_CONCURRENCY: '1' },
@@ -307,7 +316,7 @@ console.log(
 );
 console.log(
   `${machine()}; load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after; bundled model ` +
-    `(cdv-yolov6-tiny; default input size: the model's rule, 1024x1024 for these frames, or --input-size 640), ` +
+    `(cdv-yolov6-tiny; default input size: the model's rule, 1536x1536 for these frames, or --input-size), ` +
     `default flags (onnxruntime threads ${defaultInferenceThreads(cores)}, no spinning; ` +
     `prefetch 2; batch 1); CSV per image\n`,
 );

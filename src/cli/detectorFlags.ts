@@ -34,7 +34,7 @@ export const DETECTOR_USAGE =
   '                           frame size), boxes merged across seams; --overlap 0.2; --full-frame adds a whole-frame pass\n' +
   '  --flip-tta               also detect on the mirrored image and fuse both (weighted boxes fusion)\n' +
   "  --input-size PX          run a dynamic-size model at PX x PX (default: the model's size, or its own rule:\n" +
-  '                           the bundled model runs a frame at half its size, 2048² -> 1024, 640..1536)\n' +
+  '                           the bundled model runs a frame at 0.75x its size, 2048² -> 1536, 640..1536)\n' +
   '  --input-scale S          dynamic-size models: input side = frame side x S (multiple of 32, 640..1536)\n' +
   '  --channel-stretch LO,HI|none  stretch each colour channel of a frame so its LO and HI percentiles map to\n' +
   "                           black and white (default: the model's own, from its metadata: the bundled model\n" +

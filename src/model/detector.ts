@@ -65,7 +65,7 @@ export type DetectorDetectOptions = DetectOptions & TileOptions;
 /**
  * An input size chosen per frame (dynamic-size models): the square side is the frame's longer side times
  * `scale`, rounded up to a multiple of 32 and clamped to `[min, max]` (defaults 640 and 1536). The bundled
- * vesicle model asks for `{ scale: 0.5 }` in its ONNX metadata (`maskbox.input_scale`): a 2048² frame runs at 1024.
+ * vesicle model asks for `{ scale: 0.75 }` in its ONNX metadata (`maskbox.input_scale`): a 2048² frame runs at 1536.
  */
 export interface AutoInputSize {
   scale: number;
@@ -87,7 +87,7 @@ function checkAutoInputSize(v: unknown): Required<AutoInputSize> | null {
 
 /**
  * The per-frame input size a dynamic-size model asks for in its ONNX metadata (`maskbox.input_scale`,
- * optional `maskbox.input_min` / `maskbox.input_max`; the bundled vesicle model sets the scale to 0.5), or null.
+ * optional `maskbox.input_min` / `maskbox.input_max`; the bundled vesicle model sets the scale to 0.75), or null.
  * @throws ModelError when the values are malformed
  */
 function modelInputRule(metadata: Record<string, string>, source: string): Required<AutoInputSize> | null {
@@ -529,7 +529,7 @@ export class Detector {
   /**
    * The letterbox target `[height, width]` for a frame of this size: `inputSize`, or with an
    * {@link AutoInputSize} the square side `ceil32(max(width, height) * scale)` clamped to `[min, max]`.
-   * @example det.inputSizeFor(2048, 2048) // [1024, 1024] for the bundled model's { scale: 0.5 }
+   * @example det.inputSizeFor(2048, 2048) // [1536, 1536] for the bundled model's { scale: 0.75 }
    */
   inputSizeFor(width: number, height: number): [number, number] {
     const a = this.autoInputSize;

@@ -52,7 +52,7 @@ function fields(b: Uint8Array, p: number, end: number, each: (field: number, s: 
  * Read an ONNX model's `metadata_props`.
  * @param bytes the `.onnx` file's bytes
  * @returns key -> value (later duplicates win); `{}` when there are none or the bytes are not ONNX
- * @example readOnnxMetadata(await readFile('m.onnx'))['maskbox.input_scale'] // '0.5'
+ * @example readOnnxMetadata(await readFile('m.onnx'))['maskbox.input_scale'] // '0.75'
  */
 export function readOnnxMetadata(bytes: Uint8Array): Record<string, string> {
   const out: Record<string, string> = {};

@@ -6,7 +6,7 @@
  *
  * Usage: npx tsx benchmarks/detectVsBaselineHeldout.bench.ts [--n IMAGES] [--quick] [--no-write]
  *   [--model M.onnx] [--configs full,auto,auto+full,1024,full@896] [--presets eval-lab,eval-dense,eval-smalldim]
- *   [--no-baseline]
+ *   [--no-baseline] [--empty FRAMES (default 4: false positives on frames without vesicles)]
  * A config `NAME@SIDE` runs NAME with the model's input at SIDE x SIDE (models exported with a free input
  * size, `train_cdv.py export --dynamic-size`): `full@896` sees a 2048² frame at 0.44, the tile scale. A suffix
  * `:raw` turns off the model's per-channel stretch (`channelStretch: null`), `:stretch` turns it on at [1, 99.99].
@@ -54,6 +54,7 @@ const CONFIGS: Record<string, DetectorDetectOptions> = {
 };
 const chosen = (arg('--configs') ?? 'full,auto,auto+full,1024').split(',');
 const BASELINE = !argv.includes('--no-baseline');
+const EMPTY = Number(arg('--empty') ?? (QUICK ? 0 : 4));
 const STRETCH: Record<string, [number, number] | null> = { raw: null, stretch: [1, 99.99] };
 /** `NAME@SIDE:STRETCH` -> the config NAME, the input side and channel stretch (undefined: the model's own). */
 const parseConfig = (c: string): { opts: DetectorDetectOptions; side?: number; stretch?: string } => {
@@ -181,6 +182,32 @@ async function main(): Promise<void> {
       ]);
     }
   }
+  // Empty frames (density 0: background, clutter and haze only): every box is a false positive.
+  const emptyRows: (string | number)[][] = [];
+  for (const [pi, preset] of HELD_OUT_PRESETS.entries()) {
+    if (EMPTY === 0 || (only && !only.includes(preset))) continue;
+    const params = resolveCdvParams({ density: [0, 0] }, preset);
+    const boxes: Record<string, number[]> = Object.fromEntries(chosen.map((c) => [c, []]));
+    for (let k = 0; k < EMPTY; k++) {
+      const sim = simulateCdv(params, SEED + 100 + pi, k);
+      const enc = await encodeImage(sim, sim.jpeg !== undefined ? 'jpg' : 'png', params);
+      const { data, info } = await sharp(enc).raw().toBuffer({ resolveWithObject: true });
+      const img = { data: new Uint8Array(data), width: info.width, height: info.height, channels: info.channels };
+      for (const c of chosen) {
+        const d = await detectors.get(detectorKey(c))!.detect(img, { ...parseConfig(c).opts, conf: CONF });
+        boxes[c]!.push(d.scores.length);
+      }
+    }
+    for (const c of chosen) {
+      const b = boxes[c]!;
+      emptyRows.push([
+        `${preset}, empty`,
+        `detector ${c}`,
+        (b.reduce((x, y) => x + y, 0) / b.length).toFixed(1),
+        b.join(' '),
+      ]);
+    }
+  }
   for (const det of detectors.values()) await det.dispose();
   const header = [
     'preset',
@@ -213,6 +240,15 @@ async function main(): Promise<void> {
     '',
     table(header, rows),
     '',
+    ...(emptyRows.length
+      ? [
+          `Empty frames (\`--empty ${EMPTY}\`: the same presets with density 0, seed ${SEED + 100} + preset index; every box is a`,
+          `false positive), boxes per frame at conf ${CONF}:`,
+          '',
+          table(['frames', 'method', 'boxes/frame', 'per frame'], emptyRows),
+          '',
+        ]
+      : []),
   ].join('\n');
   process.stdout.write(text);
   if (WRITE) {

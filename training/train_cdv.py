@@ -45,6 +45,8 @@ DATASETS = [
     ("eval_lab", "eval-lab", 9101, 10),
     ("eval_dense", "eval-dense", 9102, 10),
     ("eval_smalldim", "eval-smalldim", 9103, 10),
+    # session 7: empty and nearly empty frames (the per-channel stretch maps their clutter to full contrast)
+    ("train_sparse", "train", 404, 60, ["--density", "0:1.5"]),
 ]
 HELD_OUT_PREFIX = "eval_"
 DEFAULT_MIX = "train_lab,train_wide"  # the shipped model's mix (35 % / 65 %, see make_batch)
@@ -62,7 +64,7 @@ def cli_command():
 
 def cmd_gen(a):
     only = set(a.sets.split(",")) if a.sets else None
-    for name, preset, seed, n in DATASETS:
+    for name, preset, seed, n, *extra in DATASETS:
         if only is not None and name not in only:
             continue
         out = os.path.join(a.data, name)
@@ -70,6 +72,7 @@ def cmd_gen(a):
             print("exists:", out)
             continue
         cmd = cli_command() + ["simulate", "cdv", "--n", str(n), "--out", out, "--seed", str(seed), "--preset", preset]
+        cmd += extra[0] if extra else []
         print(" ".join(cmd), flush=True)
         subprocess.run(cmd, check=True, cwd=REPO)
 

@@ -94,34 +94,16 @@ describe('maskbox detect', () => {
   });
 
   it('--channel-stretch LO,HI|none: shown in the summary, bad values are usage errors', async () => {
-    const on = await cli([
-      'detect',
-      join(FIX, 'wide.png'),
-      '--model',
-      TINY,
-      '--out',
-      tmp(),
-      '--json',
-      '--channel-stretch',
-      '1,99',
-    ]);
+    const stretch = (value: string, ...more: string[]) =>
+      cli(['detect', join(FIX, 'wide.png'), '--model', TINY, '--out', tmp(), ...more, '--channel-stretch', value]);
+    const on = await stretch('1,99', '--json');
     expect(on.code).toBe(0);
     expect(JSON.parse(on.stdout)).toMatchObject({ images: 1, 'channel stretch': '1..99 %' });
-    const off = await cli([
-      'detect',
-      join(FIX, 'wide.png'),
-      '--model',
-      TINY,
-      '--out',
-      tmp(),
-      '--json',
-      '--channel-stretch',
-      'none',
-    ]);
+    const off = await stretch('none', '--json');
     expect(off.code).toBe(0);
     expect(JSON.parse(off.stdout)['channel stretch']).toBeUndefined();
     for (const bad of ['99,1', '1', '1,2,3', 'a,b', '-1,50', '1,101']) {
-      const e = await cli(['detect', join(FIX, 'wide.png'), '--model', TINY, '--out', tmp(), '--channel-stretch', bad]);
+      const e = await stretch(bad);
       expect(e.code).toBe(2);
       expect(e.stderr).toMatch(/--channel-stretch|channel-stretch/);
     }

@@ -578,7 +578,7 @@ describe('per-channel stretch of whole frames (channelStretch)', () => {
     expect(await channelPercentiles(img16, [1, 99.99])).toMatchObject({ low: [100, 100, 100], high: [355, 355, 355] });
     const plain = await Detector.load(model('tiny_dynamic'), { inputSize: 64 });
     const stretched = await Detector.load(model('tiny_dynamic'), { inputSize: 64, channelStretch: [1, 99.99] });
-    for (const opts of [{}, { tile: 48, overlap: 0.25 }, { tile: 48, fullFrame: true }]) {
+    for (const opts of [{}, { tile: 48, overlap: 0.25 }, { tile: 48, fullFrame: true }, { flipTta: true }]) {
       const want = await plain.detect(img8, { conf: 0.01, ...opts });
       const got = await stretched.detect(img16, { conf: 0.01, ...opts });
       expect(want.scores.length).toBeGreaterThan(0);

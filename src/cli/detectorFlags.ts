@@ -40,21 +40,10 @@ export const DETECTOR_USAGE =
   "                           black and white (default: the model's own, from its metadata: the bundled model\n" +
   '                           uses 1,99.99, which removes camera offset and gain; none: off)\n';
 
-/** Values of {@link DETECTOR_FLAGS} after parsing. */
-export interface DetectorFlagValues {
-  conf?: string;
-  iou?: string;
-  'max-det'?: string;
-  agnostic?: boolean;
-  layout?: string;
-  tile?: string;
-  overlap?: string;
-  'full-frame'?: boolean;
-  'flip-tta'?: boolean;
-  'input-size'?: string;
-  'input-scale'?: string;
-  'channel-stretch'?: string;
-}
+/** Values of {@link DETECTOR_FLAGS} after parsing (parseArgs: a string, or a boolean for switches). */
+export type DetectorFlagValues = {
+  [K in keyof typeof DETECTOR_FLAGS]?: (typeof DETECTOR_FLAGS)[K]['type'] extends 'boolean' ? boolean : string;
+};
 
 /** The `Detector.load` options the flags set (absent: the model's own). */
 export interface DetectorLoadFlags {

@@ -383,8 +383,11 @@ export class Detector {
     checkRawImage('image', image);
     const opts = checkDetectOptions(options);
     const plain = { ...options, flipTta: false };
-    const a = await this.detect(image, plain);
-    const b = await this.detect(flipImage(image), plain);
+    // the mirror image has the frame's percentiles: computed once, carried by both
+    const levels = await this.frameLevels(image);
+    const withLevels = (im: DetectorImage): LevelledImage => (levels ? { ...im, [FRAME_LEVELS]: levels } : im);
+    const a = await this.detect(withLevels(image), plain);
+    const b = await this.detect(withLevels(flipImage(image)), plain);
     const t0 = performance.now();
     const fused = await weightedBoxesFusion(
       [

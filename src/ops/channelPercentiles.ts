@@ -3,7 +3,7 @@
  * once on a whole frame and then applied to each tile with `letterbox(tile, { levels })`.
  */
 import { dispatch, type BackendChoice, type Ran } from '../backends/registry.js';
-import { checkImage, checkPercentiles, type PixelArray, type RawImage } from './letterbox.js';
+import { checkImage, checkPercentiles, maxValueOf, type PixelArray, type RawImage } from './letterbox.js';
 
 export interface ChannelPercentilesArgs {
   /** HWC samples, 8- or 16-bit. */
@@ -50,7 +50,7 @@ export async function channelPercentiles(
   const args: ChannelPercentilesArgs = {
     data: im.data,
     channels: im.channels,
-    maxValue: im.data instanceof Uint16Array ? 65535 : 255,
+    maxValue: maxValueOf(im.data),
     percentiles,
   };
   const { result, backend } = await dispatch('channelPercentiles', args, options.backend, im.data.length);

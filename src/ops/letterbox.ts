@@ -271,6 +271,11 @@ export function checkImage(image: unknown): RawImage {
   return im;
 }
 
+/** Full scale of an image's samples: 65535 for 16-bit, 255 for 8-bit. */
+export function maxValueOf(data: PixelArray): number {
+  return data instanceof Uint16Array ? 65535 : 255;
+}
+
 /** Colour channels of an image: alpha excluded (1 for grey, 3 for RGB and RGBA). */
 export function colourChannels(channels: number): number {
   return channels === 4 ? 3 : channels;
@@ -331,7 +336,7 @@ export async function letterbox(image: RawImage, options: LetterboxOptions = {})
   const params = letterboxParams(im.width, im.height, options);
   const padValue = checkRange('padValue', options.padValue ?? 114, 0, 255);
   const percentiles = options.percentiles === undefined ? null : checkPercentiles('percentiles', options.percentiles);
-  const maxValue = im.data instanceof Uint16Array ? 65535 : 255;
+  const maxValue = maxValueOf(im.data);
   const colours = colourChannels(im.channels);
   let levels = { low: new Array<number>(colours).fill(0), high: new Array<number>(colours).fill(maxValue) };
   if (options.levels !== undefined) {

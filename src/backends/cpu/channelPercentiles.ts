@@ -1,5 +1,6 @@
 /** Host side of the native channelPercentiles kernel (native/cpu/channelPercentiles.cc). */
 import type { ChannelPercentilesArgs, ChannelPercentilesOutput } from '../../ops/channelPercentiles.js';
+import { colourChannels } from '../../ops/letterbox.js';
 import type { NativeAddon } from '../../../bindings/native.js';
 import { addonPixels } from './letterbox.js';
 
@@ -8,7 +9,7 @@ export async function channelPercentilesCpu(
   a: ChannelPercentilesArgs,
   addon: Pick<NativeAddon, 'channelPercentiles'>,
 ): Promise<ChannelPercentilesOutput> {
-  const colours = a.channels === 4 ? 3 : a.channels;
+  const colours = colourChannels(a.channels);
   const low = new Float64Array(colours);
   const high = new Float64Array(colours);
   await addon.channelPercentiles({

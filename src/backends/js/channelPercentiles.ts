@@ -4,14 +4,13 @@
  * give letterbox's pooled percentile stretch (`imagePercentiles` in ./letterbox.ts), and the webgpu
  * letterbox computes its stretch with them on the host.
  */
-import type { PixelArray } from '../../ops/letterbox.js';
+import { colourChannels, type PixelArray } from '../../ops/letterbox.js';
 import type { ChannelPercentilesArgs, ChannelPercentilesOutput } from '../../ops/channelPercentiles.js';
 
 /** One histogram (`maxValue + 1` counts) per colour channel of an HWC image: 1 for grey, 3 for RGB and RGBA. */
 export function channelHistograms(data: PixelArray, channels: number, maxValue: number): Uint32Array[] {
-  const colour = channels === 4 ? 3 : channels;
-  const hists = Array.from({ length: colour }, () => new Uint32Array(maxValue + 1)); // at most 2^28 per channel
-  for (let c = 0; c < colour; c++) {
+  const hists = Array.from({ length: colourChannels(channels) }, () => new Uint32Array(maxValue + 1)); // at most 2^28 per channel
+  for (let c = 0; c < hists.length; c++) {
     const hist = hists[c]!;
     for (let i = c; i < data.length; i += channels) {
       const v = data[i]!;

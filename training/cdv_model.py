@@ -35,8 +35,15 @@ class Res(nn.Module):
 
 
 class CdvNet(nn.Module):
-    def __init__(self, c8=64):
+    """`neck=True` (cdv-v4): a top-down path (stride 32 -> 16 -> 8, 1x1 lateral convolutions, nearest
+    upsampling) and one more residual block at stride 8, so the stride-8 head sees the context that
+    tells two touching vesicles from one. Its layers start at zero (the lateral convolutions and the
+    block's last BatchNorm), so a network initialised from a neck-less checkpoint computes exactly that
+    checkpoint's function until training moves them."""
+
+    def __init__(self, c8=64, neck=False):
         super().__init__()
+        self.neck = neck
         self.stem = nn.Sequential(
             conv(3, 16, 3, 2),  # /2
             conv(16, 32, 3, 2),  # /4
@@ -46,6 +53,14 @@ class CdvNet(nn.Module):
         self.p3 = nn.Sequential(Res(c8, 1), Res(c8, 2))
         self.down4 = nn.Sequential(conv(c8, c8, 3, 2), conv(c8, c8, 3, 1))  # /16
         self.down5 = nn.Sequential(conv(c8, c8, 3, 2), conv(c8, c8, 3, 1))  # /32
+        if neck:
+            self.lat5 = nn.Conv2d(c8, c8, 1)
+            self.lat4 = nn.Conv2d(c8, c8, 1)
+            self.refine3 = Res(c8, 3)
+            for lat in (self.lat5, self.lat4):
+                nn.init.zeros_(lat.weight)
+                nn.init.zeros_(lat.bias)
+            nn.init.zeros_(self.refine3.b[1].weight)
         self.heads = nn.ModuleList([nn.Conv2d(c8, 5, 1) for _ in STRIDES])
         for h in self.heads:
             nn.init.constant_(h.bias, 0.0)
@@ -56,6 +71,9 @@ class CdvNet(nn.Module):
         f3 = self.p3(self.stem(x))
         f4 = self.down4(f3)
         f5 = self.down5(f4)
+        if self.neck:
+            f4 = f4 + F.interpolate(self.lat5(f5), scale_factor=2.0, mode="nearest")
+            f3 = self.refine3(f3 + F.interpolate(self.lat4(f4), scale_factor=2.0, mode="nearest"))
         return [h(f) for h, f in zip(self.heads, (f3, f4, f5))]
 
     def forward(self, x):

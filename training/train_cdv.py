@@ -362,8 +362,8 @@ def cmd_train(a):
             break
         print("waiting for simulated images...", flush=True)
         time.sleep(20)
-    model = CdvNet(a.width)
-    ema = CdvNet(a.width)
+    model = CdvNet(a.width, a.neck)
+    ema = CdvNet(a.width, a.neck)
     start_it, elapsed0 = 0, 0.0
     ck = None
     if a.resume:
@@ -374,9 +374,20 @@ def cmd_train(a):
                 print(f"resuming from {path}: iteration {ck['iter']}, {ck['elapsed'] / 60:.1f} min", flush=True)
                 break
     if ck is not None:
+        if ck.get("neck", False) != a.neck:
+            sys.exit(f"the checkpoint has neck={ck.get('neck', False)}; start a new architecture with --init-checkpoint")
         model.load_state_dict(ck["model"])
         ema.load_state_dict(ck["ema"])
         start_it, elapsed0 = ck["iter"], ck["elapsed"]
+    elif a.init_checkpoint:
+        # a new architecture from a trained one: its EMA weights, the new layers as built (zero: same function),
+        # a fresh optimizer and schedule
+        init = load_checkpoint(a.init_checkpoint)
+        missing, unexpected = model.load_state_dict(init["ema"], strict=False)
+        if unexpected:
+            sys.exit(f"{a.init_checkpoint}: weights the network does not have: {unexpected[:5]}")
+        ema.load_state_dict(model.state_dict())
+        print(f"initialised from {a.init_checkpoint} (iteration {init['iter']}); new: {len(missing)} tensors", flush=True)
     else:
         if a.init_onnx:
             X, _ = make_batch(pools, 32, a.crop, random.Random(a.seed + 1), mix, a.scale_mode, a.pair_crops)
@@ -451,6 +462,8 @@ def init_from_onnx(model, path, X):
     import onnx
     from onnx import numpy_helper
 
+    if model.neck:
+        sys.exit("--init-onnx recovers neck-less models only (start a neck from a checkpoint: --init-checkpoint)")
     m = onnx.load(path)
     init = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
     convs = [n for n in m.graph.node if n.op_type == "Conv"]
@@ -515,7 +528,7 @@ def save(run, model, ema, opt, it, elapsed, checkpoint=None):
     """run/last.pt (float32), and with `checkpoint` a float16 copy of the same state (model, EMA,
     AdamW moments, iteration, elapsed time) meant to be committed, so the next session resumes."""
     state = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "iter": it,
-             "elapsed": elapsed, "width": model.p3[0].a[0].in_channels}
+             "elapsed": elapsed, "width": model.p3[0].a[0].in_channels, "neck": model.neck}
     for path, value in [(os.path.join(run, "last.pt"), state), (checkpoint, _half(state))]:
         if not path:
             continue
@@ -532,7 +545,7 @@ def load_checkpoint(path):
 def load_ema(run, checkpoint=None):
     path = os.path.join(run, "last.pt")
     ck = load_checkpoint(path if os.path.exists(path) or not checkpoint else checkpoint)
-    m = CdvNet(ck["width"])
+    m = CdvNet(ck["width"], ck.get("neck", False))
     m.load_state_dict(ck["ema"])
     m.eval()
     return m, ck
@@ -704,6 +717,9 @@ def main():
     t.add_argument("--scale-mode", choices=["letterbox", "tile", "native"], default="letterbox")
     t.add_argument("--pair-crops", type=float, default=0.0, help="probability of a crop centred on a touching pair")
     t.add_argument("--checkpoint", default=None, help="also write a float16 checkpoint here (commit it; --resume reads it)")
+    t.add_argument("--neck", action="store_true", help="the top-down neck of cdv-v4 (training/cdv_model.py)")
+    t.add_argument("--init-checkpoint", default=None,
+                   help="without a checkpoint to resume: start from this checkpoint's EMA weights (new layers as built)")
     t.add_argument("--init-onnx", default=None, help="without a checkpoint to resume: start from this exported model's weights")
     t.add_argument("--channel-stretch", default=None,
                    help="LOW,HIGH percentiles: stretch each channel of every frame (export the model with the same)")

@@ -1,4 +1,4 @@
-"""The bundled vesicle detector: a tiny anchor-free CNN with the YOLOv6 ONNX output layout.
+"""The bundled vesicle detector: a tiny anchor-free CNN (cdv-v4: with the top-down neck, `neck=True`) with the YOLOv6 ONNX output layout.
 
 Input  `images` [B, 3, 640, 640] float32 (letterboxed RGB / 255).
 Output `outputs` [B, 8400, 6] = cx, cy, w, h (input pixels), objectness (constant 1.0, as YOLOv6),

@@ -380,6 +380,8 @@ def cmd_train(a):
         ema.load_state_dict(ck["ema"])
         start_it, elapsed0 = ck["iter"], ck["elapsed"]
     elif a.init_checkpoint:
+        if a.checkpoint and os.path.abspath(a.checkpoint) == os.path.abspath(a.init_checkpoint):
+            sys.exit("--checkpoint would overwrite --init-checkpoint (another architecture's weights): name a new file")
         # a new architecture from a trained one: its EMA weights, the new layers as built (zero: same function),
         # a fresh optimizer and schedule
         init = load_checkpoint(a.init_checkpoint)
